@@ -1,0 +1,3 @@
+"""reviewkit: reviewed, signed, checksummed schema migrations."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,164 @@
+"""The command line: parse options, call one library function, render the result.
+
+Every ReviewkitError becomes one or two plain lines on stderr and its exit code; a
+traceback appears only with --debug.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table as RichTable
+
+from reviewkit import __version__
+from reviewkit.bundle import find_bundle, load_bundles
+from reviewkit.config import load_settings
+from reviewkit.diff import DeclaredRenames
+from reviewkit.errors import ReviewkitError, UsageError
+from reviewkit.generate import GenerateOptions, generate
+from reviewkit.scaffold import init_project
+
+app = typer.Typer(
+    help="Reviewed, signed, checksummed schema migrations: generate, review, approve, apply.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+
+class TerminalQuestioner:
+    """Ask the differ's questions on the terminal."""
+
+    def ask_rename_table(self, old: str, new: str) -> bool:
+        return typer.confirm(f"Did you rename table {old} to {new}?", default=False)
+
+    def ask_rename_column(self, table: str, old: str, new: str, type_name: str) -> bool:
+        return typer.confirm(f"Did you rename {table}.{old} to {table}.{new} ({type_name})?", default=False)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    _state["debug"] = debug
+    if version:
+        out.print(f"reviewkit {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder (default: the current one).")] = Path("."),
+) -> None:
+    """Scaffold reviewkit.toml, models/, bundles/ and reviewers.toml."""
+    created = init_project(directory)
+    for path in created:
+        out.print(f"created {path}")
+    out.print("Next: declare tables in models/*.sql, then run `reviewkit generate`.")
+
+
+@app.command("generate")
+def generate_cmd(
+    name: Annotated[Optional[str], typer.Argument(help="Name for the bundle (default: derived from the changes).")] = None,
+    empty: Annotated[bool, typer.Option("--empty", help="Write an empty bundle to fill by hand.")] = False,
+    rename: Annotated[Optional[list[str]], typer.Option("--rename", help="Declare a rename: OLD=NEW or table.old=table.new.")] = None,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never ask; a drop+add stays a drop+add.")] = False,
+    author: Annotated[Optional[str], typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
+) -> None:
+    """Diff the models against the last bundle and write a new bundle."""
+    settings = load_settings()
+    interactive = not no_input and sys.stdin.isatty()
+    options = GenerateOptions(name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author)
+    bundle = generate(settings, options, TerminalQuestioner() if interactive else None)
+    if bundle is None:
+        out.print("No changes detected")
+        return
+    rel = bundle.path.relative_to(settings.root) if bundle.path.is_relative_to(settings.root) else bundle.path
+    out.print(f"Wrote bundle {rel} ({len(bundle.manifest['operations'])} operations, risk {bundle.risk_level})")
+    for finding in bundle.manifest["risk"]["findings"]:
+        scope = f" [{finding['dialect']}]" if "dialect" in finding else ""
+        out.print(f"  {finding['level']:<6} {finding['message']}{scope}", highlight=False)
+    out.print(f"digest {bundle.digest}")
+
+
+@app.command()
+def show(
+    bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")],
+    dialect: Annotated[Optional[str], typer.Option("--dialect", help="Dialect (default: the first configured).")] = None,
+    down: Annotated[bool, typer.Option("--down", help="Show the down script.")] = False,
+) -> None:
+    """Print a bundle's SQL."""
+    settings = load_settings()
+    found = find_bundle(load_bundles(settings.bundles_dir), bundle)
+    text = found.script(dialect or found.manifest["dialects"][0], "down" if down else "up")
+    if out.is_terminal:
+        lexer = "mysql" if (dialect or found.manifest["dialects"][0]) == "mysql" else "postgresql" if (dialect or "") != "sqlite" else "sql"
+        out.print(Syntax(text, lexer, word_wrap=True))
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def status(
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """List every bundle with its risk and author."""
+    import json
+
+    settings = load_settings()
+    bundles = load_bundles(settings.bundles_dir)
+    rows = [
+        {"id": b.id, "created_at": b.manifest["created_at"], "author": b.manifest["author"], "risk": b.risk_level,
+         "operations": len(b.manifest["operations"]), "digest": b.digest}
+        for b in bundles
+    ]
+    if json_output:
+        sys.stdout.write(json.dumps({"bundles": rows}, indent=2) + "\n")
+        return
+    if not rows:
+        out.print("No bundles yet: run `reviewkit generate`.")
+        return
+    table = RichTable("bundle", "created", "author", "risk", "ops", "digest")
+    for r in rows:
+        table.add_row(r["id"], r["created_at"], r["author"], r["risk"], str(r["operations"]), r["digest"][:12])
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point: run the app, turning our errors into plain lines and exit codes."""
+    try:
+        app(standalone_mode=False)
+    except ReviewkitError as error:
+        if _state["debug"]:
+            raise
+        err.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except (typer.BadParameter, UsageError) as error:  # pragma: no cover - typer formats these itself
+        err.print(f"error: {error}")
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+        if _state["debug"]:
+            raise
+        err.print(f"internal error: {type(error).__name__}: {error} (run with --debug for details)", markup=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""SQL per dialect: compile operations into each engine's statements.
+
+All that PostgreSQL, MySQL/MariaDB and SQLite do differently lives in their modules;
+this one looks them up and walks a list of operations with the schema state at hand,
+so that a compile function can see the table before and after its operation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reviewkit.dialects.base import CompileContext, DialectSQL
+from reviewkit.dialects.mysql import MySQLSQL
+from reviewkit.dialects.postgres import PostgresSQL
+from reviewkit.dialects.sqlite import SQLiteSQL
+from reviewkit.errors import UsageError
+from reviewkit.operations import Operation
+from reviewkit.state import Schema
+
+DIALECTS: dict[str, DialectSQL] = {d.name: d for d in (PostgresSQL(), MySQLSQL(), SQLiteSQL())}
+
+
+def get_dialect(name: str) -> DialectSQL:
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise UsageError(f"unknown dialect {name!r} (known: {', '.join(DIALECTS)})") from None
+
+
+@dataclass(frozen=True)
+class CompiledOperation:
+    """The statements one operation became on one engine."""
+
+    operation: Operation
+    statements: tuple[str, ...]
+
+
+def compile_operations(operations: list[Operation], before: Schema, dialect: DialectSQL) -> list[CompiledOperation]:
+    """Return each operation's statements, compiled against the state it runs on."""
+    compiled = []
+    state = before
+    for op in operations:
+        after = op.apply(state)
+        compiled.append(CompiledOperation(op, tuple(dialect.compile(op, CompileContext(state, after)))))
+        state = after
+    return compiled

@@ -1,0 +1,144 @@
+"""MySQL and MariaDB: DDL commits as it goes, MODIFY COLUMN restates the whole column.
+
+Written against MariaDB 10.5+ and MySQL 8.0 (RENAME COLUMN, CHECK constraints,
+descending index keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import ClassVar
+
+from sqlglot import exp
+
+from reviewkit.dialects.base import CompileContext, DialectSQL
+from reviewkit.errors import UnsupportedType
+from reviewkit.expressions import parse_canonical
+from reviewkit.operations import AlterColumn, DropConstraint, DropIndex, RenameTable
+from reviewkit.state import Column, ForeignKey, PrimaryKey, Schema, Table, Unique
+from reviewkit.types import parse_type
+
+# Key parts on these need a prefix length in MySQL; reviewkit does not invent one.
+_UNINDEXABLE = {"text", "blob", "json", "jsonb"}
+
+
+class MySQLSQL(DialectSQL):
+    name = "mysql"
+    title = "MySQL/MariaDB"
+    transactional_ddl = False
+    partial_indexes = False
+    expression_indexes = False
+    type_names: ClassVar[dict[str, str]] = {
+        "smallint": "SMALLINT",
+        "integer": "INT",
+        "bigint": "BIGINT",
+        "numeric(*)": "DECIMAL({0}, 0)",
+        "numeric(*,*)": "DECIMAL({0}, {1})",
+        "real": "FLOAT",
+        "double": "DOUBLE",
+        "varchar(*)": "VARCHAR({0})",
+        "char(*)": "CHAR({0})",
+        "text": "LONGTEXT",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        # PostgreSQL keeps microseconds unless told otherwise; so must we.
+        "time": "TIME(6)",
+        "time(*)": "TIME({0})",
+        "timestamp": "DATETIME(6)",
+        "timestamp(*)": "DATETIME({0})",
+        "timestamptz": "TIMESTAMP(6)",
+        "timestamptz(*)": "TIMESTAMP({0})",
+        "json": "JSON",
+        "jsonb": "JSON",
+        "uuid": "CHAR(36)",
+        "blob": "LONGBLOB",
+    }
+    stored_types: ClassVar[dict[str, str]] = {
+        "time": "time(6)",
+        "timestamp": "timestamp(6)",
+        "timestamptz": "timestamptz(6)",
+        "jsonb": "json",
+        "uuid": "char(36)",
+    }
+
+    def identity_sql(self) -> str:
+        return "AUTO_INCREMENT"
+
+    def stored_table(self, table: Table) -> Table:
+        table = super().stored_table(table)
+        if table.primary_key:  # MySQL names every primary key PRIMARY
+            table = replace(table, primary_key=replace(table.primary_key, name="PRIMARY"))
+        return table
+
+    def column_sql(self, table: Table, column: Column) -> str:
+        parts = [self.quote(column.name), self.type_sql(column.type, f"column {table.name}.{column.name}")]
+        # Say NULL outright: TIMESTAMP columns are NOT NULL by default on some servers.
+        parts.append("NULL" if column.nullable else "NOT NULL")
+        if column.default is not None:
+            parts.append("DEFAULT " + self.default_sql(column))
+        if column.identity:
+            parts.append(self.identity_sql())
+        return " ".join(parts)
+
+    def default_sql(self, column: Column) -> str:
+        node = parse_canonical(column.default)
+        if isinstance(node, exp.CurrentTimestamp):
+            precision = parse_type(self.stored_column(column).type).params
+            return f"CURRENT_TIMESTAMP({precision[0]})" if precision and precision[0] else "CURRENT_TIMESTAMP"
+        sql = self.expression_sql(column.default)
+        if isinstance(node, (exp.Literal, exp.Boolean, exp.Null, exp.Neg)):
+            return sql
+        return f"({sql})"  # expression defaults must be parenthesized
+
+    def compile_rename_table(self, op: RenameTable, ctx: CompileContext) -> list[str]:
+        return [f"RENAME TABLE {self.quote(op.table)} TO {self.quote(op.new_name)}"]
+
+    def compile_alter_column(self, op: AlterColumn, ctx: CompileContext) -> list[str]:
+        table = ctx.after.table(op.table)
+        return [f"ALTER TABLE {self.quote(op.table)} MODIFY COLUMN {self.column_sql(table, op.new)}"]
+
+    def compile_drop_index(self, op: DropIndex, ctx: CompileContext) -> list[str]:
+        return [f"DROP INDEX {self.quote(op.index.name)} ON {self.quote(op.table)}"]
+
+    def compile_drop_constraint(self, op: DropConstraint, ctx: CompileContext) -> list[str]:
+        table, c = self.quote(op.table), op.constraint
+        if isinstance(c, PrimaryKey):
+            return [f"ALTER TABLE {table} DROP PRIMARY KEY"]
+        if isinstance(c, Unique):
+            return [f"ALTER TABLE {table} DROP INDEX {self.quote(c.name)}"]
+        if isinstance(c, ForeignKey):
+            # InnoDB made an index of the same name when no other index served the key;
+            # it would outlive the foreign key.
+            return [f"ALTER TABLE {table} DROP FOREIGN KEY {self.quote(c.name)}",
+                    f"ALTER TABLE {table} DROP INDEX IF EXISTS {self.quote(c.name)}"]
+        return [f"ALTER TABLE {table} DROP CONSTRAINT {self.quote(c.name)}"]
+
+    def check_schema(self, schema: Schema) -> None:
+        super().check_schema(schema)
+        for table in schema.tables:
+            kinds = {c.name: parse_type(c.type).kind for c in table.columns}
+            keyed = [("primary key", table.primary_key)] if table.primary_key else []
+            keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]
+            keyed += [(f"index {ix.name}", ix) for ix in table.indexes]
+            for what, obj in keyed:
+                names = obj.column_names if hasattr(obj, "parts") else obj.columns
+                for name in names:
+                    if kinds.get(name) in _UNINDEXABLE:
+                        raise UnsupportedType(
+                            f"{what} on {table.name}: {self.title} cannot index the {kinds[name]} column "
+                            f"{name} without a prefix length; use varchar(n)"
+                        )
+
+    def notes(self, schema: Schema) -> list[str]:
+        kinds = {parse_type(c.type).kind for t in schema.tables for c in t.columns}
+        notes = ["DDL is not transactional: each statement commits; a failure leaves the statements before it applied."]
+        if "uuid" in kinds:
+            notes.append("uuid is stored as CHAR(36).")
+        if "jsonb" in kinds:
+            notes.append("jsonb is stored as JSON (MariaDB: LONGTEXT checked by JSON_VALID).")
+        if "timestamptz" in kinds:
+            notes.append("timestamptz is stored as TIMESTAMP: UTC, converted to the session time zone, "
+                         "range 1970-2038 on MySQL and MariaDB before 11.5.")
+        if "text" in kinds:
+            notes.append("text is stored as LONGTEXT.")
+        return notes

@@ -1,0 +1,46 @@
+"""The differ: the operations that turn the last bundle's schema into the models' schema."""
+
+from __future__ import annotations
+
+from reviewkit.diff.compare import Phases, compare_table
+from reviewkit.diff.plan import order_creations, order_drops
+from reviewkit.diff.renames import DeclaredRenames, NoInputQuestioner, Questioner, resolve_renames
+from reviewkit.operations import Operation, apply_all
+from reviewkit.state import Schema
+
+__all__ = ["DeclaredRenames", "NoInputQuestioner", "Questioner", "diff_schemas"]
+
+
+def diff_schemas(
+    old: Schema,
+    new: Schema,
+    renames: DeclaredRenames | None = None,
+    questioner: Questioner | None = None,
+) -> list[Operation]:
+    """Return the operations that turn `old` into `new`, in an order every engine can run.
+
+    Renames come first, then: foreign keys dropped, keys and indexes dropped, tables
+    dropped, tables created, columns dropped/altered/added, keys and indexes added,
+    foreign keys added. Reversing the list (each operation reversed) is the down path.
+    """
+    rename_ops = resolve_renames(old, new, renames or DeclaredRenames(), questioner or NoInputQuestioner())
+    base = apply_all(old, rename_ops)
+    old_tables, new_tables = base.table_map(), new.table_map()
+
+    phases = Phases()
+    for name in sorted(old_tables.keys() & new_tables.keys()):
+        compare_table(old_tables[name], new_tables[name], phases)
+    drop_cycle_fks, drops = order_drops([old_tables[n] for n in sorted(old_tables.keys() - new_tables.keys())])
+    creates, cycle_fks = order_creations([new_tables[n] for n in sorted(new_tables.keys() - old_tables.keys())], base)
+    return [
+        *rename_ops,
+        *phases.drop_foreign_keys,
+        *drop_cycle_fks,
+        *phases.drop_keys_and_indexes,
+        *drops,
+        *creates,
+        *phases.columns,
+        *phases.add_keys_and_indexes,
+        *phases.add_foreign_keys,
+        *cycle_fks,
+    ]

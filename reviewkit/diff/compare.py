@@ -1,0 +1,84 @@
+"""Compare one kind of object at a time between two versions of a table.
+
+Each function returns the operations for its kind, split into the phase they belong to;
+`reviewkit.diff.plan` puts the phases in an order every engine can run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reviewkit.operations import (
+    AddColumn, AddConstraint, AddIndex, AlterColumn, Constraint, DropColumn, DropConstraint, DropIndex, Operation,
+)
+from reviewkit.state import Table
+
+
+@dataclass
+class Phases:
+    """Operations on tables that exist before and after, grouped by when they may run."""
+
+    drop_foreign_keys: list[Operation] = field(default_factory=list)
+    drop_keys_and_indexes: list[Operation] = field(default_factory=list)
+    columns: list[Operation] = field(default_factory=list)
+    add_keys_and_indexes: list[Operation] = field(default_factory=list)
+    add_foreign_keys: list[Operation] = field(default_factory=list)
+
+
+def compare_table(old: Table, new: Table, phases: Phases) -> None:
+    """Add to `phases` the operations that turn `old` into `new` (same name)."""
+    compare_columns(old, new, phases)
+    compare_primary_key(old, new, phases)
+    compare_named(old.name, old.uniques, new.uniques, phases.drop_keys_and_indexes, phases.add_keys_and_indexes)
+    compare_named(old.name, old.checks, new.checks, phases.drop_keys_and_indexes, phases.add_keys_and_indexes)
+    compare_named(old.name, old.foreign_keys, new.foreign_keys, phases.drop_foreign_keys, phases.add_foreign_keys)
+    compare_indexes(old, new, phases)
+
+
+def compare_columns(old: Table, new: Table, phases: Phases) -> None:
+    new_cols = {c.name: c for c in new.columns}
+    old_cols = {c.name: c for c in old.columns}
+    for col in old.columns:
+        if col.name not in new_cols:
+            phases.columns.append(DropColumn(old.name, col))
+    for col in old.columns:
+        target = new_cols.get(col.name)
+        if target is not None and target != col:
+            phases.columns.append(AlterColumn(old.name, col, target))
+    for col in new.columns:
+        if col.name not in old_cols:
+            phases.columns.append(AddColumn(old.name, col))
+
+
+def compare_primary_key(old: Table, new: Table, phases: Phases) -> None:
+    if old.primary_key == new.primary_key:
+        return
+    if old.primary_key:
+        phases.drop_keys_and_indexes.append(DropConstraint(old.name, old.primary_key))
+    if new.primary_key:
+        phases.add_keys_and_indexes.append(AddConstraint(old.name, new.primary_key))
+
+
+def compare_named(
+    table: str, old: tuple[Constraint, ...], new: tuple[Constraint, ...], drops: list[Operation], adds: list[Operation]
+) -> None:
+    """Compare constraints by name: a changed definition is a drop plus an add."""
+    new_by_name = {c.name: c for c in new}
+    old_by_name = {c.name: c for c in old}
+    for c in old:
+        if new_by_name.get(c.name) != c:
+            drops.append(DropConstraint(table, c))
+    for c in new:
+        if old_by_name.get(c.name) != c:
+            adds.append(AddConstraint(table, c))
+
+
+def compare_indexes(old: Table, new: Table, phases: Phases) -> None:
+    new_by_name = {i.name: i for i in new.indexes}
+    old_by_name = {i.name: i for i in old.indexes}
+    for ix in old.indexes:
+        if new_by_name.get(ix.name) != ix:
+            phases.drop_keys_and_indexes.append(DropIndex(old.name, ix))
+    for ix in new.indexes:
+        if old_by_name.get(ix.name) != ix:
+            phases.add_keys_and_indexes.append(AddIndex(old.name, ix))

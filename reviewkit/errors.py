@@ -1,0 +1,47 @@
+"""The exceptions reviewkit raises on purpose, each with the exit code the CLI uses.
+
+The CLI turns any of these into one or two plain lines; anything else is a bug and
+shows a traceback only with `--debug`.
+"""
+
+from __future__ import annotations
+
+
+class ReviewkitError(Exception):
+    """Base of every error reviewkit reports to the user."""
+
+    exit_code = 1
+
+
+class OperationFailed(ReviewkitError):
+    """The operation ran and failed: an SQL error, a lock timeout, an unreachable database."""
+
+    exit_code = 1
+
+
+class UsageError(ReviewkitError):
+    """The command line or the configuration is wrong."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """reviewkit.toml (or [tool.reviewkit]) is missing or invalid."""
+
+
+class ModelError(UsageError):
+    """A model file does not parse or declares something reviewkit cannot map."""
+
+
+class UnsupportedType(ModelError):
+    """A column type has no faithful mapping in one of the configured dialects."""
+
+
+class BundleNotFound(UsageError):
+    """No bundle matches the number, id or path given."""
+
+
+class IntegrityError(ReviewkitError):
+    """A bundle's files do not match its manifest, or the manifest is malformed."""
+
+    exit_code = 3

@@ -1,0 +1,166 @@
+"""Assemble a schema state from model declarations, whatever source they come from.
+
+Both model sources (DDL files, SQLAlchemy metadata) feed a `SchemaBuilder`, which gives
+unnamed constraints and indexes their deterministic names, resolves foreign keys that
+name only a table, and checks that everything refers to columns that exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reviewkit import naming
+from reviewkit.errors import ModelError
+from reviewkit.expressions import column_names_in
+from reviewkit.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+
+_FK_ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
+
+
+@dataclass
+class TableDraft:
+    name: str
+    where: str
+    columns: list[Column] = field(default_factory=list)
+    primary_key: tuple[str | None, tuple[str, ...]] | None = None
+    uniques: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
+    checks: list[tuple[str | None, str, tuple[str, ...]]] = field(default_factory=list)
+    foreign_keys: list[tuple[str | None, tuple[str, ...], str, tuple[str, ...], str, str]] = field(default_factory=list)
+    indexes: list[tuple[str | None, tuple[IndexPart, ...], bool, str | None]] = field(default_factory=list)
+
+    def set_primary_key(self, name: str | None, columns: tuple[str, ...], where: str) -> None:
+        if self.primary_key is not None:
+            raise ModelError(f"{where}: table {self.name} declares more than one primary key")
+        self.primary_key = (name, columns)
+
+    def add_unique(self, name: str | None, columns: tuple[str, ...]) -> None:
+        self.uniques.append((name, columns))
+
+    def add_check(self, name: str | None, expression: str, columns: tuple[str, ...]) -> None:
+        self.checks.append((name, expression, columns))
+
+    def add_foreign_key(
+        self, name: str | None, columns: tuple[str, ...], ref_table: str, ref_columns: tuple[str, ...],
+        on_delete: str = "NO ACTION", on_update: str = "NO ACTION",
+    ) -> None:
+        self.foreign_keys.append((name, columns, ref_table, ref_columns, on_delete.upper(), on_update.upper()))
+
+    def add_index(self, name: str | None, parts: tuple[IndexPart, ...], unique: bool, where: str | None) -> None:
+        self.indexes.append((name, parts, unique, where))
+
+
+class SchemaBuilder:
+    """Collect table drafts, then `build()` the validated, named schema state."""
+
+    def __init__(self) -> None:
+        self._drafts: dict[str, TableDraft] = {}
+
+    def new_table(self, name: str, where: str) -> TableDraft:
+        if name in self._drafts:
+            raise ModelError(f"{where}: table {name} is already declared at {self._drafts[name].where}")
+        draft = TableDraft(name, where)
+        self._drafts[name] = draft
+        return draft
+
+    def existing(self, name: str, where: str) -> TableDraft:
+        if name not in self._drafts:
+            raise ModelError(f"{where}: table {name} is not declared (declare it before its indexes and constraints)")
+        return self._drafts[name]
+
+    def build(self) -> Schema:
+        taken: set[str] = set()  # PostgreSQL and SQLite share one namespace for indexes and tables
+        tables = [self._build_table(d, taken) for d in self._drafts.values()]
+        schema = Schema(tuple(tables)).normalized()
+        _check_foreign_keys(schema, self._drafts)
+        return schema
+
+    def _build_table(self, d: TableDraft, taken: set[str]) -> Table:
+        names = {c.name for c in d.columns}
+        if len(names) != len(d.columns):
+            raise ModelError(f"{d.where}: table {d.name} declares a column twice")
+        if not d.columns:
+            raise ModelError(f"{d.where}: table {d.name} has no columns")
+        used: set[str] = set()
+
+        def pick(explicit: str | None, columns: tuple[str, ...], suffix: str) -> str:
+            if explicit:
+                if explicit in used:
+                    raise ModelError(f"{d.where}: table {d.name} uses the name {explicit} twice")
+                used.add(explicit)
+                return explicit
+            return naming.unique_among(naming.constraint_name(d.name, columns, suffix), used)
+
+        def known(columns: tuple[str, ...], what: str) -> tuple[str, ...]:
+            for col in columns:
+                if col not in names:
+                    raise ModelError(f"{d.where}: {what} on {d.name} names unknown column {col}")
+            return columns
+
+        primary_key = None
+        columns = list(d.columns)
+        if d.primary_key:
+            pk_cols = known(d.primary_key[1], "primary key")
+            primary_key = PrimaryKey(pick(d.primary_key[0], (), "pkey"), pk_cols)
+            # A primary key implies NOT NULL on every engine; say so in the state too.
+            columns = [Column(c.name, c.type, False, c.default, c.identity) if c.name in pk_cols else c for c in columns]
+        for c in columns:
+            if c.identity and (primary_key is None or primary_key.columns != (c.name,)):
+                raise ModelError(
+                    f"{d.where}: auto-increment column {d.name}.{c.name} must be the table's whole primary key "
+                    "(MySQL and SQLite allow it nowhere else)"
+                )
+        uniques = tuple(Unique(pick(n, known(cols, "unique"), "key"), cols) for n, cols in d.uniques)
+        checks = tuple(
+            Check(pick(n, cols, "check"), _known_expression(expr, names, d, "check"))
+            for n, expr, cols in d.checks
+        )
+        fks = []
+        for n, cols, ref_table, ref_cols, on_delete, on_update in d.foreign_keys:
+            for action in (on_delete, on_update):
+                if action not in _FK_ACTIONS:
+                    raise ModelError(f"{d.where}: foreign key on {d.name}: unknown action {action}")
+            ref_cols = ref_cols or self._primary_key_of(ref_table, d)
+            fks.append(ForeignKey(pick(n, known(cols, "foreign key"), "fkey"), cols, ref_table, ref_cols, on_delete, on_update))
+        indexes = []
+        for n, parts, unique, where in d.indexes:
+            known(tuple(p.expression for p in parts if p.is_column), "index")
+            for p in parts:
+                if not p.is_column:
+                    _known_expression(p.expression, names, d, "index")
+            if where:
+                _known_expression(where, names, d, "index filter")
+            key_names = tuple(p.expression if p.is_column else "expr" for p in parts)
+            name = n or naming.unique_among(naming.constraint_name(d.name, key_names, "idx"), taken)
+            if n and n in taken:
+                raise ModelError(f"{d.where}: index name {n} is used twice")
+            taken.add(name)
+            indexes.append(Index(name, parts, unique, where))
+        return Table(d.name, tuple(columns), primary_key, uniques, checks, tuple(fks), tuple(indexes))
+
+    def _primary_key_of(self, table: str, referrer: TableDraft) -> tuple[str, ...]:
+        target = self._drafts.get(table)
+        if target is None or target.primary_key is None:
+            raise ModelError(f"{referrer.where}: foreign key on {referrer.name} references {table}, which has no primary key")
+        return target.primary_key[1]
+
+
+def _known_expression(expression: str, names: set[str], d: TableDraft, what: str) -> str:
+    unknown = column_names_in(expression) - names
+    if unknown:
+        raise ModelError(f"{d.where}: {what} on {d.name} names unknown column {sorted(unknown)[0]}")
+    return expression
+
+
+def _check_foreign_keys(schema: Schema, drafts: dict[str, TableDraft]) -> None:
+    tables = schema.table_map()
+    for table in schema.tables:
+        for fk in table.foreign_keys:
+            where = drafts[table.name].where
+            target = tables.get(fk.ref_table)
+            if target is None:
+                raise ModelError(f"{where}: foreign key {fk.name} references unknown table {fk.ref_table}")
+            missing = [c for c in fk.ref_columns if target.column(c) is None]
+            if missing:
+                raise ModelError(f"{where}: foreign key {fk.name} references unknown column {fk.ref_table}.{missing[0]}")
+            if len(fk.ref_columns) != len(fk.columns):
+                raise ModelError(f"{where}: foreign key {fk.name} has {len(fk.columns)} columns but references {len(fk.ref_columns)}")

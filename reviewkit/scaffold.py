@@ -1,0 +1,62 @@
+"""`reviewkit init`: the files a new project starts from, never overwriting any."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reviewkit.errors import UsageError
+
+CONFIG = """\
+[reviewkit]
+models = ["models/*.sql"]          # DDL files; or "sqlalchemy:package.module:Base.metadata"
+models_dialect = "postgres"        # dialect the model files are written in
+bundles = "bundles"
+dialects = ["postgres", "mysql", "sqlite"]
+reviewers = "reviewers.toml"
+
+[databases.default]                # the embedded default: works on a fresh machine
+url = "sqlite:///reviewkit.sqlite3"
+
+# [databases.prod]
+# url = "${PROD_DATABASE_URL}"     # environment variables are expanded
+
+[policy]
+approvals = 1
+high_risk_approvals = 2
+self_approval = false
+"""
+
+REVIEWERS = """\
+# Who may approve bundles. Add a reviewer with `reviewkit keygen NAME`, which prints the entry.
+#
+# [reviewers.alice]
+# keys = ["ssh-ed25519 AAAA... alice"]
+# emails = ["alice@example.com"]
+# roles = ["dba"]
+"""
+
+MODEL = """\
+-- Declare your tables here (CREATE TABLE, CREATE INDEX, ALTER TABLE ... ADD CONSTRAINT),
+-- then run `reviewkit generate`.
+"""
+
+
+def init_project(directory: Path) -> list[Path]:
+    """Create the scaffold in `directory`; return the paths created."""
+    config = directory / "reviewkit.toml"
+    if config.exists():
+        raise UsageError(f"{config} already exists; this folder is a reviewkit project already")
+    created = []
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, text in ((config, CONFIG), (directory / "reviewers.toml", REVIEWERS), (directory / "models" / "schema.sql", MODEL)):
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        created.append(path)
+    bundles = directory / "bundles"
+    if not bundles.exists():
+        bundles.mkdir()
+        (bundles / ".gitkeep").write_text("")
+        created.append(bundles)
+    return created

@@ -1,0 +1,238 @@
+"""The schema state: plain frozen data, no SQL and no connections.
+
+Every stage speaks this language: model sources produce it, the differ compares two of
+them, introspection reads one back from a live database, and a bundle's `schema.json`
+is its serialization. Column types are portable names (see `reviewkit.types`);
+defaults, checks and index expressions are SQL text in sqlglot's neutral dialect.
+Tuples are kept sorted where order carries no meaning, so equal schemas compare equal
+and serialize to the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+SCHEMA_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    default: str | None = None
+    identity: bool = False  # auto-increment: IDENTITY, AUTO_INCREMENT, AUTOINCREMENT
+
+
+@dataclass(frozen=True)
+class PrimaryKey:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unique:
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str = "NO ACTION"
+    on_update: str = "NO ACTION"
+
+
+@dataclass(frozen=True)
+class IndexPart:
+    """One key part of an index: a column name, or an expression like `lower(email)`."""
+
+    expression: str
+    is_column: bool = True
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    parts: tuple[IndexPart, ...]
+    unique: bool = False
+    where: str | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(p.expression for p in self.parts if p.is_column)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: PrimaryKey | None = None
+    uniques: tuple[Unique, ...] = ()
+    checks: tuple[Check, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    indexes: tuple[Index, ...] = ()
+
+    def column(self, name: str) -> Column | None:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        return None
+
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def constraint_names(self) -> set[str]:
+        names = {c.name for c in (*self.uniques, *self.checks, *self.foreign_keys)}
+        if self.primary_key:
+            names.add(self.primary_key.name)
+        return names
+
+    def normalized(self) -> Table:
+        """Return this table with unordered members sorted by name."""
+        by_name = lambda obj: obj.name  # noqa: E731
+        return replace(
+            self,
+            uniques=tuple(sorted(self.uniques, key=by_name)),
+            checks=tuple(sorted(self.checks, key=by_name)),
+            foreign_keys=tuple(sorted(self.foreign_keys, key=by_name)),
+            indexes=tuple(sorted(self.indexes, key=by_name)),
+        )
+
+
+@dataclass(frozen=True)
+class Schema:
+    tables: tuple[Table, ...] = field(default=())
+
+    def table(self, name: str) -> Table | None:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        return None
+
+    def table_map(self) -> dict[str, Table]:
+        return {t.name: t for t in self.tables}
+
+    def normalized(self) -> Schema:
+        """Return the schema with tables and their unordered members sorted."""
+        return Schema(tuple(sorted((t.normalized() for t in self.tables), key=lambda t: t.name)))
+
+    def with_table(self, table: Table) -> Schema:
+        """Return a copy with `table` added or replacing the one of the same name."""
+        others = [t for t in self.tables if t.name != table.name]
+        return Schema(tuple(others) + (table,)).normalized()
+
+    def without_table(self, name: str) -> Schema:
+        return Schema(tuple(t for t in self.tables if t.name != name))
+
+
+# -- serialization ----------------------------------------------------------------------
+
+
+def schema_to_dict(schema: Schema) -> dict[str, Any]:
+    return {"format": SCHEMA_FORMAT, "tables": [_table_to_dict(t) for t in schema.normalized().tables]}
+
+
+def schema_to_json(schema: Schema) -> str:
+    """Serialize deterministically: the same schema always gives the same bytes."""
+    return json.dumps(schema_to_dict(schema), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def schema_from_dict(data: dict[str, Any]) -> Schema:
+    if data.get("format") != SCHEMA_FORMAT:
+        raise ValueError(f"unsupported schema format {data.get('format')!r}")
+    return Schema(tuple(_table_from_dict(t) for t in data["tables"])).normalized()
+
+
+def schema_from_json(text: str) -> Schema:
+    return schema_from_dict(json.loads(text))
+
+
+def _table_to_dict(table: Table) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": table.name, "columns": [_column_to_dict(c) for c in table.columns]}
+    if table.primary_key:
+        out["primary_key"] = {"name": table.primary_key.name, "columns": list(table.primary_key.columns)}
+    if table.uniques:
+        out["uniques"] = [{"name": u.name, "columns": list(u.columns)} for u in table.uniques]
+    if table.checks:
+        out["checks"] = [{"name": c.name, "expression": c.expression} for c in table.checks]
+    if table.foreign_keys:
+        out["foreign_keys"] = [_fk_to_dict(fk) for fk in table.foreign_keys]
+    if table.indexes:
+        out["indexes"] = [_index_to_dict(ix) for ix in table.indexes]
+    return out
+
+
+def _column_to_dict(col: Column) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": col.name, "type": col.type, "nullable": col.nullable}
+    if col.default is not None:
+        out["default"] = col.default
+    if col.identity:
+        out["identity"] = True
+    return out
+
+
+def _fk_to_dict(fk: ForeignKey) -> dict[str, Any]:
+    return {
+        "name": fk.name,
+        "columns": list(fk.columns),
+        "ref_table": fk.ref_table,
+        "ref_columns": list(fk.ref_columns),
+        "on_delete": fk.on_delete,
+        "on_update": fk.on_update,
+    }
+
+
+def _index_to_dict(ix: Index) -> dict[str, Any]:
+    parts = []
+    for p in ix.parts:
+        part: dict[str, Any] = {"column": p.expression} if p.is_column else {"expression": p.expression}
+        if p.descending:
+            part["descending"] = True
+        parts.append(part)
+    out: dict[str, Any] = {"name": ix.name, "unique": ix.unique, "parts": parts}
+    if ix.where:
+        out["where"] = ix.where
+    return out
+
+
+def _table_from_dict(d: dict[str, Any]) -> Table:
+    pk = d.get("primary_key")
+    return Table(
+        name=d["name"],
+        columns=tuple(
+            Column(c["name"], c["type"], c.get("nullable", True), c.get("default"), c.get("identity", False))
+            for c in d["columns"]
+        ),
+        primary_key=PrimaryKey(pk["name"], tuple(pk["columns"])) if pk else None,
+        uniques=tuple(Unique(u["name"], tuple(u["columns"])) for u in d.get("uniques", ())),
+        checks=tuple(Check(c["name"], c["expression"]) for c in d.get("checks", ())),
+        foreign_keys=tuple(
+            ForeignKey(
+                f["name"], tuple(f["columns"]), f["ref_table"], tuple(f["ref_columns"]),
+                f.get("on_delete", "NO ACTION"), f.get("on_update", "NO ACTION"),
+            )
+            for f in d.get("foreign_keys", ())
+        ),
+        indexes=tuple(_index_from_dict(i) for i in d.get("indexes", ())),
+    )
+
+
+def _index_from_dict(d: dict[str, Any]) -> Index:
+    parts = tuple(
+        IndexPart(p.get("column") or p["expression"], "column" in p, p.get("descending", False))
+        for p in d["parts"]
+    )
+    return Index(d["name"], parts, d.get("unique", False), d.get("where"))
