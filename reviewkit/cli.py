@@ -44,15 +44,20 @@ class TerminalQuestioner:
         return typer.confirm(f"Did you rename {table}.{old} to {table}.{new} ({type_name})?", default=False)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"reviewkit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version)
+    ] = False,
 ) -> None:
     _state["debug"] = debug
-    if version:
-        out.print(f"reviewkit {__version__}")
-        raise typer.Exit()
 
 
 @app.command()
@@ -136,20 +141,12 @@ def status(
 def main() -> None:
     """Entry point: run the app, turning our errors into plain lines and exit codes."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone: typer reports bad options itself, with exit code 2
     except ReviewkitError as error:
         if _state["debug"]:
             raise
         err.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(error.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(1)
-    except (typer.BadParameter, UsageError) as error:  # pragma: no cover - typer formats these itself
-        err.print(f"error: {error}")
-        sys.exit(2)
-    except SystemExit:
-        raise
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

@@ -16,8 +16,8 @@ from sqlglot import exp
 
 def canonical(node: exp.Expression) -> str:
     """Return the canonical neutral-dialect text of a parsed expression."""
-    node = node.copy().transform(_simplify)
-    return node.sql(dialect="", normalize=False)
+    node = _unparen(node).copy().transform(_simplify)
+    return _unparen(node).sql(dialect="", normalize=False)
 
 
 @lru_cache(maxsize=4096)
@@ -54,6 +54,10 @@ def _simplify(node: exp.Expression) -> exp.Expression:
         return node.this.copy()
     if isinstance(node, exp.Paren) and isinstance(node.parent, (exp.Paren, exp.Check, exp.CheckColumnConstraint)):
         return node.this.copy()
+    if isinstance(node, exp.Between):
+        # PostgreSQL stores `x BETWEEN a AND b` as `x >= a AND x <= b`.
+        return exp.and_(exp.GTE(this=node.this.copy(), expression=node.args["low"].copy()),
+                        exp.LTE(this=node.this.copy(), expression=node.args["high"].copy()))
     if isinstance(node, exp.CurrentTimestamp) and node.this is not None:
         return exp.CurrentTimestamp()  # CURRENT_TIMESTAMP(6) on MySQL: precision lives in the type
     if isinstance(node, exp.Identifier):

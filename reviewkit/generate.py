@@ -54,7 +54,7 @@ def generate(settings: Settings, options: GenerateOptions, questioner: Questione
     if not operations:
         return None
     after = apply_all(before, operations)
-    if _ignoring_column_order(after) != _ignoring_column_order(models):
+    if after.ignoring_column_order() != models.ignoring_column_order():
         raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
     files, findings = _bundle_files(bundle_id, dialects, operations, before, after, parent, author)
@@ -116,12 +116,6 @@ def _manifest(
         "operations": [op.to_dict() for op in operations],
         "risk": {"level": overall_level(findings), "findings": [f.to_dict() for f in findings]},
     }
-
-
-def _ignoring_column_order(schema: Schema) -> Schema:
-    from dataclasses import replace
-
-    return Schema(tuple(replace(t, columns=tuple(sorted(t.columns, key=lambda c: c.name))) for t in schema.tables))
 
 
 def slugify(text: str) -> str:

@@ -354,6 +354,52 @@ class DropConstraint(Operation):
         return {"constraint": self.constraint.name, "type": constraint_word(self.constraint)}
 
 
+@dataclass(frozen=True)
+class RenameConstraint(Operation):
+    """Same definition, new name: after a table rename the models' conventional names move on."""
+
+    table: str
+    old: Constraint
+    new: Constraint
+    kind: ClassVar[str] = "rename_constraint"
+
+    def describe(self) -> str:
+        return f"Rename {constraint_word(self.old)} {self.old.name} on {self.table} to {self.new.name}"
+
+    def reverse(self) -> Operation:
+        return RenameConstraint(self.table, self.new, self.old)
+
+    def apply(self, schema: Schema) -> Schema:
+        table = _require(schema, self.table)
+        without = _with_constraint(table, self.old, False)
+        return _update(schema, self.table, **_with_constraint(replace(table, **without), self.new, True))
+
+    def _details(self) -> dict[str, Any]:
+        return {"constraint": self.old.name, "new_name": self.new.name, "type": constraint_word(self.old)}
+
+
+@dataclass(frozen=True)
+class RenameIndex(Operation):
+    table: str
+    old: Index
+    new: Index
+    kind: ClassVar[str] = "rename_index"
+
+    def describe(self) -> str:
+        return f"Rename index {self.old.name} on {self.table} to {self.new.name}"
+
+    def reverse(self) -> Operation:
+        return RenameIndex(self.table, self.new, self.old)
+
+    def apply(self, schema: Schema) -> Schema:
+        table = _require(schema, self.table)
+        indexes = tuple(self.new if i.name == self.old.name else i for i in table.indexes)
+        return _update(schema, self.table, indexes=indexes)
+
+    def _details(self) -> dict[str, Any]:
+        return {"index": self.old.name, "new_name": self.new.name}
+
+
 def apply_all(schema: Schema, operations: list[Operation]) -> Schema:
     """Return the schema after every operation, in order."""
     for op in operations:

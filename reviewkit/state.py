@@ -129,6 +129,14 @@ class Schema:
         """Return the schema with tables and their unordered members sorted."""
         return Schema(tuple(sorted((t.normalized() for t in self.tables), key=lambda t: t.name)))
 
+    def ignoring_column_order(self) -> Schema:
+        """Return the schema with columns sorted by name.
+
+        A down script that restores a dropped column can only append it, so a schema
+        after a rollback matches its predecessor in everything but column order.
+        """
+        return Schema(tuple(replace(t, columns=tuple(sorted(t.columns, key=lambda c: c.name))) for t in self.normalized().tables))
+
     def with_table(self, table: Table) -> Schema:
         """Return a copy with `table` added or replacing the one of the same name."""
         others = [t for t in self.tables if t.name != table.name]

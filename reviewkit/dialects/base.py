@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from sqlglot import exp
 
@@ -19,10 +19,13 @@ from reviewkit.errors import UnsupportedType
 from reviewkit.expressions import render
 from reviewkit.operations import (
     AddColumn, AddConstraint, AddIndex, AlterColumn, CreateTable, DropColumn, DropConstraint, DropIndex, DropTable,
-    Operation, RenameColumn, RenameTable,
+    Operation, RenameColumn, RenameConstraint, RenameIndex, RenameTable,
 )
 from reviewkit.state import Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique
 from reviewkit.types import parse_type
+
+if TYPE_CHECKING:
+    from reviewkit.connections import Connection
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,12 @@ class DialectSQL:
     def compile_drop_index(self, op: DropIndex, ctx: CompileContext) -> list[str]:
         return [f"DROP INDEX {self.quote(op.index.name)}"]
 
+    def compile_rename_constraint(self, op: RenameConstraint, ctx: CompileContext) -> list[str]:
+        return [f"ALTER TABLE {self.quote(op.table)} RENAME CONSTRAINT {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
+
+    def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
+        return [f"ALTER INDEX {self.quote(op.old.name)} RENAME TO {self.quote(op.new.name)}"]
+
     def compile_add_constraint(self, op: AddConstraint, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} ADD {self.constraint_sql(op.constraint)}"]
 
@@ -199,7 +208,8 @@ class DialectSQL:
         return replace(table, columns=tuple(self.stored_column(c) for c in table.columns))
 
     def stored_column(self, column: Column) -> Column:
-        stored = self.stored_types.get(column.type) or self.stored_types.get(parse_type(column.type).kind)
+        portable = parse_type(column.type)
+        stored = self.stored_types.get(column.type) or (None if portable.params else self.stored_types.get(portable.kind))
         if stored is None:
             return column
         return Column(column.name, stored, column.nullable, column.default, column.identity)
@@ -207,3 +217,13 @@ class DialectSQL:
     def notes(self, schema: Schema) -> list[str]:
         """Return what a reviewer should know about how this engine stores the schema."""
         return []
+
+    # -- running scripts -----------------------------------------------------------------
+
+    def prepare_session(self, conn: Connection) -> Callable[[], None]:
+        """Set the session up to run a bundle script; return what restores it."""
+        return lambda: None
+
+    def statement_problem(self, sql: str, rows: list[tuple]) -> str | None:
+        """Return why a statement that ran still failed (a check that returned rows), or None."""
+        return None

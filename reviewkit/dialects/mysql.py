@@ -14,12 +14,16 @@ from sqlglot import exp
 from reviewkit.dialects.base import CompileContext, DialectSQL
 from reviewkit.errors import UnsupportedType
 from reviewkit.expressions import parse_canonical
-from reviewkit.operations import AlterColumn, DropConstraint, DropIndex, RenameTable
+from reviewkit.operations import AlterColumn, DropConstraint, DropIndex, RenameConstraint, RenameIndex, RenameTable
 from reviewkit.state import Column, ForeignKey, PrimaryKey, Schema, Table, Unique
 from reviewkit.types import parse_type
 
 # Key parts on these need a prefix length in MySQL; reviewkit does not invent one.
 _UNINDEXABLE = {"text", "blob", "json", "jsonb"}
+
+
+def _restrict(action: str) -> str:
+    return "RESTRICT" if action == "NO ACTION" else action
 
 
 class MySQLSQL(DialectSQL):
@@ -68,7 +72,23 @@ class MySQLSQL(DialectSQL):
         table = super().stored_table(table)
         if table.primary_key:  # MySQL names every primary key PRIMARY
             table = replace(table, primary_key=replace(table.primary_key, name="PRIMARY"))
-        return table
+        # InnoDB treats NO ACTION as RESTRICT and reports it so.
+        fks = tuple(replace(fk, on_delete=_restrict(fk.on_delete), on_update=_restrict(fk.on_update)) for fk in table.foreign_keys)
+        # A unique index and a unique constraint are the same object in MySQL.
+        as_unique = [ix for ix in table.indexes if ix.unique and all(p.is_column and not p.descending for p in ix.parts)]
+        uniques = table.uniques + tuple(Unique(ix.name, ix.column_names) for ix in as_unique)
+        indexes = tuple(ix for ix in table.indexes if ix not in as_unique)
+        return replace(table, foreign_keys=fks, uniques=uniques, indexes=indexes).normalized()
+
+    def stored_column(self, column: Column) -> Column:
+        column = super().stored_column(column)
+        portable = parse_type(column.type)
+        if portable.kind == "numeric" and column.default is not None and len(portable.params) == 2:
+            node = parse_canonical(column.default)
+            if isinstance(node, exp.Literal) and not node.is_string:
+                # DECIMAL defaults come back with the column's scale: 0 -> 0.00
+                column = replace(column, default=f"{float(node.this):.{portable.params[1]}f}")
+        return column
 
     def column_sql(self, table: Table, column: Column) -> str:
         parts = [self.quote(column.name), self.type_sql(column.type, f"column {table.name}.{column.name}")]
@@ -96,6 +116,18 @@ class MySQLSQL(DialectSQL):
     def compile_alter_column(self, op: AlterColumn, ctx: CompileContext) -> list[str]:
         table = ctx.after.table(op.table)
         return [f"ALTER TABLE {self.quote(op.table)} MODIFY COLUMN {self.column_sql(table, op.new)}"]
+
+    def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
+        return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
+
+    def compile_rename_constraint(self, op: RenameConstraint, ctx: CompileContext) -> list[str]:
+        if isinstance(op.old, PrimaryKey):
+            return []  # MySQL names every primary key PRIMARY
+        if isinstance(op.old, Unique):
+            return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
+        # Checks and foreign keys cannot be renamed: drop and add under the new name.
+        drop = self.compile_drop_constraint(DropConstraint(op.table, op.old), ctx)
+        return drop + [f"ALTER TABLE {self.quote(op.table)} ADD {self.constraint_sql(op.new)}"]
 
     def compile_drop_index(self, op: DropIndex, ctx: CompileContext) -> list[str]:
         return [f"DROP INDEX {self.quote(op.index.name)} ON {self.quote(op.table)}"]

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from sqlglot import exp
 
 from reviewkit.dialects.base import CompileContext, DialectSQL
 from reviewkit.dialects.sqlite_rebuild import rebuild_table
 from reviewkit.expressions import column_names_in, parse_canonical
-from reviewkit.operations import AddColumn, AddConstraint, AlterColumn, DropColumn, DropConstraint, Operation
+from reviewkit.operations import (
+    AddColumn, AddConstraint, AlterColumn, DropColumn, DropConstraint, Operation, RenameConstraint, RenameIndex,
+)
 from reviewkit.state import Column, Schema, Table
 from reviewkit.types import KINDS, parse_type
+
+if TYPE_CHECKING:
+    from reviewkit.connections import Connection
 
 _AFFINITY = {
     "numeric": "NUMERIC affinity: exact decimals are not kept, values become INTEGER or REAL",
@@ -87,6 +92,12 @@ class SQLiteSQL(DialectSQL):
     def compile_drop_constraint(self, op: DropConstraint, ctx: CompileContext) -> list[str]:
         return self._rebuild(op, ctx)
 
+    def compile_rename_constraint(self, op: RenameConstraint, ctx: CompileContext) -> list[str]:
+        return self._rebuild(op, ctx)
+
+    def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
+        return [f"DROP INDEX {self.quote(op.old.name)}", self.index_sql(op.table, op.new)]
+
     def _rebuild(self, op: Operation, ctx: CompileContext) -> list[str]:
         return rebuild_table(self, ctx.before.table(op.table), ctx.after.table(op.table))
 
@@ -106,6 +117,21 @@ class SQLiteSQL(DialectSQL):
         if column.identity:  # INTEGER PRIMARY KEY is the only auto-increment spelling
             return replace(column, type="integer")
         return column
+
+    # -- running scripts -----------------------------------------------------------------
+
+    def prepare_session(self, conn: Connection) -> Callable[[], None]:
+        # A rebuild drops the old table; with enforcement on, that would cascade deletes
+        # into child tables. The pragma is ignored inside a transaction, so set it first.
+        was_on = conn.query("PRAGMA foreign_keys")[0][0]
+        conn.execute("PRAGMA foreign_keys = OFF")
+        return lambda: conn.execute(f"PRAGMA foreign_keys = {'ON' if was_on else 'OFF'}")
+
+    def statement_problem(self, sql: str, rows: list[tuple]) -> str | None:
+        if rows and sql.lstrip().upper().startswith("PRAGMA FOREIGN_KEY_CHECK"):
+            table, rowid, parent, _ = rows[0]
+            return f"foreign key check failed: {len(rows)} row(s) of {table} (first rowid {rowid}) reference missing {parent} rows"
+        return None
 
     def notes(self, schema: Schema) -> list[str]:
         kinds = sorted({parse_type(c.type).kind for t in schema.tables for c in t.columns} & _AFFINITY.keys())

@@ -34,6 +34,7 @@ def diff_schemas(
     creates, cycle_fks = order_creations([new_tables[n] for n in sorted(new_tables.keys() - old_tables.keys())], base)
     return [
         *rename_ops,
+        *phases.renames,
         *phases.drop_foreign_keys,
         *drop_cycle_fks,
         *phases.drop_keys_and_indexes,

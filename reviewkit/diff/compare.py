@@ -6,18 +6,20 @@ Each function returns the operations for its kind, split into the phase they bel
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reviewkit.operations import (
     AddColumn, AddConstraint, AddIndex, AlterColumn, Constraint, DropColumn, DropConstraint, DropIndex, Operation,
+    RenameConstraint, RenameIndex,
 )
-from reviewkit.state import Table
+from reviewkit.state import Schema, Table
 
 
 @dataclass
 class Phases:
     """Operations on tables that exist before and after, grouped by when they may run."""
 
+    renames: list[Operation] = field(default_factory=list)
     drop_foreign_keys: list[Operation] = field(default_factory=list)
     drop_keys_and_indexes: list[Operation] = field(default_factory=list)
     columns: list[Operation] = field(default_factory=list)
@@ -27,12 +29,52 @@ class Phases:
 
 def compare_table(old: Table, new: Table, phases: Phases) -> None:
     """Add to `phases` the operations that turn `old` into `new` (same name)."""
+    old = rename_matching_names(old, new, phases)
     compare_columns(old, new, phases)
     compare_primary_key(old, new, phases)
     compare_named(old.name, old.uniques, new.uniques, phases.drop_keys_and_indexes, phases.add_keys_and_indexes)
     compare_named(old.name, old.checks, new.checks, phases.drop_keys_and_indexes, phases.add_keys_and_indexes)
     compare_named(old.name, old.foreign_keys, new.foreign_keys, phases.drop_foreign_keys, phases.add_foreign_keys)
     compare_indexes(old, new, phases)
+
+
+def rename_matching_names(old: Table, new: Table, phases: Phases) -> Table:
+    """Pair constraints and indexes that differ only in name, and rename them.
+
+    After a table rename the models name its keys after the new table (`book_reviews_pkey`);
+    dropping and re-adding them would be slow, and impossible for a primary key that an
+    auto-increment column or a foreign key depends on.
+    """
+    pairs: list[Operation] = []
+    kinds = [(o, n) for o, n in ((old.primary_key, new.primary_key),) if o and n]
+    candidates = [*kinds, *_unmatched(old.uniques, new.uniques), *_unmatched(old.checks, new.checks),
+                  *_unmatched(old.foreign_keys, new.foreign_keys)]
+    for o, n in candidates:
+        if o.name != n.name and replace(o, name=n.name) == n:
+            pairs.append(RenameConstraint(old.name, o, n))
+    for o, n in _unmatched(old.indexes, new.indexes):
+        if o.name != n.name and replace(o, name=n.name) == n:
+            pairs.append(RenameIndex(old.name, o, n))
+    phases.renames.extend(pairs)
+    for op in pairs:
+        old = op.apply(Schema((old,))).tables[0]
+    return old
+
+
+def _unmatched(old: tuple, new: tuple) -> list[tuple]:
+    """Return pairs of same-definition objects, one only in `old` and one only in `new`."""
+    new_names = {x.name for x in new}
+    old_names = {x.name for x in old}
+    gone = [x for x in old if x.name not in new_names]
+    came = [x for x in new if x.name not in old_names]
+    pairs = []
+    for o in gone:
+        for n in came:
+            if replace(o, name=n.name) == n:
+                pairs.append((o, n))
+                came.remove(n)
+                break
+    return pairs
 
 
 def compare_columns(old: Table, new: Table, phases: Phases) -> None:

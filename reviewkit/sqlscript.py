@@ -1,0 +1,231 @@
+"""Split an SQL script into statements, the way psql, mysql and sqlite3 read them.
+
+A hand-rolled scanner rather than a parser: it only needs to know where strings,
+quoted identifiers, comments and PostgreSQL dollar-quoted bodies begin and end, so it
+can split scripts that no SQL parser fully understands (procedure bodies, `DELIMITER`
+blocks) and stays fast on large files. Each statement keeps the line it starts on, so
+errors can name it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class ScriptStatement:
+    sql: str  # without the delimiter and without the comments before it
+    line: int  # 1-based line where the statement's text starts
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What counts as a quote or a comment in one dialect."""
+
+    quotes: str  # characters that open a quoted string or identifier
+    backslash_quotes: str  # quotes inside which a backslash escapes the next character
+    hash_comments: bool  # MySQL: `#` starts a comment
+    dash_needs_space: bool  # MySQL: `--` starts a comment only before whitespace
+    nested_comments: bool  # PostgreSQL: /* /* */ */ nests
+    dollar_quotes: bool  # PostgreSQL: $$ ... $$ and $tag$ ... $tag$
+    escape_strings: bool  # PostgreSQL: E'...' takes backslash escapes
+    delimiter_command: bool  # mysql client: DELIMITER // changes the statement end
+    trigger_bodies: bool  # sqlite3: a CREATE TRIGGER ends only at `END;`
+
+
+_RULES = {
+    "postgres": _Rules(
+        quotes="'\"", backslash_quotes="", hash_comments=False, dash_needs_space=False, nested_comments=True,
+        dollar_quotes=True, escape_strings=True, delimiter_command=False, trigger_bodies=False,
+    ),
+    "mysql": _Rules(
+        quotes="'\"`", backslash_quotes="'\"", hash_comments=True, dash_needs_space=True, nested_comments=False,
+        dollar_quotes=False, escape_strings=False, delimiter_command=True, trigger_bodies=False,
+    ),
+    "sqlite": _Rules(
+        quotes="'\"`[", backslash_quotes="", hash_comments=False, dash_needs_space=False, nested_comments=False,
+        dollar_quotes=False, escape_strings=False, delimiter_command=False, trigger_bodies=True,
+    ),
+}
+_SPACE = re.compile(r"\s*")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$")
+_DELIMITER = re.compile(r"delimiter[ \t]+(\S+)[^\n]*(?:\n|$)", re.IGNORECASE)
+_CLOSERS = {"[": "]"}
+_TRIGGER = re.compile(r"create\s+(?:temp\s+|temporary\s+)?trigger\b", re.IGNORECASE)
+_ENDS_WITH_END = re.compile(r"\bend\Z", re.IGNORECASE)
+
+
+def split_statements(text: str, dialect: str) -> list[ScriptStatement]:
+    """Return the statements of an SQL script in `dialect`, in order, with their lines."""
+    if dialect not in _RULES:
+        raise ValueError(f"unknown dialect {dialect!r}")
+    return _Scanner(text, _RULES[dialect]).run()
+
+
+class _Scanner:
+    def __init__(self, text: str, rules: _Rules) -> None:
+        self.text = text
+        self.rules = rules
+        self.statements: list[ScriptStatement] = []
+        self._line_offset = 0
+        self._line = 1
+        self._set_delimiter(";")
+
+    def run(self) -> list[ScriptStatement]:
+        """Alternate between skipping the gap before a statement and reading one."""
+        pos = 0
+        while True:
+            pos = self._skip_gap(pos)
+            if pos >= len(self.text):
+                return self.statements
+            pos = self._read_statement(pos)
+
+    def _set_delimiter(self, delimiter: str) -> None:
+        self.delimiter = delimiter
+        specials = set(self.rules.quotes) | {"-", "/", delimiter[0]}
+        if self.rules.hash_comments:
+            specials.add("#")
+        if self.rules.dollar_quotes:
+            specials.add("$")
+        self._special = re.compile("[" + "".join(re.escape(c) for c in sorted(specials)) + "]")
+
+    def _line_at(self, offset: int) -> int:
+        # Offsets only grow, so counting newlines since the last call keeps this linear.
+        self._line += self.text.count("\n", self._line_offset, offset)
+        self._line_offset = offset
+        return self._line
+
+    def _skip_gap(self, pos: int) -> int:
+        """Skip whitespace, comments, empty statements and DELIMITER commands."""
+        text = self.text
+        while True:
+            pos = _SPACE.match(text, pos).end()
+            if pos >= len(text):
+                return pos
+            end = self._comment_end(pos, leading=True)
+            if end is not None:
+                pos = end
+            elif text.startswith(self.delimiter, pos):
+                pos += len(self.delimiter)
+            elif self.rules.delimiter_command and (match := _DELIMITER.match(text, pos)):
+                self._set_delimiter(match.group(1))
+                pos = match.end()
+            else:
+                return pos
+
+    def _read_statement(self, start: int) -> int:
+        """Read the statement starting at `start`; return the offset after its delimiter."""
+        text, pos = self.text, start
+        in_trigger = self.rules.trigger_bodies and _TRIGGER.match(text, start) is not None
+        while True:
+            match = self._special.search(text, pos)
+            if match is None:
+                self._emit(start, len(text))
+                return len(text)
+            pos = match.start()
+            if not text.startswith(self.delimiter, pos):
+                pos = self._skip_token(pos)
+            elif in_trigger and not self._after_end(start, pos):
+                pos += len(self.delimiter)  # a statement inside the trigger's body
+            else:
+                self._emit(start, pos)
+                return pos + len(self.delimiter)
+
+    def _after_end(self, start: int, pos: int) -> bool:
+        """Tell whether the statement text before `pos` ends with the keyword END."""
+        return _ENDS_WITH_END.search(self.text[start:pos].rstrip()) is not None
+
+    def _skip_token(self, pos: int) -> int:
+        """Skip the quoted text, comment or dollar-quoted body at `pos`, if any."""
+        char = self.text[pos]
+        if char in self.rules.quotes:
+            backslash = char in self.rules.backslash_quotes or self._is_escape_string(pos)
+            return self._quoted_end(pos, _CLOSERS.get(char, char), backslash)
+        if char == "$" and self.rules.dollar_quotes:
+            return self._dollar_end(pos)
+        end = self._comment_end(pos, leading=False)
+        return end if end is not None else pos + 1
+
+    def _emit(self, start: int, end: int) -> None:
+        sql = self.text[start:end].rstrip()
+        if sql:
+            self.statements.append(ScriptStatement(sql, self._line_at(start)))
+
+    def _comment_end(self, pos: int, leading: bool) -> int | None:
+        """Return where the comment at `pos` ends, or None when no comment starts there."""
+        text = self.text
+        if text.startswith("--", pos) and (not self.rules.dash_needs_space or _space_or_end(text, pos + 2)):
+            return _line_end(text, pos)
+        if text.startswith("#", pos) and self.rules.hash_comments:
+            return _line_end(text, pos)
+        if text.startswith("/*", pos):
+            # MySQL runs /*! ... */ as SQL: at a statement's start it is the statement.
+            if leading and self.rules.hash_comments and text.startswith("/*!", pos):
+                return None
+            return self._block_comment_end(pos)
+        return None
+
+    def _block_comment_end(self, pos: int) -> int:
+        text, depth, pos = self.text, 1, pos + 2
+        while depth:
+            close = text.find("*/", pos)
+            if close < 0:
+                return len(text)
+            if self.rules.nested_comments:
+                opened = text.find("/*", pos, close)
+                if opened >= 0:
+                    depth, pos = depth + 1, opened + 2
+                    continue
+            depth, pos = depth - 1, close + 2
+        return pos
+
+    def _quoted_end(self, pos: int, quote: str, backslash: bool) -> int:
+        """Return the offset after the quote that closes the one at `pos`."""
+        text, pos = self.text, pos + 1
+        stops = _quote_stops(quote, backslash)
+        while True:
+            match = stops.search(text, pos)
+            if match is None:
+                return len(text)
+            if match.group() == "\\":
+                pos = match.end() + 1
+            elif text.startswith(quote, match.end()) and quote != "]":
+                pos = match.end() + 1  # a doubled quote stands for itself
+            else:
+                return match.end()
+
+    def _is_escape_string(self, pos: int) -> bool:
+        if not self.rules.escape_strings or self.text[pos] != "'" or pos == 0:
+            return False
+        prefix = self.text[pos - 1]
+        return prefix in "eE" and (pos < 2 or not _is_word(self.text[pos - 2]))
+
+    def _dollar_end(self, pos: int) -> int:
+        text = self.text
+        if pos > 0 and (_is_word(text[pos - 1]) or text[pos - 1] == "$"):
+            return pos + 1  # part of an identifier like a$b, or a parameter like $1
+        match = _DOLLAR_TAG.match(text, pos)
+        if match is None:
+            return pos + 1
+        close = text.find(match.group(), match.end())
+        return len(text) if close < 0 else close + len(match.group())
+
+
+@lru_cache(maxsize=None)
+def _quote_stops(quote: str, backslash: bool) -> re.Pattern[str]:
+    return re.compile(re.escape(quote) + (r"|\\" if backslash else ""))
+
+
+def _line_end(text: str, pos: int) -> int:
+    newline = text.find("\n", pos)
+    return len(text) if newline < 0 else newline + 1
+
+
+def _space_or_end(text: str, pos: int) -> bool:
+    return pos >= len(text) or text[pos].isspace()
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"

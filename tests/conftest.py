@@ -1,0 +1,111 @@
+"""Fixtures for tests on real engines: a fresh database per test, dropped afterwards.
+
+PostgreSQL and MariaDB are found through REVIEWKIT_TEST_POSTGRES_URL and
+REVIEWKIT_TEST_MYSQL_URL (defaults: the local servers with the usual superusers). Tests
+that need a server are skipped only when its variable is unset, nothing answers at the
+default address, and CI is not "true"; in CI an unreachable server fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reviewkit.connections import Connection, DatabaseURL, connect, create_database, drop_database, parse_url
+from reviewkit.errors import ReviewkitError
+
+SERVERS = {
+    "postgres": ("REVIEWKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+    "mysql": ("REVIEWKIT_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+}
+ENGINES = ("sqlite", "postgres", "mysql")
+
+
+def _server_url(dialect: str) -> DatabaseURL:
+    """Return the test server's URL, or skip or fail the test when it does not answer."""
+    env_var, default = SERVERS[dialect]
+    given = os.environ.get(env_var)
+    url = parse_url(given or default, Path.cwd())
+    try:
+        connect(url, connect_timeout=3).close()
+    except ReviewkitError as err:
+        if given or os.environ.get("CI") == "true":
+            pytest.fail(f"{env_var}: {err}", pytrace=False)
+        pytest.skip(f"no {dialect} server answers at {url.redacted()} ({err}); set {env_var} to run these tests")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> DatabaseURL:
+    return _server_url("postgres")
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> DatabaseURL:
+    return _server_url("mysql")
+
+
+def _fresh_database(server: DatabaseURL) -> Iterator[DatabaseURL]:
+    name = f"rk_{secrets.token_hex(6)}"
+    url = create_database(server, name)
+    try:
+        yield url
+    finally:
+        drop_database(server, name)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: DatabaseURL) -> Iterator[DatabaseURL]:
+    """Yield the URL of a new, empty PostgreSQL database."""
+    yield from _fresh_database(postgres_server)
+
+
+@pytest.fixture
+def mysql_url(mysql_server: DatabaseURL) -> Iterator[DatabaseURL]:
+    """Yield the URL of a new, empty MariaDB/MySQL database."""
+    yield from _fresh_database(mysql_server)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> DatabaseURL:
+    """Return the URL of a new SQLite file in the test's own folder."""
+    return parse_url("sqlite:///test.sqlite3", tmp_path)
+
+
+def _open(url: DatabaseURL) -> Iterator[Connection]:
+    conn = connect(url)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def postgres_db(postgres_url: DatabaseURL) -> Iterator[Connection]:
+    yield from _open(postgres_url)
+
+
+@pytest.fixture
+def mysql_db(mysql_url: DatabaseURL) -> Iterator[Connection]:
+    yield from _open(mysql_url)
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: DatabaseURL) -> Iterator[Connection]:
+    yield from _open(sqlite_url)
+
+
+@pytest.fixture(params=ENGINES)
+def engine_url(request: pytest.FixtureRequest) -> DatabaseURL:
+    """The URL of a fresh database on each engine in turn."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(params=ENGINES)
+def engine_db(request: pytest.FixtureRequest) -> Connection:
+    """A connection to a fresh database on each engine in turn."""
+    return request.getfixturevalue(f"{request.param}_db")

@@ -1,0 +1,140 @@
+"""Shared by the engine tests: build scenario bundles, put sample rows in, read rows back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from reviewkit.bundle import Bundle, load_bundles
+from reviewkit.config import load_settings
+from reviewkit.connections import Connection
+from reviewkit.diff import DeclaredRenames
+from reviewkit.dialects import get_dialect
+from reviewkit.generate import GenerateOptions, generate
+from reviewkit.state import Schema, Table
+from reviewkit.types import parse_type
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+CONFIG = """\
+[reviewkit]
+models = ["models/*.sql"]
+models_dialect = "postgres"
+dialects = {dialects}
+"""
+
+
+def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite")) -> list[Bundle]:
+    """Generate one bundle per step folder of a scenario; return them in order."""
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "reviewkit.toml").write_text(CONFIG.format(dialects=list(dialects)).replace("'", '"'))
+    models = project / "models"
+    for step in sorted((SCENARIOS / name).iterdir(), key=lambda p: int(p.name)):
+        shutil.rmtree(models, ignore_errors=True)
+        shutil.copytree(step, models, ignore=shutil.ignore_patterns("*.txt"))
+        renames_file = step / "renames.txt"
+        renames = renames_file.read_text().split() if renames_file.exists() else []
+        options = GenerateOptions(renames=DeclaredRenames.parse(renames), author="scenario")
+        assert generate(load_settings(project), options) is not None, f"step {step.name} produced no bundle"
+    return load_bundles(project / "bundles")
+
+
+# -- sample rows --------------------------------------------------------------------------
+
+# Columns whose check constraints in the scenarios accept only certain values.
+FIXED_VALUES = {"status": "paid", "stars": 3}
+
+
+def sample_value(type_name: str, seed: int) -> object:
+    """Return a value any column of this portable type accepts, different for each seed."""
+    kind = parse_type(type_name).kind
+    if kind in ("smallint", "integer", "bigint"):
+        return seed
+    if kind == "numeric":
+        return f"{seed}.5" if "," in type_name and not type_name.endswith(",0)") else str(seed)
+    if kind in ("real", "double"):
+        return seed + 0.5
+    if kind in ("varchar", "char", "text"):
+        return f"v{seed}"
+    if kind == "boolean":
+        return seed % 2 == 0
+    if kind == "date":
+        return f"2024-01-{seed % 28 + 1:02d}"
+    if kind in ("time", "timetz"):
+        return f"12:{seed % 60:02d}:00"
+    if kind in ("timestamp", "timestamptz"):
+        return f"2024-02-03 04:05:{seed % 60:02d}"
+    if kind in ("json", "jsonb"):
+        return f'{{"n": {seed}}}'
+    if kind == "uuid":
+        return f"00000000-0000-0000-0000-{seed:012d}"
+    if kind == "blob":
+        return bytes([seed % 256, 1, 2])
+    raise AssertionError(f"no sample value for {type_name}")
+
+
+def insert_sample_rows(conn: Connection, schema: Schema, seed: int) -> None:
+    """Insert one row into every table, parents before children, foreign keys pointing at them."""
+    rows: dict[str, dict[str, object]] = {}
+    for table in _parents_first(schema):
+        row = {c.name: FIXED_VALUES.get(c.name, sample_value(c.type, seed)) for c in table.columns}
+        for fk in table.foreign_keys:
+            parent = rows.get(fk.ref_table)
+            for col, ref_col in zip(fk.columns, fk.ref_columns):
+                row[col] = parent[ref_col] if parent is not None and fk.ref_table != table.name else None
+        rows[table.name] = row
+        _insert(conn, table, row)
+
+
+def _parents_first(schema: Schema) -> list[Table]:
+    done: list[Table] = []
+    pending = {t.name: t for t in schema.tables}
+    while pending:
+        ready = [t for t in pending.values()
+                 if all(fk.ref_table in {d.name for d in done} or fk.ref_table == t.name or fk.ref_table not in pending
+                        for fk in t.foreign_keys)]
+        ready = ready or [pending[min(pending)]]
+        for t in sorted(ready, key=lambda t: t.name):
+            done.append(t)
+            del pending[t.name]
+    return done
+
+
+def _insert(conn: Connection, table: Table, row: dict[str, object]) -> None:
+    dialect = get_dialect(conn.dialect)
+    cols = list(row)
+    sql = f"INSERT INTO {dialect.quote(table.name)} ({dialect.quote_list(tuple(cols))}) VALUES ({', '.join(['%s'] * len(cols))})"
+    conn.execute(sql, [row[c] for c in cols])
+
+
+def read_rows(conn: Connection, schema: Schema) -> dict[str, dict[str, list[str]]]:
+    """Return every table's rows as {table: {column: sorted values as text}}."""
+    dialect = get_dialect(conn.dialect)
+    out = {}
+    for table in schema.tables:
+        out[table.name] = {}
+        for col in table.columns:
+            values = conn.query(f"SELECT {dialect.quote(col.name)} FROM {dialect.quote(table.name)}")
+            out[table.name][col.name] = sorted(_text(v[0]) for v in values)
+    return out
+
+
+def _text(value: object) -> str:
+    if isinstance(value, memoryview):
+        value = bytes(value)
+    return repr(value)
+
+
+def kept_data(before: dict, after: dict, old: Schema, new: Schema) -> tuple[dict, dict]:
+    """Restrict two row snapshots to the columns that exist, with the same type, in both schemas."""
+    left, right = {}, {}
+    for table in old.tables:
+        other = new.table(table.name)
+        if other is None:
+            continue
+        for col in table.columns:
+            match = other.column(col.name)
+            if match is not None and match.type == col.type:
+                left[(table.name, col.name)] = before[table.name][col.name]
+                right[(table.name, col.name)] = after[table.name][col.name]
+    return left, right
