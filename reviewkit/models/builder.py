@@ -139,7 +139,9 @@ class SchemaBuilder:
 
     def _primary_key_of(self, table: str, referrer: TableDraft) -> tuple[str, ...]:
         target = self._drafts.get(table)
-        if target is None or target.primary_key is None:
+        if target is None:
+            raise ModelError(f"{referrer.where}: foreign key on {referrer.name} references unknown table {table}")
+        if target.primary_key is None:
             raise ModelError(f"{referrer.where}: foreign key on {referrer.name} references {table}, which has no primary key")
         return target.primary_key[1]
 

@@ -62,8 +62,8 @@ def load_metadata(spec: str, root: Path) -> Schema:
     metadata = _resolve_metadata(spec, root)
     compiler = _PostgresCompiler()
     builder = SchemaBuilder()
+    where = f"sqlalchemy:{spec}"
     for table in metadata.tables.values():
-        where = f"sqlalchemy:{spec}"
         try:
             _add_table(builder, table, compiler, where)
         except sa.exc.SQLAlchemyError as err:

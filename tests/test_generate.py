@@ -1,0 +1,155 @@
+"""`reviewkit generate`, `show`, `init` through the command line, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reviewkit.bundle import compute_digest, load_bundles, verify_files
+
+SHOP = """\
+CREATE TABLE customers (id bigserial PRIMARY KEY, email varchar(255) NOT NULL UNIQUE);
+CREATE TABLE orders (
+  id bigserial PRIMARY KEY,
+  customer_id bigint NOT NULL REFERENCES customers (id),
+  total numeric(10,2) NOT NULL DEFAULT 0
+);
+"""
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REVIEWKIT_AUTHOR": "Test Author <t@example.com>"}
+    return subprocess.run([sys.executable, "-m", "reviewkit.cli", *args], cwd=project, capture_output=True, text=True, env=env)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    assert run(tmp_path, "init").returncode == 0
+    (tmp_path / "models" / "schema.sql").write_text(SHOP)
+    return tmp_path
+
+
+def test_init_generate_show_and_no_changes(project):
+    first = run(project, "generate")
+    assert first.returncode == 0, first.stderr
+    assert "bundles/0001_initial" in first.stdout
+    shown = run(project, "show", "1", "--dialect", "mysql")
+    assert "CREATE TABLE `customers`" in shown.stdout and "AUTO_INCREMENT" in shown.stdout
+    down = run(project, "show", "0001_initial", "--down")
+    assert 'DROP TABLE "orders";' in down.stdout
+    again = run(project, "generate")
+    assert again.returncode == 0 and "No changes detected" in again.stdout
+    assert len(load_bundles(project / "bundles")) == 1
+
+
+def test_same_models_and_history_give_identical_bytes(tmp_path):
+    outputs = []
+    for name in ("a", "b"):
+        p = tmp_path / name
+        p.mkdir()
+        run(p, "init")
+        (p / "models" / "schema.sql").write_text(SHOP)
+        assert run(p, "generate").returncode == 0
+        (p / "models" / "schema.sql").write_text(SHOP.replace("NOT NULL UNIQUE);", "NOT NULL UNIQUE, phone text);"))
+        assert run(p, "generate", "--no-input").returncode == 0
+        bundle = load_bundles(p / "bundles")[-1]
+        outputs.append({rel: (bundle.path / rel).read_bytes() for rel in bundle.manifest["files"] if rel != "REVIEW.md"})
+    assert outputs[0] == outputs[1]
+
+
+def test_manifest_lists_every_file_and_the_digest_covers_them(project):
+    run(project, "generate")
+    bundle = load_bundles(project / "bundles")[0]
+    m = bundle.manifest
+    for key in ("format", "id", "parent", "created_at", "author", "generator", "dialects", "operations", "risk", "files", "digest"):
+        assert key in m
+    assert m["author"] == "Test Author <t@example.com>"
+    assert set(m["files"]) == {"schema.json", "REVIEW.md"} | {f"{d}/{x}.sql" for d in ("postgres", "mysql", "sqlite") for x in ("up", "down")}
+    assert verify_files(bundle) == []
+    assert compute_digest(m) == m["digest"]
+
+    (bundle.path / "mysql" / "up.sql").write_text("DROP TABLE customers;\n")
+    (bundle.path / "notes.txt").write_text("x")
+    problems = verify_files(bundle)
+    assert any("mysql/up.sql: changed" in p for p in problems)
+    assert any("notes.txt: not listed" in p for p in problems)
+
+
+def test_risky_changes_are_flagged_in_sql_and_review(project):
+    run(project, "generate")
+    (project / "models" / "schema.sql").write_text(SHOP.replace("  total numeric(10,2) NOT NULL DEFAULT 0\n", "  total numeric(8,2) NOT NULL DEFAULT 0\n")
+                                                   .replace("email varchar(255) NOT NULL UNIQUE", "mail varchar(255) NOT NULL UNIQUE"))
+    result = run(project, "generate", "--no-input")
+    assert result.returncode == 0, result.stderr
+    bundle = load_bundles(project / "bundles")[-1]
+    assert bundle.risk_level == "high"
+    codes = {f["code"] for f in bundle.manifest["risk"]["findings"]}
+    assert {"data-loss", "narrowing", "rebuild"} <= codes
+    up = bundle.script("postgres", "up")
+    assert "-- RISK high: drops column customers.email" in up
+    review = (bundle.path / "REVIEW.md").read_text()
+    assert "narrows orders.total from numeric(10,2) to numeric(8,2)" in review
+    assert "SQLite" in review
+
+
+def test_declared_rename_keeps_the_column(project):
+    run(project, "generate")
+    (project / "models" / "schema.sql").write_text(SHOP.replace("email varchar", "mail varchar"))
+    result = run(project, "generate", "--rename", "customers.email=customers.mail", "rename_email")
+    assert result.returncode == 0, result.stderr
+    up = load_bundles(project / "bundles")[-1].script("postgres", "up")
+    assert 'ALTER TABLE "customers" RENAME COLUMN "email" TO "mail";' in up
+
+
+def test_empty_bundle_has_the_same_layout(project):
+    run(project, "generate")
+    result = run(project, "generate", "--empty", "backfill")
+    assert result.returncode == 0, result.stderr
+    bundles = load_bundles(project / "bundles")
+    empty = bundles[-1]
+    assert empty.id == "0002_backfill" and empty.parent == bundles[0].id
+    assert empty.schema() == bundles[0].schema()
+    assert "hand-written" in (empty.path / "REVIEW.md").read_text()
+    assert empty.script("sqlite", "up").startswith("-- reviewkit bundle 0002_backfill")
+
+
+@pytest.mark.parametrize(("ddl", "message"), [
+    ("CREATE TABLE t (id int PRIMARY KEY);\nDROP TABLE t;", "schema.sql:2: only CREATE TABLE"),
+    ("CREATE TABLE t (id int PRIMARY KEY,\n  x int[]);", "column t.x"),
+    ("CREATE TABLE t (id int PRIMARY KEY, x timetz);", "type timetz has no faithful mapping in MySQL/MariaDB"),
+    ("CREATE TABLE t (id int PRIMARY KEY, x text);\nCREATE INDEX ON t (x) WHERE x > 'a';", "no partial indexes"),
+    ("CREATE TABLE t (id int PRIMARY KEY REFERENCES nowhere);", "unknown table nowhere"),
+    ("CREATE TABLE t (id int PRIMARY KEY, (;", "schema.sql:1"),
+])
+def test_model_errors_are_one_line_with_exit_2_and_write_nothing(project, ddl, message):
+    (project / "models" / "schema.sql").write_text(ddl)
+    result = run(project, "generate")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+    assert not [p for p in (project / "bundles").iterdir() if p.name != ".gitkeep"]
+
+
+def test_missing_config_and_unknown_bundle(project):
+    result = run(Path("/"), "status")
+    assert result.returncode == 2 and "reviewkit init" in result.stderr
+    result = run(project, "show", "42")
+    assert result.returncode == 2 and "no bundle matches '42'" in result.stderr
+
+
+def test_tampered_manifest_is_an_integrity_error(project):
+    run(project, "generate")
+    manifest = project / "bundles" / "0001_initial" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["files"]["../../etc/passwd"] = "0" * 64
+    manifest.write_text(json.dumps(data))
+    result = run(project, "status")
+    assert result.returncode == 3 and "leaves the bundle folder" in result.stderr
+    manifest.write_text("{not json")
+    result = run(project, "show", "1")
+    assert result.returncode == 3 and "manifest.json: not valid JSON" in result.stderr
