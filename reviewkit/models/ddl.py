@@ -148,7 +148,7 @@ def _column(draft: TableDraft, node: exp.ColumnDef, where: str) -> None:
         elif isinstance(kind, exp.CheckColumnConstraint):
             draft.add_check(cname, canonical(kind.this), (name,))
         elif isinstance(kind, exp.Reference):
-            draft.add_foreign_key(cname, (name,), *_reference(kind))
+            draft.add_foreign_key(cname, (name,), *_reference(kind, col_where))
         elif isinstance(kind, (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint)):
             identity = True
         else:
@@ -176,12 +176,12 @@ def _table_constraint(draft: TableDraft, node: exp.Expression, where: str) -> No
         draft.add_check(name, expression, ())
     elif isinstance(node, exp.ForeignKey):
         columns = tuple(_name(e) for e in node.expressions)
-        draft.add_foreign_key(name, columns, *_reference(node.args["reference"]))
+        draft.add_foreign_key(name, columns, *_reference(node.args["reference"], where))
     else:
         raise ModelError(f"{where}: unsupported table constraint in {draft.name}: {node.sql(dialect='')[:60]}")
 
 
-def _reference(ref: exp.Reference) -> tuple[str, tuple[str, ...], str, str]:
+def _reference(ref: exp.Reference, where: str) -> tuple[str, tuple[str, ...], str, str]:
     target = ref.this
     if isinstance(target, exp.Schema):
         table, columns = _name(target.this), tuple(_name(e) for e in target.expressions)
@@ -194,6 +194,8 @@ def _reference(ref: exp.Reference) -> tuple[str, tuple[str, ...], str, str]:
             on_delete = text[len("ON DELETE "):]
         elif text.startswith("ON UPDATE "):
             on_update = text[len("ON UPDATE "):]
+        else:
+            raise ModelError(f"{where}: foreign key to {table}: {text} is not supported")
     return table, columns, on_delete, on_update
 
 
