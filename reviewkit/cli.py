@@ -19,7 +19,7 @@ from reviewkit import __version__
 from reviewkit.bundle import find_bundle, load_bundles
 from reviewkit.config import load_settings
 from reviewkit.diff import DeclaredRenames
-from reviewkit.errors import ReviewkitError, UsageError
+from reviewkit.errors import ReviewkitError
 from reviewkit.generate import GenerateOptions, generate
 from reviewkit.scaffold import init_project
 

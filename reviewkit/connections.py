@@ -18,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from sqlglot import exp
@@ -153,18 +153,22 @@ class Connection:
         return self._run(sql, params, fetch=True)
 
     def begin(self) -> None:
+        """Open a transaction; until `commit()` or `rollback()`, nothing is autocommitted."""
         self.execute("BEGIN")
 
     def commit(self) -> None:
+        """Commit the open transaction."""
         self.execute("COMMIT")
 
     def rollback(self) -> None:
+        """Roll the open transaction back (on MySQL, DDL in it stays: it commits implicitly)."""
         self.execute("ROLLBACK")
 
     def close(self) -> None:
+        """Close the connection; a transaction still open is rolled back by the server."""
         self.raw.close()
 
-    def __enter__(self) -> Connection:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
@@ -189,7 +193,10 @@ class Connection:
 
 
 def _qmark(sql: str) -> str:
-    """Turn `%s` placeholders (and `%%`) into sqlite3's `?` style."""
+    """Turn `%s` placeholders (and `%%`) into sqlite3's `?` style.
+
+    As with psycopg and PyMySQL, a literal `%` must be written `%%` when parameters are given.
+    """
     return re.sub(r"%[s%]", lambda m: "?" if m.group() == "%s" else "%", sql)
 
 

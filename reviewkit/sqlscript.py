@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ class _Scanner:
         return len(text) if close < 0 else close + len(match.group())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _quote_stops(quote: str, backslash: bool) -> re.Pattern[str]:
     return re.compile(re.escape(quote) + (r"|\\" if backslash else ""))
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from reviewkit.errors import UnsupportedType
-from reviewkit.introspect import introspect
+from reviewkit.introspect import canonical_expression, introspect
+from reviewkit.introspect.postgres import undo_rewrites
 from reviewkit.sqlscript import split_statements
 from reviewkit.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 
@@ -114,11 +115,11 @@ CREATE TABLE reviewkit_lock (id INTEGER);
 
 EXPECTED_POSTGRES = [
     table(
-    "customers",
-    [col("id", "bigint", False, identity=True), col("email", "varchar(255)", False), col("name", "text")],
-    primary_key=PrimaryKey("customers_pkey", ("id",)),
-    uniques=[Unique("customers_email_key", ("email",))],
-    indexes=[Index("customers_lower_email_idx", (part("LOWER(email)", is_column=False),), unique=True)],
+        "customers",
+        [col("id", "bigint", False, identity=True), col("email", "varchar(255)", False), col("name", "text")],
+        primary_key=PrimaryKey("customers_pkey", ("id",)),
+        uniques=[Unique("customers_email_key", ("email",))],
+        indexes=[Index("customers_lower_email_idx", (part("LOWER(email)", is_column=False),), unique=True)],
     ),
     table(
         "every_type",
@@ -345,7 +346,7 @@ EXPECTED_MYSQL = [
         primary_key=PrimaryKey("PRIMARY", ("id",)),
         uniques=[Unique("orders_customer_id_placed_at_key", ("customer_id", "placed_at"))],
         # MariaDB names a column-level check after its column.
-        checks=[Check("status_x", "status IN ('new', 'paid')"), Check("orders_total_range", "total >= 0 AND total < 1000000")],
+        checks=[Check("status", "status IN ('new', 'paid')"), Check("orders_total_range", "total >= 0 AND total < 1000000")],
         foreign_keys=[
             # ON UPDATE left out: MariaDB reports RESTRICT.
             ForeignKey("orders_customer_id_fkey", ("customer_id",), "customers", ("id",), "CASCADE", "RESTRICT"),
@@ -597,3 +598,52 @@ def test_empty_database(engine_db) -> None:
 def test_only_reviewkit_tables(engine_db) -> None:
     run(engine_db, "CREATE TABLE reviewkit_ledger (id INTEGER); CREATE TABLE reviewkit_other (id INTEGER);")
     assert introspect(engine_db) == Schema(())
+
+
+GENERATED_COLUMN_DDL = {
+    "postgres": "CREATE TABLE t (a INTEGER, b INTEGER GENERATED ALWAYS AS (a + 1) STORED)",
+    "mysql": "CREATE TABLE t (a INT, b INT AS (a + 1) VIRTUAL)",
+    "sqlite": "CREATE TABLE t (a INTEGER, b INTEGER GENERATED ALWAYS AS (a + 1) VIRTUAL)",
+}
+
+
+def test_generated_column_is_refused_not_misread(engine_db) -> None:
+    run(engine_db, GENERATED_COLUMN_DDL[engine_db.dialect])
+    with pytest.raises(UnsupportedType, match=r"t\.b is a generated column"):
+        introspect(engine_db)
+
+
+# -- expressions as engines echo them -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("echoed", "dialect", "canonical"),
+    [
+        ("((a > 0) AND (b > 0))", "postgres", "a > 0 AND b > 0"),
+        ("(((a >= 1) AND (a <= 5)) OR (b IS NULL))", "postgres", "a >= 1 AND a <= 5 OR b IS NULL"),
+        ("((a OR b) AND c)", "postgres", "(a OR b) AND c"),  # these parentheses change the meaning
+        ("(((a + 1) * 2) > 0)", "postgres", "(a + 1) * 2 > 0"),
+        ("((a - (b - c)) > ((d * e) + f))", "postgres", "a - (b - c) > d * e + f"),
+        ("((a / b) / c)", "postgres", "a / b / c"),
+        ("(a / (b / c))", "postgres", "a / (b / c)"),
+        ("(NOT (a = 1))", "postgres", "NOT (a = 1)"),
+        ("((a = b) = c)", "postgres", "(a = b) = c"),
+        ("`d` > 0 and `b` in (1,2,42)", "mysql", "d > 0 AND b IN (1, 2, 42)"),
+    ],
+)
+def test_canonical_expression_drops_only_needless_parentheses(echoed: str, dialect: str, canonical: str) -> None:
+    assert canonical_expression(echoed, dialect) == canonical
+
+
+@pytest.mark.parametrize(
+    ("echoed", "canonical"),
+    [
+        ("'-1'::integer", "-1"),
+        ("'-1.5'::numeric", "-1.5"),
+        ("'-1'::text", "'-1'"),  # a string stays a string
+        ("((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))", "status IN ('a', 'b')"),
+        ("(n = ANY (ARRAY[1, 2]))", "n IN (1, 2)"),
+    ],
+)
+def test_postgres_rewrites_are_undone(echoed: str, canonical: str) -> None:
+    assert canonical_expression(echoed, "postgres", undo_rewrites) == canonical

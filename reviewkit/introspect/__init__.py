@@ -27,13 +27,12 @@ _FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
 def introspect(conn: Connection) -> Schema:
     """Return the schema of the database `conn` is connected to, reviewkit's own tables left out."""
     module = importlib.import_module(f"reviewkit.introspect.{_READERS[conn.dialect]}")
-    tables = module.read_tables(conn)
-    return Schema(tuple(t for t in tables if not is_internal(t.name))).normalized()
+    return Schema(tuple(module.read_tables(conn))).normalized()
 
 
 def is_internal(table: str) -> bool:
     """Tell whether a table belongs to reviewkit (the ledger) or to the engine itself."""
-    return table.startswith("reviewkit_") or table.startswith("sqlite_")
+    return table.startswith(("reviewkit_", "sqlite_"))
 
 
 @dataclass
@@ -75,7 +74,13 @@ def fk_action(text: str | None) -> str:
 
 
 def unsupported(table: str, column: str, type_text: str) -> UnsupportedType:
+    """Return the error for a column whose type has no portable name."""
     return UnsupportedType(f"column {table}.{column} has type {type_text}, which reviewkit cannot map to a portable type")
+
+
+def generated(table: str, column: str) -> UnsupportedType:
+    """Return the error for a generated (computed) column, which the schema state cannot hold."""
+    return UnsupportedType(f"column {table}.{column} is a generated column, which reviewkit cannot map")
 
 
 # -- expressions ------------------------------------------------------------------------
@@ -109,16 +114,32 @@ def default_expression(text: str | None, column_type: str, dialect: str, rewrite
     return value
 
 
+# Binding strength of the operators whose parentheses may be dropped; NOT is left out on
+# purpose: `NOT (a = 1)` is how people write it, and how the models keep it.
+_LEVELS: tuple[tuple[type | tuple[type, ...], int], ...] = (
+    (exp.Or, 1), (exp.And, 2), (exp.Predicate, 3), ((exp.Add, exp.Sub), 4), ((exp.Mul, exp.Div, exp.Mod), 5),
+)
+
+
+def _level(node: exp.Expression | None) -> int | None:
+    for kinds, level in _LEVELS:
+        if isinstance(node, kinds):
+            return level
+    return None
+
+
 def _drop_needless_parens(node: exp.Expression) -> exp.Expression:
-    """Drop parentheses that only restate precedence: comparisons inside AND/OR, AND inside OR."""
+    """Drop parentheses that only restate precedence, like PostgreSQL's in `((a + 1) > 0)`."""
     for paren in list(node.find_all(exp.Paren)):
-        inner, parent = paren.this, paren.parent
-        if not isinstance(parent, exp.Connector):
+        inner, outer = _level(paren.this), _level(paren.parent)
+        if inner is None or outer is None:
             continue
-        if isinstance(inner, exp.Predicate) or (isinstance(inner, exp.And) and isinstance(parent, exp.Or)):
-            paren.replace(inner)
-        elif type(inner) is type(parent):  # (a AND b) AND c, (a OR b) OR c
-            paren.replace(inner)
+        # Same strength: safe on the left of a left-associative operator, and anywhere in AND/OR.
+        same_ok = inner == outer and not isinstance(paren.parent, exp.Predicate) and (
+            paren.arg_key == "this" or isinstance(paren.parent, exp.Connector)
+        )
+        if inner > outer or same_ok:
+            paren.replace(paren.this)
     return node
 
 

@@ -17,6 +17,7 @@ from reviewkit.introspect import (
     default_expression,
     drafts_by_name,
     fk_action,
+    generated,
     unsupported,
 )
 from reviewkit.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique
@@ -97,6 +98,8 @@ def portable_type(type_text: str) -> str | None:
 def _column(
     table: str, name: str, type_text: str, nullable: str, default: str | None, extra: str, is_json: bool,
 ) -> Column:
+    if "generated" in extra.lower():
+        raise generated(table, name)
     portable = "json" if is_json else portable_type(type_text)
     if portable is None:
         raise unsupported(table, name, type_text)

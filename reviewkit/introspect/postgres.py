@@ -13,6 +13,7 @@ from reviewkit.introspect import (
     default_expression,
     drafts_by_name,
     fk_action,
+    generated,
     index_from_sql,
     unsupported,
 )
@@ -20,12 +21,12 @@ from reviewkit.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
 
 _COLUMNS = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid), a.attidentity <> ''
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '', a.attgenerated <> ''
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY c.relname, a.attnum
 """
 
@@ -78,8 +79,10 @@ def read_tables(conn: Connection) -> list[Table]:
     """Return every table of the current schema."""
     rows = conn.query(_COLUMNS)
     drafts = drafts_by_name(sorted({row[0] for row in rows}))
-    for table, name, type_text, not_null, default, identity in rows:
+    for table, name, type_text, not_null, default, identity, is_generated in rows:
         if table in drafts and name is not None:
+            if is_generated:
+                raise generated(table, name)
             drafts[table].columns.append(_column(table, name, type_text, not_null, default, identity))
     for row in conn.query(_CONSTRAINTS):
         if row[0] in drafts:

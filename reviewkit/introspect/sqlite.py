@@ -24,13 +24,15 @@ from reviewkit.introspect import (
     default_expression,
     drafts_by_name,
     fk_action,
+    generated,
     index_from_sql,
     unsupported,
 )
 from reviewkit.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
 
 _MASTER = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name"
-_COLUMNS = 'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_xinfo(%s) WHERE hidden = 0 ORDER BY cid'
+# hidden: 0 an ordinary column, 1 a virtual table's hidden one, 2 and 3 generated columns
+_COLUMNS = 'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(%s) WHERE hidden <> 1 ORDER BY cid'
 _INDEX_LIST = "SELECT name, origin FROM pragma_index_list(%s)"
 _INDEX_COLUMNS = "SELECT name FROM pragma_index_xinfo(%s) WHERE key = 1 ORDER BY seqno"
 _FOREIGN_KEYS = 'SELECT id, "table", "from", "to", on_delete, on_update FROM pragma_foreign_key_list(%s) ORDER BY id, seq'
@@ -79,7 +81,9 @@ def portable_type(declared: str) -> str | None:
 
 def _read_columns(conn: Connection, draft: TableDraft, declared: _Declared) -> None:
     pk_columns = []
-    for name, type_text, not_null, default, pk in conn.query(_COLUMNS, (draft.name,)):
+    for name, type_text, not_null, default, pk, hidden in conn.query(_COLUMNS, (draft.name,)):
+        if hidden:
+            raise generated(draft.name, name)
         portable = portable_type(type_text) if type_text else None
         if portable is None:
             raise unsupported(draft.name, name, type_text or "(none declared)")
