@@ -79,20 +79,21 @@ def table_ddl(i: int, width: int, changed: bool) -> str:
     )
 
 
-def write_models(project: Path, tables: int, changed: bool) -> None:
-    """Write the schema as MODEL_FILES files; a table's parent is always declared before it."""
+def write_models(project: Path, tables: int, changed: bool) -> int:
+    """Write the schema as up to MODEL_FILES files (a table's parent is declared before it); return how many."""
     models = project / "models"
     if models.exists():
         shutil.rmtree(models)
     models.mkdir(parents=True)
     width = max(4, len(str(tables - 1)))
     per_file = -(-tables // MODEL_FILES)
-    for f in range(MODEL_FILES):
+    files = -(-tables // per_file)
+    for f in range(files):
         chunk = range(f * per_file, min((f + 1) * per_file, tables))
-        if not chunk:
-            break
-        text = f"-- synthetic benchmark schema, part {f + 1}\n\n" + "\n".join(table_ddl(i, width, changed) for i in chunk)
+        body = "\n".join(table_ddl(i, width, changed) for i in chunk)
+        text = f"-- synthetic benchmark schema, part {f + 1}\n\n{body}"
         (models / f"part_{f:02d}.sql").write_text(text, encoding="utf-8")
+    return files
 
 
 # -- running reviewkit ------------------------------------------------------------------
@@ -114,11 +115,14 @@ def reviewkit_command() -> list[str]:
 def run_generate(command: list[str], project: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.perf_counter()
     result = subprocess.run(
-        [*command, "generate", "--no-input"], cwd=project, stdin=subprocess.DEVNULL, capture_output=True, text=True
+        [*command, "generate", "--no-input"],
+        cwd=project, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
     )
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"reviewkit generate failed in {project} (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+        raise SystemExit(
+            f"reviewkit generate failed in {project} (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     return elapsed, result
 
 
@@ -168,7 +172,9 @@ def prepare_states(root: Path, tables: int, command: list[str]) -> dict[str, Pat
     return states
 
 
-def bench_step(step: str, state: Path, root: Path, repeat: int, command: list[str], expected_ops: int | None) -> list[float]:
+def bench_step(
+    step: str, state: Path, root: Path, repeat: int, command: list[str], expected_ops: int | None
+) -> list[float]:
     times = []
     for r in range(repeat):
         work = root / f"run_{step}_{r}"
@@ -189,10 +195,12 @@ def profile_step(step: str, state: Path, root: Path, top: int) -> None:
     work = root / f"profile_{step}"
     shutil.copytree(state, work)
     stats_file = root / f"profile_{step}.prof"
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "reviewkit.cli", "generate", "--no-input"],
-        cwd=work, stdin=subprocess.DEVNULL, capture_output=True, check=True,
+        cwd=work, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
     )
+    if result.returncode != 0 or not stats_file.exists():
+        raise SystemExit(f"profiling step ({step}) failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
     for key in ("cumulative", "tottime"):
         print(f"\n=== step ({step}) under cProfile: top {top} by {key} ===")
         pstats.Stats(str(stats_file), stream=sys.stdout).strip_dirs().sort_stats(key).print_stats(top)
@@ -204,9 +212,12 @@ def profile_step(step: str, state: Path, root: Path, top: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", type=int, default=1000, help="tables in the synthetic schema (default 1000)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per step; best and median reported (default 3)")
-    parser.add_argument("--target", type=float, default=TARGET_SECONDS, help=f"seconds per step (default {TARGET_SECONDS})")
-    parser.add_argument("--profile", action="store_true", help="also cProfile steps (a) and (b) and print the top functions")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="timed runs per step; best and median reported (default 3)")
+    parser.add_argument("--target", type=float, default=TARGET_SECONDS,
+                        help=f"seconds per step (default {TARGET_SECONDS})")
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile steps (a) and (b) and print the top functions")
     parser.add_argument("--top", type=int, default=25, help="functions listed per profile (default 25)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects and print where they are")
     args = parser.parse_args()
@@ -216,9 +227,10 @@ def main() -> None:
     command = reviewkit_command()
     root = Path(tempfile.mkdtemp(prefix="reviewkit-bench-"))
     try:
-        print(f"reviewkit generate --no-input: {args.tables} tables in {MODEL_FILES} model files, "
-              f"{args.repeat} runs per step, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
         states = prepare_states(root, args.tables, command)
+        files = len(list((states["a"] / "models").glob("*.sql")))
+        print(f"reviewkit generate --no-input: {args.tables} tables in {files} model files; "
+              f"runs per step: {args.repeat}; CPUs: {os.cpu_count()}; Python {sys.version.split()[0]}")
         steps = [
             ("(a) initial", "a", args.tables),  # one create_table per table (indexes go with it)
             ("(b) change", "b", args.tables + -(-args.tables // 10)),  # add_column per table + alter_column per tenth
@@ -228,7 +240,8 @@ def main() -> None:
         for label, key, expected in steps:
             times = bench_step(key, states[key], root, args.repeat, command, expected)
             best, median = min(times), statistics.median(times)
-            rows.append((label, f"{best:.3f}", f"{median:.3f}", f"{args.target:.1f}", "OK" if best <= args.target else "SLOW"))
+            status = "OK" if best <= args.target else "SLOW"
+            rows.append((label, f"{best:.3f}", f"{median:.3f}", f"{args.target:.1f}", status))
 
         context = [
             ("python -c pass", [sys.executable, "-c", "pass"]),
@@ -240,7 +253,10 @@ def main() -> None:
 
         header = ("step", "best s", "median s", "target s", "status")
         widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-        line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+        def line(r: tuple[str, ...]) -> str:
+            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
         print()
         print(line(header))
         print("  ".join("-" * w for w in widths))
