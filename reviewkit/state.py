@@ -139,8 +139,10 @@ class Schema:
 
     def with_table(self, table: Table) -> Schema:
         """Return a copy with `table` added or replacing the one of the same name."""
+        # Only the new table needs sorting inside; the others already are (this runs
+        # once per operation, so re-normalizing every table made generate quadratic).
         others = [t for t in self.tables if t.name != table.name]
-        return Schema(tuple(others) + (table,)).normalized()
+        return Schema(tuple(sorted([*others, table.normalized()], key=lambda t: t.name)))
 
     def without_table(self, name: str) -> Schema:
         return Schema(tuple(t for t in self.tables if t.name != name))

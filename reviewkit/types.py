@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlglot import exp
 
@@ -77,6 +78,7 @@ class PortableType:
         return f"{self.kind}({','.join(str(p) for p in self.params)})"
 
 
+@lru_cache(maxsize=1024)
 def parse_type(text: str) -> PortableType:
     """Split a portable type string like `numeric(10,2)` into kind and parameters."""
     match = _TYPE_RE.match(text)
