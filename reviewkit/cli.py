@@ -12,8 +12,6 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.syntax import Syntax
-from rich.table import Table as RichTable
 
 from reviewkit import __version__
 from reviewkit.bundle import find_bundle, load_bundles
@@ -106,6 +104,8 @@ def show(
     found = find_bundle(load_bundles(settings.bundles_dir), bundle)
     text = found.script(dialect or found.manifest["dialects"][0], "down" if down else "up")
     if out.is_terminal:
+        from rich.syntax import Syntax  # only a terminal needs it; keep start-up fast
+
         lexer = "mysql" if (dialect or found.manifest["dialects"][0]) == "mysql" else "postgresql" if (dialect or "") != "sqlite" else "sql"
         out.print(Syntax(text, lexer, word_wrap=True))
     else:
@@ -132,6 +132,8 @@ def status(
     if not rows:
         out.print("No bundles yet: run `reviewkit generate`.")
         return
+    from rich.table import Table as RichTable
+
     table = RichTable("bundle", "created", "author", "risk", "ops", "digest")
     for r in rows:
         table.add_row(r["id"], r["created_at"], r["author"], r["risk"], str(r["operations"]), r["digest"][:12])

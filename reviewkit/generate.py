@@ -13,12 +13,12 @@ from reviewkit import __version__
 from reviewkit.bundle import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
 from reviewkit.config import Settings
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
-from reviewkit.dialects import compile_operations, get_dialect
-from reviewkit.dialects.base import DialectSQL
+from reviewkit.dialects import compile_operations, contexts_for, get_dialect
+from reviewkit.dialects.base import CompileContext, DialectSQL
 from reviewkit.dialects.sqlite_rebuild import REBUILD_PREFIX
 from reviewkit.errors import ModelError
 from reviewkit.models import load_models
-from reviewkit.operations import Operation, apply_all, reverse_all
+from reviewkit.operations import Operation, reverse_all
 from reviewkit.review import render_empty_review, render_review
 from reviewkit.risk import Finding, assess, overall_level
 from reviewkit.scripts import render_empty_script, render_script
@@ -53,26 +53,29 @@ def generate(settings: Settings, options: GenerateOptions, questioner: Questione
     operations = diff_schemas(before, models, options.renames, questioner or NoInputQuestioner())
     if not operations:
         return None
-    after = apply_all(before, operations)
+    up_contexts = contexts_for(operations, before)
+    after = up_contexts[-1].after
     if after.ignoring_column_order() != models.ignoring_column_order():
         raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
-    files, findings = _bundle_files(bundle_id, dialects, operations, before, after, parent, author)
+    files, findings = _bundle_files(bundle_id, dialects, operations, up_contexts, parent, author)
     manifest = _manifest(bundle_id, parent, author, dialects, operations, findings)
     return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
 
 
 def _bundle_files(
-    bundle_id: str, dialects: list[DialectSQL], operations: list[Operation], before: Schema, after: Schema,
+    bundle_id: str, dialects: list[DialectSQL], operations: list[Operation], up_contexts: list[CompileContext],
     parent: Bundle | None, author: str,
 ) -> tuple[dict[str, bytes], list[Finding]]:
+    before, after = up_contexts[0].before, up_contexts[-1].after
     down_ops = reverse_all(operations)
+    down_contexts = contexts_for(down_ops, after)
     findings = assess(operations, before)
     down_findings = assess(down_ops, after)
     files: dict[str, bytes] = {SCHEMA: schema_to_json(after).encode()}
     for dialect in dialects:
-        up = compile_operations(operations, before, dialect)
-        down = compile_operations(down_ops, after, dialect)
+        up = compile_operations(operations, before, dialect, up_contexts)
+        down = compile_operations(down_ops, after, dialect, down_contexts)
         findings += _rebuild_findings(up, dialect)
         down_findings += _rebuild_findings(down, dialect)
         files[f"{dialect.name}/up.sql"] = render_script(bundle_id, dialect, "up", up, findings).encode()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 SCHEMA_FORMAT = 1
@@ -116,14 +117,15 @@ class Table:
 class Schema:
     tables: tuple[Table, ...] = field(default=())
 
+    @cached_property
+    def _by_name(self) -> dict[str, Table]:
+        return {t.name: t for t in self.tables}
+
     def table(self, name: str) -> Table | None:
-        for table in self.tables:
-            if table.name == name:
-                return table
-        return None
+        return self._by_name.get(name)
 
     def table_map(self) -> dict[str, Table]:
-        return {t.name: t for t in self.tables}
+        return dict(self._by_name)
 
     def normalized(self) -> Schema:
         """Return the schema with tables and their unordered members sorted."""

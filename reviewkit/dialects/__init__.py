@@ -35,12 +35,20 @@ class CompiledOperation:
     statements: tuple[str, ...]
 
 
-def compile_operations(operations: list[Operation], before: Schema, dialect: DialectSQL) -> list[CompiledOperation]:
-    """Return each operation's statements, compiled against the state it runs on."""
-    compiled = []
+def contexts_for(operations: list[Operation], before: Schema) -> list[CompileContext]:
+    """Return the schema before and after each operation; computed once, shared by all dialects."""
+    contexts = []
     state = before
     for op in operations:
         after = op.apply(state)
-        compiled.append(CompiledOperation(op, tuple(dialect.compile(op, CompileContext(state, after)))))
+        contexts.append(CompileContext(state, after))
         state = after
-    return compiled
+    return contexts
+
+
+def compile_operations(
+    operations: list[Operation], before: Schema, dialect: DialectSQL, contexts: list[CompileContext] | None = None
+) -> list[CompiledOperation]:
+    """Return each operation's statements, compiled against the state it runs on."""
+    contexts = contexts if contexts is not None else contexts_for(operations, before)
+    return [CompiledOperation(op, tuple(dialect.compile(op, ctx))) for op, ctx in zip(operations, contexts)]

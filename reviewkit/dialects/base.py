@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, ClassVar
 
-from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from reviewkit.errors import UnsupportedType
 from reviewkit.expressions import render
@@ -36,9 +36,20 @@ class CompileContext:
     after: Schema
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8)
+def _identifier_quotes(dialect: str) -> tuple[str, str]:
+    spec = Dialect.get_or_raise(dialect)
+    return spec.IDENTIFIER_START, spec.IDENTIFIER_END
+
+
 def quote_identifier(name: str, dialect: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+    """Quote a name with the dialect's identifier quotes from sqlglot, doubling the closing one.
+
+    The same result as rendering `exp.to_identifier(name, quoted=True)`, without building
+    and generating an expression for each of the tens of thousands of names in a bundle.
+    """
+    start, end = _identifier_quotes(dialect)
+    return f"{start}{name.replace(end, end + end)}{end}"
 
 
 class DialectSQL:

@@ -7,6 +7,7 @@ cannot be declared inline, so they become separate operations after all creation
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import replace
 
 from reviewkit.operations import AddConstraint, CreateTable, DropConstraint, DropTable, Operation
@@ -14,23 +15,39 @@ from reviewkit.state import ForeignKey, Schema, Table
 
 
 def order_creations(created: list[Table], base: Schema) -> tuple[list[Operation], list[Operation]]:
-    """Return (CreateTable operations in dependency order, foreign keys to add afterwards)."""
+    """Return (CreateTable operations in dependency order, foreign keys to add afterwards).
+
+    A topological sort that always takes the ready table with the smallest name, so the
+    order is deterministic; when only cycles remain, the smallest-named table goes
+    first and its foreign keys to tables not yet made are deferred.
+    """
     pending = {t.name: t for t in created}
+    waits_on = {t.name: {fk.ref_table for fk in t.foreign_keys if fk.ref_table in pending and fk.ref_table != t.name}
+                for t in created}
+    needed_by: dict[str, set[str]] = {name: set() for name in pending}
+    for name, deps in waits_on.items():
+        for dep in deps:
+            needed_by[dep].add(name)
+    ready = [name for name, deps in waits_on.items() if not deps]
+    heapq.heapify(ready)
     ordered: list[Operation] = []
     later: list[Operation] = []
     done: set[str] = set()
     while pending:
-        ready = [t for t in pending.values() if all(_resolved(fk, t, done, base, pending) for fk in t.foreign_keys)]
-        if not ready:
-            # A cycle: take the first table by name and defer its foreign keys to unmade tables.
-            ready = [pending[min(pending)]]
-        for table in sorted(ready, key=lambda t: t.name):
-            inline = tuple(fk for fk in table.foreign_keys if _resolved(fk, table, done | {table.name}, base, {}))
-            deferred = [fk for fk in table.foreign_keys if fk not in inline]
-            ordered.append(CreateTable(replace(table, foreign_keys=inline)))
-            later.extend(AddConstraint(table.name, fk) for fk in deferred)
-            done.add(table.name)
-            del pending[table.name]
+        name = heapq.heappop(ready) if ready else min(pending)
+        table = pending.pop(name)
+        done.add(name)
+        inline = tuple(fk for fk in table.foreign_keys if _resolved(fk, table, done, base, pending))
+        ordered.append(CreateTable(replace(table, foreign_keys=inline)))
+        later.extend(AddConstraint(name, fk) for fk in table.foreign_keys if fk not in inline)
+        for dependent in needed_by[name]:
+            deps = waits_on[dependent]
+            deps.discard(name)
+            if not deps and dependent in pending and dependent not in ready:
+                heapq.heappush(ready, dependent)
+        if name in ready:  # taken out of turn to break a cycle
+            ready.remove(name)
+            heapq.heapify(ready)
     return ordered, later
 
 

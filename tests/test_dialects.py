@@ -1,0 +1,35 @@
+"""Dialect compilation details that need no database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlglot import exp
+
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.base import quote_identifier
+from reviewkit.errors import UnsupportedType
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite"])
+@pytest.mark.parametrize("name", ["plain", "Mixed Case", 'dq"uote', "back`tick", "order", "naïve"])
+def test_quoting_matches_sqlglot(dialect, name):
+    assert quote_identifier(name, dialect) == exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+
+
+@pytest.mark.parametrize(("dialect", "portable", "native"), [
+    ("postgres", "timestamptz(3)", "TIMESTAMP(3) WITH TIME ZONE"),
+    ("postgres", "blob", "BYTEA"),
+    ("mysql", "timestamp", "DATETIME(6)"),
+    ("mysql", "uuid", "CHAR(36)"),
+    ("mysql", "text", "LONGTEXT"),
+    ("sqlite", "numeric(10,2)", "NUMERIC(10, 2)"),
+    ("sqlite", "jsonb", "JSONB"),
+])
+def test_type_spelling(dialect, portable, native):
+    assert get_dialect(dialect).type_sql(portable, "column t.c") == native
+
+
+@pytest.mark.parametrize(("dialect", "portable"), [("mysql", "timetz"), ("mysql", "varchar"), ("mysql", "numeric")])
+def test_types_an_engine_cannot_hold_are_refused(dialect, portable):
+    with pytest.raises(UnsupportedType, match="column t.c: type .* has no faithful mapping in MySQL/MariaDB"):
+        get_dialect(dialect).type_sql(portable, "column t.c")
