@@ -6,13 +6,13 @@
 -- RISK high: drops table order_lines with all its rows; down.sql recreates it empty
 DROP TABLE "order_lines";
 
--- 2. Drop table orders and every row in it
--- RISK high: drops table orders with all its rows; down.sql recreates it empty
-DROP TABLE "orders";
-
--- 3. Drop table products and every row in it
+-- 2. Drop table products and every row in it
 -- RISK high: drops table products with all its rows; down.sql recreates it empty
 DROP TABLE "products";
+
+-- 3. Drop table orders and every row in it
+-- RISK high: drops table orders with all its rows; down.sql recreates it empty
+DROP TABLE "orders";
 
 -- 4. Drop table customers and every row in it
 -- RISK high: drops table customers with all its rows; down.sql recreates it empty

@@ -11,18 +11,7 @@ CREATE TABLE "customers" (
   CONSTRAINT "customers_email_key" UNIQUE ("email")
 );
 
--- 2. Create table products (5 columns)
-CREATE TABLE "products" (
-  "id" INTEGER NOT NULL CONSTRAINT "products_pkey" PRIMARY KEY AUTOINCREMENT,
-  "sku" VARCHAR(40) NOT NULL,
-  "title" VARCHAR(200) NOT NULL,
-  "price" NUMERIC(10, 2) NOT NULL,
-  "in_stock" BOOLEAN NOT NULL DEFAULT TRUE,
-  CONSTRAINT "products_sku_key" UNIQUE ("sku"),
-  CONSTRAINT "products_price_check" CHECK ("price" >= 0)
-);
-
--- 3. Create table orders (4 columns)
+-- 2. Create table orders (4 columns)
 CREATE TABLE "orders" (
   "id" INTEGER NOT NULL CONSTRAINT "orders_pkey" PRIMARY KEY AUTOINCREMENT,
   "customer_id" BIGINT NOT NULL,
@@ -32,6 +21,17 @@ CREATE TABLE "orders" (
   CONSTRAINT "orders_customer_id_fkey" FOREIGN KEY ("customer_id") REFERENCES "customers" ("id") ON DELETE RESTRICT
 );
 CREATE INDEX "orders_customer_placed_idx" ON "orders" ("customer_id", "placed_at" DESC);
+
+-- 3. Create table products (5 columns)
+CREATE TABLE "products" (
+  "id" INTEGER NOT NULL CONSTRAINT "products_pkey" PRIMARY KEY AUTOINCREMENT,
+  "sku" VARCHAR(40) NOT NULL,
+  "title" VARCHAR(200) NOT NULL,
+  "price" NUMERIC(10, 2) NOT NULL,
+  "in_stock" BOOLEAN NOT NULL DEFAULT TRUE,
+  CONSTRAINT "products_sku_key" UNIQUE ("sku"),
+  CONSTRAINT "products_price_check" CHECK ("price" >= 0)
+);
 
 -- 4. Create table order_lines (5 columns)
 CREATE TABLE "order_lines" (
