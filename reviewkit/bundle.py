@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from reviewkit.errors import BundleNotFound, IntegrityError
+from reviewkit.errors import BundleNotFound, IntegrityError, OperationFailed
 from reviewkit.state import Schema, schema_from_json
 
 BUNDLE_FORMAT = 1
@@ -112,6 +112,9 @@ def write_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
         (staging / APPROVALS).mkdir()
         (staging / MANIFEST).write_bytes(manifest_bytes(manifest))
         os.rename(staging, final)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OperationFailed(f"{final}: cannot write the bundle ({err.strerror or err}); nothing was written") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reviewkit.bundle import compute_digest, load_bundles, verify_files
+from reviewkit.errors import OperationFailed
 
 SHOP = """\
 CREATE TABLE customers (id bigserial PRIMARY KEY, email varchar(255) NOT NULL UNIQUE);
@@ -153,3 +154,54 @@ def test_tampered_manifest_is_an_integrity_error(project):
     manifest.write_text("{not json")
     result = run(project, "show", "1")
     assert result.returncode == 3 and "manifest.json: not valid JSON" in result.stderr
+
+
+def test_terminal_user_is_asked_about_a_likely_rename(project):
+    """On a terminal a drop+add of the same type asks; answering yes keeps the data."""
+    import pty
+
+    run(project, "generate")
+    (project / "models" / "schema.sql").write_text(SHOP.replace("email varchar", "mail varchar"))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child runs reviewkit with the pty as its terminal
+        os.chdir(project)
+        os.environ["REVIEWKIT_AUTHOR"] = "Test Author <t@example.com>"
+        os.execv(sys.executable, [sys.executable, "-m", "reviewkit.cli", "generate"])
+    seen = b""
+    while b"Did you rename" not in seen:
+        chunk = os.read(fd, 1024)
+        assert chunk, seen
+        seen += chunk
+    assert b"customers.email to customers.mail" in seen
+    os.write(fd, b"y\n")
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    up = load_bundles(project / "bundles")[-1].script("postgres", "up")
+    assert 'RENAME COLUMN "email" TO "mail"' in up
+
+
+def test_a_failing_write_leaves_no_half_bundle(project, monkeypatch):
+    from reviewkit.config import load_settings
+    from reviewkit.generate import GenerateOptions, generate
+
+    calls = {"n": 0}
+    real_write = Path.write_bytes
+
+    def failing_write(self, data):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    with pytest.raises(OperationFailed, match="cannot write the bundle .*disk full.*nothing was written"):
+        generate(load_settings(project), GenerateOptions(author="x"))
+    assert [p.name for p in (project / "bundles").iterdir()] == [".gitkeep"]
