@@ -112,32 +112,9 @@ def show(
         sys.stdout.write(text)
 
 
-@app.command()
-def status(
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-) -> None:
-    """List every bundle with its risk and author."""
-    import json
+from reviewkit.cli_runner import register as _register_runner  # noqa: E402 - commands added to `app`
 
-    settings = load_settings()
-    bundles = load_bundles(settings.bundles_dir)
-    rows = [
-        {"id": b.id, "created_at": b.manifest["created_at"], "author": b.manifest["author"], "risk": b.risk_level,
-         "operations": len(b.manifest["operations"]), "digest": b.digest}
-        for b in bundles
-    ]
-    if json_output:
-        sys.stdout.write(json.dumps({"bundles": rows}, indent=2) + "\n")
-        return
-    if not rows:
-        out.print("No bundles yet: run `reviewkit generate`.")
-        return
-    from rich.table import Table as RichTable
-
-    table = RichTable("bundle", "created", "author", "risk", "ops", "digest")
-    for r in rows:
-        table.add_row(r["id"], r["created_at"], r["author"], r["risk"], str(r["operations"]), r["digest"][:12])
-    out.print(table)
+_register_runner(app)
 
 
 def main() -> None:
@@ -157,6 +134,10 @@ def main() -> None:
             raise
         err.print(f"internal error: {type(error).__name__}: {error} (run with --debug for details)", markup=False)
         sys.exit(1)
+
+
+from reviewkit.cli_signoff import register as _register_signoff  # noqa: E402 - commands added to `app`
+_register_signoff(app)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,16 @@ class OperationFailed(ReviewkitError):
     exit_code = 1
 
 
+class LockTimeout(OperationFailed):
+    """Another runner held the database's migration lock for longer than --lock-timeout."""
+
+
+class LedgerMismatch(ReviewkitError):
+    """The ledger and the bundles disagree: unknown bundles, gaps, edits after apply, a broken chain."""
+
+    exit_code = 3
+
+
 class UsageError(ReviewkitError):
     """The command line or the configuration is wrong."""
 

@@ -238,3 +238,21 @@ class DialectSQL:
     def statement_problem(self, sql: str, rows: list[tuple]) -> str | None:
         """Return why a statement that ran still failed (a check that returned rows), or None."""
         return None
+
+    def needs_autocommit(self, sql: str) -> bool:
+        """Return True for a statement that cannot run inside a transaction."""
+        return False
+
+    def table_exists(self, conn: Connection, name: str) -> bool:
+        raise NotImplementedError
+
+    def acquire_lock(self, conn: Connection, timeout: float) -> None:
+        """Take the database-wide migration lock for this session, or raise LockTimeout."""
+        raise NotImplementedError
+
+    def release_lock(self, conn: Connection) -> None:
+        raise NotImplementedError
+
+    def begin_bundle(self, conn: Connection) -> None:
+        """Open the transaction one bundle and its ledger row commit in."""
+        conn.begin()

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from reviewkit.dialects.base import CompileContext, DialectSQL
 from reviewkit.dialects.sqlite_rebuild import rebuild_table
+from reviewkit.errors import LockTimeout, OperationFailed
 from reviewkit.expressions import column_names_in, parse_canonical
 from reviewkit.operations import (
     AddColumn, AddConstraint, AlterColumn, DropColumn, DropConstraint, Operation, RenameConstraint, RenameIndex,
@@ -126,6 +127,25 @@ class SQLiteSQL(DialectSQL):
         was_on = conn.query("PRAGMA foreign_keys")[0][0]
         conn.execute("PRAGMA foreign_keys = OFF")
         return lambda: conn.execute(f"PRAGMA foreign_keys = {'ON' if was_on else 'OFF'}")
+
+    def table_exists(self, conn: Connection, name: str) -> bool:
+        return bool(conn.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [name]))
+
+    def acquire_lock(self, conn: Connection, timeout: float) -> None:
+        # SQLite's lock is its write lock: each bundle runs in BEGIN IMMEDIATE, which
+        # waits this long for another writer to finish.
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+
+    def release_lock(self, conn: Connection) -> None:
+        return None
+
+    def begin_bundle(self, conn: Connection) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except OperationFailed as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise LockTimeout(f"another runner holds the write lock on {conn.url.redacted()}") from None
+            raise
 
     def statement_problem(self, sql: str, rows: list[tuple]) -> str | None:
         if rows and sql.lstrip().upper().startswith("PRAGMA FOREIGN_KEY_CHECK"):

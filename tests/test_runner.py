@@ -1,0 +1,280 @@
+"""`reviewkit apply` and `status` on real SQLite, PostgreSQL and MariaDB databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reviewkit.bundle import compute_digest, load_bundles, manifest_bytes, sha256_hex
+from reviewkit.connections import DatabaseURL, connect
+from reviewkit.dialects import get_dialect
+from reviewkit.introspect import introspect
+from reviewkit.ledger import LEDGER_TABLE, read_rows, verify_chain
+
+STEP1 = """\
+CREATE TABLE authors (id bigserial PRIMARY KEY, name varchar(100) NOT NULL);
+CREATE TABLE books (
+  id bigserial PRIMARY KEY,
+  author_id bigint NOT NULL REFERENCES authors (id),
+  title varchar(200) NOT NULL
+);
+"""
+STEP2 = STEP1 + """\
+CREATE TABLE reviews (id bigserial PRIMARY KEY, book_id bigint NOT NULL REFERENCES books (id), stars smallint);
+CREATE INDEX books_title_idx ON books (title);
+"""
+STEP3 = STEP2.replace("title varchar(200) NOT NULL", "title varchar(200) NOT NULL,\n  isbn varchar(20)")
+
+CONFIG = """\
+[reviewkit]
+models = ["models/*.sql"]
+dialects = ["postgres", "mysql", "sqlite"]
+
+[policy]
+approvals = 0
+high_risk_approvals = 0
+"""
+
+
+def run(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REVIEWKIT_AUTHOR": "dev", "REVIEWKIT_ACTOR": "ci-runner"}
+    return subprocess.run([sys.executable, "-m", "reviewkit.cli", *args], cwd=project, capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def cli_url(url: DatabaseURL) -> str:
+    return f"sqlite:///{url.path}" if url.dialect == "sqlite" else url.raw
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "models").mkdir(parents=True)
+    (root / "reviewkit.toml").write_text(CONFIG)
+    for i, models in enumerate((STEP1, STEP2, STEP3), 1):
+        (root / "models" / "schema.sql").write_text(models)
+        assert run(root, "generate", "--no-input", f"step{i}").returncode == 0
+    return root
+
+
+def bundles_of(project: Path):
+    return load_bundles(project / "bundles")
+
+
+def live_matches(url: DatabaseURL, bundle) -> bool:
+    with connect(url) as conn:
+        expected = get_dialect(conn.dialect).stored_form(bundle.schema()) if bundle else None
+        live = introspect(conn)
+    return live.ignoring_column_order() == (expected.ignoring_column_order() if expected else live.__class__())
+
+
+def ledger(url: DatabaseURL):
+    with connect(url) as conn:
+        return read_rows(conn)
+
+
+def reseal(bundle_dir: Path) -> None:
+    """What `reviewkit seal` does: checksums and digest from the bytes on disk."""
+    manifest = json.loads((bundle_dir / "manifest.json").read_text())
+    manifest["files"] = {rel: sha256_hex((bundle_dir / rel).read_bytes()) for rel in manifest["files"]}
+    manifest["digest"] = compute_digest(manifest)
+    (bundle_dir / "manifest.json").write_bytes(manifest_bytes(manifest))
+
+
+def edit_script(project: Path, bundle_no: int, dialect: str, change) -> Path:
+    bundle = bundles_of(project)[bundle_no - 1]
+    path = bundle.script_path(dialect, "up")
+    path.write_text(change(path.read_text()))
+    reseal(bundle.path)
+    return path
+
+
+def test_apply_all_then_nothing_then_status(project, engine_url):
+    db = cli_url(engine_url)
+    first = run(project, "apply", "--database", db)
+    assert first.returncode == 0, first.stderr
+    assert "Applied 3 bundle(s)" in first.stdout
+    assert live_matches(engine_url, bundles_of(project)[-1])
+    rows = ledger(engine_url)
+    assert [(r.bundle_id, r.direction, r.status, r.applied_by) for r in rows] == [
+        (b.id, "up", "applied", "ci-runner") for b in bundles_of(project)]
+    assert all(r.statements_done == r.statements_total for r in rows)
+    assert verify_chain(rows) == []
+    again = run(project, "apply", "--database", db)
+    assert again.returncode == 0 and "Nothing to do" in again.stdout
+    status = run(project, "status", "--database", db, "--json", "--check")
+    assert status.returncode == 0, status.stdout
+    assert [b["state"] for b in json.loads(status.stdout)["bundles"]] == ["applied"] * 3
+
+
+def test_apply_up_to_then_roll_back_with_to(project, engine_url):
+    db = cli_url(engine_url)
+    bundles = bundles_of(project)
+    assert run(project, "apply", "1", "--database", db).returncode == 0
+    assert live_matches(engine_url, bundles[0])
+    pending = run(project, "status", "--database", db, "--check")
+    assert pending.returncode == 1
+    assert run(project, "apply", "--database", db).returncode == 0
+    back = run(project, "apply", "--to", "1", "--database", db, "--yes")
+    assert back.returncode == 0, back.stderr
+    assert live_matches(engine_url, bundles[0])
+    states = [b["state"] for b in json.loads(run(project, "status", "--database", db, "--json").stdout)["bundles"]]
+    assert states == ["applied", "rolled back", "rolled back"]
+    assert run(project, "apply", "--to", "0", "--database", db, "--yes").returncode == 0
+    assert live_matches(engine_url, None)
+    assert run(project, "apply", "--database", db).returncode == 0
+    assert live_matches(engine_url, bundles[-1])
+    assert verify_chain(ledger(engine_url)) == []
+
+
+def test_dry_run_touches_nothing_not_even_the_ledger(project, engine_url):
+    result = run(project, "apply", "--dry-run", "--database", cli_url(engine_url))
+    assert result.returncode == 0, result.stderr
+    assert "CREATE TABLE" in result.stdout
+    with connect(engine_url) as conn:
+        assert not get_dialect(conn.dialect).table_exists(conn, LEDGER_TABLE)
+        assert introspect(conn).tables == ()
+
+
+def test_fake_records_without_running(project, engine_url):
+    result = run(project, "apply", "--fake", "--database", cli_url(engine_url))
+    assert result.returncode == 0, result.stderr
+    assert [r.status for r in ledger(engine_url)] == ["faked"] * 3
+    assert live_matches(engine_url, None)
+
+
+def test_tampered_bundle_is_refused_before_the_database_is_touched(project, engine_url):
+    script = bundles_of(project)[1].script_path("mysql", "up")
+    script.write_text(script.read_text() + "\nDROP TABLE authors;\n")
+    result = run(project, "apply", "--database", cli_url(engine_url))
+    assert result.returncode == 3
+    assert "0002_step2/mysql/up.sql: changed since the bundle was sealed" in result.stderr
+    with connect(engine_url) as conn:
+        assert not get_dialect(conn.dialect).table_exists(conn, LEDGER_TABLE)
+
+
+def test_failure_halfway_transactional_engines_leave_nothing(project, request):
+    for engine in ("sqlite", "postgres"):
+        url = request.getfixturevalue(f"{engine}_url")
+        db = cli_url(url)
+        assert run(project, "apply", "1", "--database", db).returncode == 0
+        edit_script(project, 2, engine, lambda text: text.replace(
+            "\n-- 2.", "\nSELECT * FROM no_such_table;\n\n-- 2.", 1))
+        failed = run(project, "apply", "--database", db)
+        assert failed.returncode == 1
+        assert "0002_step2" in failed.stderr and "statement 2 (line" in failed.stderr
+        assert "Traceback" not in failed.stderr
+        assert live_matches(url, bundles_of(project)[0]), engine
+        rows = ledger(url)
+        assert [(r.bundle_id, r.status) for r in rows][-1] == ("0002_step2", "failed")
+        edit_script(project, 2, engine, lambda text: text.replace("SELECT * FROM no_such_table;\n", ""))
+        fixed = run(project, "apply", "--database", db)
+        assert fixed.returncode == 0, fixed.stderr
+        assert live_matches(url, bundles_of(project)[-1])
+        assert verify_chain(ledger(url)) == []
+
+
+def test_failure_halfway_on_mariadb_then_resume(project, mysql_url):
+    db = cli_url(mysql_url)
+    assert run(project, "apply", "1", "--database", db).returncode == 0
+    edit_script(project, 2, "mysql", lambda text: text.replace("\n-- 2.", "\nSELECT * FROM no_such_table;\n\n-- 2.", 1))
+    failed = run(project, "apply", "--database", db)
+    assert failed.returncode == 1 and "statement 2 (line" in failed.stderr
+    row = ledger(mysql_url)[-1]
+    assert (row.bundle_id, row.status, row.statements_done) == ("0002_step2", "failed", 1)
+    refused = run(project, "apply", "--database", db)
+    assert refused.returncode == 3 and "--resume" in refused.stderr
+    status = run(project, "status", "--database", db, "--json")
+    state = json.loads(status.stdout)["bundles"][1]
+    assert state["state"] == "failed" and "failed at statement 2 of" in state["detail"]
+    edit_script(project, 2, "mysql", lambda text: text.replace("SELECT * FROM no_such_table;", "SELECT 1;"))
+    resumed = run(project, "apply", "--resume", "--database", db)
+    assert resumed.returncode == 0, resumed.stderr
+    assert live_matches(mysql_url, bundles_of(project)[-1])
+    rows = ledger(mysql_url)
+    assert [r.status for r in rows if r.bundle_id == "0002_step2"] == ["failed", "applied"]
+    assert verify_chain(rows) == []
+
+
+def test_edited_ledger_row_is_flagged_and_refused(project, engine_url):
+    db = cli_url(engine_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    with connect(engine_url) as conn:
+        q = get_dialect(conn.dialect).quote
+        conn.execute(f"UPDATE {q(LEDGER_TABLE)} SET {q('applied_by')} = 'mallory' WHERE {q('id')} = 2")
+    status = run(project, "status", "--database", db, "--check")
+    assert status.returncode == 1 and "ledger row 2 (0002_step2): edited after it was written" in status.stdout
+    refused = run(project, "apply", "--to", "1", "--database", db, "--yes")
+    assert refused.returncode == 3 and "edited after it was written" in refused.stderr
+
+
+def test_ledger_row_for_a_missing_bundle_is_refused(project, sqlite_url):
+    db = cli_url(sqlite_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    import shutil
+
+    shutil.rmtree(bundles_of(project)[-1].path)
+    result = run(project, "apply", "--database", db)
+    assert result.returncode == 3 and "records bundle 0003_step3, which is not in the bundles folder" in result.stderr
+
+
+def test_unreachable_database_is_one_line_exit_1(project):
+    result = run(project, "apply", "--database", "postgresql://nobody:secret@127.0.0.1:1/nope")
+    assert result.returncode == 1
+    assert "cannot connect to postgresql://nobody:***@127.0.0.1:1/nope" in result.stderr
+    assert "secret" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+
+
+SLEEP = {"postgres": "SELECT pg_sleep(3)", "mysql": "SELECT SLEEP(3)"}
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_two_runners_apply_once(project, request, engine):
+    url = request.getfixturevalue(f"{engine}_url")
+    db = cli_url(url)
+    edit_script(project, 1, engine, lambda text: text.replace("\n-- 1.", f"\n{SLEEP[engine]};\n\n-- 1.", 1))
+    env = {**os.environ, "REVIEWKIT_ACTOR": "first"}
+    first = subprocess.Popen([sys.executable, "-m", "reviewkit.cli", "apply", "--database", db], cwd=project,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(1.5)  # the first runner now holds the lock, inside its sleep
+    impatient = run(project, "apply", "--database", db, "--lock-timeout", "0.5")
+    patient = run(project, "apply", "--database", db, "--lock-timeout", "30")
+    first.wait(60)
+    assert first.returncode == 0, first.stderr.read()
+    assert impatient.returncode == 1 and "holds the migration lock" in impatient.stderr
+    assert patient.returncode == 0 and "Nothing to do" in patient.stdout
+    rows = ledger(url)
+    assert [r.bundle_id for r in rows] == [b.id for b in bundles_of(project)]
+    assert {r.applied_by for r in rows} == {"first"}
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_killed_runner_frees_the_lock_and_ledger_agrees(project, request, engine):
+    url = request.getfixturevalue(f"{engine}_url")
+    db = cli_url(url)
+    edit_script(project, 2, engine, lambda text: text.replace("\n-- 2.", f"\n{SLEEP[engine].replace('3', '30')};\n\n-- 2.", 1))
+    assert run(project, "apply", "1", "--database", db).returncode == 0
+    runner = subprocess.Popen([sys.executable, "-m", "reviewkit.cli", "apply", "--database", db], cwd=project,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(10)
+    time.sleep(0.5)  # the server notices the closed connection
+    with connect(url) as conn:
+        get_dialect(conn.dialect).acquire_lock(conn, 5)  # free again
+        get_dialect(conn.dialect).release_lock(conn)
+    rows = ledger(url)
+    if engine == "postgres":  # the bundle's transaction died with the connection
+        assert [r.bundle_id for r in rows] == ["0001_step1"]
+        assert live_matches(url, bundles_of(project)[0])
+    else:  # MariaDB: the ledger says how far it got
+        assert (rows[-1].bundle_id, rows[-1].status, rows[-1].statements_done) == ("0002_step2", "running", 1)
+        status = json.loads(run(project, "status", "--database", db, "--json").stdout)["bundles"][1]
+        assert status["state"] == "failed" and status["detail"].startswith("interrupted at statement 2")
