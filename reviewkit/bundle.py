@@ -196,6 +196,12 @@ def find_bundle(bundles: list[Bundle], ref: str) -> Bundle:
     raise BundleNotFound(f"no bundle matches {ref!r}" + (f" (latest is {bundles[-1].id})" if bundles else " (there are no bundles yet)"))
 
 
+def file_sha256(path: Path) -> str:
+    """Hash a file in chunks: a large hand-written bundle never sits in memory whole."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def verify_files(bundle: Bundle) -> list[str]:
     """Return every integrity problem of the bundle's files, naming each file."""
     problems = []
@@ -204,14 +210,21 @@ def verify_files(bundle: Bundle) -> list[str]:
         path = bundle.path / rel
         if not path.is_file():
             problems.append(f"{bundle.id}/{rel}: listed in the manifest but missing")
-        elif sha256_hex(path.read_bytes()) != expected:
+        elif file_sha256(path) != expected:
             problems.append(f"{bundle.id}/{rel}: changed since the bundle was sealed (sha256 differs)")
-    for path in sorted(bundle.path.rglob("*")):
-        rel = path.relative_to(bundle.path).as_posix()
-        if path.is_dir() or rel == MANIFEST or rel.split("/")[0] == APPROVALS:
-            continue
-        if rel not in listed:
+    for rel in _files_on_disk(bundle.path):
+        if rel != MANIFEST and rel.split("/")[0] != APPROVALS and rel not in listed:
             problems.append(f"{bundle.id}/{rel}: not listed in the manifest")
     if compute_digest(bundle.manifest) != bundle.digest:
         problems.append(f"{bundle.id}/{MANIFEST}: digest does not match the manifest's contents")
     return problems
+
+
+def _files_on_disk(folder: Path) -> list[str]:
+    """Return every file below `folder` as a relative POSIX path, sorted."""
+    found = []
+    for current, _dirs, files in os.walk(folder):
+        base = os.path.relpath(current, folder)
+        for name in files:
+            found.append(name if base == "." else f"{base}/{name}".replace(os.sep, "/"))
+    return sorted(found)

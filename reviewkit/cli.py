@@ -16,10 +16,7 @@ from rich.console import Console
 from reviewkit import __version__
 from reviewkit.bundle import find_bundle, load_bundles
 from reviewkit.config import load_settings
-from reviewkit.diff import DeclaredRenames
 from reviewkit.errors import ReviewkitError
-from reviewkit.generate import GenerateOptions, generate
-from reviewkit.scaffold import init_project
 
 app = typer.Typer(
     help="Reviewed, signed, checksummed schema migrations: generate, review, approve, apply.",
@@ -63,6 +60,8 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Project folder (default: the current one).")] = Path("."),
 ) -> None:
     """Scaffold reviewkit.toml, models/, bundles/ and reviewers.toml."""
+    from reviewkit.scaffold import init_project
+
     created = init_project(directory)
     for path in created:
         out.print(f"created {path}")
@@ -78,6 +77,10 @@ def generate_cmd(
     author: Annotated[Optional[str], typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
 ) -> None:
     """Diff the models against the last bundle and write a new bundle."""
+    # Imported here: the differ and model parsers are not needed by apply or status.
+    from reviewkit.diff import DeclaredRenames
+    from reviewkit.generate import GenerateOptions, generate
+
     settings = load_settings()
     interactive = not no_input and sys.stdin.isatty()
     options = GenerateOptions(name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author)

@@ -152,10 +152,15 @@ def verify_cmd(
     bundle: Annotated[Optional[str], typer.Argument(help="Bundle number, id or path (default: every bundle).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     reviewers: ReviewersOption = None,
+    database: Annotated[Optional[str], typer.Option("--database", help="Also check this database's ledger: hash chain and digests.")] = None,
 ) -> None:
     """Check checksums, digest, signatures and policy, bundle by bundle; exit 3 on any problem."""
     settings = load_settings()
     report = verify_bundles(settings, bundle, reviewers)
+    if database is not None:
+        from reviewkit.status import database_ledger_problems
+
+        report.problems.extend(database_ledger_problems(settings, database))
     render_verify(report, json_output)
 
 

@@ -254,8 +254,13 @@ class Runner:
                 self.conn.rollback()
                 return 0
             try:
-                for number, statement in enumerate(step.statements, 1):
-                    self._execute(step, number, statement)
+                if not self._execute_batches(step):
+                    # A batch failed: start over one statement at a time to name the culprit.
+                    self.conn.rollback()
+                    self.dialect.begin_bundle(self.conn)
+                    rows = read_rows(self.conn)
+                    for number, statement in enumerate(step.statements, 1):
+                        self._execute(step, number, statement)
                 insert_row(self.conn, self._row(rows, step, "applied", len(step.statements)))
                 self.conn.commit()
             except OperationFailed as failure:
@@ -289,6 +294,25 @@ class Runner:
             restore()
         update_row(self.conn, replace(row, status="applied", finished_at=now_iso()).sealed())
         return len(step.statements) - step.start_at
+
+    def _execute_batches(self, step: Step) -> bool:
+        """Run the statements in batches, one round trip each; False when a batch failed.
+
+        Where the engine runs several statements per call and nothing needs a statement's
+        own result (PostgreSQL), this keeps a large bundle within reach of `psql -1 -f`.
+        """
+        size = self.dialect.batch_size
+        for start in range(0, len(step.statements), size):
+            chunk = step.statements[start:start + size]
+            if size == 1:
+                self._execute(step, start + 1, chunk[0])
+                continue
+            try:
+                self.conn.execute(";\n".join(s.sql for s in chunk))
+            except OperationFailed:
+                return False
+            self.progress.statement_done(step, start + len(chunk))
+        return True
 
     def _execute(self, step: Step, number: int, statement: ScriptStatement) -> None:
         where = f"{step.bundle.id}/{self.conn.dialect}/{step.direction}.sql"

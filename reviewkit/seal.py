@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewkit.bundle import APPROVALS, MANIFEST, Bundle, compute_digest, manifest_bytes, sha256_hex
+from reviewkit.bundle import APPROVALS, MANIFEST, Bundle, compute_digest, file_sha256, manifest_bytes
 from reviewkit.errors import IntegrityError, OperationFailed
 
 
@@ -68,7 +68,7 @@ def scan_files(folder: Path) -> dict[str, str]:
         for name in names:
             path = here / name
             _check_file(path, _label(path, folder), root)
-            found[path.relative_to(folder).as_posix()] = sha256_hex(path.read_bytes())
+            found[path.relative_to(folder).as_posix()] = file_sha256(path)
     return found
 
 

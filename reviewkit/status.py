@@ -62,11 +62,31 @@ def collect_status(
     for bundle in bundles:
         report.bundles.append(_bundle_status(bundle, states, rows is not None, approvals_summary))
     if rows is not None:
-        report.ledger_problems = verify_chain(rows)
-        known = {b.id for b in bundles}
-        report.ledger_problems += [f"ledger row {r.id} records bundle {r.bundle_id}, which is not in the bundles folder"
-                                   for r in rows if r.bundle_id not in known]
+        report.ledger_problems = ledger_problems(rows, bundles)
     return report
+
+
+def ledger_problems(rows: list[LedgerRow], bundles: list[Bundle]) -> list[str]:
+    """Return what is wrong with a database's ledger: broken chain, unknown bundles, edited bundles."""
+    problems = verify_chain(rows)
+    known = {b.id: b for b in bundles}
+    problems += [f"ledger row {r.id} records bundle {r.bundle_id}, which is not in the bundles folder"
+                 for r in rows if r.bundle_id not in known]
+    for bundle_id, state in bundle_states(rows).items():
+        bundle = known.get(bundle_id)
+        if bundle is not None and state.is_applied and state.row.digest != bundle.digest:
+            problems.append(f"{bundle_id}: edited after it was applied (digest differs from the ledger's)")
+    return problems
+
+
+def database_ledger_problems(settings: Settings, database: str) -> list[str]:
+    """Read a database's ledger and return its problems (`verify --database`)."""
+    conn = open_database(settings, database, create=False)
+    if conn is None:
+        return [f"database {database}: the SQLite file does not exist"]
+    with conn:
+        rows = read_rows(conn)
+    return ledger_problems(rows, load_bundles(settings.bundles_dir))
 
 
 def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool,
@@ -86,6 +106,4 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
     elif state.state == "failed":
         how = "interrupted" if row.status == "running" else "failed"
         status.detail = f"{how} at statement {row.statements_done + 1} of {row.statements_total}: {row.error or ''}".strip()
-    if state.is_applied and row.digest != bundle.digest:
-        status.flags.append(f"{bundle.id}: edited after it was applied (digest differs from the ledger's)")
     return status

@@ -278,3 +278,24 @@ def test_killed_runner_frees_the_lock_and_ledger_agrees(project, request, engine
         assert (rows[-1].bundle_id, rows[-1].status, rows[-1].statements_done) == ("0002_step2", "running", 1)
         status = json.loads(run(project, "status", "--database", db, "--json").stdout)["bundles"][1]
         assert status["state"] == "failed" and status["detail"].startswith("interrupted at statement 2")
+
+
+def test_bundle_edited_after_apply_is_flagged_by_status_and_verify(project, sqlite_url):
+    db = cli_url(sqlite_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    assert run(project, "verify", "--database", db).returncode == 0
+    edit_script(project, 2, "postgres", lambda text: text + "\n-- tuned by hand\n")
+    status = run(project, "status", "--database", db, "--check")
+    assert status.returncode == 1 and "0002_step2: edited after it was applied" in status.stdout
+    verify = run(project, "verify", "--database", db)
+    assert verify.returncode == 3 and "0002_step2: edited after it was applied" in verify.stderr
+
+
+def test_verify_database_names_an_edited_ledger_row(project, postgres_url):
+    db = cli_url(postgres_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    with connect(postgres_url) as conn:
+        conn.execute(f'DELETE FROM "{LEDGER_TABLE}" WHERE "id" = 2')
+    verify = run(project, "verify", "--database", db)
+    assert verify.returncode == 3
+    assert "ledger row 3 (0003_step3): does not follow the row before it" in verify.stderr

@@ -59,6 +59,8 @@ class DialectSQL:
     title: ClassVar[str]
     # Capability flags (Django's features.py).
     transactional_ddl: ClassVar[bool] = True
+    # Statements sent per round trip inside a bundle's transaction.
+    batch_size: ClassVar[int] = 1
     partial_indexes: ClassVar[bool] = True
     expression_indexes: ClassVar[bool] = True
     # Portable kind -> this engine's spelling; "{0}" is the first type parameter.

@@ -22,6 +22,7 @@ _CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b", re.IGNORECASE)
 class PostgresSQL(DialectSQL):
     name = "postgres"
     title = "PostgreSQL"
+    batch_size = 100
     type_names: ClassVar[dict[str, str]] = {
         "smallint": "SMALLINT",
         "integer": "INTEGER",
