@@ -175,10 +175,14 @@ def _print_status(report: StatusReport, console) -> None:
     if not report.bundles:
         console.print("No bundles yet: run `reviewkit generate`.")
         return
-    table = Table("bundle", "created", "risk", "approvals", "state" if report.database else "author")
-    for b in report.bundles:
-        last = f"{b.state}{(' ' + b.detail) if b.detail else ''}" if report.database else b.author
-        table.add_row(b.id, b.created_at[:16].replace("T", " "), b.risk, b.approvals or "-", last)
+    if report.database:
+        table = Table("bundle", "risk", "approvals", "state")
+        for b in report.bundles:
+            table.add_row(b.id, b.risk, b.approvals or "-", f"{b.state}{(' ' + b.detail) if b.detail else ''}")
+    else:
+        table = Table("bundle", "created", "risk", "approvals", "author")
+        for b in report.bundles:
+            table.add_row(b.id, b.created_at[:10], b.risk, b.approvals or "-", b.author)
     console.print(table)
     console.print(f"database: {report.database or 'none (not created yet)'}", highlight=False)
     for b in report.bundles:

@@ -299,3 +299,34 @@ def test_verify_database_names_an_edited_ledger_row(project, postgres_url):
     verify = run(project, "verify", "--database", db)
     assert verify.returncode == 3
     assert "ledger row 3 (0003_step3): does not follow the row before it" in verify.stderr
+
+
+def test_concurrent_index_runs_outside_a_transaction_with_progress(project, postgres_url):
+    db = cli_url(postgres_url)
+    edit_script(project, 3, "postgres", lambda text: text + '\nCREATE INDEX CONCURRENTLY "books_isbn_idx" ON "books" ("isbn");\n')
+    result = run(project, "apply", "--database", db)
+    assert result.returncode == 0, result.stderr
+    row = ledger(postgres_url)[-1]
+    assert (row.bundle_id, row.status, row.statements_done) == ("0003_step3", "applied", row.statements_total)
+    with connect(postgres_url) as conn:
+        assert conn.query("SELECT 1 FROM pg_indexes WHERE indexname = 'books_isbn_idx'")
+
+
+def test_demo_project_applies_with_its_signed_approvals(tmp_path):
+    """The quick start: the repository's own demo bundles, signed by the demo reviewer."""
+    import shutil
+
+    repo = Path(__file__).resolve().parent.parent
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    for name in ("reviewkit.toml", "reviewers.toml"):
+        shutil.copy(repo / name, demo / name)
+    for name in ("models", "bundles"):
+        shutil.copytree(repo / name, demo / name)
+    result = run(demo, "apply")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(run(demo, "status", "--json").stdout)
+    assert [(b["state"], b["approvals"]) for b in status["bundles"]] == [("applied", "1/1 (demo-dba)")] * 2
+    with connect(DatabaseURL("sqlite", path=str(demo / "reviewkit.sqlite3"))) as conn:
+        approvals = [json.loads(r.approvals) for r in read_rows(conn)]
+    assert all(a[0]["reviewer"] == "demo-dba" and a[0]["fingerprint"].startswith("SHA256:") for a in approvals)
