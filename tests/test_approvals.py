@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from tests.terminal import answer_on_terminal
+
 import base64
 import json
-import os
 import shutil
-import sys
 
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
@@ -197,30 +197,10 @@ def test_approve_needs_yes_when_not_on_a_terminal(project):
 
 
 def test_approve_on_a_terminal_shows_the_risk_and_asks(project):
-    import pty
-
-    project.key("alice")
-    pid, fd = pty.fork()
-    if pid == 0:  # the child runs reviewkit with the pty as its terminal
-        os.chdir(project.root)
-        os.execv(sys.executable, [sys.executable, "-m", "reviewkit.cli", "approve", "1", "--key", str(project.key("alice"))])
-    seen = b""
-    while b"Approve 0001_initial as alice?" not in seen:
-        chunk = os.read(fd, 1024)
-        assert chunk, seen
-        seen += chunk
+    key = str(project.key("alice"))
+    code, seen = answer_on_terminal(project.root, ["approve", "1", "--key", key], b"Approve 0001_initial as alice?", b"y\n")
     assert b"risk     low" in seen and b"author   Dana Developer" in seen
-    os.write(fd, b"y\n")
-    while True:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    assert code == 0, seen.decode(errors="replace")
     project.ok("verify")
 
 

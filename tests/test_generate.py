@@ -12,6 +12,7 @@ import pytest
 
 from reviewkit.bundle import compute_digest, load_bundles, verify_files
 from reviewkit.errors import OperationFailed
+from tests.terminal import answer_on_terminal
 
 SHOP = """\
 CREATE TABLE customers (id bigserial PRIMARY KEY, email varchar(255) NOT NULL UNIQUE);
@@ -158,32 +159,12 @@ def test_tampered_manifest_is_an_integrity_error(project):
 
 def test_terminal_user_is_asked_about_a_likely_rename(project):
     """On a terminal a drop+add of the same type asks; answering yes keeps the data."""
-    import pty
-
     run(project, "generate")
     (project / "models" / "schema.sql").write_text(SHOP.replace("email varchar", "mail varchar"))
-    pid, fd = pty.fork()
-    if pid == 0:  # the child runs reviewkit with the pty as its terminal
-        os.chdir(project)
-        os.environ["REVIEWKIT_AUTHOR"] = "Test Author <t@example.com>"
-        os.execv(sys.executable, [sys.executable, "-m", "reviewkit.cli", "generate"])
-    seen = b""
-    while b"Did you rename" not in seen:
-        chunk = os.read(fd, 1024)
-        assert chunk, seen
-        seen += chunk
+    code, seen = answer_on_terminal(project, ["generate"], b"Did you rename", b"y\n",
+                                    {"REVIEWKIT_AUTHOR": "Test Author <t@example.com>"})
     assert b"customers.email to customers.mail" in seen
-    os.write(fd, b"y\n")
-    while True:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    assert code == 0, seen.decode(errors="replace")
     up = load_bundles(project / "bundles")[-1].script("postgres", "up")
     assert 'RENAME COLUMN "email" TO "mail"' in up
 

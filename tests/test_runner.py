@@ -330,3 +330,16 @@ def test_demo_project_applies_with_its_signed_approvals(tmp_path):
     with connect(DatabaseURL("sqlite", path=str(demo / "reviewkit.sqlite3"))) as conn:
         approvals = [json.loads(r.approvals) for r in read_rows(conn)]
     assert all(a[0]["reviewer"] == "demo-dba" and a[0]["fingerprint"].startswith("SHA256:") for a in approvals)
+
+
+def test_terminal_user_confirms_a_rollback(project, sqlite_url):
+    from tests.terminal import answer_on_terminal
+
+    db = cli_url(sqlite_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    code, seen = answer_on_terminal(project, ["apply", "--to", "2", "--database", db], b"Go ahead?", b"n\n")
+    assert b"0003_step3 runs its down script" in seen and code == 1
+    assert [r.direction for r in ledger(sqlite_url)] == ["up"] * 3
+    code, seen = answer_on_terminal(project, ["apply", "--to", "2", "--database", db], b"Go ahead?", b"y\n")
+    assert code == 0, seen.decode(errors="replace")
+    assert [r.direction for r in ledger(sqlite_url)] == ["up"] * 3 + ["down"]
