@@ -100,7 +100,10 @@ def from_sqlglot(data_type: exp.DataType, where: str) -> tuple[str, bool]:
     if kind in ("smallint", "integer", "bigint", "real", "text", "boolean", "date", "json", "jsonb", "uuid", "blob"):
         params = ()  # display widths like INT(11) carry no meaning
     if kind == "double" and params:
-        params = ()
+        # FLOAT(p): the SQL standard's binary precision; PostgreSQL makes p <= 24 a REAL.
+        kind, params = ("real" if params[0] <= 24 else "double"), ()
+    if kind == "numeric" and len(params) == 1:
+        params = (params[0], 0)  # NUMERIC(p) is NUMERIC(p,0) everywhere; say it one way
     if len(params) > _MAX_PARAMS.get(kind, 0):
         raise UnsupportedType(f"{where}: type {data_type.sql()} has too many parameters")
     return str(PortableType(kind, params)), identity

@@ -140,3 +140,12 @@ def test_every_scenario_step_reverses_exactly(tmp_path):
 ])
 def test_widening(old, new, widening):
     assert is_widening(parse_type(old), parse_type(new)) is widening
+
+
+@pytest.mark.parametrize(("declared", "portable"), [
+    ("float(24)", "real"), ("float(25)", "double"), ("float", "double"), ("real", "real"), ("int4", "integer"),
+    ("numeric(8)", "numeric(8,0)"), ("character varying(5)", "varchar(5)"), ("timestamp(3) with time zone", "timestamptz(3)"),
+])
+def test_model_types_map_to_portable_names(tmp_path, declared, portable):
+    s = schema_of(tmp_path, f"CREATE TABLE t (id int PRIMARY KEY, c {declared});")
+    assert s.table("t").column("c").type == portable

@@ -127,6 +127,8 @@ def test_empty_bundle_has_the_same_layout(project):
     ("CREATE TABLE t (id int PRIMARY KEY, x text);\nCREATE INDEX ON t (x) WHERE x > 'a';", "no partial indexes"),
     ("CREATE TABLE t (id int PRIMARY KEY REFERENCES nowhere);", "unknown table nowhere"),
     ("CREATE TABLE t (id int PRIMARY KEY, (;", "schema.sql:1"),
+    ("CREATE TABLE t (id int PRIMARY KEY, x int);\nCREATE INDEX ON t (x DESC NULLS LAST);", "NULLS FIRST/LAST"),
+    ("CREATE TABLE t (id int PRIMARY KEY, x int REFERENCES t (id) DEFERRABLE);", "DEFERRABLE is not supported"),
 ])
 def test_model_errors_are_one_line_with_exit_2_and_write_nothing(project, ddl, message):
     (project / "models" / "schema.sql").write_text(ddl)

@@ -42,7 +42,7 @@ def load_ddl_files(paths: list[Path], dialect: str, root: Path) -> Schema:
         for path in paths:
             statements.extend(parse_file(path, dialect, root))
         for stmt in statements:
-            _apply_statement(builder, stmt)
+            _apply_statement(builder, stmt, Dialect.get_or_raise(dialect).NULL_ORDERING)
         return builder.build()
     finally:
         if was_enabled:
@@ -90,12 +90,12 @@ def _split_on_semicolons(tokens: list) -> list[list]:
     return chunks
 
 
-def _apply_statement(builder: SchemaBuilder, stmt: Statement) -> None:
+def _apply_statement(builder: SchemaBuilder, stmt: Statement, null_ordering: str) -> None:
     node = stmt.node
     if isinstance(node, exp.Create) and node.kind == "TABLE" and isinstance(node.this, exp.Schema):
         _create_table(builder, node, stmt.where)
     elif isinstance(node, exp.Create) and node.kind == "INDEX":
-        _create_index(builder, node, stmt.where)
+        _create_index(builder, node, stmt.where, null_ordering)
     elif isinstance(node, exp.Alter) and node.kind == "TABLE" and all(
         isinstance(a, exp.AddConstraint) for a in node.actions
     ):
@@ -199,7 +199,16 @@ def _reference(ref: exp.Reference, where: str) -> tuple[str, tuple[str, ...], st
     return table, columns, on_delete, on_update
 
 
-def _create_index(builder: SchemaBuilder, node: exp.Create, where: str) -> None:
+def _nulls_first_by_default(descending: bool, null_ordering: str) -> bool:
+    """Where the model's dialect puts NULLs when the key says nothing (sqlglot records it either way)."""
+    if null_ordering == "nulls_are_large":
+        return descending
+    if null_ordering == "nulls_are_small":
+        return not descending
+    return False
+
+
+def _create_index(builder: SchemaBuilder, node: exp.Create, where: str, null_ordering: str) -> None:
     index = node.this
     params = index.args.get("params")
     table_name = _name(index.args["table"])
@@ -208,6 +217,10 @@ def _create_index(builder: SchemaBuilder, node: exp.Create, where: str) -> None:
     for ordered in params.args.get("columns") or []:
         key = ordered.this if isinstance(ordered, exp.Ordered) else ordered
         descending = bool(isinstance(ordered, exp.Ordered) and ordered.args.get("desc"))
+        if isinstance(ordered, exp.Ordered) and bool(ordered.args.get("nulls_first")) != _nulls_first_by_default(
+            descending, null_ordering
+        ):
+            raise ModelError(f"{where}: NULLS FIRST/LAST in index keys is not supported (index on {table_name})")
         if isinstance(key, exp.Column) and not key.table:
             parts.append(IndexPart(_name(key.this), True, descending))
         else:
