@@ -82,7 +82,13 @@ class PolicyResult:
         text = f"{len(self.counted)}/{self.needed}" + (f" ({names})" if names else "")
         short = max(self.needed - len(self.counted), 0)
         missing = ([f"{short} approval" + ("s" if short > 1 else "")] if short else []) + [f"role {r}" for r in self.missing_roles]
-        return text + (f"; missing {', '.join(missing)}" if missing else "")
+        # Approvals that do not count, by why: "stale: alice" tells a reviewer to sign again.
+        ignored: dict[str, list[str]] = {}
+        for check in self.checks:
+            if check.status != "valid":
+                ignored.setdefault(check.status, []).append(check.reviewer or check.file.rsplit("/", 1)[-1])
+        notes = [f"{status}: {', '.join(names)}" for status, names in ignored.items()]
+        return text + (f"; missing {', '.join(missing)}" if missing else "") + "".join(f"; {n}" for n in notes)
 
 
 # -- the signed message -----------------------------------------------------------------
