@@ -134,10 +134,10 @@ def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: Ap
     elif options.resume:
         raise UsageError("--resume: no bundle is waiting to be resumed on this database")
 
-    if goal >= head:
-        return [_step(b, "up", dialect) for b in bundles[head:goal]]
-    # Newest first; a bundle that failed half-way is the newest of all.
+    # A bundle that failed half-way is the newest of all: going back starts with it.
     half_done = [b for b in failed if not transactional_failure(states[b.id], dialect)]
+    if goal > head or (goal == head and not half_done):
+        return [_step(b, "up", dialect) for b in bundles[head:goal]]
     return [_step(b, "down", dialect) for b in half_done + list(reversed(bundles[goal:head]))]
 
 

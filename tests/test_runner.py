@@ -343,3 +343,20 @@ def test_terminal_user_confirms_a_rollback(project, sqlite_url):
     code, seen = answer_on_terminal(project, ["apply", "--to", "2", "--database", db], b"Go ahead?", b"y\n")
     assert code == 0, seen.decode(errors="replace")
     assert [r.direction for r in ledger(sqlite_url)] == ["up"] * 3 + ["down"]
+
+
+def test_half_applied_bundle_on_mariadb_undone_by_hand_then_recorded_with_fake(project, mysql_url):
+    db = cli_url(mysql_url)
+    assert run(project, "apply", "1", "--database", db).returncode == 0
+    edit_script(project, 2, "mysql", lambda text: text.replace("\n-- 2.", "\nSELECT * FROM no_such_table;\n\n-- 2.", 1))
+    assert run(project, "apply", "--database", db).returncode == 1
+    with connect(mysql_url) as conn:  # the DBA undoes statement 1 by hand
+        conn.execute("DROP TABLE `reviews`")
+    recorded = run(project, "apply", "--to", "1", "--fake", "--yes", "--database", db)
+    assert recorded.returncode == 0, recorded.stderr
+    rows = ledger(mysql_url)
+    assert [(r.bundle_id, r.direction, r.status) for r in rows][-1] == ("0002_step2", "down", "faked")
+    edit_script(project, 2, "mysql", lambda text: text.replace("SELECT * FROM no_such_table;\n", ""))
+    assert run(project, "apply", "--database", db).returncode == 0
+    assert live_matches(mysql_url, bundles_of(project)[-1])
+    assert verify_chain(ledger(mysql_url)) == []
