@@ -330,7 +330,7 @@ def bench_status(command: list[str], project: Path, count: int, repeat: int) -> 
     states = [b["state"] for b in report["bundles"]]
     expect(len(states) == count and set(states) == {"applied"} and not report["needs_attention"],
            f"status --json: expected {count} applied bundles and nothing flagged")
-    runs: dict[str, list[float]] = {"plain": [], "database": []}
+    runs: dict[str, list[float]] = {"plain": [], "database": [], "verify": []}
     for _ in range(repeat):
         elapsed, result = run([*command, "status"], cwd=project, what="reviewkit status")
         expect(f"{count:04d}_" in result.stdout and "not created yet" in result.stdout, "status (no database) output")
@@ -338,6 +338,9 @@ def bench_status(command: list[str], project: Path, count: int, repeat: int) -> 
         elapsed, result = run([*command, "status", "--database", url], cwd=project, what="reviewkit status --database")
         expect(f"{count:04d}_" in result.stdout and "database: sqlite" in result.stdout, "status --database output")
         runs["database"].append(elapsed)
+        elapsed, result = run([*command, "verify", "--database", url], cwd=project, what="reviewkit verify --database")
+        expect(f"{count:04d}_" in result.stdout, "verify --database output")
+        runs["verify"].append(elapsed)
     return {"runs": runs, "apply": apply_time}
 
 
@@ -499,7 +502,8 @@ def main() -> None:
         if "status" not in args.skip:
             project, generated = build_status_project(root, args.bundles)
             s = bench_status(command, project, args.bundles, args.repeat)
-            for key, label in (("plain", "status (no database)"), ("database", "status --database sqlite")):
+            for key, label in (("plain", "status (no database)"), ("database", "status --database sqlite"),
+                               ("verify", "verify --database sqlite")):
                 best, median = summary(s["runs"][key])
                 rows.append((f"2 {args.bundles} bundles: {label}", f"{best:.3f}", f"{median:.3f}", "s",
                              f"< {STATUS_TARGET:.1f}", "OK" if best < STATUS_TARGET else "SLOW"))
