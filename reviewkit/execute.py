@@ -32,7 +32,7 @@ def run_script(conn: Connection, text: str, where: str) -> int:
             conn.begin()
         try:
             for number, statement in enumerate(statements, 1):
-                _run_one(conn, dialect, statement, number, where)
+                run_statement(conn, statement, number, where)
             if dialect.transactional_ddl:
                 conn.commit()
         except BaseException:
@@ -44,7 +44,9 @@ def run_script(conn: Connection, text: str, where: str) -> int:
     return len(statements)
 
 
-def _run_one(conn: Connection, dialect, statement: ScriptStatement, number: int, where: str) -> None:
+def run_statement(conn: Connection, statement: ScriptStatement, number: int, where: str) -> None:
+    """Run one statement of a script, raising StatementFailed that names it."""
+    dialect = get_dialect(conn.dialect)
     try:
         rows = conn.query(statement.sql)
     except OperationFailed as err:

@@ -22,7 +22,7 @@ from reviewkit.config import Settings
 from reviewkit.connections import Connection, DatabaseURL, connect, parse_url
 from reviewkit.dialects import get_dialect
 from reviewkit.errors import IntegrityError, LedgerMismatch, OperationFailed, UsageError
-from reviewkit.execute import StatementFailed
+from reviewkit.execute import run_statement
 from reviewkit.ledger import (
     BundleState, LedgerRow, bundle_states, create_ledger, insert_row, ledger_exists, next_row, now_iso, read_rows,
     update_row, verify_chain,
@@ -315,14 +315,7 @@ class Runner:
         return True
 
     def _execute(self, step: Step, number: int, statement: ScriptStatement) -> None:
-        where = f"{step.bundle.id}/{self.conn.dialect}/{step.direction}.sql"
-        try:
-            rows = self.conn.query(statement.sql)
-        except OperationFailed as err:
-            raise StatementFailed(where, number, statement, str(err)) from None
-        problem = self.dialect.statement_problem(statement.sql, rows)
-        if problem:
-            raise StatementFailed(where, number, statement, problem)
+        run_statement(self.conn, statement, number, f"{step.bundle.id}/{self.conn.dialect}/{step.direction}.sql")
         self.progress.statement_done(step, number)
 
     def _record_failure(self, step: Step, done: int, failure: OperationFailed) -> None:

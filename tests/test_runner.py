@@ -215,8 +215,8 @@ def test_edited_ledger_row_is_flagged_and_refused(project, engine_url):
     assert refused.returncode == 3 and "edited after it was written" in refused.stderr
 
 
-def test_ledger_row_for_a_missing_bundle_is_refused(project, sqlite_url):
-    db = cli_url(sqlite_url)
+def test_ledger_row_for_a_missing_bundle_is_refused(project, engine_url):
+    db = cli_url(engine_url)
     assert run(project, "apply", "--database", db).returncode == 0
     import shutil
 
@@ -280,8 +280,8 @@ def test_killed_runner_frees_the_lock_and_ledger_agrees(project, request, engine
         assert status["state"] == "failed" and status["detail"].startswith("interrupted at statement 2")
 
 
-def test_bundle_edited_after_apply_is_flagged_by_status_and_verify(project, sqlite_url):
-    db = cli_url(sqlite_url)
+def test_bundle_edited_after_apply_is_flagged_by_status_and_verify(project, engine_url):
+    db = cli_url(engine_url)
     assert run(project, "apply", "--database", db).returncode == 0
     assert run(project, "verify", "--database", db).returncode == 0
     edit_script(project, 2, "postgres", lambda text: text + "\n-- tuned by hand\n")
@@ -291,11 +291,12 @@ def test_bundle_edited_after_apply_is_flagged_by_status_and_verify(project, sqli
     assert verify.returncode == 3 and "0002_step2: edited after it was applied" in verify.stderr
 
 
-def test_verify_database_names_an_edited_ledger_row(project, postgres_url):
-    db = cli_url(postgres_url)
+def test_verify_database_names_a_deleted_ledger_row(project, engine_url):
+    db = cli_url(engine_url)
     assert run(project, "apply", "--database", db).returncode == 0
-    with connect(postgres_url) as conn:
-        conn.execute(f'DELETE FROM "{LEDGER_TABLE}" WHERE "id" = 2')
+    with connect(engine_url) as conn:
+        q = get_dialect(conn.dialect).quote
+        conn.execute(f"DELETE FROM {q(LEDGER_TABLE)} WHERE {q('id')} = 2")
     verify = run(project, "verify", "--database", db)
     assert verify.returncode == 3
     assert "ledger row 3 (0003_step3): does not follow the row before it" in verify.stderr
@@ -332,7 +333,7 @@ def test_demo_project_applies_with_its_signed_approvals(tmp_path):
     assert all(a[0]["reviewer"] == "demo-dba" and a[0]["fingerprint"].startswith("SHA256:") for a in approvals)
 
 
-def test_terminal_user_confirms_a_rollback(project, sqlite_url):
+def test_terminal_user_confirms_a_rollback(project, sqlite_url):  # the prompt is the CLI's, not an engine's
     from tests.terminal import answer_on_terminal
 
     db = cli_url(sqlite_url)
