@@ -43,6 +43,8 @@ def render_script(
             lines.append(f"-- RISK {f.level}: {f.message}")
         for statement in item.statements:
             lines.append(statement + ";")
+        if not item.statements:
+            lines.append(f"-- (nothing to run on {dialect.title} for this operation)")
     return "\n".join(lines) + "\n"
 
 
