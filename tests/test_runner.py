@@ -361,3 +361,27 @@ def test_half_applied_bundle_on_mariadb_undone_by_hand_then_recorded_with_fake(p
     assert run(project, "apply", "--database", db).returncode == 0
     assert live_matches(mysql_url, bundles_of(project)[-1])
     assert verify_chain(ledger(mysql_url)) == []
+
+
+def test_two_bundles_with_one_parent_are_refused_like_multiple_heads(project, sqlite_url):
+    import shutil
+
+    bundles = bundles_of(project)
+    fork = project / "bundles" / "0004_other_branch"
+    shutil.copytree(bundles[2].path, fork)
+    manifest = json.loads((fork / "manifest.json").read_text())
+    manifest["id"] = "0004_other_branch"  # also a child of 0002_step2, like 0003_step3
+    manifest["digest"] = compute_digest(manifest)
+    (fork / "manifest.json").write_bytes(manifest_bytes(manifest))
+    result = run(project, "apply", "--database", cli_url(sqlite_url))
+    assert result.returncode == 3
+    assert "bundles 0003_step3, 0004_other_branch share the parent 0002_step2" in result.stderr
+    assert not Path(sqlite_url.path).exists()
+
+
+def test_missing_parent_is_refused(project, sqlite_url):
+    import shutil
+
+    shutil.rmtree(bundles_of(project)[1].path)
+    result = run(project, "status")
+    assert result.returncode == 3 and "0003_step3: its parent 0002_step2 is not in the bundles folder" in result.stderr
