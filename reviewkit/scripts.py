@@ -8,7 +8,7 @@ statements. Statements end with `;` and are separated by blank lines.
 from __future__ import annotations
 
 from reviewkit import __version__
-from reviewkit.dialects import CompiledOperation
+from reviewkit.dialects.base import CompiledOperation
 from reviewkit.dialects.base import DialectSQL
 from reviewkit.risk import Finding
 
@@ -43,7 +43,9 @@ def render_script(
             lines.append(f"-- RISK {f.level}: {f.message}")
         for statement in item.statements:
             lines.append(statement + ";")
-        if not item.statements:
+        if item.note:
+            lines.append(f"-- ({item.note})")
+        elif not item.statements:
             lines.append(f"-- (nothing to run on {dialect.title} for this operation)")
     return "\n".join(lines) + "\n"
 

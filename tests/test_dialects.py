@@ -33,3 +33,14 @@ def test_type_spelling(dialect, portable, native):
 def test_types_an_engine_cannot_hold_are_refused(dialect, portable):
     with pytest.raises(UnsupportedType, match="column t.c: type .* has no faithful mapping in MySQL/MariaDB"):
         get_dialect(dialect).type_sql(portable, "column t.c")
+
+
+def test_sqlite_rebuilds_a_table_once_per_run_of_changes(tmp_path):
+    """Shop step 2 changes products three times (type, new column, check): one row copy, not two."""
+    from tests.scenario_support import build_scenario
+
+    script = build_scenario("shop", tmp_path, dialects=("sqlite",))[1].script("sqlite", "up")
+    assert script.count('CREATE TABLE "_reviewkit_new_products"') == 1
+    assert script.count('CREATE TABLE "_reviewkit_new_customers"') == 1
+    assert "-- (done by the rebuild of products at operation 7)" in script
+    assert script.count("-- RISK medium: rebuilds table products") == 1

@@ -7,9 +7,7 @@ so that a compile function can see the table before and after its operation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from reviewkit.dialects.base import CompileContext, DialectSQL
+from reviewkit.dialects.base import CompileContext, CompiledOperation, DialectSQL
 from reviewkit.dialects.mysql import MySQLSQL
 from reviewkit.dialects.postgres import PostgresSQL
 from reviewkit.dialects.sqlite import SQLiteSQL
@@ -25,14 +23,6 @@ def get_dialect(name: str) -> DialectSQL:
         return DIALECTS[name]
     except KeyError:
         raise UsageError(f"unknown dialect {name!r} (known: {', '.join(DIALECTS)})") from None
-
-
-@dataclass(frozen=True)
-class CompiledOperation:
-    """The statements one operation became on one engine."""
-
-    operation: Operation
-    statements: tuple[str, ...]
 
 
 def contexts_for(operations: list[Operation], before: Schema) -> list[CompileContext]:
@@ -51,4 +41,4 @@ def compile_operations(
 ) -> list[CompiledOperation]:
     """Return each operation's statements, compiled against the state it runs on."""
     contexts = contexts if contexts is not None else contexts_for(operations, before)
-    return [CompiledOperation(op, tuple(dialect.compile(op, ctx))) for op, ctx in zip(operations, contexts)]
+    return dialect.compile_all(operations, contexts)

@@ -36,6 +36,15 @@ class CompileContext:
     after: Schema
 
 
+@dataclass(frozen=True)
+class CompiledOperation:
+    """The statements one operation became on one engine."""
+
+    operation: Operation
+    statements: tuple[str, ...]
+    note: str | None = None  # shown in the script when the statements live elsewhere
+
+
 @lru_cache(maxsize=8)
 def _identifier_quotes(dialect: str) -> tuple[str, str]:
     spec = Dialect.get_or_raise(dialect)
@@ -152,6 +161,10 @@ class DialectSQL:
         return sql
 
     # -- the dispatcher ----------------------------------------------------------------
+
+    def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
+        """Compile a bundle's operations in order; a dialect may combine neighbours."""
+        return [CompiledOperation(op, tuple(self.compile(op, ctx))) for op, ctx in zip(operations, contexts)]
 
     def compile(self, op: Operation, ctx: CompileContext) -> list[str]:
         """Return the statements (without `;`) that perform `op` on this engine."""

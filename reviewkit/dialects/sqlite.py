@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Callable, ClassVar
 
 from sqlglot import exp
 
-from reviewkit.dialects.base import CompileContext, DialectSQL
-from reviewkit.dialects.sqlite_rebuild import rebuild_table
+from reviewkit.dialects.base import CompileContext, CompiledOperation, DialectSQL
+from reviewkit.dialects.sqlite_rebuild import combine_rebuilds, rebuild_table
 from reviewkit.errors import LockTimeout, OperationFailed
 from reviewkit.expressions import column_names_in, parse_canonical
 from reviewkit.operations import (
@@ -83,6 +83,9 @@ class SQLiteSQL(DialectSQL):
         if op.column.name in _columns_used_by_keys(before):
             return self._rebuild(op, ctx)
         return super().compile_drop_column(op, ctx)
+
+    def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
+        return combine_rebuilds(self, super().compile_all(operations, contexts), contexts)
 
     def compile_alter_column(self, op: AlterColumn, ctx: CompileContext) -> list[str]:
         return self._rebuild(op, ctx)
