@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from reviewkit.bundle import Bundle
 from reviewkit.config import Settings, load_settings
-from reviewkit.runner import ApplyOptions, ApplyResult, Step, apply
-from reviewkit.status import StatusReport, collect_status
+
+if TYPE_CHECKING:  # imported where used: the runner pulls in the drivers and sqlglot
+    from reviewkit.runner import ApplyResult, Step
+    from reviewkit.status import StatusReport
 
 
 def _policy_hooks(settings: Settings, reviewers: str | None):
@@ -106,6 +108,8 @@ def register(app: typer.Typer) -> None:
         reviewers: Annotated[Optional[str], typer.Option("--reviewers", help="Trusted reviewers file (default: REVIEWKIT_REVIEWERS, the project's).")] = None,
     ) -> None:
         """Verify, then apply pending bundles in order, recording each in the ledger."""
+        from reviewkit.runner import ApplyOptions, apply
+
         settings = load_settings()
         options = ApplyOptions(target=bundle, to=to, dry_run=dry_run, fake=fake, resume=resume,
                                lock_timeout=lock_timeout, actor=actor, reviewers=reviewers)
@@ -126,6 +130,8 @@ def register(app: typer.Typer) -> None:
         reviewers: Annotated[Optional[str], typer.Option("--reviewers", help="Trusted reviewers file.")] = None,
     ) -> None:
         """Show every bundle: risk, approvals, and its state in the database."""
+        from reviewkit.status import collect_status
+
         settings = load_settings()
         _, _, summary = _policy_hooks(settings, reviewers)
         report = collect_status(settings, database, summary)

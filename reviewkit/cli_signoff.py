@@ -12,19 +12,19 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
-from reviewkit.approvals import approve, evaluate_with
 from reviewkit.bundle import Bundle, find_bundle, load_bundles
 from reviewkit.config import load_settings
 from reviewkit.errors import UsageError
-from reviewkit.keys import PASSPHRASE_ENV, generate_key_files, load_private_key
-from reviewkit.reviewers import Reviewer, load_reviewers, resolve_reviewers_path
-from reviewkit.seal import SealResult, seal_bundle
-from reviewkit.verify import BundleReport, VerifyReport, verify_bundles
+
+if TYPE_CHECKING:  # imported where used: cryptography is not needed by generate or apply's start-up
+    from reviewkit.reviewers import Reviewer
+    from reviewkit.seal import SealResult
+    from reviewkit.verify import BundleReport, VerifyReport
 
 REFUSED = 3
 ReviewersOption = Annotated[
@@ -60,6 +60,8 @@ def keygen_cmd(
 ) -> None:
     """Write a new Ed25519 key pair and print its reviewers.toml entry."""
     out, err = _consoles()
+    from reviewkit.keys import generate_key_files
+
     private, public, line = generate_key_files(name, out_dir)
     _say(err, f"wrote {private} (private key, mode 0600: keep it secret, never commit it)")
     _say(err, f"wrote {public}")
@@ -91,6 +93,10 @@ def approve_cmd(
         raise UsageError("approve asks for confirmation on a terminal; pass --yes to approve from a script")
     settings = load_settings()
     found = find_bundle(load_bundles(settings.bundles_dir), bundle)
+    from reviewkit.approvals import approve, evaluate_with
+    from reviewkit.keys import load_private_key
+    from reviewkit.reviewers import load_reviewers, resolve_reviewers_path
+
     private = load_private_key(key, _passphrase)
     trusted = load_reviewers(resolve_reviewers_path(settings, reviewers))
     confirm = _confirm if not yes else (lambda b, r: True)
@@ -106,6 +112,8 @@ def approve_cmd(
 
 def _passphrase(path: Path) -> str | None:
     """Return the key's passphrase: REVIEWKIT_KEY_PASSPHRASE, else asked on a terminal, else None."""
+    from reviewkit.keys import PASSPHRASE_ENV
+
     if PASSPHRASE_ENV in os.environ:
         return os.environ[PASSPHRASE_ENV]
     if sys.stdin.isatty():
@@ -156,6 +164,8 @@ def verify_cmd(
 ) -> None:
     """Check checksums, digest, signatures and policy, bundle by bundle; exit 3 on any problem."""
     settings = load_settings()
+    from reviewkit.verify import verify_bundles
+
     report = verify_bundles(settings, bundle, reviewers)
     if database is not None:
         from reviewkit.status import database_ledger_problems
@@ -204,6 +214,8 @@ def seal_cmd(bundle: Annotated[str, typer.Argument(help="Bundle number, id or pa
     """Re-list a hand-edited bundle's files and recompute checksums and digest."""
     settings = load_settings()
     found = find_bundle(load_bundles(settings.bundles_dir), bundle)
+    from reviewkit.seal import seal_bundle
+
     render_seal(seal_bundle(found))
 
 

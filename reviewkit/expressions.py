@@ -16,7 +16,7 @@ from sqlglot import exp
 
 def canonical(node: exp.Expression) -> str:
     """Return the canonical neutral-dialect text of a parsed expression."""
-    node = _unparen(node).copy().transform(_simplify)
+    node = _unparen(node).transform(_simplify)  # transform copies the tree first
     return _unparen(node).sql(dialect="", normalize=False)
 
 

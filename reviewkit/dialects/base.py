@@ -45,6 +45,10 @@ class CompiledOperation:
     note: str | None = None  # shown in the script when the statements live elsewhere
 
 
+# (dialect, portable type) -> spelling: a bundle spells the same few types thousands of times.
+_SPELLINGS: dict[tuple[str, str], str] = {}
+
+
 @lru_cache(maxsize=8)
 def _identifier_quotes(dialect: str) -> tuple[str, str]:
     spec = Dialect.get_or_raise(dialect)
@@ -87,6 +91,12 @@ class DialectSQL:
 
     def type_sql(self, type_name: str, where: str) -> str:
         """Return this engine's spelling of a portable type, or refuse naming `where`."""
+        spelled = _SPELLINGS.get((self.name, type_name))
+        if spelled is None:
+            spelled = _SPELLINGS[(self.name, type_name)] = self._spell_type(type_name, where)
+        return spelled
+
+    def _spell_type(self, type_name: str, where: str) -> str:
         portable = parse_type(type_name)
         template = self.type_names.get(str(portable)) or self.type_names.get(
             f"{portable.kind}({','.join('*' * len(portable.params))})" if portable.params else portable.kind

@@ -41,8 +41,9 @@ def load_ddl_files(paths: list[Path], dialect: str, root: Path) -> Schema:
         statements: list[Statement] = []
         for path in paths:
             statements.extend(parse_file(path, dialect, root))
+        null_ordering = Dialect.get_or_raise(dialect).NULL_ORDERING
         for stmt in statements:
-            _apply_statement(builder, stmt, Dialect.get_or_raise(dialect).NULL_ORDERING)
+            _apply_statement(builder, stmt, null_ordering)
         return builder.build()
     finally:
         if was_enabled:
@@ -62,10 +63,11 @@ def parse_file(path: Path, dialect: str, root: Path) -> list[Statement]:
     except TokenError as err:
         raise ModelError(f"{rel}: {err}") from None
     statements = []
+    parser = dia.parser()  # parse() resets it; one per file, not one per statement
     for chunk in _split_on_semicolons(tokens):
         where = f"{rel}:{chunk[0].line}"
         try:
-            parsed = dia.parser().parse(chunk, text)
+            parsed = parser.parse(chunk, text)
         except ParseError as err:
             first = err.errors[0] if err.errors else {}
             line = first.get("line", chunk[0].line)
