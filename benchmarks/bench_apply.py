@@ -414,7 +414,7 @@ def print_table(rows: list[tuple[str, ...]], context_from: int) -> None:
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
 
     def line(r: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) if i in (0, 3) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        return "  ".join(c.ljust(w) if i in (0, 3) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
 
     rule = "  ".join("-" * w for w in widths)
     print()

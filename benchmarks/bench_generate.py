@@ -255,7 +255,7 @@ def main() -> None:
         widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
 
         def line(r: tuple[str, ...]) -> str:
-            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
 
         print()
         print(line(header))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -70,11 +70,11 @@ def init(
 
 @app.command("generate")
 def generate_cmd(
-    name: Annotated[Optional[str], typer.Argument(help="Name for the bundle (default: derived from the changes).")] = None,
+    name: Annotated[str | None, typer.Argument(help="Name for the bundle (default: derived from the changes).")] = None,
     empty: Annotated[bool, typer.Option("--empty", help="Write an empty bundle to fill by hand.")] = False,
-    rename: Annotated[Optional[list[str]], typer.Option("--rename", help="Declare a rename: OLD=NEW or table.old=table.new.")] = None,
+    rename: Annotated[list[str] | None, typer.Option("--rename", help="Declare a rename: OLD=NEW or table.old=table.new.")] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never ask; a drop+add stays a drop+add.")] = False,
-    author: Annotated[Optional[str], typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
 ) -> None:
     """Diff the models against the last bundle and write a new bundle."""
     # Imported here: the differ and model parsers are not needed by apply or status.
@@ -99,7 +99,7 @@ def generate_cmd(
 @app.command()
 def show(
     bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")],
-    dialect: Annotated[Optional[str], typer.Option("--dialect", help="Dialect (default: the first configured).")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", help="Dialect (default: the first configured).")] = None,
     down: Annotated[bool, typer.Option("--down", help="Show the down script.")] = False,
 ) -> None:
     """Print a bundle's SQL."""
@@ -140,6 +140,7 @@ def main() -> None:
 
 
 from reviewkit.cli_signoff import register as _register_signoff  # noqa: E402 - commands added to `app`
+
 _register_signoff(app)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -96,16 +96,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command("apply")
     def apply_cmd(
-        bundle: Annotated[Optional[str], typer.Argument(help="Apply pending bundles up to this one (default: all).")] = None,
-        database: Annotated[Optional[str], typer.Option("--database", help="A name from [databases] or a URL.")] = None,
-        to: Annotated[Optional[str], typer.Option("--to", help="Go to exactly this bundle, running down scripts if it is older; 0 for none.")] = None,
+        bundle: Annotated[str | None, typer.Argument(help="Apply pending bundles up to this one (default: all).")] = None,
+        database: Annotated[str | None, typer.Option("--database", help="A name from [databases] or a URL.")] = None,
+        to: Annotated[str | None, typer.Option("--to", help="Go to exactly this bundle, running down scripts if it is older; 0 for none.")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; touch nothing.")] = False,
         fake: Annotated[bool, typer.Option("--fake", help="Record bundles as applied without running them.")] = False,
         resume: Annotated[bool, typer.Option("--resume", help="Continue a bundle that failed half-way (MySQL).")] = False,
         lock_timeout: Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for another runner.")] = 10.0,
         yes: Annotated[bool, typer.Option("--yes", help="Do not ask before down scripts or high-risk bundles.")] = False,
-        actor: Annotated[Optional[str], typer.Option("--actor", help="Who applies (default: REVIEWKIT_ACTOR, OS user).")] = None,
-        reviewers: Annotated[Optional[str], typer.Option("--reviewers", help="Trusted reviewers file (default: REVIEWKIT_REVIEWERS, the project's).")] = None,
+        actor: Annotated[str | None, typer.Option("--actor", help="Who applies (default: REVIEWKIT_ACTOR, OS user).")] = None,
+        reviewers: Annotated[str | None, typer.Option("--reviewers", help="Trusted reviewers file (default: REVIEWKIT_REVIEWERS, the project's).")] = None,
     ) -> None:
         """Verify, then apply pending bundles in order, recording each in the ledger."""
         from reviewkit.runner import ApplyOptions, apply
@@ -124,10 +124,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def status(
-        database: Annotated[Optional[str], typer.Option("--database", help="A name from [databases] or a URL.")] = None,
+        database: Annotated[str | None, typer.Option("--database", help="A name from [databases] or a URL.")] = None,
         json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
         check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is pending, failed or flagged.")] = False,
-        reviewers: Annotated[Optional[str], typer.Option("--reviewers", help="Trusted reviewers file.")] = None,
+        reviewers: Annotated[str | None, typer.Option("--reviewers", help="Trusted reviewers file.")] = None,
     ) -> None:
         """Show every bundle: risk, approvals, and its state in the database."""
         from reviewkit.status import collect_status

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # imported where used: cryptography is not needed by generate
 
 REFUSED = 3
 ReviewersOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--reviewers", help="Trusted reviewers file; replaces the project's (default: REVIEWKIT_REVIEWERS, then the config's)."),
 ]
 
@@ -81,8 +81,8 @@ def reviewer_entry(name: str, public_line: str) -> str:
 def approve_cmd(
     bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")],
     key: Annotated[Path, typer.Option("--key", help="Your Ed25519 private key (OpenSSH format).")],
-    as_name: Annotated[Optional[str], typer.Option("--as", help="Reviewer name, when several share the key.")] = None,
-    comment: Annotated[Optional[str], typer.Option("--comment", help="A note kept in the signed approval.")] = None,
+    as_name: Annotated[str | None, typer.Option("--as", help="Reviewer name, when several share the key.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="A note kept in the signed approval.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (needed when not on a terminal).")] = False,
     reviewers: ReviewersOption = None,
 ) -> None:
@@ -157,10 +157,10 @@ def _shown(path: Path) -> str:
 
 
 def verify_cmd(
-    bundle: Annotated[Optional[str], typer.Argument(help="Bundle number, id or path (default: every bundle).")] = None,
+    bundle: Annotated[str | None, typer.Argument(help="Bundle number, id or path (default: every bundle).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     reviewers: ReviewersOption = None,
-    database: Annotated[Optional[str], typer.Option("--database", help="Also check this database's ledger: hash chain and digests.")] = None,
+    database: Annotated[str | None, typer.Option("--database", help="Also check this database's ledger: hash chain and digests.")] = None,
 ) -> None:
     """Check checksums, digest, signatures and policy, bundle by bundle; exit 3 on any problem."""
     settings = load_settings()

@@ -8,15 +8,15 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from reviewkit import __version__
 from reviewkit.bundle import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
 from reviewkit.config import Settings
-from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
 from reviewkit.dialects import compile_operations, contexts_for, get_dialect
 from reviewkit.dialects.base import CompileContext, DialectSQL
 from reviewkit.dialects.sqlite_rebuild import REBUILD_PREFIX
+from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
 from reviewkit.errors import ModelError
 from reviewkit.models import load_models
 from reviewkit.operations import Operation, reverse_all
@@ -126,7 +126,7 @@ def _manifest(
         "format": BUNDLE_FORMAT,
         "id": bundle_id,
         "parent": parent.id if parent else None,
-        "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "created_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "author": author,
         "generator": f"reviewkit {__version__}",
         "dialects": [d.name for d in dialects],

@@ -8,11 +8,11 @@ compile them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from reviewkit.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 
-Constraint = Union[PrimaryKey, Unique, Check, ForeignKey]
+Constraint = PrimaryKey | Unique | Check | ForeignKey
 
 
 class Operation:

@@ -36,7 +36,7 @@ class Reviewer:
 
     def key_for(self, fingerprint: str) -> str | None:
         """Return the public key line with this fingerprint, if the reviewer has it."""
-        for line, fp in zip(self.keys, self.fingerprints):
+        for line, fp in zip(self.keys, self.fingerprints, strict=True):
             if fp == fingerprint:
                 return line
         return None

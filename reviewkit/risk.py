@@ -7,12 +7,21 @@ Each check looks at one operation with the table as it stands before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from reviewkit.operations import (
-    AddColumn, AddConstraint, AddIndex, AlterColumn, CreateTable, DropColumn, DropTable, Operation, RenameColumn,
-    RenameTable, constraint_word,
+    AddColumn,
+    AddConstraint,
+    AddIndex,
+    AlterColumn,
+    CreateTable,
+    DropColumn,
+    DropTable,
+    Operation,
+    RenameColumn,
+    RenameTable,
+    constraint_word,
 )
 from reviewkit.state import Schema
 from reviewkit.types import PortableType, parse_type

@@ -13,9 +13,10 @@ import getpass
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from reviewkit.bundle import Bundle, find_bundle, load_bundles, verify_files
 from reviewkit.config import Settings
@@ -24,8 +25,17 @@ from reviewkit.dialects import get_dialect
 from reviewkit.errors import IntegrityError, LedgerMismatch, OperationFailed, UsageError
 from reviewkit.execute import run_statement
 from reviewkit.ledger import (
-    BundleState, LedgerRow, bundle_states, create_ledger, insert_row, ledger_exists, next_row, now_iso, read_rows,
-    update_row, verify_chain,
+    BundleState,
+    LedgerRow,
+    bundle_states,
+    create_ledger,
+    insert_row,
+    ledger_exists,
+    next_row,
+    now_iso,
+    read_rows,
+    update_row,
+    verify_chain,
 )
 from reviewkit.sqlscript import ScriptStatement, split_statements
 

@@ -8,8 +8,7 @@ statements. Statements end with `;` and are separated by blank lines.
 from __future__ import annotations
 
 from reviewkit import __version__
-from reviewkit.dialects.base import CompiledOperation
-from reviewkit.dialects.base import DialectSQL
+from reviewkit.dialects.base import CompiledOperation, DialectSQL
 from reviewkit.risk import Finding
 
 

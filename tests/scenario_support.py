@@ -8,8 +8,8 @@ from pathlib import Path
 from reviewkit.bundle import Bundle, load_bundles
 from reviewkit.config import load_settings
 from reviewkit.connections import Connection
-from reviewkit.diff import DeclaredRenames
 from reviewkit.dialects import get_dialect
+from reviewkit.diff import DeclaredRenames
 from reviewkit.generate import GenerateOptions, generate
 from reviewkit.state import Schema, Table
 from reviewkit.types import parse_type
@@ -80,7 +80,7 @@ def insert_sample_rows(conn: Connection, schema: Schema, seed: int) -> None:
         row = {c.name: FIXED_VALUES.get(c.name, sample_value(c.type, seed)) for c in table.columns}
         for fk in table.foreign_keys:
             parent = rows.get(fk.ref_table)
-            for col, ref_col in zip(fk.columns, fk.ref_columns):
+            for col, ref_col in zip(fk.columns, fk.ref_columns, strict=True):
                 row[col] = parent[ref_col] if parent is not None and fk.ref_table != table.name else None
         rows[table.name] = row
         _insert(conn, table, row)

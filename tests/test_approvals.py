@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.terminal import answer_on_terminal
-
 import base64
 import json
 import shutil
@@ -13,6 +11,8 @@ from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from reviewkit.approvals import MESSAGE_PREFIX, evaluate_policy, sign_approval, write_approval
 from reviewkit.config import load_settings
 from reviewkit.keys import load_private_key
+from tests.terminal import answer_on_terminal
+
 pytest_plugins = ["tests.signoff_support"]  # the project fixture
 
 SQL_FILES = [f"{d}/{x}.sql" for d in ("postgres", "mysql", "sqlite") for x in ("up", "down")]

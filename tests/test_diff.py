@@ -10,7 +10,15 @@ from reviewkit.diff import DeclaredRenames, diff_schemas
 from reviewkit.errors import UsageError
 from reviewkit.models.ddl import load_ddl_files
 from reviewkit.operations import (
-    AddColumn, AddConstraint, AlterColumn, CreateTable, DropColumn, DropTable, RenameColumn, RenameTable, apply_all,
+    AddColumn,
+    AddConstraint,
+    AlterColumn,
+    CreateTable,
+    DropColumn,
+    DropTable,
+    RenameColumn,
+    RenameTable,
+    apply_all,
     reverse_all,
 )
 from reviewkit.risk import assess, is_widening, overall_level

@@ -12,6 +12,7 @@ import pytest
 
 from reviewkit.keys import fingerprint_of_line
 from reviewkit.reviewers import Reviewer, split_author
+
 pytest_plugins = ["tests.signoff_support"]  # the project fixture
 
 

@@ -9,17 +9,30 @@ another dialect's DDL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlglot.dialects.dialect import Dialect
 
 from reviewkit.errors import UnsupportedType
 from reviewkit.expressions import render
 from reviewkit.operations import (
-    AddColumn, AddConstraint, AddIndex, AlterColumn, CreateTable, DropColumn, DropConstraint, DropIndex, DropTable,
-    Operation, RenameColumn, RenameConstraint, RenameIndex, RenameTable,
+    AddColumn,
+    AddConstraint,
+    AddIndex,
+    AlterColumn,
+    CreateTable,
+    DropColumn,
+    DropConstraint,
+    DropIndex,
+    DropTable,
+    Operation,
+    RenameColumn,
+    RenameConstraint,
+    RenameIndex,
+    RenameTable,
 )
 from reviewkit.state import Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique
 from reviewkit.types import parse_type
@@ -174,7 +187,7 @@ class DialectSQL:
 
     def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
         """Compile a bundle's operations in order; a dialect may combine neighbours."""
-        return [CompiledOperation(op, tuple(self.compile(op, ctx))) for op, ctx in zip(operations, contexts)]
+        return [CompiledOperation(op, tuple(self.compile(op, ctx))) for op, ctx in zip(operations, contexts, strict=True)]
 
     def compile(self, op: Operation, ctx: CompileContext) -> list[str]:
         """Return the statements (without `;`) that perform `op` on this engine."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlglot import exp
 
@@ -12,7 +13,14 @@ from reviewkit.dialects.sqlite_rebuild import combine_rebuilds, rebuild_table
 from reviewkit.errors import LockTimeout, OperationFailed
 from reviewkit.expressions import column_names_in, parse_canonical
 from reviewkit.operations import (
-    AddColumn, AddConstraint, AlterColumn, DropColumn, DropConstraint, Operation, RenameConstraint, RenameIndex,
+    AddColumn,
+    AddConstraint,
+    AlterColumn,
+    DropColumn,
+    DropConstraint,
+    Operation,
+    RenameConstraint,
+    RenameIndex,
 )
 from reviewkit.state import Column, Schema, Table
 from reviewkit.types import KINDS, parse_type

@@ -9,8 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from reviewkit.operations import (
-    AddColumn, AddConstraint, AddIndex, AlterColumn, Constraint, DropColumn, DropConstraint, DropIndex, Operation,
-    RenameConstraint, RenameIndex,
+    AddColumn,
+    AddConstraint,
+    AddIndex,
+    AlterColumn,
+    Constraint,
+    DropColumn,
+    DropConstraint,
+    DropIndex,
+    Operation,
+    RenameConstraint,
+    RenameIndex,
 )
 from reviewkit.state import Schema, Table
 
