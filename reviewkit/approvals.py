@@ -269,15 +269,19 @@ def needs_reviewers(bundle: Bundle, policy: Policy) -> bool:
     return required_approvals(bundle, policy) > 0 or bool(policy.required_roles) or bool(approval_files(bundle))
 
 
-def evaluate_with(bundle: Bundle, policy: Policy, reviewers: Reviewers | None) -> PolicyResult:
+def evaluate_with(
+    bundle: Bundle, policy: Policy, reviewers: Reviewers | None, file_problems: list[str] | None = None
+) -> PolicyResult:
     """Return whether the bundle's files hold and its valid approvals meet the policy.
 
     Approvals count once per key (a reviewer has one approval file). A tampered approval file (bad
     signature, wrong bundle, malformed) is always a problem; approvals that merely do not
     count (stale, unknown key, self-approval, duplicate key) are problems only when the policy falls short.
+    A caller that has just checked the bundle's files passes what it found as `file_problems`,
+    so that no file is read and hashed twice.
     """
     needed = required_approvals(bundle, policy)
-    files = verify_files(bundle)
+    files = verify_files(bundle) if file_problems is None else file_problems
     result = PolicyResult(met=False, needed=needed, problems=list(files), file_problems=files)
     result.checks = check_approvals(bundle, reviewers, policy) if reviewers else []
     result.checks, result.counted = _count(result.checks)

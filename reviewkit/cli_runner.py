@@ -22,15 +22,21 @@ def _policy_hooks(settings: Settings, reviewers: str | None):
     if policy.approvals == 0 and policy.high_risk_approvals == 0 and not policy.required_roles:
         # A development database: no sign-off needed, so none is read.
         return (lambda bundle: None), (lambda bundle: []), (lambda bundle: None)
-    from reviewkit.approvals import evaluate_policy, resolve_reviewers_path
+    from reviewkit.approvals import evaluate_with, needs_reviewers
     from reviewkit.errors import IntegrityError
+    from reviewkit.reviewers import load_reviewers, resolve_reviewers_path
 
     path = resolve_reviewers_path(settings, reviewers)
     cache: dict[str, object] = {}
+    trusted: list = []  # the reviewers file, read once for all bundles, and only if one needs it
 
     def result(bundle: Bundle):
         if bundle.id not in cache:
-            cache[bundle.id] = evaluate_policy(bundle, settings, path)
+            if not trusted and needs_reviewers(bundle, policy):
+                trusted.append(load_reviewers(path))
+            # apply has verified the bundle's files before it asks, and status shows their
+            # problems as flags: hashing every file again here would read it twice.
+            cache[bundle.id] = evaluate_with(bundle, policy, trusted[0] if trusted else None, file_problems=[])
         return cache[bundle.id]
 
     def check_policy(bundle: Bundle) -> None:

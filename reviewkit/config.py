@@ -6,6 +6,7 @@ reads the configuration or the environment's REVIEWKIT_* variables for settings.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import tomllib
@@ -69,6 +70,14 @@ class Settings:
             known = ", ".join(sorted(self.databases)) or "none"
             raise ConfigError(f"no database named {name_or_url!r} in [databases] (known: {known})")
         return expand_env(url, f"[databases] {name_or_url or 'default'}")
+
+
+def os_user() -> str:
+    """Return the operating system's user name: the last fallback for authors and actors."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def expand_env(text: str, where: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import getpass
 import os
 import re
 import subprocess
@@ -12,7 +11,7 @@ from datetime import UTC, datetime
 
 from reviewkit import __version__
 from reviewkit.bundle import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
-from reviewkit.config import Settings
+from reviewkit.config import Settings, os_user
 from reviewkit.dialects import compile_operations, contexts_for, get_dialect
 from reviewkit.dialects.base import CompileContext, DialectSQL
 from reviewkit.dialects.sqlite_rebuild import REBUILD_PREFIX
@@ -162,10 +161,7 @@ def resolve_author(explicit: str | None, settings: Settings) -> str:
         return f"{name} <{email}>"
     if name or email:
         return name or email
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    return os_user()
 
 
 def _git_config(key: str, settings: Settings) -> str | None:

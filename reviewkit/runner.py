@@ -9,7 +9,6 @@ statement, so after a failure or a crash it says exactly how far the bundle got.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import time
@@ -19,8 +18,8 @@ from pathlib import Path
 from typing import Protocol
 
 from reviewkit.bundle import Bundle, find_bundle, load_bundles, verify_files
-from reviewkit.config import Settings
-from reviewkit.connections import Connection, DatabaseURL, connect, parse_url
+from reviewkit.config import Settings, os_user
+from reviewkit.connections import Connection, connect, parse_url
 from reviewkit.dialects import get_dialect
 from reviewkit.errors import IntegrityError, LedgerMismatch, OperationFailed, UsageError
 from reviewkit.execute import run_statement
@@ -97,10 +96,7 @@ def resolve_actor(explicit: str | None) -> str:
         return explicit
     if os.environ.get("REVIEWKIT_ACTOR"):
         return os.environ["REVIEWKIT_ACTOR"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    return os_user()
 
 
 def open_database(settings: Settings, database: str | None, create: bool = True) -> Connection | None:
@@ -185,7 +181,7 @@ def check_ledger_matches(bundles: list[Bundle], rows: list[LedgerRow]) -> None:
     """Refuse a ledger that names unknown bundles, skips one, or a chain that is broken."""
     problems = verify_chain(rows)
     if problems:
-        raise LedgerMismatch(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        raise LedgerMismatch(_first_of(problems))
     known = {b.id for b in bundles}
     for row in rows:
         if row.bundle_id not in known:
@@ -209,7 +205,6 @@ def check_ledger_matches(bundles: list[Bundle], rows: list[LedgerRow]) -> None:
 @dataclass
 class Runner:
     conn: Connection
-    bundles: list[Bundle]
     options: ApplyOptions
     progress: Progress
     approvals_for: Callable[[Bundle], list[dict]]
@@ -275,7 +270,7 @@ class Runner:
                 self.conn.commit()
             except OperationFailed as failure:
                 self.conn.rollback()
-                self._record_failure(step, 0, failure)
+                self._record_failure(step, failure)
                 raise
         finally:
             restore()
@@ -328,12 +323,18 @@ class Runner:
         run_statement(self.conn, statement, number, f"{step.bundle.id}/{self.conn.dialect}/{step.direction}.sql")
         self.progress.statement_done(step, number)
 
-    def _record_failure(self, step: Step, done: int, failure: OperationFailed) -> None:
+    def _record_failure(self, step: Step, failure: OperationFailed) -> None:
+        """Record a failed transactional run: nothing of it remains, so no statement counts as done."""
         number = getattr(failure, "number", 1)
         self.dialect.begin_bundle(self.conn)
         rows = read_rows(self.conn)
-        insert_row(self.conn, self._row(rows, step, "failed", done, error=f"statement {number}: {failure}"))
+        insert_row(self.conn, self._row(rows, step, "failed", 0, error=f"statement {number}: {failure}"))
         self.conn.commit()
+
+
+def _first_of(problems: list[str]) -> str:
+    """One line for an error: the first problem, and how many more there are."""
+    return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
 
 
 def verify_steps(steps: list[Step], check_policy: Callable[[Bundle], None]) -> None:
@@ -341,7 +342,7 @@ def verify_steps(steps: list[Step], check_policy: Callable[[Bundle], None]) -> N
     for step in steps:
         problems = verify_files(step.bundle)
         if problems:
-            raise IntegrityError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+            raise IntegrityError(_first_of(problems))
         if step.direction == "up":
             check_policy(step.bundle)
 
@@ -380,13 +381,9 @@ def apply(
                 return ApplyResult([])
             if not ledger_exists(conn):
                 create_ledger(conn)
-            runner = Runner(conn, bundles, options, progress or SilentProgress(), approvals_for, resolve_actor(options.actor))
+            runner = Runner(conn, options, progress or SilentProgress(), approvals_for, resolve_actor(options.actor))
             started = time.monotonic()
             count = runner.run(steps)
             return ApplyResult(steps, count, time.monotonic() - started)
         finally:
             dialect.release_lock(conn)
-
-
-def redacted_target(settings: Settings, database: str | None) -> DatabaseURL:
-    return parse_url(settings.database_url(database), settings.root)

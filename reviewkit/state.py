@@ -96,12 +96,6 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    def constraint_names(self) -> set[str]:
-        names = {c.name for c in (*self.uniques, *self.checks, *self.foreign_keys)}
-        if self.primary_key:
-            names.add(self.primary_key.name)
-        return names
-
     def normalized(self) -> Table:
         """Return this table with unordered members sorted by name."""
         by_name = lambda obj: obj.name  # noqa: E731

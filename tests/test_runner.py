@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.bundle import compute_digest, load_bundles, manifest_bytes, sha256_hex
+from reviewkit.bundle import compute_digest, load_bundles, manifest_bytes
 from reviewkit.connections import DatabaseURL, connect
 from reviewkit.dialects import get_dialect
 from reviewkit.introspect import introspect
 from reviewkit.ledger import LEDGER_TABLE, read_rows, verify_chain
+from reviewkit.seal import seal_bundle
 
 STEP1 = """\
 CREATE TABLE authors (id bigserial PRIMARY KEY, name varchar(100) NOT NULL);
@@ -80,19 +81,11 @@ def ledger(url: DatabaseURL):
         return read_rows(conn)
 
 
-def reseal(bundle_dir: Path) -> None:
-    """What `reviewkit seal` does: checksums and digest from the bytes on disk."""
-    manifest = json.loads((bundle_dir / "manifest.json").read_text())
-    manifest["files"] = {rel: sha256_hex((bundle_dir / rel).read_bytes()) for rel in manifest["files"]}
-    manifest["digest"] = compute_digest(manifest)
-    (bundle_dir / "manifest.json").write_bytes(manifest_bytes(manifest))
-
-
 def edit_script(project: Path, bundle_no: int, dialect: str, change) -> Path:
     bundle = bundles_of(project)[bundle_no - 1]
     path = bundle.script_path(dialect, "up")
     path.write_text(change(path.read_text()))
-    reseal(bundle.path)
+    seal_bundle(bundle)  # what a DBA runs after a hand edit
     return path
 
 
