@@ -15,7 +15,7 @@ Steps:
             Target: reviewkit within 1.1x of psql. Then one run under cProfile.
   2 status  `reviewkit status` and `reviewkit status --database sqlite:///...` with 500
             bundles, all applied to the SQLite database. Target: under 1 s each.
-  3 hash    reviewkit.bundle.sha256_hex over a 256 MB buffer, and verify_files on a bundle
+  3 hash    reviewkit.bundle.store.sha256_hex over a 256 MB buffer, and verify_files on a bundle
             whose postgres/up.sql is 200 MB. Target: at least 1 GB/s (1 GB = 10^9 bytes).
 
 Every scratch database and folder is removed at the end (unless --keep). See
@@ -152,7 +152,7 @@ def summary(times: list[float]) -> tuple[float, float]:
 def build_apply_project(root: Path, tables: int) -> Path:
     """The synthetic schema and its first bundle, generated in-process (untimed)."""
     from reviewkit.config import load_settings
-    from reviewkit.generate import GenerateOptions, generate
+    from reviewkit.generate.generator import GenerateOptions, generate
 
     project = root / "apply_project"
     project.mkdir()
@@ -165,7 +165,7 @@ def build_apply_project(root: Path, tables: int) -> Path:
 
 
 def bench_apply(pg: Postgres, command: list[str], bundle: Path, tables: int, repeat: int) -> dict:
-    from reviewkit.sqlscript import split_statements
+    from reviewkit.db.statements import split_statements
 
     project = bundle.parent.parent
     up_sql = bundle / "postgres" / "up.sql"
@@ -305,7 +305,7 @@ def profile_apply(pg: Postgres, bundle: Path, root: Path, top: int, tables: int)
 def build_status_project(root: Path, count: int) -> tuple[Path, float]:
     """`count` bundles, each adding one column to a one-table schema, generated in-process."""
     from reviewkit.config import load_settings
-    from reviewkit.generate import GenerateOptions, generate
+    from reviewkit.generate.generator import GenerateOptions, generate
 
     project = root / "status_project"
     (project / "models").mkdir(parents=True)
@@ -357,13 +357,13 @@ def best_of(repeat: int, fn) -> list[float]:
 
 
 def bench_hash(first_bundle: Path | None, root: Path, buffer_mb: int, file_mb: int, repeat: int) -> dict:
-    from reviewkit.bundle import (
+    from reviewkit.bundle.seal import seal_bundle
+    from reviewkit.bundle.store import (
         Bundle,
         read_manifest,
         sha256_hex,
         verify_files,
     )
-    from reviewkit.seal import seal_bundle
 
     results = {}
     buffer = bytes(buffer_mb * MB)  # sha256 costs the same for any bytes

@@ -100,7 +100,7 @@ def write_models(project: Path, tables: int, changed: bool) -> int:
 
 
 def reviewkit_command() -> list[str]:
-    """The installed console script next to this interpreter, else `python -m reviewkit.cli`.
+    """The installed console script next to this interpreter, else `python -m reviewkit`.
 
     Not a `reviewkit` found on PATH: that may be a version-manager shim that adds its own
     start-up time, or belong to another interpreter.
@@ -109,7 +109,7 @@ def reviewkit_command() -> list[str]:
     for candidate in (scripts / "reviewkit", scripts / "reviewkit.exe"):
         if candidate.is_file():
             return [str(candidate)]
-    return [sys.executable, "-m", "reviewkit.cli"]
+    return [sys.executable, "-m", "reviewkit"]
 
 
 def run_generate(command: list[str], project: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -196,7 +196,7 @@ def profile_step(step: str, state: Path, root: Path, top: int) -> None:
     shutil.copytree(state, work)
     stats_file = root / f"profile_{step}.prof"
     result = subprocess.run(
-        [sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "reviewkit.cli", "generate", "--no-input"],
+        [sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "reviewkit", "generate", "--no-input"],
         cwd=work, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
     )
     if result.returncode != 0 or not stats_file.exists():

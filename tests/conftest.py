@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.connections import Connection, DatabaseURL, connect, create_database, drop_database, parse_url
+from reviewkit.dialects.connection import Connection, DatabaseURL, connect, create_database, drop_database, parse_url
 from reviewkit.errors import ReviewkitError
 
 SERVERS = {

@@ -5,14 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from reviewkit.bundle import Bundle, load_bundles
+from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import load_settings
-from reviewkit.connections import Connection
 from reviewkit.dialects import get_dialect
+from reviewkit.dialects.connection import Connection
 from reviewkit.diff import DeclaredRenames
-from reviewkit.generate import GenerateOptions, generate
-from reviewkit.state import Schema, Table
-from reviewkit.types import parse_type
+from reviewkit.generate.generator import GenerateOptions, generate
+from reviewkit.schema.state import Schema, Table
+from reviewkit.schema.types import parse_type
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.bundle import Bundle, find_bundle, load_bundles
-from reviewkit.keys import generate_key_files
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
+from reviewkit.signoff.keys import generate_key_files
 
 AUTHOR = "Dana Developer <dana@example.com>"
 SHOP = """\
@@ -46,7 +46,7 @@ class Project:
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess:
         """Run `reviewkit ARGS` in the project, not on a terminal."""
         full = {k: v for k, v in os.environ.items() if k not in _SCRUBBED} | {"REVIEWKIT_AUTHOR": AUTHOR} | env
-        return subprocess.run([sys.executable, "-m", "reviewkit.cli", *args], cwd=self.root, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "reviewkit", *args], cwd=self.root, capture_output=True,
                               text=True, env=full, stdin=subprocess.DEVNULL)
 
     def ok(self, *args: str, **env: str) -> subprocess.CompletedProcess:

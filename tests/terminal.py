@@ -14,7 +14,7 @@ def answer_on_terminal(cwd: Path, args: list[str], prompt: bytes, answer: bytes,
     if pid == 0:  # the child: reviewkit with the pty as its terminal
         os.chdir(cwd)
         os.environ.update(env or {})
-        os.execv(sys.executable, [sys.executable, "-m", "reviewkit.cli", *args])
+        os.execv(sys.executable, [sys.executable, "-m", "reviewkit", *args])
     seen = b""
     while prompt not in seen:
         chunk = os.read(fd, 1024)

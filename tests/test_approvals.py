@@ -8,9 +8,9 @@ import shutil
 
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
-from reviewkit.approvals import MESSAGE_PREFIX, evaluate_policy, sign_approval, write_approval
 from reviewkit.config import load_settings
-from reviewkit.keys import load_private_key
+from reviewkit.signoff.approvals import MESSAGE_PREFIX, evaluate_policy, sign_approval, write_approval
+from reviewkit.signoff.keys import load_private_key
 from tests.terminal import answer_on_terminal
 
 pytest_plugins = ["tests.signoff_support"]  # the project fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.connections import DatabaseURL, connect, create_database, drop_database, parse_url
+from reviewkit.dialects.connection import DatabaseURL, connect, create_database, drop_database, parse_url
 from reviewkit.errors import ConfigError, OperationFailed, UsageError
 
 BASE = Path("/project")

@@ -6,7 +6,7 @@ import pytest
 from sqlglot import exp
 
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.base import quote_identifier
+from reviewkit.dialects.compiler import quote_identifier
 from reviewkit.errors import UnsupportedType
 
 

@@ -8,8 +8,9 @@ import pytest
 
 from reviewkit.diff import DeclaredRenames, diff_schemas
 from reviewkit.errors import UsageError
+from reviewkit.generate.risk import assess, is_widening, overall_level
 from reviewkit.models.ddl import load_ddl_files
-from reviewkit.operations import (
+from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
     AlterColumn,
@@ -21,9 +22,8 @@ from reviewkit.operations import (
     apply_all,
     reverse_all,
 )
-from reviewkit.risk import assess, is_widening, overall_level
-from reviewkit.state import Schema
-from reviewkit.types import parse_type
+from reviewkit.schema.state import Schema
+from reviewkit.schema.types import parse_type
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.bundle import Bundle, load_bundles
+from reviewkit.bundle.store import Bundle, load_bundles
+from reviewkit.db.execute import run_script
 from reviewkit.dialects import get_dialect
-from reviewkit.execute import run_script
-from reviewkit.introspect import introspect
-from reviewkit.state import Schema, schema_to_json
+from reviewkit.dialects.introspection import introspect
+from reviewkit.schema.state import Schema, schema_to_json
 from tests.scenario_support import build_scenario, insert_sample_rows, kept_data, read_rows
 
 REPO = Path(__file__).resolve().parent.parent

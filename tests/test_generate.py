@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.bundle import compute_digest, load_bundles, verify_files
+from reviewkit.bundle.store import compute_digest, load_bundles, verify_files
 from reviewkit.errors import OperationFailed
 from tests.terminal import answer_on_terminal
 
@@ -26,7 +26,7 @@ CREATE TABLE orders (
 
 def run(project: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "REVIEWKIT_AUTHOR": "Test Author <t@example.com>"}
-    return subprocess.run([sys.executable, "-m", "reviewkit.cli", *args], cwd=project, capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "reviewkit", *args], cwd=project, capture_output=True, text=True, env=env)
 
 
 @pytest.fixture
@@ -173,7 +173,7 @@ def test_terminal_user_is_asked_about_a_likely_rename(project):
 
 def test_a_failing_write_leaves_no_half_bundle(project, monkeypatch):
     from reviewkit.config import load_settings
-    from reviewkit.generate import GenerateOptions, generate
+    from reviewkit.generate.generator import GenerateOptions, generate
 
     calls = {"n": 0}
     real_write = Path.write_bytes

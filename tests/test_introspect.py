@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from reviewkit.db.statements import split_statements
+from reviewkit.dialects.introspection import canonical_expression, introspect
+from reviewkit.dialects.postgres.introspect import undo_rewrites
 from reviewkit.errors import UnsupportedType
-from reviewkit.introspect import canonical_expression, introspect
-from reviewkit.introspect.postgres import undo_rewrites
-from reviewkit.sqlscript import split_statements
-from reviewkit.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 
 
 def run(conn, script: str) -> None:

@@ -10,8 +10,8 @@ import tomllib
 
 import pytest
 
-from reviewkit.keys import fingerprint_of_line
-from reviewkit.reviewers import Reviewer, split_author
+from reviewkit.signoff.keys import fingerprint_of_line
+from reviewkit.signoff.reviewers import Reviewer, split_author
 
 pytest_plugins = ["tests.signoff_support"]  # the project fixture
 

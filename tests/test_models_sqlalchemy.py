@@ -14,7 +14,7 @@ from reviewkit.models import load_models
 from reviewkit.models import sqlalchemy as sa_source
 from reviewkit.models.ddl import load_ddl_files
 from reviewkit.models.sqlalchemy import load_metadata
-from reviewkit.state import Column, IndexPart
+from reviewkit.schema.state import Column, IndexPart
 
 pytest.importorskip("sqlalchemy")
 

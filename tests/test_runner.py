@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.bundle import compute_digest, load_bundles, manifest_bytes
-from reviewkit.connections import DatabaseURL, connect
+from reviewkit.bundle.seal import seal_bundle
+from reviewkit.bundle.store import compute_digest, load_bundles, manifest_bytes
+from reviewkit.db.ledger import LEDGER_TABLE, read_rows, verify_chain
 from reviewkit.dialects import get_dialect
-from reviewkit.introspect import introspect
-from reviewkit.ledger import LEDGER_TABLE, read_rows, verify_chain
-from reviewkit.seal import seal_bundle
+from reviewkit.dialects.connection import DatabaseURL, connect
+from reviewkit.dialects.introspection import introspect
 
 STEP1 = """\
 CREATE TABLE authors (id bigserial PRIMARY KEY, name varchar(100) NOT NULL);
@@ -46,7 +46,7 @@ high_risk_approvals = 0
 
 def run(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "REVIEWKIT_AUTHOR": "dev", "REVIEWKIT_ACTOR": "ci-runner"}
-    return subprocess.run([sys.executable, "-m", "reviewkit.cli", *args], cwd=project, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "reviewkit", *args], cwd=project, capture_output=True,
                           text=True, env=env, timeout=timeout)
 
 
@@ -234,7 +234,7 @@ def test_two_runners_apply_once(project, request, engine):
     db = cli_url(url)
     edit_script(project, 1, engine, lambda text: text.replace("\n-- 1.", f"\n{SLEEP[engine]};\n\n-- 1.", 1))
     env = {**os.environ, "REVIEWKIT_ACTOR": "first"}
-    first = subprocess.Popen([sys.executable, "-m", "reviewkit.cli", "apply", "--database", db], cwd=project,
+    first = subprocess.Popen([sys.executable, "-m", "reviewkit", "apply", "--database", db], cwd=project,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(1.5)  # the first runner now holds the lock, inside its sleep
     impatient = run(project, "apply", "--database", db, "--lock-timeout", "0.5")
@@ -254,7 +254,7 @@ def test_killed_runner_frees_the_lock_and_ledger_agrees(project, request, engine
     db = cli_url(url)
     edit_script(project, 2, engine, lambda text: text.replace("\n-- 2.", f"\n{SLEEP[engine].replace('3', '30')};\n\n-- 2.", 1))
     assert run(project, "apply", "1", "--database", db).returncode == 0
-    runner = subprocess.Popen([sys.executable, "-m", "reviewkit.cli", "apply", "--database", db], cwd=project,
+    runner = subprocess.Popen([sys.executable, "-m", "reviewkit", "apply", "--database", db], cwd=project,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     time.sleep(2)
     runner.send_signal(signal.SIGKILL)

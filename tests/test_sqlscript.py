@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from reviewkit.sqlscript import ScriptStatement, split_statements
+from reviewkit.db.statements import ScriptStatement, split_statements
 
 S = ScriptStatement
 DIALECTS = ("postgres", "mysql", "sqlite")

@@ -7,13 +7,13 @@ so that a compile function can see the table before and after its operation.
 
 from __future__ import annotations
 
-from reviewkit.dialects.base import CompileContext, CompiledOperation, DialectSQL
-from reviewkit.dialects.mysql import MySQLSQL
-from reviewkit.dialects.postgres import PostgresSQL
-from reviewkit.dialects.sqlite import SQLiteSQL
+from reviewkit.dialects.compiler import CompileContext, CompiledOperation, DialectSQL
+from reviewkit.dialects.mysql.compiler import MySQLSQL
+from reviewkit.dialects.postgres.compiler import PostgresSQL
+from reviewkit.dialects.sqlite.compiler import SQLiteSQL
 from reviewkit.errors import UsageError
-from reviewkit.operations import Operation
-from reviewkit.state import Schema
+from reviewkit.schema.operations import Operation
+from reviewkit.schema.state import Schema
 
 DIALECTS: dict[str, DialectSQL] = {d.name: d for d in (PostgresSQL(), MySQLSQL(), SQLiteSQL())}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from reviewkit.diff.compare import Phases, compare_table
 from reviewkit.diff.plan import order_creations, order_drops
 from reviewkit.diff.renames import DeclaredRenames, NoInputQuestioner, Questioner, resolve_renames
-from reviewkit.operations import Operation, apply_all
-from reviewkit.state import Schema
+from reviewkit.schema.operations import Operation, apply_all
+from reviewkit.schema.state import Schema
 
 __all__ = ["DeclaredRenames", "NoInputQuestioner", "Questioner", "diff_schemas"]
 

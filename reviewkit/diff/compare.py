@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from reviewkit.operations import (
+from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
     AddIndex,
@@ -21,7 +21,7 @@ from reviewkit.operations import (
     RenameConstraint,
     RenameIndex,
 )
-from reviewkit.state import Schema, Table
+from reviewkit.schema.state import Schema, Table
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 import heapq
 from dataclasses import replace
 
-from reviewkit.operations import AddConstraint, CreateTable, DropConstraint, DropTable, Operation
-from reviewkit.state import ForeignKey, Schema, Table
+from reviewkit.schema.operations import AddConstraint, CreateTable, DropConstraint, DropTable, Operation
+from reviewkit.schema.state import ForeignKey, Schema, Table
 
 
 def order_creations(created: list[Table], base: Schema) -> tuple[list[Operation], list[Operation]]:

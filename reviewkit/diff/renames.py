@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from reviewkit.errors import UsageError
-from reviewkit.operations import Operation, RenameColumn, RenameTable, apply_all
-from reviewkit.state import Schema, Table
+from reviewkit.schema.operations import Operation, RenameColumn, RenameTable, apply_all
+from reviewkit.schema.state import Schema, Table
 
 
 class Questioner(Protocol):

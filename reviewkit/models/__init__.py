@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reviewkit.config import Settings
-from reviewkit.state import Schema
+from reviewkit.schema.state import Schema
 
 SQLALCHEMY_PREFIX = "sqlalchemy:"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reviewkit import naming
 from reviewkit.errors import ModelError
-from reviewkit.expressions import column_names_in
-from reviewkit.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema import naming
+from reviewkit.schema.expressions import column_names_in
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 
 _FK_ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
 

@@ -17,11 +17,11 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
-from reviewkit import types
 from reviewkit.errors import ModelError
-from reviewkit.expressions import canonical
 from reviewkit.models.builder import SchemaBuilder, TableDraft
-from reviewkit.state import Column, IndexPart, Schema
+from reviewkit.schema import types
+from reviewkit.schema.expressions import canonical
+from reviewkit.schema.state import Column, IndexPart, Schema
 
 
 @dataclass

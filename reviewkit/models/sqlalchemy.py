@@ -38,11 +38,11 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from reviewkit import types
 from reviewkit.errors import ModelError, UnsupportedType
-from reviewkit.expressions import canonical_text, parse_canonical
 from reviewkit.models.builder import SchemaBuilder, TableDraft
-from reviewkit.state import Column, IndexPart, Schema
+from reviewkit.schema import types
+from reviewkit.schema.expressions import canonical_text, parse_canonical
+from reviewkit.schema.state import Column, IndexPart, Schema
 
 try:
     import sqlalchemy as sa

@@ -1,0 +1,119 @@
+"""`reviewkit seal`: re-list a hand-edited bundle's files, recompute checksums and the digest.
+
+Everything in the bundle folder but `manifest.json` and `approvals/` is listed; every
+other manifest field stays as it was. Approvals of the old digest become stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewkit.bundle.store import APPROVALS, MANIFEST, Bundle, compute_digest, file_sha256, manifest_bytes
+from reviewkit.errors import IntegrityError, OperationFailed
+
+
+@dataclass(frozen=True)
+class SealResult:
+    bundle: Bundle  # as sealed now
+    old_digest: str
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    stale: list[str]  # approval files that signed another digest
+
+    @property
+    def unchanged(self) -> bool:
+        return self.old_digest == self.bundle.digest
+
+
+def seal_bundle(bundle: Bundle) -> SealResult:
+    """Rewrite the bundle's manifest to list the files as they are now; return what changed."""
+    files = scan_files(bundle.path)
+    _check_scripts(bundle, files)
+    old = bundle.manifest["files"]
+    manifest = {**bundle.manifest, "files": dict(sorted(files.items()))}
+    manifest["digest"] = compute_digest(manifest)
+    if manifest != bundle.manifest:
+        _write_manifest(bundle.path, manifest_bytes(manifest))
+    sealed = Bundle(bundle.path, manifest)
+    return SealResult(
+        bundle=sealed,
+        old_digest=bundle.manifest["digest"],
+        added=sorted(set(files) - set(old)),
+        removed=sorted(set(old) - set(files)),
+        changed=sorted(rel for rel in files if rel in old and old[rel] != files[rel]),
+        stale=stale_approvals(sealed),
+    )
+
+
+def scan_files(folder: Path) -> dict[str, str]:
+    """Return every file under `folder` but the manifest and approvals/, with its sha256.
+
+    Refuse symlinks that leave the folder, linked folders, and anything but regular files.
+    """
+    root = folder.resolve()
+    found: dict[str, str] = {}
+    for current, dirs, names in os.walk(folder):
+        here = Path(current)
+        if here == folder:
+            dirs[:] = [d for d in dirs if d != APPROVALS]
+            names = [n for n in names if n != MANIFEST]
+        for name in sorted(dirs):
+            if (here / name).is_symlink():
+                raise IntegrityError(f"{_label(here / name, folder)}: a linked folder; copy its files into the bundle instead")
+        for name in names:
+            path = here / name
+            _check_file(path, _label(path, folder), root)
+            found[path.relative_to(folder).as_posix()] = file_sha256(path)
+    return found
+
+
+def _label(path: Path, folder: Path) -> str:
+    return f"{folder.name}/{path.relative_to(folder).as_posix()}"
+
+
+def _check_file(path: Path, label: str, root: Path) -> None:
+    if "\\" in path.name:
+        raise IntegrityError(f"{label}: a backslash in a file name cannot be listed in a manifest; rename the file")
+    if path.is_symlink() and not path.resolve().is_relative_to(root):
+        raise IntegrityError(f"{label}: a symlink pointing outside the bundle folder ({os.readlink(path)})")
+    if not path.is_file():
+        raise IntegrityError(f"{label}: not a regular file")
+
+
+def _check_scripts(bundle: Bundle, files: dict[str, str]) -> None:
+    for dialect in bundle.manifest["dialects"]:
+        for direction in ("up", "down"):
+            rel = f"{dialect}/{direction}.sql"
+            if rel not in files:
+                raise IntegrityError(f"{bundle.id}/{rel}: missing; every dialect of the bundle needs an up and a down script")
+
+
+def _write_manifest(folder: Path, data: bytes) -> None:
+    target = folder / MANIFEST
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except OSError as err:
+        raise OperationFailed(f"{target}: cannot write ({err.strerror or err}); the manifest is unchanged") from None
+
+
+def stale_approvals(bundle: Bundle) -> list[str]:
+    """Return the approval files (by name) that do not sign the bundle's current digest."""
+    folder = bundle.path / APPROVALS
+    stale = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            digest = json.loads(path.read_text(encoding="utf-8")).get("digest")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            digest = None
+        if digest != bundle.digest:
+            stale.append(f"{APPROVALS}/{path.name}")
+    return stale

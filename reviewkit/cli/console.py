@@ -1,0 +1,17 @@
+"""The terminal every command writes to: stdout for results, stderr for messages.
+
+Command modules import their consoles from here, never from the app, so that no command
+module imports the app back.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+
+
+def say(console: Console, text: str, style: str | None = None) -> None:
+    """Print `text` as it is: no markup, no highlighting, never wrapped mid-line."""
+    console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)

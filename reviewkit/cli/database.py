@@ -1,0 +1,201 @@
+"""CLI commands that touch a database: `apply` and `status`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from reviewkit.bundle import Bundle
+from reviewkit.cli.console import err, out
+from reviewkit.config import Settings, load_settings
+
+if TYPE_CHECKING:  # imported where used: the runner pulls in the drivers and sqlglot
+    from reviewkit.db.runner import ApplyResult, Step
+    from reviewkit.db.status import StatusReport
+
+
+def _policy_hooks(settings: Settings, reviewers: str | None):
+    """Return (check_policy, approvals_for, summary) backed by the approvals module."""
+    policy = settings.policy
+    if policy.approvals == 0 and policy.high_risk_approvals == 0 and not policy.required_roles:
+        # A development database: no sign-off needed, so none is read.
+        return (lambda bundle: None), (lambda bundle: []), (lambda bundle: None)
+    from reviewkit.errors import IntegrityError
+    from reviewkit.signoff.approvals import evaluate_with, needs_reviewers
+    from reviewkit.signoff.reviewers import load_reviewers, resolve_reviewers_path
+
+    path = resolve_reviewers_path(settings, reviewers)
+    cache: dict[str, object] = {}
+    trusted: list = []  # the reviewers file, read once for all bundles, and only if one needs it
+
+    def result(bundle: Bundle):
+        if bundle.id not in cache:
+            if not trusted and needs_reviewers(bundle, policy):
+                trusted.append(load_reviewers(path))
+            # apply has verified the bundle's files before it asks, and status shows their
+            # problems as flags: hashing every file again here would read it twice.
+            cache[bundle.id] = evaluate_with(bundle, policy, trusted[0] if trusted else None, file_problems=[])
+        return cache[bundle.id]
+
+    def check_policy(bundle: Bundle) -> None:
+        r = result(bundle)
+        if not r.met:
+            detail = r.problems[0] if r.problems else r.summary()
+            raise IntegrityError(f"{bundle.id}: approval policy not met: {detail}")
+
+    def approvals_for(bundle: Bundle) -> list[dict]:
+        return [{"reviewer": c.reviewer, "fingerprint": c.fingerprint} for c in result(bundle).counted]
+
+    def summary(bundle: Bundle) -> str:
+        return result(bundle).summary()
+
+    return check_policy, approvals_for, summary
+
+
+class PlainProgress:
+    """One line per bundle: what a log file or CI output wants."""
+
+    def __init__(self, echo) -> None:
+        self.echo = echo
+
+    def step_started(self, step: Step, index: int, total: int) -> None:
+        self.echo(f"[{index}/{total}] {step.label}: {len(step.statements)} statements")
+
+    def statement_done(self, step: Step, number: int) -> None:
+        pass
+
+    def step_finished(self, step: Step, seconds: float) -> None:
+        self.echo(f"      done in {seconds:.2f} s")
+
+
+class BarProgress:
+    """A rich progress bar per bundle, statement by statement, on a terminal."""
+
+    def __init__(self, console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=console)
+        self.task = None
+
+    def step_started(self, step: Step, index: int, total: int) -> None:
+        if self.task is None:
+            self.bar.start()
+        self.task = self.bar.add_task(f"[{index}/{total}] {step.label}", total=len(step.statements),
+                                      completed=step.start_at)
+
+    def statement_done(self, step: Step, number: int) -> None:
+        self.bar.update(self.task, completed=number)
+
+    def step_finished(self, step: Step, seconds: float) -> None:
+        self.bar.update(self.task, completed=len(step.statements))
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
+
+
+def apply_cmd(
+    bundle: Annotated[str | None, typer.Argument(help="Apply pending bundles up to this one (default: all).")] = None,
+    database: Annotated[str | None, typer.Option("--database", help="A name from [databases] or a URL.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Go to exactly this bundle, running down scripts if it is older; 0 for none.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; touch nothing.")] = False,
+    fake: Annotated[bool, typer.Option("--fake", help="Record bundles as applied without running them.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a bundle that failed half-way (MySQL).")] = False,
+    lock_timeout: Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for another runner.")] = 10.0,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before down scripts or high-risk bundles.")] = False,
+    actor: Annotated[str | None, typer.Option("--actor", help="Who applies (default: REVIEWKIT_ACTOR, OS user).")] = None,
+    reviewers: Annotated[str | None, typer.Option("--reviewers", help="Trusted reviewers file (default: REVIEWKIT_REVIEWERS, the project's).")] = None,
+) -> None:
+    """Verify, then apply pending bundles in order, recording each in the ledger."""
+    from reviewkit.db.runner import ApplyOptions, apply
+
+    settings = load_settings()
+    options = ApplyOptions(target=bundle, to=to, dry_run=dry_run, fake=fake, resume=resume,
+                           lock_timeout=lock_timeout, actor=actor, reviewers=reviewers)
+    check_policy, approvals_for, _ = _policy_hooks(settings, reviewers)
+    progress = BarProgress(err) if err.is_terminal else PlainProgress(lambda line: out.print(line, highlight=False))
+    try:
+        result = apply(settings, database, options, progress, _confirmer(yes, out), check_policy, approvals_for)
+    finally:
+        if isinstance(progress, BarProgress):
+            progress.stop()
+    _report(result, out, settings)
+
+def status_cmd(
+    database: Annotated[str | None, typer.Option("--database", help="A name from [databases] or a URL.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is pending, failed or flagged.")] = False,
+    reviewers: Annotated[str | None, typer.Option("--reviewers", help="Trusted reviewers file.")] = None,
+) -> None:
+    """Show every bundle: risk, approvals, and its state in the database."""
+    from reviewkit.db.status import collect_status
+
+    settings = load_settings()
+    _, _, summary = _policy_hooks(settings, reviewers)
+    report = collect_status(settings, database, summary)
+    if json_output:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        _print_status(report, out)
+    if check and report.needs_attention:
+        raise typer.Exit(1)
+
+
+def _confirmer(yes: bool, console):
+    def confirm(steps: list[Step]) -> bool:
+        risky = [s for s in steps if s.direction == "down" or s.bundle.risk_level == "high"]
+        if yes or not risky or not sys.stdin.isatty():
+            return True
+        for s in risky:
+            why = "runs its down script" if s.direction == "down" else "is high risk"
+            console.print(f"{s.bundle.id} {why}", highlight=False)
+        if not typer.confirm("Go ahead?", default=False):
+            raise typer.Abort()
+        return True
+
+    return confirm
+
+
+def _report(result: ApplyResult, console, settings: Settings) -> None:
+    if result.dry_run:
+        if not result.steps:
+            console.print("Nothing to do: the database is up to date.")
+        for step in result.steps:
+            console.print(f"-- {step.label}: {len(step.statements)} statements", highlight=False)
+            for number, statement in enumerate(step.statements, 1):
+                if number > step.start_at:
+                    sys.stdout.write(statement.sql + ";\n")
+        return
+    if not result.steps:
+        console.print("Nothing to do: the database is up to date.")
+        return
+    console.print(f"Applied {len(result.steps)} bundle(s), {result.statements} statements in {result.seconds:.2f} s",
+                  highlight=False)
+
+
+def _print_status(report: StatusReport, console) -> None:
+    from rich.table import Table
+
+    if not report.bundles:
+        console.print("No bundles yet: run `reviewkit generate`.")
+        return
+    if report.database:
+        table = Table("bundle", "risk", "approvals", "state")
+        for b in report.bundles:
+            table.add_row(b.id, b.risk, b.approvals or "-", f"{b.state}{(' ' + b.detail) if b.detail else ''}")
+    else:
+        table = Table("bundle", "created", "risk", "approvals", "author")
+        for b in report.bundles:
+            table.add_row(b.id, b.created_at[:10], b.risk, b.approvals or "-", b.author)
+    console.print(table)
+    console.print(f"database: {report.database or 'none (not created yet)'}", highlight=False)
+    for b in report.bundles:
+        for flag in b.flags:
+            console.print(f"FLAG {flag}", highlight=False, markup=False)
+    for problem in report.ledger_problems:
+        console.print(f"FLAG {problem}", highlight=False, markup=False)

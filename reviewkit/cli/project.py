@@ -1,0 +1,81 @@
+"""The commands that work on the project's files only: `init`, `generate`, `show`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reviewkit.bundle import find_bundle, load_bundles
+from reviewkit.cli.console import out, say
+from reviewkit.config import load_settings
+
+
+class TerminalQuestioner:
+    """Ask the differ's questions on the terminal."""
+
+    def ask_rename_table(self, old: str, new: str) -> bool:
+        return typer.confirm(f"Did you rename table {old} to {new}?", default=False)
+
+    def ask_rename_column(self, table: str, old: str, new: str, type_name: str) -> bool:
+        return typer.confirm(f"Did you rename {table}.{old} to {table}.{new} ({type_name})?", default=False)
+
+
+def init_cmd(
+    directory: Annotated[Path, typer.Argument(help="Project folder (default: the current one).")] = Path("."),
+) -> None:
+    """Scaffold reviewkit.toml, models/, bundles/ and reviewers.toml."""
+    from reviewkit.scaffold import init_project
+
+    for path in init_project(directory):
+        say(out, f"created {path}")
+    say(out, "Next: declare tables in models/*.sql, then run `reviewkit generate`.")
+
+
+def generate_cmd(
+    name: Annotated[str | None, typer.Argument(help="Name for the bundle (default: derived from the changes).")] = None,
+    empty: Annotated[bool, typer.Option("--empty", help="Write an empty bundle to fill by hand.")] = False,
+    rename: Annotated[list[str] | None, typer.Option("--rename", help="Declare a rename: OLD=NEW or table.old=table.new.")] = None,
+    no_input: Annotated[bool, typer.Option("--no-input", help="Never ask; a drop+add stays a drop+add.")] = False,
+    author: Annotated[str | None, typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
+) -> None:
+    """Diff the models against the last bundle and write a new bundle."""
+    # Imported here: the differ and model parsers are not needed by apply or status.
+    from reviewkit.diff import DeclaredRenames
+    from reviewkit.generate import GenerateOptions, generate
+
+    settings = load_settings()
+    interactive = not no_input and sys.stdin.isatty()
+    options = GenerateOptions(name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author)
+    bundle = generate(settings, options, TerminalQuestioner() if interactive else None)
+    if bundle is None:
+        say(out, "No changes detected")
+        return
+    rel = bundle.path.relative_to(settings.root) if bundle.path.is_relative_to(settings.root) else bundle.path
+    say(out, f"Wrote bundle {rel} ({len(bundle.manifest['operations'])} operations, risk {bundle.risk_level})")
+    for finding in bundle.manifest["risk"]["findings"]:
+        scope = f" [{finding['dialect']}]" if "dialect" in finding else ""
+        say(out, f"  {finding['level']:<6} {finding['message']}{scope}")
+    say(out, f"digest {bundle.digest}")
+
+
+def show_cmd(
+    bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")],
+    dialect: Annotated[str | None, typer.Option("--dialect", help="Dialect (default: the first configured).")] = None,
+    down: Annotated[bool, typer.Option("--down", help="Show the down script.")] = False,
+) -> None:
+    """Print a bundle's SQL."""
+    settings = load_settings()
+    found = find_bundle(load_bundles(settings.bundles_dir), bundle)
+    name = dialect or found.manifest["dialects"][0]
+    text = found.script(name, "down" if down else "up")
+    if out.is_terminal:
+        from rich.syntax import Syntax  # only a terminal needs it; keep start-up fast
+
+        from reviewkit.dialects import get_dialect
+
+        out.print(Syntax(text, get_dialect(name).lexer, word_wrap=True))
+    else:
+        sys.stdout.write(text)

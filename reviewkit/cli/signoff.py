@@ -1,0 +1,211 @@
+"""The sign-off commands: `keygen`, `approve`, `verify`, `seal`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from reviewkit.bundle import Bundle, find_bundle, load_bundles
+from reviewkit.cli.console import err, out, say
+from reviewkit.config import load_settings
+from reviewkit.errors import UsageError
+
+if TYPE_CHECKING:  # imported where used: cryptography is not needed by generate or apply's start-up
+    from reviewkit.bundle.seal import SealResult
+    from reviewkit.signoff.reviewers import Reviewer
+    from reviewkit.signoff.verify import BundleReport, VerifyReport
+
+REFUSED = 3
+ReviewersOption = Annotated[
+    str | None,
+    typer.Option("--reviewers", help="Trusted reviewers file; replaces the project's (default: REVIEWKIT_REVIEWERS, then the config's)."),
+]
+
+
+# -- keygen -----------------------------------------------------------------------------
+
+
+def keygen_cmd(
+    name: Annotated[str, typer.Argument(help="Reviewer name; also the key's file name.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME and NAME.pub (default: the current one).")] = Path("."),
+) -> None:
+    """Write a new Ed25519 key pair and print its reviewers.toml entry."""
+    from reviewkit.signoff.keys import generate_key_files
+
+    private, public, line = generate_key_files(name, out_dir)
+    say(err, f"wrote {private} (private key, mode 0600: keep it secret, never commit it)")
+    say(err, f"wrote {public}")
+    say(err, "Add this entry to the reviewers file (fill in emails and roles):")
+    sys.stdout.write(reviewer_entry(name, line))
+
+
+def reviewer_entry(name: str, public_line: str) -> str:
+    """Return the reviewers.toml entry for a new key."""
+    key = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+    return f"[reviewers.{key}]\nkeys = [{json.dumps(public_line)}]\nemails = []\nroles = []\n"
+
+
+# -- approve ----------------------------------------------------------------------------
+
+
+def approve_cmd(
+    bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")],
+    key: Annotated[Path, typer.Option("--key", help="Your Ed25519 private key (OpenSSH format).")],
+    as_name: Annotated[str | None, typer.Option("--as", help="Reviewer name, when several share the key.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="A note kept in the signed approval.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (needed when not on a terminal).")] = False,
+    reviewers: ReviewersOption = None,
+) -> None:
+    """Sign the bundle's digest and write approvals/<reviewer>.json."""
+    interactive = sys.stdin.isatty()
+    if not yes and not interactive:
+        raise UsageError("approve asks for confirmation on a terminal; pass --yes to approve from a script")
+    settings = load_settings()
+    found = find_bundle(load_bundles(settings.bundles_dir), bundle)
+    from reviewkit.signoff.approvals import approve, evaluate_with
+    from reviewkit.signoff.keys import load_private_key
+    from reviewkit.signoff.reviewers import load_reviewers, resolve_reviewers_path
+
+    private = load_private_key(key, _passphrase)
+    trusted = load_reviewers(resolve_reviewers_path(settings, reviewers))
+    confirm = _confirm if not yes else (lambda b, r: True)
+    written = approve(found, private, trusted, settings.policy, as_name=as_name, comment=comment, confirm=confirm)
+    if written is None:
+        say(out, "Not approved; nothing written.")
+        raise typer.Exit(1)
+    record = json.loads(written.read_text(encoding="utf-8"))
+    say(out, f"approved {found.id} as {record['reviewer']} ({record['fingerprint']}): wrote {_shown(written)}")
+    result = evaluate_with(found, settings.policy, trusted)
+    say(out, f"policy {result.summary()}" + ("" if result.met else " (not met yet)"))
+
+
+def _passphrase(path: Path) -> str | None:
+    """Return the key's passphrase: REVIEWKIT_KEY_PASSPHRASE, else asked on a terminal, else None."""
+    from reviewkit.signoff.keys import PASSPHRASE_ENV
+
+    if PASSPHRASE_ENV in os.environ:
+        return os.environ[PASSPHRASE_ENV]
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Passphrase for {path}: ")
+    return None
+
+
+def _confirm(bundle: Bundle, reviewer: Reviewer) -> bool:
+    m = bundle.manifest
+    say(out, f"bundle   {bundle.id}", "bold")
+    say(out, f"author   {m['author']}, created {m['created_at']}")
+    count = len(m["operations"])
+    say(out, f"changes  {count} operation{'s' if count != 1 else ''}; dialects {', '.join(m['dialects'])}")
+    for op in m["operations"][:20]:
+        say(out, f"  {_operation_line(op)}")
+    if count > 20:
+        say(out, f"  ... and {count - 20} more (REVIEW.md lists them all)")
+    say(out, f"risk     {bundle.risk_level}", "bold red" if bundle.risk_level == "high" else None)
+    for finding in m["risk"].get("findings", []):
+        scope = f" [{finding['dialect']}]" if "dialect" in finding else ""
+        say(out, f"  {finding['level']:<6} {finding['message']}{scope}")
+    say(out, f"digest   {bundle.digest}")
+    say(out, f"signer   {reviewer.name} ({', '.join(reviewer.roles) or 'no roles'})")
+    say(out, f"Read the SQL first: reviewkit show {bundle.number} [--dialect D] [--down]")
+    return typer.confirm(f"Approve {bundle.id} as {reviewer.name}?", default=False)
+
+
+def _operation_line(op: dict) -> str:
+    target = op.get("table", "")
+    detail = op.get("column") or op.get("index") or op.get("constraint") or op.get("new_name")
+    return f"{op.get('op', '?')} {target}" + (f".{detail}" if detail and "column" in op else f" {detail}" if detail else "")
+
+
+def _shown(path: Path) -> str:
+    cwd = Path.cwd()
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
+# -- verify -----------------------------------------------------------------------------
+
+
+def verify_cmd(
+    bundle: Annotated[str | None, typer.Argument(help="Bundle number, id or path (default: every bundle).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    reviewers: ReviewersOption = None,
+    database: Annotated[str | None, typer.Option("--database", help="Also check this database's ledger: hash chain and digests.")] = None,
+) -> None:
+    """Check checksums, digest, signatures and policy, bundle by bundle; exit 3 on any problem."""
+    settings = load_settings()
+    from reviewkit.signoff.verify import verify_bundles
+
+    report = verify_bundles(settings, bundle, reviewers)
+    if database is not None:
+        from reviewkit.db.status import database_ledger_problems
+
+        report.problems.extend(database_ledger_problems(settings, database))
+    render_verify(report, json_output)
+
+
+def render_verify(report: VerifyReport, json_output: bool) -> None:
+    """Print the report (text or JSON); exit 3 when anything does not hold."""
+    if json_output:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        if not report.bundles:
+            say(out, "No bundles yet: run `reviewkit generate`.")
+        for bundle_report in report.bundles:
+            _render_bundle(out, bundle_report)
+        say(out, f"reviewers file: {report.reviewers_file}", "dim")
+    problems = report.all_problems()
+    for problem in problems:
+        say(err, f"problem: {problem}")
+    if problems:
+        say(err, f"verify: {len(problems)} problem{'s' if len(problems) > 1 else ''}; refused")
+        raise typer.Exit(REFUSED)
+
+
+def _render_bundle(out: Console, report: BundleReport) -> None:
+    b, p = report.bundle, report.policy
+    verdict = "ok" if report.ok else "REFUSED"
+    say(out, f"{b.id}  risk {b.risk_level}  digest {b.digest[:12]}  {verdict}", "bold" if report.ok else "bold red")
+    count = len(p.file_problems)
+    files = f"{count} problem{'s' if count > 1 else ''}" if count else "all match"
+    say(out, f"  files     {len(b.manifest['files'])} listed, {files}")
+    for check in p.checks:
+        say(out, f"  approval  {check.reviewer or check.file.rsplit('/', 1)[-1]}  {check.status}  {check.fingerprint or ''}".rstrip())
+    enough = len(p.counted) >= p.needed and not p.missing_roles
+    verdict = "met" if p.met else "not met (see the problems below)" if enough else "not met"
+    say(out, f"  policy    {p.summary()}  {verdict}")
+
+
+# -- seal -------------------------------------------------------------------------------
+
+
+def seal_cmd(bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")]) -> None:
+    """Re-list a hand-edited bundle's files and recompute checksums and digest."""
+    settings = load_settings()
+    found = find_bundle(load_bundles(settings.bundles_dir), bundle)
+    from reviewkit.bundle.seal import seal_bundle
+
+    render_seal(seal_bundle(found))
+
+
+def render_seal(result: SealResult) -> None:
+    """Print what sealing changed and which approvals are now stale."""
+    b = result.bundle
+    if result.unchanged:
+        say(out, f"{b.id}: nothing changed; digest {b.digest}")
+    else:
+        for label, paths in (("added", result.added), ("removed", result.removed), ("changed", result.changed)):
+            for path in paths:
+                say(out, f"  {label:<8} {path}")
+        say(out, f"sealed {b.id}: digest {result.old_digest[:12]} -> {b.digest}")
+    for stale in result.stale:
+        say(out, f"stale    {b.id}/{stale}: signed another digest; the reviewer must approve again")
+    if not result.stale:
+        say(out, "no approvals to renew" if not result.unchanged else "approvals unaffected")
+

@@ -1,0 +1,165 @@
+"""The ledger: table `reviewkit_ledger` inside each target database.
+
+One row per bundle run: applied, rolled back (direction `down`), failed, faked, or still
+running. Each row's `row_hash` covers its fields and the previous row's hash, so an
+edited, deleted or inserted row breaks the chain and `status` / `verify` say which.
+Times are stored as ISO 8601 UTC text: the same bytes on every engine, so the hashes
+can be recomputed anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.connection import Connection
+from reviewkit.schema.state import Column, PrimaryKey, Table
+
+LEDGER_TABLE = "reviewkit_ledger"
+GENESIS = "0" * 64
+
+# The ledger is declared like any model table and compiled by the dialect modules.
+LEDGER = Table(
+    LEDGER_TABLE,
+    columns=(
+        Column("id", "bigint", nullable=False),
+        Column("bundle_id", "varchar(255)", nullable=False),
+        Column("digest", "varchar(64)", nullable=False),
+        Column("dialect", "varchar(16)", nullable=False),
+        Column("direction", "varchar(4)", nullable=False),
+        Column("status", "varchar(16)", nullable=False),
+        Column("statements_total", "integer", nullable=False),
+        Column("statements_done", "integer", nullable=False),
+        Column("started_at", "varchar(32)", nullable=False),
+        Column("finished_at", "varchar(32)"),
+        Column("applied_by", "varchar(255)", nullable=False),
+        Column("approvals", "text"),
+        Column("error", "text"),
+        Column("prev_hash", "varchar(64)", nullable=False),
+        Column("row_hash", "varchar(64)", nullable=False),
+    ),
+    primary_key=PrimaryKey(f"{LEDGER_TABLE}_pkey", ("id",)),
+)
+FIELDS = tuple(c.name for c in LEDGER.columns)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    id: int
+    bundle_id: str
+    digest: str
+    dialect: str
+    direction: str
+    status: str
+    statements_total: int
+    statements_done: int
+    started_at: str
+    finished_at: str | None
+    applied_by: str
+    approvals: str | None
+    error: str | None
+    prev_hash: str
+    row_hash: str = ""
+
+    def sealed(self) -> LedgerRow:
+        """Return this row with its `row_hash` computed."""
+        return replace(self, row_hash=row_hash(self))
+
+
+def row_hash(row: LedgerRow) -> str:
+    fields = asdict(row)
+    fields.pop("row_hash")
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- reading and writing ------------------------------------------------------------------
+
+
+def ledger_exists(conn: Connection) -> bool:
+    return get_dialect(conn.dialect).table_exists(conn, LEDGER_TABLE)
+
+
+def create_ledger(conn: Connection) -> None:
+    conn.execute(get_dialect(conn.dialect).create_table_sql(LEDGER))
+
+
+def read_rows(conn: Connection) -> list[LedgerRow]:
+    """Return every ledger row in id order (none when the table does not exist yet)."""
+    if not ledger_exists(conn):
+        return []
+    dialect = get_dialect(conn.dialect)
+    columns = ", ".join(dialect.quote(f) for f in FIELDS)
+    rows = conn.query(f"SELECT {columns} FROM {dialect.quote(LEDGER_TABLE)} ORDER BY {dialect.quote('id')}")
+    return [LedgerRow(*row) for row in rows]
+
+
+def insert_row(conn: Connection, row: LedgerRow) -> None:
+    dialect = get_dialect(conn.dialect)
+    columns = ", ".join(dialect.quote(f) for f in FIELDS)
+    values = ", ".join(["%s"] * len(FIELDS))
+    conn.execute(f"INSERT INTO {dialect.quote(LEDGER_TABLE)} ({columns}) VALUES ({values})", list(asdict(row).values()))
+
+
+def update_row(conn: Connection, row: LedgerRow) -> None:
+    dialect = get_dialect(conn.dialect)
+    sets = ", ".join(f"{dialect.quote(f)} = %s" for f in FIELDS if f != "id")
+    values = [v for k, v in asdict(row).items() if k != "id"]
+    conn.execute(f"UPDATE {dialect.quote(LEDGER_TABLE)} SET {sets} WHERE {dialect.quote('id')} = %s", [*values, row.id])
+
+
+def next_row(rows: list[LedgerRow], **fields: object) -> LedgerRow:
+    """Return a new, sealed row that follows `rows` in the chain."""
+    last = rows[-1] if rows else None
+    row = LedgerRow(id=(last.id + 1) if last else 1, prev_hash=last.row_hash if last else GENESIS, **fields)  # type: ignore[arg-type]
+    return row.sealed()
+
+
+# -- what the rows say ----------------------------------------------------------------------
+
+
+def verify_chain(rows: list[LedgerRow]) -> list[str]:
+    """Return one line per broken link: an edited, deleted or inserted row."""
+    problems = []
+    expected_prev = GENESIS
+    for row in rows:
+        if row.prev_hash != expected_prev:
+            problems.append(f"ledger row {row.id} ({row.bundle_id}): does not follow the row before it; "
+                            "a row was deleted or inserted")
+        if row_hash(row) != row.row_hash:
+            problems.append(f"ledger row {row.id} ({row.bundle_id}): edited after it was written (row_hash differs)")
+        expected_prev = row.row_hash
+    return problems
+
+
+@dataclass(frozen=True)
+class BundleState:
+    """Where one bundle stands in a database, from its latest ledger row."""
+
+    state: str  # pending, applied, faked, failed, rolled back
+    row: LedgerRow | None = None
+
+    @property
+    def is_applied(self) -> bool:
+        return self.state in ("applied", "faked")
+
+
+def bundle_states(rows: list[LedgerRow]) -> dict[str, BundleState]:
+    latest: dict[str, LedgerRow] = {}
+    for row in rows:
+        latest[row.bundle_id] = row
+    return {bundle_id: state_of(row) for bundle_id, row in latest.items()}
+
+
+def state_of(row: LedgerRow) -> BundleState:
+    if row.status in ("failed", "running"):  # running: the runner died mid-bundle
+        return BundleState("failed", row)
+    if row.direction == "down":
+        return BundleState("rolled back", row)
+    return BundleState("faked" if row.status == "faked" else "applied", row)

@@ -1,0 +1,389 @@
+"""`reviewkit apply`: verify, plan, lock, run bundles in order, record each in the ledger.
+
+Where DDL is transactional (PostgreSQL, SQLite) a bundle and its ledger row commit
+together or not at all; a failure is recorded afterwards as a `failed` row and leaves
+nothing else behind. Where it is not (MySQL/MariaDB, or a PostgreSQL bundle with
+CREATE INDEX CONCURRENTLY) the ledger row is written first and advanced after every
+statement, so after a failure or a crash it says exactly how far the bundle got.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, verify_files
+from reviewkit.config import Settings, os_user
+from reviewkit.db.execute import run_statement
+from reviewkit.db.ledger import (
+    BundleState,
+    LedgerRow,
+    bundle_states,
+    create_ledger,
+    insert_row,
+    ledger_exists,
+    next_row,
+    now_iso,
+    read_rows,
+    update_row,
+    verify_chain,
+)
+from reviewkit.db.statements import ScriptStatement, split_statements
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.connection import Connection, connect, parse_url
+from reviewkit.errors import IntegrityError, LedgerMismatch, OperationFailed, UsageError
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    target: str | None = None  # apply up to this bundle
+    to: str | None = None  # go up or down to exactly this bundle ("0" or "zero": before the first)
+    dry_run: bool = False
+    fake: bool = False
+    resume: bool = False
+    lock_timeout: float = 10.0
+    actor: str | None = None
+    reviewers: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    bundle: Bundle
+    direction: str  # up or down
+    statements: tuple[ScriptStatement, ...]
+    start_at: int = 0  # statements already done (resume)
+
+    @property
+    def label(self) -> str:
+        return f"{self.bundle.id} ({self.direction})"
+
+
+class Progress(Protocol):
+    def step_started(self, step: Step, index: int, total: int) -> None: ...
+
+    def statement_done(self, step: Step, number: int) -> None: ...
+
+    def step_finished(self, step: Step, seconds: float) -> None: ...
+
+
+class SilentProgress:
+    def step_started(self, step: Step, index: int, total: int) -> None:
+        pass
+
+    def statement_done(self, step: Step, number: int) -> None:
+        pass
+
+    def step_finished(self, step: Step, seconds: float) -> None:
+        pass
+
+
+@dataclass
+class ApplyResult:
+    steps: list[Step] = field(default_factory=list)
+    statements: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+
+def resolve_actor(explicit: str | None) -> str:
+    """--actor, else REVIEWKIT_ACTOR, else the OS user."""
+    if explicit:
+        return explicit
+    if os.environ.get("REVIEWKIT_ACTOR"):
+        return os.environ["REVIEWKIT_ACTOR"]
+    return os_user()
+
+
+def open_database(settings: Settings, database: str | None, create: bool = True) -> Connection | None:
+    """Connect to `--database` (name or URL); None for an SQLite file that does not exist and may not be made."""
+    url = parse_url(settings.database_url(database), settings.root)
+    if url.dialect == "sqlite" and not create and url.path != ":memory:" and not Path(url.path or "").exists():
+        return None
+    return connect(url)
+
+
+# -- planning -----------------------------------------------------------------------------
+
+
+def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: ApplyOptions) -> list[Step]:
+    """Return the steps that bring the database to the requested bundle."""
+    check_ledger_matches(bundles, rows)
+    states = bundle_states(rows)
+    applied = [b for b in bundles if states.get(b.id, BundleState("pending")).is_applied]
+    failed = [b for b in bundles if states.get(b.id, BundleState("pending")).state == "failed"]
+    head = len(applied)  # applied bundles form a prefix of the chain (checked above)
+
+    if options.to is not None:
+        goal = _position(bundles, options.to)
+    elif options.target is not None:
+        goal = _position(bundles, options.target)
+        if goal < head:
+            raise UsageError(f"{bundles[goal - 1].id} is already applied; use --to {options.target} to roll back to it")
+    else:
+        goal = len(bundles)
+
+    if failed and not transactional_failure(states[failed[0].id], dialect):
+        broken = failed[0]
+        row = states[broken.id].row
+        if options.resume:
+            return _resume_step(broken, row, dialect, bundles, goal)
+        if goal >= head + 1:
+            raise LedgerMismatch(
+                f"{broken.id} failed at statement {row.statements_done + 1} of {row.statements_total} on this database; "
+                "fix the cause, reseal the bundle, then run `reviewkit apply --resume` (or `--to` an earlier bundle)"
+            )
+    elif options.resume:
+        raise UsageError("--resume: no bundle is waiting to be resumed on this database")
+
+    # A bundle that failed half-way is the newest of all: going back starts with it.
+    half_done = [b for b in failed if not transactional_failure(states[b.id], dialect)]
+    if goal > head or (goal == head and not half_done):
+        return [_step(b, "up", dialect) for b in bundles[head:goal]]
+    return [_step(b, "down", dialect) for b in half_done + list(reversed(bundles[goal:head]))]
+
+
+def transactional_failure(state: BundleState, dialect: str) -> bool:
+    """A failed row left nothing behind where the whole bundle ran in one transaction."""
+    return state.row is not None and state.row.status == "failed" and state.row.statements_done == 0 and \
+        get_dialect(dialect).transactional_ddl
+
+
+def _resume_step(bundle: Bundle, row: LedgerRow, dialect: str, bundles: list[Bundle], goal: int) -> list[Step]:
+    step = _step(bundle, row.direction, dialect)
+    if row.statements_done >= len(step.statements):
+        raise UsageError(f"--resume: {bundle.id} now has {len(step.statements)} statements, "
+                         f"but {row.statements_done} were already done")
+    steps = [replace(step, start_at=row.statements_done)]
+    if row.direction == "up":
+        position = _position(bundles, bundle.id)
+        steps += [_step(b, "up", dialect) for b in bundles[position:goal]]
+    return steps
+
+
+def _step(bundle: Bundle, direction: str, dialect: str) -> Step:
+    return Step(bundle, direction, tuple(split_statements(bundle.script(dialect, direction), dialect)))
+
+
+def _position(bundles: list[Bundle], ref: str) -> int:
+    """Return how many bundles are applied once `ref` is the newest ("0" means none)."""
+    if ref in ("0", "zero"):
+        return 0
+    target = find_bundle(bundles, ref)
+    return bundles.index(target) + 1
+
+
+def check_ledger_matches(bundles: list[Bundle], rows: list[LedgerRow]) -> None:
+    """Refuse a ledger that names unknown bundles, skips one, or a chain that is broken."""
+    problems = verify_chain(rows)
+    if problems:
+        raise LedgerMismatch(_first_of(problems))
+    known = {b.id for b in bundles}
+    for row in rows:
+        if row.bundle_id not in known:
+            raise LedgerMismatch(f"ledger row {row.id} records bundle {row.bundle_id}, which is not in the bundles folder")
+    states = bundle_states(rows)
+    seen_pending = None
+    for b in bundles:
+        state = states.get(b.id, BundleState("pending"))
+        if state.is_applied and seen_pending:
+            raise LedgerMismatch(f"{b.id} is applied but the earlier bundle {seen_pending} is not")
+        if state.is_applied and state.row.digest != b.digest:
+            raise LedgerMismatch(f"{b.id} was edited after it was applied (digest {b.digest[:12]} differs from the "
+                                 f"ledger's {state.row.digest[:12]})")
+        if not state.is_applied and state.state != "failed":
+            seen_pending = seen_pending or b.id
+
+
+# -- running ------------------------------------------------------------------------------
+
+
+@dataclass
+class Runner:
+    conn: Connection
+    options: ApplyOptions
+    progress: Progress
+    approvals_for: Callable[[Bundle], list[dict]]
+    actor: str = ""
+
+    @property
+    def dialect(self):
+        return get_dialect(self.conn.dialect)
+
+    def run(self, steps: list[Step]) -> int:
+        done = 0
+        for index, step in enumerate(steps, 1):
+            started = time.monotonic()
+            self.progress.step_started(step, index, len(steps))
+            if self.options.fake:
+                self._record_fake(step)
+            elif self.dialect.transactional_ddl and not any(self.dialect.needs_autocommit(s.sql) for s in step.statements):
+                done += self._run_in_transaction(step)
+            else:
+                done += self._run_statement_by_statement(step)
+            self.progress.step_finished(step, time.monotonic() - started)
+        return done
+
+    def _row(self, rows: list[LedgerRow], step: Step, status: str, done: int, error: str | None = None) -> LedgerRow:
+        finished = None if status == "running" else now_iso()
+        approvals = self.approvals_for(step.bundle) if step.direction == "up" else []
+        return next_row(
+            rows, bundle_id=step.bundle.id, digest=step.bundle.digest, dialect=self.conn.dialect,
+            direction=step.direction, status=status, statements_total=len(step.statements), statements_done=done,
+            started_at=now_iso(), finished_at=finished, applied_by=self.actor,
+            approvals=json.dumps(approvals, sort_keys=True), error=error,
+        )
+
+    def _still_due(self, step: Step, rows: list[LedgerRow]) -> bool:
+        """Re-check under the lock: another runner may have done this step meanwhile."""
+        state = bundle_states(rows).get(step.bundle.id, BundleState("pending"))
+        return state.is_applied == (step.direction == "down") or state.state == "failed"
+
+    def _record_fake(self, step: Step) -> None:
+        self.dialect.begin_bundle(self.conn)
+        rows = read_rows(self.conn)
+        if self._still_due(step, rows):
+            insert_row(self.conn, self._row(rows, step, "faked", 0))
+        self.conn.commit()
+
+    def _run_in_transaction(self, step: Step) -> int:
+        restore = self.dialect.prepare_session(self.conn)
+        try:
+            self.dialect.begin_bundle(self.conn)
+            rows = read_rows(self.conn)
+            if not self._still_due(step, rows):
+                self.conn.rollback()
+                return 0
+            try:
+                if not self._execute_batches(step):
+                    # A batch failed: start over one statement at a time to name the culprit.
+                    self.conn.rollback()
+                    self.dialect.begin_bundle(self.conn)
+                    rows = read_rows(self.conn)
+                    for number, statement in enumerate(step.statements, 1):
+                        self._execute(step, number, statement)
+                insert_row(self.conn, self._row(rows, step, "applied", len(step.statements)))
+                self.conn.commit()
+            except OperationFailed as failure:
+                self.conn.rollback()
+                self._record_failure(step, failure)
+                raise
+        finally:
+            restore()
+        return len(step.statements)
+
+    def _run_statement_by_statement(self, step: Step) -> int:
+        rows = read_rows(self.conn)
+        if not self._still_due(step, rows):
+            return 0
+        row = self._row(rows, step, "running", step.start_at)
+        insert_row(self.conn, row)
+        restore = self.dialect.prepare_session(self.conn)
+        try:
+            for number, statement in enumerate(step.statements, 1):
+                if number <= step.start_at:
+                    continue
+                try:
+                    self._execute(step, number, statement)
+                except OperationFailed as failure:
+                    update_row(self.conn, replace(row, status="failed", finished_at=now_iso(),
+                                                  error=str(failure)).sealed())
+                    raise
+                row = replace(row, statements_done=number).sealed()
+                update_row(self.conn, row)
+        finally:
+            restore()
+        update_row(self.conn, replace(row, status="applied", finished_at=now_iso()).sealed())
+        return len(step.statements) - step.start_at
+
+    def _execute_batches(self, step: Step) -> bool:
+        """Run the statements in batches, one round trip each; False when a batch failed.
+
+        Where the engine runs several statements per call and nothing needs a statement's
+        own result (PostgreSQL), this keeps a large bundle within reach of `psql -1 -f`.
+        """
+        size = self.dialect.batch_size
+        for start in range(0, len(step.statements), size):
+            chunk = step.statements[start:start + size]
+            if size == 1:
+                self._execute(step, start + 1, chunk[0])
+                continue
+            try:
+                self.conn.execute(";\n".join(s.sql for s in chunk))
+            except OperationFailed:
+                return False
+            self.progress.statement_done(step, start + len(chunk))
+        return True
+
+    def _execute(self, step: Step, number: int, statement: ScriptStatement) -> None:
+        run_statement(self.conn, statement, number, f"{step.bundle.id}/{self.conn.dialect}/{step.direction}.sql")
+        self.progress.statement_done(step, number)
+
+    def _record_failure(self, step: Step, failure: OperationFailed) -> None:
+        """Record a failed transactional run: nothing of it remains, so no statement counts as done."""
+        number = getattr(failure, "number", 1)
+        self.dialect.begin_bundle(self.conn)
+        rows = read_rows(self.conn)
+        insert_row(self.conn, self._row(rows, step, "failed", 0, error=f"statement {number}: {failure}"))
+        self.conn.commit()
+
+
+def _first_of(problems: list[str]) -> str:
+    """One line for an error: the first problem, and how many more there are."""
+    return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+
+
+def verify_steps(steps: list[Step], check_policy: Callable[[Bundle], None]) -> None:
+    """Refuse (exit 3) before anything runs when a bundle's files or approvals do not hold."""
+    for step in steps:
+        problems = verify_files(step.bundle)
+        if problems:
+            raise IntegrityError(_first_of(problems))
+        if step.direction == "up":
+            check_policy(step.bundle)
+
+
+def apply(
+    settings: Settings,
+    database: str | None,
+    options: ApplyOptions,
+    progress: Progress | None = None,
+    confirm: Callable[[list[Step]], bool] = lambda steps: True,
+    check_policy: Callable[[Bundle], None] = lambda bundle: None,
+    approvals_for: Callable[[Bundle], list[dict]] = lambda bundle: [],
+) -> ApplyResult:
+    """Bring a database to the requested bundle; see ApplyOptions for the forms."""
+    bundles = load_bundles(settings.bundles_dir)
+    if not bundles:
+        raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
+    conn = open_database(settings, database, create=not options.dry_run)
+    if conn is None:  # a dry run against an SQLite file that does not exist yet
+        steps = plan(bundles, [], "sqlite", options)
+        verify_steps(steps, check_policy)
+        return ApplyResult(steps, dry_run=True)
+    with conn:
+        dialect = get_dialect(conn.dialect)
+        if options.dry_run:
+            steps = plan(bundles, read_rows(conn), conn.dialect, options)
+            verify_steps(steps, check_policy)
+            return ApplyResult(steps, dry_run=True)
+        # Lock before reading the ledger: a row another runner is writing right now is
+        # in progress, not failed.
+        dialect.acquire_lock(conn, options.lock_timeout)
+        try:
+            steps = plan(bundles, read_rows(conn), conn.dialect, options)
+            verify_steps(steps, check_policy)
+            if not steps or not confirm(steps):
+                return ApplyResult([])
+            if not ledger_exists(conn):
+                create_ledger(conn)
+            runner = Runner(conn, options, progress or SilentProgress(), approvals_for, resolve_actor(options.actor))
+            started = time.monotonic()
+            count = runner.run(steps)
+            return ApplyResult(steps, count, time.monotonic() - started)
+        finally:
+            dialect.release_lock(conn)

@@ -1,0 +1,110 @@
+"""`reviewkit status`: every bundle, its risk and approvals, and where it stands in a database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reviewkit.bundle.store import Bundle, load_bundles, verify_files
+from reviewkit.config import Settings
+from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, read_rows, verify_chain
+from reviewkit.db.runner import open_database
+
+
+@dataclass
+class BundleStatus:
+    id: str
+    created_at: str
+    author: str
+    risk: str
+    approvals: str | None
+    state: str | None  # None: no database
+    detail: str = ""
+    flags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "created_at": self.created_at, "author": self.author, "risk": self.risk,
+                "approvals": self.approvals, "state": self.state, "detail": self.detail, "flags": self.flags}
+
+
+@dataclass
+class StatusReport:
+    database: str | None
+    bundles: list[BundleStatus]
+    ledger_problems: list[str] = field(default_factory=list)
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when anything is pending, failed or flagged (`status --check` exits 1)."""
+        return bool(self.ledger_problems) or any(
+            b.flags or b.state in ("pending", "failed", "rolled back") for b in self.bundles
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"database": self.database, "bundles": [b.to_dict() for b in self.bundles],
+                "ledger_problems": self.ledger_problems, "needs_attention": self.needs_attention}
+
+
+def collect_status(
+    settings: Settings, database: str | None, approvals_summary: Callable[[Bundle], str | None] = lambda b: None
+) -> StatusReport:
+    """Return the status of every bundle, and of the database when one is reachable."""
+    bundles = load_bundles(settings.bundles_dir)
+    conn = open_database(settings, database, create=False)
+    rows: list[LedgerRow] | None = None
+    where = None
+    if conn is not None:
+        with conn:
+            where = conn.url.redacted()
+            rows = read_rows(conn)
+    states = bundle_states(rows or [])
+    report = StatusReport(where, [])
+    for bundle in bundles:
+        report.bundles.append(_bundle_status(bundle, states, rows is not None, approvals_summary))
+    if rows is not None:
+        report.ledger_problems = ledger_problems(rows, bundles)
+    return report
+
+
+def ledger_problems(rows: list[LedgerRow], bundles: list[Bundle]) -> list[str]:
+    """Return what is wrong with a database's ledger: broken chain, unknown bundles, edited bundles."""
+    problems = verify_chain(rows)
+    known = {b.id: b for b in bundles}
+    problems += [f"ledger row {r.id} records bundle {r.bundle_id}, which is not in the bundles folder"
+                 for r in rows if r.bundle_id not in known]
+    for bundle_id, state in bundle_states(rows).items():
+        bundle = known.get(bundle_id)
+        if bundle is not None and state.is_applied and state.row.digest != bundle.digest:
+            problems.append(f"{bundle_id}: edited after it was applied (digest differs from the ledger's)")
+    return problems
+
+
+def database_ledger_problems(settings: Settings, database: str) -> list[str]:
+    """Read a database's ledger and return its problems (`verify --database`)."""
+    conn = open_database(settings, database, create=False)
+    if conn is None:
+        return [f"database {database}: the SQLite file does not exist"]
+    with conn:
+        rows = read_rows(conn)
+    return ledger_problems(rows, load_bundles(settings.bundles_dir))
+
+
+def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool,
+                   approvals_summary: Callable[[Bundle], str | None]) -> BundleStatus:
+    m = bundle.manifest
+    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, approvals_summary(bundle), None)
+    status.flags += verify_files(bundle)
+    if not with_db:
+        return status
+    state = states.get(bundle.id, BundleState("pending"))
+    status.state = state.state
+    row = state.row
+    if row is None:
+        return status
+    if state.state in ("applied", "faked", "rolled back"):
+        status.detail = f"{(row.finished_at or '')[:16].replace('T', ' ')} by {row.applied_by}"
+    elif state.state == "failed":
+        how = "interrupted" if row.status == "running" else "failed"
+        status.detail = f"{how} at statement {row.statements_done + 1} of {row.statements_total}: {row.error or ''}".strip()
+    return status

@@ -1,0 +1,166 @@
+"""Read a live database's schema back into the schema state, in portable terms.
+
+One module per engine reads its catalog; this module holds what they share: which
+tables belong to reviewkit itself, how expressions the engines echo back are brought to
+the canonical form the models use, how a stored CREATE INDEX is read, and the draft a
+reader fills in table by table.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+from reviewkit.dialects.connection import Connection
+from reviewkit.errors import UnsupportedType
+from reviewkit.schema.expressions import canonical
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+
+_READERS = {"postgres": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
+_FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
+
+
+def introspect(conn: Connection) -> Schema:
+    """Return the schema of the database `conn` is connected to, reviewkit's own tables left out."""
+    module = importlib.import_module(f"reviewkit.dialects.{_READERS[conn.dialect]}.introspect")
+    return Schema(tuple(module.read_tables(conn))).normalized()
+
+
+def is_internal(table: str) -> bool:
+    """Tell whether a table belongs to reviewkit (the ledger) or to the engine itself."""
+    return table.startswith(("reviewkit_", "sqlite_"))
+
+
+@dataclass
+class TableDraft:
+    """What a reader has learned about one table so far."""
+
+    name: str
+    columns: list[Column] = field(default_factory=list)
+    primary_key: PrimaryKey | None = None
+    uniques: list[Unique] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)
+
+    def build(self) -> Table:
+        """Return the table; primary key columns are NOT NULL, as the models say too."""
+        pk_columns = set(self.primary_key.columns) if self.primary_key else set()
+        columns = tuple(
+            Column(c.name, c.type, False, c.default, c.identity) if c.name in pk_columns or c.identity else c
+            for c in self.columns
+        )
+        return Table(
+            self.name, columns, self.primary_key, tuple(self.uniques), tuple(self.checks),
+            tuple(self.foreign_keys), tuple(self.indexes),
+        )
+
+
+def drafts_by_name(names: list[str]) -> dict[str, TableDraft]:
+    """Return an empty draft for every table name, skipping reviewkit's own tables."""
+    return {name: TableDraft(name) for name in names if not is_internal(name)}
+
+
+def fk_action(text: str | None) -> str:
+    """Return an ON DELETE / ON UPDATE action in the spelling the schema state uses."""
+    action = " ".join((text or "NO ACTION").upper().split())
+    if action not in _FK_ACTIONS:
+        raise UnsupportedType(f"unknown foreign key action {text!r}")
+    return action
+
+
+def unsupported(table: str, column: str, type_text: str) -> UnsupportedType:
+    """Return the error for a column whose type has no portable name."""
+    return UnsupportedType(f"column {table}.{column} has type {type_text}, which reviewkit cannot map to a portable type")
+
+
+def generated(table: str, column: str) -> UnsupportedType:
+    """Return the error for a generated (computed) column, which the schema state cannot hold."""
+    return UnsupportedType(f"column {table}.{column} is a generated column, which reviewkit cannot map")
+
+
+# -- expressions ------------------------------------------------------------------------
+
+Rewrite = Callable[[exp.Expression], exp.Expression]
+
+
+def canonical_expression(source: str | exp.Expression, dialect: str, rewrite: Rewrite | None = None) -> str:
+    """Return the canonical text of an expression an engine echoed back.
+
+    Engines wrap what they store in parentheses of their own (`((a > 0) AND (b > 0))`);
+    they are dropped where they change nothing, so the text matches what the models give.
+    `rewrite` first undoes an engine's own rewrites (PostgreSQL's `= ANY (ARRAY[...])`).
+    """
+    node = sqlglot.parse_one(source, read=dialect) if isinstance(source, str) else source.copy()
+    if rewrite is not None:
+        node = node.transform(rewrite)
+    node = _drop_needless_parens(node)
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return canonical(node)
+
+
+def default_expression(text: str | None, column_type: str, dialect: str, rewrite: Rewrite | None = None) -> str | None:
+    """Return the canonical column default; 1 and 0 on a boolean column read as TRUE and FALSE."""
+    if text is None:
+        return None
+    value = canonical_expression(text, dialect, rewrite)
+    if column_type == "boolean" and value in ("1", "0"):
+        return "TRUE" if value == "1" else "FALSE"
+    return value
+
+
+# Binding strength of the operators whose parentheses may be dropped; NOT is left out on
+# purpose: `NOT (a = 1)` is how people write it, and how the models keep it.
+_LEVELS: tuple[tuple[type | tuple[type, ...], int], ...] = (
+    (exp.Or, 1), (exp.And, 2), (exp.Predicate, 3), ((exp.Add, exp.Sub), 4), ((exp.Mul, exp.Div, exp.Mod), 5),
+)
+
+
+def _level(node: exp.Expression | None) -> int | None:
+    for kinds, level in _LEVELS:
+        if isinstance(node, kinds):
+            return level
+    return None
+
+
+def _drop_needless_parens(node: exp.Expression) -> exp.Expression:
+    """Drop parentheses that only restate precedence, like PostgreSQL's in `((a + 1) > 0)`."""
+    for paren in list(node.find_all(exp.Paren)):
+        inner, outer = _level(paren.this), _level(paren.parent)
+        if inner is None or outer is None:
+            continue
+        # Same strength: safe on the left of a left-associative operator, and anywhere in AND/OR.
+        same_ok = inner == outer and not isinstance(paren.parent, exp.Predicate) and (
+            paren.arg_key == "this" or isinstance(paren.parent, exp.Connector)
+        )
+        if inner > outer or same_ok:
+            paren.replace(paren.this)
+    return node
+
+
+# -- indexes ----------------------------------------------------------------------------
+
+
+def index_from_sql(name: str, sql: str, dialect: str, rewrite: Rewrite | None = None) -> Index:
+    """Read a stored CREATE INDEX statement into an Index named `name`."""
+    node = sqlglot.parse_one(sql, read=dialect)
+    params = node.this.args.get("params")
+    parts = tuple(_index_part(key, dialect, rewrite) for key in params.args.get("columns") or [])
+    where = params.args.get("where")
+    where_text = canonical_expression(where.this, dialect, rewrite) if where is not None else None
+    return Index(name, parts, bool(node.args.get("unique")), where_text)
+
+
+def _index_part(ordered: exp.Expression, dialect: str, rewrite: Rewrite | None) -> IndexPart:
+    key = ordered.this if isinstance(ordered, exp.Ordered) else ordered
+    descending = bool(isinstance(ordered, exp.Ordered) and ordered.args.get("desc"))
+    if isinstance(key, exp.Column) and not key.table:
+        ident = key.this
+        return IndexPart(ident.name if ident.quoted else ident.name.lower(), True, descending)
+    node = key.transform(rewrite) if rewrite is not None else key
+    return IndexPart(canonical(node), False, descending)

@@ -1,0 +1,155 @@
+"""Read a PostgreSQL schema (the connection's current schema) from the system catalogs."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from reviewkit.dialects.connection import Connection
+from reviewkit.dialects.introspection import (
+    TableDraft,
+    canonical_expression,
+    default_expression,
+    drafts_by_name,
+    fk_action,
+    generated,
+    index_from_sql,
+    unsupported,
+)
+from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
+
+_COLUMNS = """
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '', a.attgenerated <> ''
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+ORDER BY c.relname, a.attnum
+"""
+
+_CONSTRAINTS = """
+SELECT c.relname, con.conname, con.contype,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, pos)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.pos),
+       ref.relname,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, pos)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.pos),
+       con.confdeltype, con.confupdtype, pg_get_expr(con.conbin, con.conrelid)
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class ref ON ref.oid = con.confrelid
+WHERE n.nspname = current_schema() AND con.contype IN ('p', 'u', 'c', 'f')
+ORDER BY c.relname, con.conname
+"""
+
+# Indexes that back a primary key, unique or exclusion constraint are read as constraints.
+_INDEXES = """
+SELECT t.relname, i.relname, pg_get_indexdef(ix.indexrelid)
+FROM pg_index ix
+JOIN pg_class i ON i.oid = ix.indexrelid
+JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = current_schema()
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint con
+                  WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid
+                    AND con.contype IN ('p', 'u', 'x'))
+ORDER BY t.relname, i.relname
+"""
+
+_FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+_TYPE = re.compile(r"^(?P<name>[a-z ]+?)(?:\((?P<params>\d+(?:,\d+)?)\))?(?P<tz> with(?:out)? time zone)?$")
+_KINDS = {
+    "smallint": "smallint", "integer": "integer", "bigint": "bigint", "numeric": "numeric", "real": "real",
+    "double precision": "double", "character varying": "varchar", "character": "char", "text": "text",
+    "boolean": "boolean", "date": "date", "time": "time", "timestamp": "timestamp",
+    "json": "json", "jsonb": "jsonb", "uuid": "uuid", "bytea": "blob",
+}
+_NUMERIC_TYPES = {
+    exp.DataType.Type.SMALLINT, exp.DataType.Type.INT, exp.DataType.Type.BIGINT,
+    exp.DataType.Type.DECIMAL, exp.DataType.Type.FLOAT, exp.DataType.Type.DOUBLE,
+}
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def read_tables(conn: Connection) -> list[Table]:
+    """Return every table of the current schema."""
+    rows = conn.query(_COLUMNS)
+    drafts = drafts_by_name(sorted({row[0] for row in rows}))
+    for table, name, type_text, not_null, default, identity, is_generated in rows:
+        if table in drafts and name is not None:
+            if is_generated:
+                raise generated(table, name)
+            drafts[table].columns.append(_column(table, name, type_text, not_null, default, identity))
+    for row in conn.query(_CONSTRAINTS):
+        if row[0] in drafts:
+            _add_constraint(drafts[row[0]], *row[1:])
+    for table, name, definition in conn.query(_INDEXES):
+        if table in drafts:
+            drafts[table].indexes.append(index_from_sql(name, definition, "postgres", undo_rewrites))
+    return [draft.build() for draft in drafts.values()]
+
+
+def portable_type(type_text: str) -> str | None:
+    """Return the portable type for `format_type` output, or None when there is none."""
+    match = _TYPE.match(type_text)
+    if match is None or match.group("name") not in _KINDS:
+        return None
+    kind = _KINDS[match.group("name")]
+    if match.group("tz") == " with time zone":
+        if kind not in ("time", "timestamp"):
+            return None
+        kind += "tz"
+    return f"{kind}({match.group('params')})" if match.group("params") else kind
+
+
+def _column(table: str, name: str, type_text: str, not_null: bool, default: str | None, identity: bool) -> Column:
+    portable = portable_type(type_text)
+    if portable is None:
+        raise unsupported(table, name, type_text)
+    # serial columns are sequences behind a nextval() default: auto-increment all the same.
+    if default is not None and default.startswith("nextval("):
+        identity, default = True, None
+    return Column(name, portable, not not_null, default_expression(default, portable, "postgres", undo_rewrites), identity)
+
+
+def _add_constraint(
+    draft: TableDraft, name: str, kind: str, columns: list[str], ref_table: str | None, ref_columns: list[str],
+    on_delete: str, on_update: str, check: str | None,
+) -> None:
+    if kind == "p":
+        draft.primary_key = PrimaryKey(name, tuple(columns))
+    elif kind == "u":
+        draft.uniques.append(Unique(name, tuple(columns)))
+    elif kind == "c":
+        draft.checks.append(Check(name, canonical_expression(check, "postgres", undo_rewrites)))
+    else:
+        draft.foreign_keys.append(ForeignKey(
+            name, tuple(columns), ref_table, tuple(ref_columns),
+            fk_action(_FK_ACTION_CODES[on_delete]), fk_action(_FK_ACTION_CODES[on_update]),
+        ))
+
+
+def undo_rewrites(node: exp.Expression) -> exp.Expression:
+    """Undo what PostgreSQL does to stored expressions: `'-1'::integer`, `= ANY (ARRAY[...])`."""
+    if isinstance(node, exp.Cast) and node.to.this in _NUMERIC_TYPES:
+        value = node.this
+        if isinstance(value, exp.Literal) and value.is_string and _NUMBER.match(value.this):
+            return exp.Literal.number(value.this)
+    if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
+        array = _unwrap(node.expression.this)
+        if isinstance(array, exp.Array):
+            # transform() does not descend into a replaced node: rewrite the parts here.
+            items = [item.transform(undo_rewrites) for item in array.expressions]
+            return exp.In(this=node.this.transform(undo_rewrites), expressions=items)
+    return node
+
+
+def _unwrap(node: exp.Expression) -> exp.Expression:
+    """Strip the parentheses and array casts PostgreSQL puts around an ARRAY[...] literal."""
+    while isinstance(node, exp.Paren) or (isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.ARRAY):
+        node = node.this
+    return node

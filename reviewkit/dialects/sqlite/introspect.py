@@ -1,0 +1,214 @@
+"""Read a SQLite schema from its PRAGMAs and the CREATE statements it stores.
+
+The PRAGMAs give the structure (columns, keys, indexes, foreign keys); only the stored
+CREATE TABLE text knows constraint names and check expressions, so that text is parsed
+too and matched to the PRAGMA data by column list. Unnamed constraints get the names the
+models would give them (`reviewkit.schema.naming`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from reviewkit.dialects.connection import Connection
+from reviewkit.dialects.introspection import (
+    TableDraft,
+    canonical_expression,
+    default_expression,
+    drafts_by_name,
+    fk_action,
+    generated,
+    index_from_sql,
+    unsupported,
+)
+from reviewkit.errors import UnsupportedType
+from reviewkit.schema import naming, types
+from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
+
+_MASTER = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name"
+# hidden: 0 an ordinary column, 1 a virtual table's hidden one, 2 and 3 generated columns
+_COLUMNS = 'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(%s) WHERE hidden <> 1 ORDER BY cid'
+_INDEX_LIST = "SELECT name, origin FROM pragma_index_list(%s)"
+_INDEX_COLUMNS = "SELECT name FROM pragma_index_xinfo(%s) WHERE key = 1 ORDER BY seqno"
+_FOREIGN_KEYS = 'SELECT id, "table", "from", "to", on_delete, on_update FROM pragma_foreign_key_list(%s) ORDER BY id, seq'
+
+Key = tuple[str, ...]  # a column list, lowercased: SQLite compares names without case
+
+
+@dataclass
+class _Declared:
+    """What only the CREATE TABLE text says: constraint names, checks, AUTOINCREMENT."""
+
+    primary_key: str | None = None
+    uniques: dict[Key, str] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    foreign_keys: dict[Key, str] = field(default_factory=dict)
+    autoincrement: set[str] = field(default_factory=set)
+
+
+def read_tables(conn: Connection) -> list[Table]:
+    """Return every table of the database."""
+    master = conn.query(_MASTER)
+    tables = {name: sql for kind, name, sql in master if kind == "table" and not sql.startswith("CREATE VIRTUAL")}
+    index_sql = {name: sql for kind, name, sql in master if kind == "index" and sql}
+    drafts = drafts_by_name(sorted(tables))
+    for name, draft in drafts.items():
+        declared = _declared(name, tables[name])
+        _read_columns(conn, draft, declared)
+        _read_keys(conn, draft, declared, index_sql)
+        _read_foreign_keys(conn, draft, declared)
+        draft.checks.extend(declared.checks)
+    return [draft.build() for draft in drafts.values()]
+
+
+def portable_type(declared: str) -> str | None:
+    """Return the portable type for a declared column type like `NUMERIC(10, 2)`, or None."""
+    text = re.sub(r"\s*([(),])\s*", r"\1", " ".join(declared.lower().split()))
+    try:
+        return str(types.parse_type(text))
+    except UnsupportedType:
+        pass
+    try:
+        return types.from_sqlglot(exp.DataType.build(declared, dialect="sqlite"), declared)[0]
+    except (UnsupportedType, ParseError, ValueError):
+        return None
+
+
+def _read_columns(conn: Connection, draft: TableDraft, declared: _Declared) -> None:
+    pk_columns = []
+    for name, type_text, not_null, default, pk, hidden in conn.query(_COLUMNS, (draft.name,)):
+        if hidden:
+            raise generated(draft.name, name)
+        portable = portable_type(type_text) if type_text else None
+        if portable is None:
+            raise unsupported(draft.name, name, type_text or "(none declared)")
+        identity = name.lower() in declared.autoincrement
+        draft.columns.append(Column(name, portable, not not_null, default_expression(default, portable, "sqlite"), identity))
+        if pk:
+            pk_columns.append((pk, name))
+    if pk_columns:
+        columns = tuple(name for _, name in sorted(pk_columns))
+        draft.primary_key = PrimaryKey(declared.primary_key or naming.constraint_name(draft.name, (), "pkey"), columns)
+
+
+def _read_keys(conn: Connection, draft: TableDraft, declared: _Declared, index_sql: dict[str, str]) -> None:
+    """Add unique constraints (indexes of origin 'u') and CREATE INDEX indexes (origin 'c')."""
+    for name, origin in sorted(conn.query(_INDEX_LIST, (draft.name,))):
+        if origin == "u":
+            columns = tuple(row[0] for row in conn.query(_INDEX_COLUMNS, (name,)))
+            key = _key(columns)
+            unique_name = declared.uniques.get(key) or naming.constraint_name(draft.name, columns, "key")
+            draft.uniques.append(Unique(unique_name, columns))
+        elif origin == "c":
+            draft.indexes.append(index_from_sql(name, index_sql[name], "sqlite"))
+
+
+def _read_foreign_keys(conn: Connection, draft: TableDraft, declared: _Declared) -> None:
+    grouped: dict[int, list[tuple]] = {}
+    for row in conn.query(_FOREIGN_KEYS, (draft.name,)):
+        grouped.setdefault(row[0], []).append(row)
+    for rows in grouped.values():
+        columns, ref_table = tuple(r[2] for r in rows), rows[0][1]
+        ref_columns = tuple(r[3] for r in rows)
+        if None in ref_columns:  # REFERENCES t without columns: t's primary key
+            ref_columns = _primary_key_of(conn, ref_table)
+        name = declared.foreign_keys.get(_key(columns)) or naming.constraint_name(draft.name, columns, "fkey")
+        draft.foreign_keys.append(ForeignKey(name, columns, ref_table, ref_columns, fk_action(rows[0][4]), fk_action(rows[0][5])))
+
+
+def _primary_key_of(conn: Connection, table: str) -> Key:
+    rows = conn.query("SELECT pk, name FROM pragma_table_info(%s) WHERE pk > 0", (table,))
+    return tuple(name for _, name in sorted(rows))
+
+
+def _key(columns: Key) -> Key:
+    return tuple(c.lower() for c in columns)
+
+
+# -- the stored CREATE TABLE text -------------------------------------------------------
+
+
+def _declared(table: str, sql: str) -> _Declared:
+    """Read names, checks and AUTOINCREMENT from a stored CREATE TABLE statement."""
+    try:
+        node = sqlglot.parse_one(sql, read="sqlite")
+    except ParseError as err:
+        raise UnsupportedType(f"table {table}: cannot read its stored CREATE TABLE: {str(err).splitlines()[0]}") from None
+    collected = _Collected()
+    for item in node.this.expressions:
+        if isinstance(item, exp.ColumnDef):
+            _collect_column(collected, item)
+        else:
+            name = _ident(item.this) if isinstance(item, exp.Constraint) else None
+            for constraint in item.expressions if isinstance(item, exp.Constraint) else [item]:
+                _collect_table_constraint(collected, name, constraint)
+    return collected.named(table)
+
+
+@dataclass
+class _Collected:
+    """Constraints in the order they are declared, names not yet given to the unnamed."""
+
+    has_primary_key: bool = False
+    primary_key: str | None = None
+    uniques: list[tuple[str | None, Key]] = field(default_factory=list)
+    checks: list[tuple[str | None, exp.Expression, Key]] = field(default_factory=list)
+    foreign_keys: list[tuple[str | None, Key]] = field(default_factory=list)
+    autoincrement: set[str] = field(default_factory=set)
+
+    def named(self, table: str) -> _Declared:
+        """Name the unnamed constraints the way the models' SchemaBuilder does, in its order."""
+        used: set[str] = set()
+
+        def pick(name: str | None, columns: Key, suffix: str) -> str:
+            if name:
+                used.add(name)
+                return name
+            return naming.unique_among(naming.constraint_name(table, columns, suffix), used)
+
+        declared = _Declared(autoincrement=self.autoincrement)
+        if self.has_primary_key:
+            declared.primary_key = pick(self.primary_key, (), "pkey")
+        for name, columns in self.uniques:
+            declared.uniques[_key(columns)] = pick(name, columns, "key")
+        for name, expression, columns in self.checks:
+            declared.checks.append(Check(pick(name, columns, "check"), canonical_expression(expression, "sqlite")))
+        for name, columns in self.foreign_keys:
+            declared.foreign_keys[_key(columns)] = pick(name, columns, "fkey")
+        return declared
+
+
+def _collect_column(collected: _Collected, column: exp.ColumnDef) -> None:
+    name = _ident(column.this)
+    for constraint in column.constraints:
+        kind, cname = constraint.kind, _ident(constraint.this) if constraint.this else None
+        if isinstance(kind, exp.PrimaryKeyColumnConstraint):
+            collected.has_primary_key, collected.primary_key = True, cname
+        elif isinstance(kind, exp.UniqueColumnConstraint):
+            collected.uniques.append((cname, (name,)))
+        elif isinstance(kind, exp.CheckColumnConstraint):
+            collected.checks.append((cname, kind.this, (name,)))
+        elif isinstance(kind, exp.Reference):
+            collected.foreign_keys.append((cname, (name,)))
+        elif isinstance(kind, exp.AutoIncrementColumnConstraint):
+            collected.autoincrement.add(name.lower())
+
+
+def _collect_table_constraint(collected: _Collected, name: str | None, node: exp.Expression) -> None:
+    if isinstance(node, (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)):
+        collected.has_primary_key, collected.primary_key = True, name
+    elif isinstance(node, exp.UniqueColumnConstraint):
+        collected.uniques.append((name, tuple(_ident(e) for e in node.this.expressions)))
+    elif isinstance(node, exp.CheckColumnConstraint):
+        collected.checks.append((name, node.this, ()))
+    elif isinstance(node, exp.ForeignKey):
+        collected.foreign_keys.append((name, tuple(_ident(e) for e in node.expressions)))
+
+
+def _ident(node: exp.Expression) -> str:
+    return node.name

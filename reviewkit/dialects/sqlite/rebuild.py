@@ -1,0 +1,77 @@
+"""SQLite's table rebuild, for the changes its ALTER TABLE cannot make.
+
+The procedure SQLite documents (https://sqlite.org/lang_altertable.html, "other kinds
+of table schema changes"): create the new table under a temporary name, copy the rows
+of the columns both versions share, drop the old table, rename the new one, recreate
+the indexes, and check the foreign keys. It runs inside the bundle's transaction, with
+foreign-key enforcement off so that dropping the old table cascades nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reviewkit.dialects.compiler import CompiledOperation
+from reviewkit.schema.operations import CreateTable, DropTable, RenameColumn, RenameTable
+from reviewkit.schema.state import Table
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.sqlite.compiler import SQLiteSQL
+
+REBUILD_PREFIX = "_reviewkit_new_"
+
+
+def rebuild_table(dialect: SQLiteSQL, before: Table, after: Table) -> list[str]:
+    """Return the statements that turn table `before` into `after`, keeping every shared column's data."""
+    temp = REBUILD_PREFIX + after.name
+    old_names = {c.name for c in before.columns}
+    copied = [(c.name, c.name) for c in after.columns if c.name in old_names]
+    statements = [dialect.create_table_sql(after, name=temp)]
+    if copied:
+        targets = dialect.quote_list(tuple(new for _, new in copied))
+        sources = dialect.quote_list(tuple(old for old, _ in copied))
+        statements.append(f"INSERT INTO {dialect.quote(temp)} ({targets}) SELECT {sources} FROM {dialect.quote(before.name)}")
+    statements.append(f"DROP TABLE {dialect.quote(before.name)}")
+    statements.append(f"ALTER TABLE {dialect.quote(temp)} RENAME TO {dialect.quote(after.name)}")
+    statements.extend(dialect.index_sql(after.name, ix) for ix in after.indexes)
+    statements.append(f"PRAGMA foreign_key_check({dialect.quote(after.name)})")
+    return statements
+
+
+# Operations after which a table is no longer the same table for a rebuild's row copy.
+_BARRIERS = (CreateTable, DropTable, RenameTable, RenameColumn)
+
+
+def is_rebuild(statements: tuple[str, ...], dialect: SQLiteSQL) -> bool:
+    return bool(statements) and statements[0].startswith(f"CREATE TABLE {dialect.quote(REBUILD_PREFIX)}"[:-1])
+
+
+def combine_rebuilds(dialect: SQLiteSQL, compiled: list[CompiledOperation], contexts: list) -> list[CompiledOperation]:
+    """Fold each run of operations on one table that needs a rebuild into one rebuild.
+
+    Copying every row once instead of once per change: the run's last operation gets a
+    rebuild from the table as it was before the run to the table after it, and the others
+    say where their change went. A run ends where a table is created, dropped or renamed, or
+    one of its columns is renamed, since the row copy matches columns by name.
+    """
+    result = list(compiled)
+    open_runs: dict[str, list[int]] = {}
+    runs: list[tuple[str, list[int]]] = []
+    for i, item in enumerate(compiled):
+        op = item.operation
+        if isinstance(op, _BARRIERS):
+            for name in {op.table, getattr(op, "new_name", op.table)}:
+                if name in open_runs:
+                    runs.append((name, open_runs.pop(name)))
+            continue
+        open_runs.setdefault(op.table, []).append(i)
+    runs.extend(open_runs.items())
+    for table, run in runs:
+        if len(run) < 2 or not any(is_rebuild(compiled[i].statements, dialect) for i in run):
+            continue
+        first, last = run[0], run[-1]
+        before, after = contexts[first].before.table(table), contexts[last].after.table(table)
+        result[last] = CompiledOperation(compiled[last].operation, tuple(rebuild_table(dialect, before, after)))
+        for i in run[:-1]:
+            result[i] = CompiledOperation(compiled[i].operation, (), note=f"done by the rebuild of {table} at operation {last + 1}")
+    return result

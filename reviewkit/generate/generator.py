@@ -1,0 +1,172 @@
+"""Generate a bundle: models -> diff -> operations -> SQL per dialect -> files on disk."""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from reviewkit import __version__
+from reviewkit.bundle.store import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
+from reviewkit.config import Settings, os_user
+from reviewkit.dialects import compile_operations, contexts_for, get_dialect
+from reviewkit.dialects.compiler import CompileContext, DialectSQL
+from reviewkit.dialects.sqlite.rebuild import REBUILD_PREFIX
+from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
+from reviewkit.errors import ModelError
+from reviewkit.generate.review import render_empty_review, render_review
+from reviewkit.generate.risk import Finding, assess, overall_level
+from reviewkit.generate.scripts import render_empty_script, render_script
+from reviewkit.models import load_models
+from reviewkit.schema.operations import Operation, reverse_all
+from reviewkit.schema.state import Schema, schema_to_json
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    name: str | None = None
+    empty: bool = False
+    renames: DeclaredRenames = DeclaredRenames()
+    author: str | None = None
+
+
+def generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> Bundle | None:
+    """Write the next bundle and return it, or return None when the models did not change."""
+    # Generating builds hundreds of thousands of small objects and frees none of them in
+    # cycles; the collector's repeated scans of them cost a third of the run on large
+    # schemas, so it waits until the bundle is written.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(settings, options, questioner)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None) -> Bundle | None:
+    bundles = load_bundles(settings.bundles_dir)
+    parent = bundles[-1] if bundles else None
+    before = parent.schema() if parent else Schema()
+    dialects = [get_dialect(d) for d in settings.dialects]
+    author = resolve_author(options.author, settings)
+    number = (parent.number + 1) if parent else 1
+
+    if options.empty:
+        bundle_id = f"{number:04d}_{slugify(options.name or 'hand_written')}"
+        files = _empty_files(bundle_id, dialects, before, parent, author)
+        return write_bundle(settings.bundles_dir, bundle_id, files, _manifest(bundle_id, parent, author, dialects, [], []))
+
+    models = load_models(settings)
+    for dialect in dialects:
+        dialect.check_schema(models)
+    operations = diff_schemas(before, models, options.renames, questioner or NoInputQuestioner())
+    if not operations:
+        return None
+    up_contexts = contexts_for(operations, before)
+    after = up_contexts[-1].after
+    if after.ignoring_column_order() != models.ignoring_column_order():
+        raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
+    bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
+    files, findings = _bundle_files(bundle_id, dialects, operations, up_contexts, parent, author)
+    manifest = _manifest(bundle_id, parent, author, dialects, operations, findings)
+    return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
+
+
+def _bundle_files(
+    bundle_id: str, dialects: list[DialectSQL], operations: list[Operation], up_contexts: list[CompileContext],
+    parent: Bundle | None, author: str,
+) -> tuple[dict[str, bytes], list[Finding]]:
+    before, after = up_contexts[0].before, up_contexts[-1].after
+    down_ops = reverse_all(operations)
+    down_contexts = contexts_for(down_ops, after)
+    findings = assess(operations, before)
+    down_findings = assess(down_ops, after)
+    files: dict[str, bytes] = {SCHEMA: schema_to_json(after).encode()}
+    for dialect in dialects:
+        up = compile_operations(operations, before, dialect, up_contexts)
+        down = compile_operations(down_ops, after, dialect, down_contexts)
+        findings += _rebuild_findings(up, dialect)
+        down_findings += _rebuild_findings(down, dialect)
+        files[f"{dialect.name}/up.sql"] = render_script(bundle_id, dialect, "up", up, findings).encode()
+        files[f"{dialect.name}/down.sql"] = render_script(bundle_id, dialect, "down", down, down_findings).encode()
+    review = render_review(bundle_id, parent.id if parent else None, author, operations, findings, down_ops, dialects, after)
+    files["REVIEW.md"] = review.encode()
+    return files, findings
+
+
+def _rebuild_findings(compiled: list, dialect: DialectSQL) -> list[Finding]:
+    marker = f"CREATE TABLE {dialect.quote(REBUILD_PREFIX)}"[:-1]
+    return [
+        Finding("medium", "rebuild", f"rebuilds table {c.operation.table}: copies every row, locks the database meanwhile",
+                i, dialect.name)
+        for i, c in enumerate(compiled)
+        if any(s.startswith(marker) for s in c.statements)
+    ]
+
+
+def _empty_files(bundle_id: str, dialects: list[DialectSQL], before: Schema, parent: Bundle | None, author: str) -> dict[str, bytes]:
+    files = {SCHEMA: schema_to_json(before).encode()}
+    for dialect in dialects:
+        for direction in ("up", "down"):
+            files[f"{dialect.name}/{direction}.sql"] = render_empty_script(bundle_id, dialect, direction).encode()
+    files["REVIEW.md"] = render_empty_review(bundle_id, parent.id if parent else None, author).encode()
+    return files
+
+
+def _manifest(
+    bundle_id: str, parent: Bundle | None, author: str, dialects: list[DialectSQL], operations: list[Operation],
+    findings: list[Finding],
+) -> dict:
+    return {
+        "format": BUNDLE_FORMAT,
+        "id": bundle_id,
+        "parent": parent.id if parent else None,
+        "created_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "author": author,
+        "generator": f"reviewkit {__version__}",
+        "dialects": [d.name for d in dialects],
+        "operations": [op.to_dict() for op in operations],
+        "risk": {"level": overall_level(findings), "findings": [f.to_dict() for f in findings]},
+    }
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return slug[:50].rstrip("_") or "bundle"
+
+
+def default_slug(operations: list[Operation], first: bool) -> str:
+    if first:
+        return "initial"
+    op = operations[0]
+    slug = f"{op.kind}_{op.table}"
+    detail = op.to_dict()
+    if "column" in detail:
+        slug += f"_{detail['column']}"
+    return slug if len(operations) == 1 else slug + "_and_more"
+
+
+def resolve_author(explicit: str | None, settings: Settings) -> str:
+    """--author, else REVIEWKIT_AUTHOR, else git's user.name <user.email>, else the OS user."""
+    if explicit:
+        return explicit
+    if os.environ.get("REVIEWKIT_AUTHOR"):
+        return os.environ["REVIEWKIT_AUTHOR"]
+    name, email = _git_config("user.name", settings), _git_config("user.email", settings)
+    if name and email:
+        return f"{name} <{email}>"
+    if name or email:
+        return name or email
+    return os_user()
+
+
+def _git_config(key: str, settings: Settings) -> str | None:
+    try:
+        result = subprocess.run(["git", "config", key], cwd=settings.root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None

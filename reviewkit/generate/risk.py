@@ -1,0 +1,159 @@
+"""Risk findings: what a reviewer must not miss, one check per function.
+
+Levels (SPEC.md): `high` when data can be lost, `medium` when existing rows are
+rewritten, scanned or locked, or running code may break; `low` when only additive.
+Each check looks at one operation with the table as it stands before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reviewkit.schema.operations import (
+    AddColumn,
+    AddConstraint,
+    AddIndex,
+    AlterColumn,
+    CreateTable,
+    DropColumn,
+    DropTable,
+    Operation,
+    RenameColumn,
+    RenameTable,
+    constraint_word,
+)
+from reviewkit.schema.state import Schema
+from reviewkit.schema.types import PortableType, parse_type
+
+LEVELS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str
+    code: str
+    message: str
+    operation: int  # index into the bundle's operations
+    dialect: str | None = None  # None: on every engine
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"level": self.level, "code": self.code, "message": self.message, "operation": self.operation}
+        if self.dialect:
+            out["dialect"] = self.dialect
+        return out
+
+
+def overall_level(findings: list[Finding]) -> str:
+    return max((f.level for f in findings), key=LEVELS.index, default="low")
+
+
+def drop_table(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """DROP TABLE orders destroys every row; the down script recreates an empty table."""
+    if isinstance(op, DropTable):
+        return "high", "data-loss", f"drops table {op.table} with all its rows; down.sql recreates it empty"
+    return None
+
+
+def drop_column(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """ALTER TABLE ... DROP COLUMN destroys the column's data; down.sql brings back an empty column."""
+    if isinstance(op, DropColumn):
+        return "high", "data-loss", f"drops column {op.table}.{op.column.name} and its data; down.sql restores it empty"
+    return None
+
+
+def type_change(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """A narrowing type change (bigint -> integer, varchar(100) -> varchar(20)) can lose or refuse data.
+
+    Widening (integer -> bigint, varchar(20) -> text) still rewrites or scans the table.
+    """
+    if not isinstance(op, AlterColumn) or not op.type_changed:
+        return None
+    where = f"{op.table}.{op.new.name}"
+    if is_widening(parse_type(op.old.type), parse_type(op.new.type)):
+        return "medium", "rewrite", f"changes {where} from {op.old.type} to {op.new.type}: rewrites or scans the table"
+    return "high", "narrowing", (
+        f"narrows {where} from {op.old.type} to {op.new.type}: values that do not fit fail the bundle or are cut"
+    )
+
+
+def not_null_added(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """SET NOT NULL scans every row and fails on the first NULL; backfill first."""
+    if isinstance(op, AlterColumn) and op.null_tightened:
+        return "medium", "not-null", f"makes {op.table}.{op.new.name} NOT NULL: scans every row, fails if any is NULL"
+    if isinstance(op, AddColumn) and not op.column.nullable and op.table not in new_tables:
+        if op.column.default is None and not op.column.identity:
+            return "medium", "not-null", (
+                f"adds NOT NULL column {op.table}.{op.column.name} without a default: fails if the table has rows"
+            )
+    return None
+
+
+def rename(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """A rename keeps the data, but running code that uses the old name breaks at once."""
+    if isinstance(op, RenameTable):
+        return "medium", "rename", f"renames table {op.table} to {op.new_name}: code using the old name breaks"
+    if isinstance(op, RenameColumn):
+        return "medium", "rename", f"renames column {op.table}.{op.old_name} to {op.new_name}: code using the old name breaks"
+    return None
+
+
+def index_on_existing_table(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """CREATE INDEX on a populated table blocks writes while it builds (no CONCURRENTLY here)."""
+    if isinstance(op, AddIndex) and op.table not in new_tables:
+        return "medium", "lock", f"builds index {op.index.name} on existing table {op.table}: writes wait until it is built"
+    return None
+
+
+def constraint_on_existing_table(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """Adding a key, check or foreign key to a populated table scans it and fails on the first violation."""
+    if isinstance(op, AddConstraint) and op.table not in new_tables:
+        word = constraint_word(op.constraint)
+        return "medium", "scan", f"adds {word} {op.constraint.name} to existing table {op.table}: scans every row"
+    return None
+
+
+CHECKS: tuple[Callable[[Operation, set[str]], tuple[str, str, str] | None], ...] = (
+    drop_table, drop_column, type_change, not_null_added, rename, index_on_existing_table, constraint_on_existing_table,
+)
+
+
+def assess(operations: list[Operation], before: Schema) -> list[Finding]:
+    """Return the engine-independent findings for a bundle's operations."""
+    new_tables = {op.table for op in operations if isinstance(op, CreateTable)}
+    findings = []
+    for i, op in enumerate(operations):
+        for check in CHECKS:
+            result = check(op, new_tables)
+            if result:
+                findings.append(Finding(*result, operation=i))
+    return findings
+
+
+_INT_RANK = {"smallint": 1, "integer": 2, "bigint": 3}
+_TEXT_KINDS = {"char", "varchar", "text"}
+
+
+def is_widening(old: PortableType, new: PortableType) -> bool:
+    """Return True when every value of `old` fits `new` unchanged."""
+    if old.kind in _INT_RANK and new.kind in _INT_RANK:
+        return _INT_RANK[new.kind] >= _INT_RANK[old.kind]
+    if old.kind in _INT_RANK and new.kind == "numeric":
+        return not new.params or new.params[0] - (new.params[1] if len(new.params) > 1 else 0) >= 19
+    if old.kind in _TEXT_KINDS and new.kind in ("varchar", "text"):
+        if new.kind == "text" or not new.params:
+            return True
+        return bool(old.params) and old.kind != "text" and new.params[0] >= old.params[0]
+    if (old.kind, new.kind) in (("real", "double"), ("json", "jsonb"), ("jsonb", "json"), ("timestamp", "timestamptz")):
+        return True
+    if old.kind == new.kind == "numeric":
+        if not new.params:
+            return True
+        if not old.params:
+            return False
+        old_p, old_s = old.params[0], (old.params[1] if len(old.params) > 1 else 0)
+        new_p, new_s = new.params[0], (new.params[1] if len(new.params) > 1 else 0)
+        return new_s >= old_s and new_p - new_s >= old_p - old_s
+    if old.kind == new.kind and old.kind in ("time", "timetz", "timestamp", "timestamptz"):
+        return (new.params[0] if new.params else 6) >= (old.params[0] if old.params else 6)
+    return False

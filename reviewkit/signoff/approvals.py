@@ -1,0 +1,315 @@
+"""Approvals: a reviewer's Ed25519 signature over a bundle's id and digest, and the policy.
+
+An approval is `approvals/<reviewer>.json` in the bundle folder:
+`format`, `reviewer`, `fingerprint`, `bundle`, `digest`, `signed_at`, `comment` and
+`signature`, the base64 Ed25519 signature of the message
+
+    b"reviewkit-approval-v1\\n" + canonical JSON of every other field
+
+(canonical: keys sorted, no whitespace, UTF-8). It binds the bundle's id and digest, so an
+approval copied into another bundle, or kept across an edit, no longer counts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from reviewkit.bundle.store import APPROVALS, Bundle, compute_digest, verify_files
+from reviewkit.config import Policy, Settings
+from reviewkit.errors import IntegrityError, OperationFailed, UsageError
+from reviewkit.signoff.keys import fingerprint, verify_signature
+from reviewkit.signoff.reviewers import Reviewer, Reviewers, load_reviewers, resolve_reviewers_path
+
+__all__ = [
+    "ApprovalCheck", "CountedApproval", "PolicyResult", "approval_message", "approve", "check_approvals",
+    "evaluate_policy", "evaluate_with", "find_signer", "needs_reviewers", "resolve_reviewers_path", "required_approvals",
+]
+
+APPROVAL_FORMAT = 1
+MESSAGE_PREFIX = b"reviewkit-approval-v1\n"
+_FIELDS = {"format": int, "reviewer": str, "fingerprint": str, "bundle": str, "digest": str, "signed_at": str, "comment": (str, type(None)), "signature": str}
+# Statuses that mean someone wrote or altered the file by hand: always a problem.
+TAMPERED = ("bad signature", "wrong bundle", "malformed")
+
+
+@dataclass(frozen=True)
+class ApprovalCheck:
+    """One approval file and what verifying it found."""
+
+    file: str  # "<bundle>/approvals/<name>.json"
+    reviewer: str | None
+    fingerprint: str | None
+    status: str  # valid, stale, unknown key, bad signature, wrong bundle, self-approval, duplicate key, malformed
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"{self.file}: {self.status}" + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class CountedApproval:
+    reviewer: str
+    fingerprint: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class PolicyResult:
+    met: bool
+    needed: int
+    counted: list[CountedApproval] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    file_problems: list[str] = field(default_factory=list)  # also in problems
+    checks: list[ApprovalCheck] = field(default_factory=list)
+    missing_roles: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Return e.g. "2/2 (alice, bob)" or "1/2 (alice); missing 1 approval, role dba"."""
+        names = ", ".join(c.reviewer for c in self.counted)
+        text = f"{len(self.counted)}/{self.needed}" + (f" ({names})" if names else "")
+        short = max(self.needed - len(self.counted), 0)
+        missing = ([f"{short} approval" + ("s" if short > 1 else "")] if short else []) + [f"role {r}" for r in self.missing_roles]
+        # Approvals that do not count, by why: "stale: alice" tells a reviewer to sign again.
+        ignored: dict[str, list[str]] = {}
+        for check in self.checks:
+            if check.status != "valid":
+                ignored.setdefault(check.status, []).append(check.reviewer or check.file.rsplit("/", 1)[-1])
+        notes = [f"{status}: {', '.join(names)}" for status, names in ignored.items()]
+        return text + (f"; missing {', '.join(missing)}" if missing else "") + "".join(f"; {n}" for n in notes)
+
+
+# -- the signed message -----------------------------------------------------------------
+
+
+def approval_message(record: dict[str, Any]) -> bytes:
+    """Return the bytes an approval's signature covers: the prefix and every field but `signature`."""
+    body = {k: v for k, v in record.items() if k != "signature"}
+    return MESSAGE_PREFIX + json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign_approval(bundle: Bundle, key: Ed25519PrivateKey, reviewer: str, comment: str | None) -> dict[str, Any]:
+    """Return a signed approval record of `bundle` by `reviewer`."""
+    record: dict[str, Any] = {
+        "format": APPROVAL_FORMAT,
+        "reviewer": reviewer,
+        "fingerprint": fingerprint(key),
+        "bundle": bundle.id,
+        "digest": bundle.digest,
+        "signed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "comment": comment,
+    }
+    record["signature"] = base64.b64encode(key.sign(approval_message(record))).decode("ascii")
+    return record
+
+
+# -- approving --------------------------------------------------------------------------
+
+
+def find_signer(reviewers: Reviewers, key: Ed25519PrivateKey, as_name: str | None) -> Reviewer:
+    """Return the reviewer the key belongs to; `as_name` picks one when several share it."""
+    fp = fingerprint(key)
+    owners = reviewers.with_key(fp)
+    where = reviewers.path.name
+    if as_name is not None:
+        chosen = [r for r in owners if r.name == as_name]
+        if not chosen:
+            why = f"has no [reviewers.{as_name}]" if reviewers.get(as_name) is None else f"does not list this key under [reviewers.{as_name}]"
+            raise IntegrityError(f"key {fp}: {where} {why}")
+        return chosen[0]
+    if not owners:
+        raise IntegrityError(f"key {fp} is not listed in {where} ({reviewers.path}); add it under [reviewers.NAME] first")
+    if len(owners) > 1:
+        names = ", ".join(r.name for r in owners)
+        raise UsageError(f"key {fp} is listed for several reviewers ({names}); pick one with --as NAME")
+    return owners[0]
+
+
+def approve(
+    bundle: Bundle,
+    key: Ed25519PrivateKey,
+    reviewers: Reviewers,
+    policy: Policy,
+    *,
+    as_name: str | None = None,
+    comment: str | None = None,
+    confirm: Callable[[Bundle, Reviewer], bool] = lambda bundle, reviewer: True,
+) -> Path | None:
+    """Check, ask `confirm`, then sign `bundle` and write its approval file; None when declined."""
+    problems = verify_files(bundle)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise IntegrityError(f"{problems[0]}{more}; not approving: run `reviewkit verify` or `reviewkit seal`")
+    reviewer = find_signer(reviewers, key, as_name)
+    if not policy.self_approval and reviewer.is_author(bundle.manifest["author"]):
+        raise IntegrityError(f"{bundle.id}: {reviewer.name} is the bundle's author ({bundle.manifest['author']}); self-approval is off in [policy]")
+    if not confirm(bundle, reviewer):
+        return None
+    record = sign_approval(bundle, key, reviewer.name, comment)
+    return write_approval(bundle, record)
+
+
+def write_approval(bundle: Bundle, record: dict[str, Any]) -> Path:
+    """Write `approvals/<reviewer>.json` atomically, replacing the reviewer's earlier approval."""
+    folder = bundle.path / APPROVALS
+    target = folder / f"{record['reviewer']}.json"
+    temp = None
+    try:
+        folder.mkdir(exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{record['reviewer']}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except OSError as err:
+        if temp is not None and os.path.exists(temp):
+            os.unlink(temp)
+        raise OperationFailed(f"{target}: cannot write the approval ({err.strerror or err})") from None
+    return target
+
+
+# -- checking ---------------------------------------------------------------------------
+
+
+def approval_files(bundle: Bundle) -> list[Path]:
+    """Return the bundle's approval files (`approvals/*.json`), sorted."""
+    folder = bundle.path / APPROVALS
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".") and p.is_file())
+
+
+def check_approvals(bundle: Bundle, reviewers: Reviewers, policy: Policy) -> list[ApprovalCheck]:
+    """Check every approval file of `bundle` against the reviewers, the bundle and the policy."""
+    digest = compute_digest(bundle.manifest)  # recomputed: a hand-set digest field must not help
+    return [check_approval(bundle, path, digest, reviewers, policy) for path in approval_files(bundle)]
+
+
+def check_approval(bundle: Bundle, path: Path, digest: str, reviewers: Reviewers, policy: Policy) -> ApprovalCheck:
+    """Return the status of one approval file."""
+    label = f"{bundle.id}/{APPROVALS}/{path.name}"
+    record, signature, why = _read_record(path)
+    if record is None:
+        return ApprovalCheck(label, None, None, "malformed", why)
+    name, fp = record["reviewer"], record["fingerprint"]
+
+    def result(status: str, detail: str = "") -> ApprovalCheck:
+        return ApprovalCheck(label, name, fp, status, detail)
+
+    if path.stem != name:
+        return result("malformed", f"names reviewer {name!r} but is not approvals/{name}.json")
+    reviewer = reviewers.get(name)
+    line = reviewer.key_for(fp) if reviewer else None
+    if line is None:
+        where = reviewers.path.name
+        detail = f"{where} has no [reviewers.{name}]" if reviewer is None else f"{where}: [reviewers.{name}] does not list key {fp}"
+        return result("unknown key", detail)
+    if not verify_signature(line, signature, approval_message(record)):
+        return result("bad signature", f"the signature does not match {name}'s key {fp} and the file's contents")
+    if record["bundle"] != bundle.id:
+        return result("wrong bundle", f"signed for bundle {record['bundle']}, not {bundle.id} (copied from another bundle?)")
+    if record["digest"] != digest:
+        return result("stale", f"{name} signed digest {record['digest'][:12]}, the bundle is now {digest[:12]}; approve again")
+    if not policy.self_approval and reviewer.is_author(bundle.manifest["author"]):
+        return result("self-approval", f"{name} is the bundle's author ({bundle.manifest['author']})")
+    return result("valid")
+
+
+def _read_record(path: Path) -> tuple[dict[str, Any] | None, bytes, str]:
+    """Return the approval record and its raw signature, or None and why the file is malformed."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return None, b"", f"not valid JSON ({err})"
+    if not isinstance(record, dict) or set(record) != set(_FIELDS):
+        found = ", ".join(sorted(record)) if isinstance(record, dict) else f"a JSON {type(record).__name__}"
+        return None, b"", f"expected the fields {', '.join(sorted(_FIELDS))}; found {found}"
+    for name, kind in _FIELDS.items():
+        if not isinstance(record[name], kind) or isinstance(record[name], bool):
+            return None, b"", f"field {name!r} has the wrong type"
+    if record["format"] != APPROVAL_FORMAT:
+        return None, b"", f"format {record['format']} is not supported (expected {APPROVAL_FORMAT})"
+    try:
+        return record, base64.b64decode(record["signature"], validate=True), ""
+    except binascii.Error:
+        return None, b"", "the signature is not base64"
+
+
+# -- the policy -------------------------------------------------------------------------
+
+
+def required_approvals(bundle: Bundle, policy: Policy) -> int:
+    """Return how many approvals the bundle needs: the high-risk count when its risk is high."""
+    if bundle.risk_level == "high":
+        return max(policy.approvals, policy.high_risk_approvals)
+    return policy.approvals
+
+
+def evaluate_policy(bundle: Bundle, settings: Settings, reviewers_path: Path | None = None) -> PolicyResult:
+    """Check the bundle's files and approvals against the policy; see `evaluate_with`."""
+    path = reviewers_path or resolve_reviewers_path(settings, None)
+    reviewers = load_reviewers(path) if needs_reviewers(bundle, settings.policy) else None
+    return evaluate_with(bundle, settings.policy, reviewers)
+
+
+def needs_reviewers(bundle: Bundle, policy: Policy) -> bool:
+    """Return whether checking the bundle needs the reviewers file (a project may require no approvals)."""
+    return required_approvals(bundle, policy) > 0 or bool(policy.required_roles) or bool(approval_files(bundle))
+
+
+def evaluate_with(
+    bundle: Bundle, policy: Policy, reviewers: Reviewers | None, file_problems: list[str] | None = None
+) -> PolicyResult:
+    """Return whether the bundle's files hold and its valid approvals meet the policy.
+
+    Approvals count once per key (a reviewer has one approval file). A tampered approval file (bad
+    signature, wrong bundle, malformed) is always a problem; approvals that merely do not
+    count (stale, unknown key, self-approval, duplicate key) are problems only when the policy falls short.
+    A caller that has just checked the bundle's files passes what it found as `file_problems`,
+    so that no file is read and hashed twice.
+    """
+    needed = required_approvals(bundle, policy)
+    files = verify_files(bundle) if file_problems is None else file_problems
+    result = PolicyResult(met=False, needed=needed, problems=list(files), file_problems=files)
+    result.checks = check_approvals(bundle, reviewers, policy) if reviewers else []
+    result.checks, result.counted = _count(result.checks)
+    roles = {role for c in result.counted for role in reviewers.get(c.reviewer).roles} if reviewers else set()
+    result.missing_roles = [r for r in policy.required_roles if r not in roles]
+    short = len(result.counted) < needed or bool(result.missing_roles)
+    result.problems += [c.line() for c in result.checks if c.status in TAMPERED or (short and c.status != "valid")]
+    if short:
+        result.problems.append(_shortfall(bundle, result))
+    result.met = not result.problems
+    return result
+
+
+def _count(checks: list[ApprovalCheck]) -> tuple[list[ApprovalCheck], list[CountedApproval]]:
+    """Count valid approvals once per key: reviewers sharing a key are one signer."""
+    by_key: dict[str, str] = {}
+    counted, result = [], []
+    for check in checks:
+        if check.status == "valid" and check.fingerprint in by_key:
+            detail = f"key {check.fingerprint} already counts for {by_key[check.fingerprint]}"
+            check = replace(check, status="duplicate key", detail=detail)
+        elif check.status == "valid":
+            by_key[check.fingerprint] = check.reviewer
+            counted.append(CountedApproval(check.reviewer, check.fingerprint))
+        result.append(check)
+    return result, counted
+
+
+def _shortfall(bundle: Bundle, result: PolicyResult) -> str:
+    risk = f" (risk {bundle.risk_level})" if bundle.risk_level == "high" else ""
+    return f"{bundle.id}: policy not met{risk}: {result.summary()}"

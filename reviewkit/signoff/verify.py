@@ -1,0 +1,89 @@
+"""`reviewkit verify`: checksums, digest, signatures and policy, bundle by bundle.
+
+The report is plain data: callers may append problems of their own (the ledger's, for
+`verify --database`) to a bundle's `problems` or to the report's, before rendering it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reviewkit.bundle.store import Bundle, compute_digest, find_bundle, load_bundles
+from reviewkit.config import Settings
+from reviewkit.signoff.approvals import PolicyResult, evaluate_with, needs_reviewers
+from reviewkit.signoff.reviewers import Reviewers, load_reviewers, resolve_reviewers_path
+
+
+@dataclass
+class BundleReport:
+    bundle: Bundle
+    policy: PolicyResult
+    problems: list[str] = field(default_factory=list)  # the policy's, then any a caller appends
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        b, p = self.bundle, self.policy
+        return {
+            "id": b.id,
+            "risk": b.risk_level,
+            "digest": b.digest,
+            "digest_computed": compute_digest(b.manifest),
+            "files": len(b.manifest["files"]),
+            "approvals": [
+                {"file": c.file, "reviewer": c.reviewer, "fingerprint": c.fingerprint, "status": c.status, "detail": c.detail}
+                for c in p.checks
+            ],
+            "policy": {
+                "met": p.met,
+                "needed": p.needed,
+                "counted": [c.to_dict() for c in p.counted],
+                "missing_roles": p.missing_roles,
+                "summary": p.summary(),
+            },
+            "ok": self.ok,
+            "problems": self.problems,
+        }
+
+
+@dataclass
+class VerifyReport:
+    reviewers_file: Path
+    bundles: list[BundleReport]
+    problems: list[str] = field(default_factory=list)  # problems of no single bundle
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(b.ok for b in self.bundles)
+
+    def all_problems(self) -> list[str]:
+        return [p for b in self.bundles for p in b.problems] + self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "reviewers_file": str(self.reviewers_file),
+            "bundles": [b.to_dict() for b in self.bundles],
+            "problems": self.all_problems(),
+        }
+
+
+def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | None = None) -> VerifyReport:
+    """Verify the bundle `ref` (all bundles when None) against the reviewers file and the policy."""
+    bundles = load_bundles(settings.bundles_dir)
+    if ref is not None:
+        bundles = [find_bundle(bundles, ref)]
+    path = resolve_reviewers_path(settings, reviewers)
+    trusted = load_reviewers(path) if any(needs_reviewers(b, settings.policy) for b in bundles) else None
+    return VerifyReport(path, [verify_bundle(b, settings, trusted) for b in bundles])
+
+
+def verify_bundle(bundle: Bundle, settings: Settings, reviewers: Reviewers | None) -> BundleReport:
+    """Return the report of one bundle: its files, its approvals and the policy."""
+    policy = evaluate_with(bundle, settings.policy, reviewers)
+    return BundleReport(bundle, policy, list(policy.problems))
+
