@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reviewkit.dialects import dialect_names
 from reviewkit.errors import ConfigError
 
-KNOWN_DIALECTS = ("postgres", "mysql", "sqlite")
 DEFAULT_DATABASE_URL = "sqlite:///reviewkit.sqlite3"
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -36,7 +36,7 @@ class Settings:
     models: tuple[str, ...] = ("models/*.sql",)
     models_dialect: str = "postgres"
     bundles: str = "bundles"
-    dialects: tuple[str, ...] = KNOWN_DIALECTS
+    dialects: tuple[str, ...] = field(default_factory=dialect_names)
     reviewers: str = "reviewers.toml"
     databases: dict[str, str] = field(default_factory=lambda: {"default": DEFAULT_DATABASE_URL})
     policy: Policy = Policy()
@@ -123,10 +123,11 @@ def settings_from_dict(path: Path, main: dict[str, Any], databases: dict[str, An
         raise ConfigError(f"{name}: unknown setting {sorted(unknown)[0]!r} in [reviewkit]")
     models = main.get("models", ["models/*.sql"])
     models = (models,) if isinstance(models, str) else tuple(models)
-    dialects = tuple(main.get("dialects", KNOWN_DIALECTS))
+    known_dialects = dialect_names()
+    dialects = tuple(main.get("dialects", known_dialects))
     for d in (*dialects, main.get("models_dialect", "postgres")):
-        if d not in KNOWN_DIALECTS:
-            raise ConfigError(f"{name}: unknown dialect {d!r} (known: {', '.join(KNOWN_DIALECTS)})")
+        if d not in known_dialects:
+            raise ConfigError(f"{name}: unknown dialect {d!r} (known: {', '.join(known_dialects)})")
     if not dialects:
         raise ConfigError(f"{name}: dialects must name at least one dialect")
     dbs = {"default": DEFAULT_DATABASE_URL}

@@ -18,6 +18,11 @@ from reviewkit.schema.state import Schema
 DIALECTS: dict[str, DialectSQL] = {d.name: d for d in (PostgresSQL(), MySQLSQL(), SQLiteSQL())}
 
 
+def dialect_names() -> tuple[str, ...]:
+    """Return the name of every dialect reviewkit can compile for and connect to."""
+    return tuple(DIALECTS)
+
+
 def get_dialect(name: str) -> DialectSQL:
     try:
         return DIALECTS[name]
