@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from reviewkit.dialects import dialect_names
 from reviewkit.errors import UsageError
 
 CONFIG = """\
@@ -11,7 +13,7 @@ CONFIG = """\
 models = ["models/*.sql"]          # DDL files; or "sqlalchemy:package.module:Base.metadata"
 models_dialect = "postgres"        # dialect the model files are written in
 bundles = "bundles"
-dialects = ["postgres", "mysql", "sqlite"]
+dialects = {dialects}
 reviewers = "reviewers.toml"
 
 [databases.default]                # the embedded default: works on a fresh machine
@@ -43,12 +45,13 @@ MODEL = """\
 
 def init_project(directory: Path) -> list[Path]:
     """Create the scaffold in `directory`; return the paths created."""
+    config_text = CONFIG.replace("{dialects}", json.dumps(list(dialect_names())))
     config = directory / "reviewkit.toml"
     if config.exists():
         raise UsageError(f"{config} already exists; this folder is a reviewkit project already")
     created = []
     directory.mkdir(parents=True, exist_ok=True)
-    for path, text in ((config, CONFIG), (directory / "reviewers.toml", REVIEWERS), (directory / "models" / "schema.sql", MODEL)):
+    for path, text in ((config, config_text), (directory / "reviewers.toml", REVIEWERS), (directory / "models" / "schema.sql", MODEL)):
         if path.exists():
             continue
         path.parent.mkdir(parents=True, exist_ok=True)

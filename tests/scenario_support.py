@@ -101,7 +101,7 @@ def _parents_first(schema: Schema) -> list[Table]:
 
 
 def _insert(conn: Connection, table: Table, row: dict[str, object]) -> None:
-    dialect = get_dialect(conn.dialect)
+    dialect = get_dialect(conn.dialect).compiler
     cols = list(row)
     sql = f"INSERT INTO {dialect.quote(table.name)} ({dialect.quote_list(tuple(cols))}) VALUES ({', '.join(['%s'] * len(cols))})"
     conn.execute(sql, [row[c] for c in cols])
@@ -109,7 +109,7 @@ def _insert(conn: Connection, table: Table, row: dict[str, object]) -> None:
 
 def read_rows(conn: Connection, schema: Schema) -> dict[str, dict[str, list[str]]]:
     """Return every table's rows as {table: {column: sorted values as text}}."""
-    dialect = get_dialect(conn.dialect)
+    dialect = get_dialect(conn.dialect).compiler
     out = {}
     for table in schema.tables:
         out[table.name] = {}

@@ -89,7 +89,7 @@ def test_with_database_keeps_the_server() -> None:
     ("module", "url", "message"),
     [
         ("psycopg", "postgresql://u@h/db", "PostgreSQL needs the psycopg driver: pip install 'reviewkit[postgres]'"),
-        ("pymysql", "mysql://u@h/db", "MySQL needs the pymysql driver: pip install 'reviewkit[mysql]'"),
+        ("pymysql", "mysql://u@h/db", "MySQL/MariaDB needs the pymysql driver: pip install 'reviewkit[mysql]'"),
     ],
 )
 def test_missing_driver_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, module: str, url: str, message: str) -> None:

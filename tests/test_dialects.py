@@ -26,13 +26,13 @@ def test_quoting_matches_sqlglot(dialect, name):
     ("sqlite", "jsonb", "JSONB"),
 ])
 def test_type_spelling(dialect, portable, native):
-    assert get_dialect(dialect).type_sql(portable, "column t.c") == native
+    assert get_dialect(dialect).compiler.type_sql(portable, "column t.c") == native
 
 
 @pytest.mark.parametrize(("dialect", "portable"), [("mysql", "timetz"), ("mysql", "varchar"), ("mysql", "numeric")])
 def test_types_an_engine_cannot_hold_are_refused(dialect, portable):
     with pytest.raises(UnsupportedType, match="column t.c: type .* has no faithful mapping in MySQL/MariaDB"):
-        get_dialect(dialect).type_sql(portable, "column t.c")
+        get_dialect(dialect).compiler.type_sql(portable, "column t.c")
 
 
 def test_sqlite_rebuilds_a_table_once_per_run_of_changes(tmp_path):

@@ -15,8 +15,8 @@ import pytest
 
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.db.execute import run_script
+from reviewkit.db.introspect import introspect
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.introspection import introspect
 from reviewkit.schema.state import Schema, schema_to_json
 from tests.scenario_support import build_scenario, insert_sample_rows, kept_data, read_rows
 
@@ -34,7 +34,7 @@ def postgres_only_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bund
 
 
 def assert_schema(conn, expected: Schema, where: str, exact_order: bool = True) -> None:
-    stored = get_dialect(conn.dialect).stored_form(expected)
+    stored = get_dialect(conn.dialect).compiler.stored_form(expected)
     live = introspect(conn)
     if not exact_order:  # a rollback re-adds dropped columns at the end
         live, stored = live.ignoring_column_order(), stored.ignoring_column_order()

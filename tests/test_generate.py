@@ -12,7 +12,7 @@ import pytest
 
 from reviewkit.bundle.store import compute_digest, load_bundles, verify_files
 from reviewkit.errors import OperationFailed
-from tests.terminal import answer_on_terminal
+from tests.terminal import answer_on_terminal, run_on_terminal
 
 SHOP = """\
 CREATE TABLE customers (id bigserial PRIMARY KEY, email varchar(255) NOT NULL UNIQUE);
@@ -188,3 +188,29 @@ def test_a_failing_write_leaves_no_half_bundle(project, monkeypatch):
     with pytest.raises(OperationFailed, match="cannot write the bundle .*disk full.*nothing was written"):
         generate(load_settings(project), GenerateOptions(author="x"))
     assert [p.name for p in (project / "bundles").iterdir()] == [".gitkeep"]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql", "postgres"])
+def test_show_on_a_terminal_highlights_with_the_bundles_own_dialect(project, dialect):
+    """A bundle whose first dialect is SQLite is highlighted as SQLite SQL, not as PostgreSQL."""
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    config = project / "reviewkit.toml"
+    config.write_text(config.read_text().replace('dialects = ["postgres", "mysql", "sqlite"]', f'dialects = ["{dialect}"]'))
+    assert run(project, "generate").returncode == 0
+    text = load_bundles(project / "bundles")[0].script(dialect, "up")
+    code, shown = run_on_terminal(project, ["show", "1"], env={"COLUMNS": "120", "LINES": "50", "TERM": "xterm-256color"})
+    assert code == 0, shown
+
+    def highlighted(lexer: str) -> bytes:
+        console = Console(record=True, force_terminal=True, width=120, color_system="256", file=open(os.devnull, "w"))
+        console.print(Syntax(text, lexer, word_wrap=True))
+        return console.export_text(styles=True).encode()
+
+    from reviewkit.dialects import get_dialect
+
+    lexer = get_dialect(dialect).lexer
+    assert shown == highlighted(lexer)
+    others = {"sqlite": "postgresql", "mysql": "postgresql", "postgres": "mysql"}
+    assert shown != highlighted(others[dialect])  # the comparison tells lexers apart

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 import signal
 import subprocess
 import sys
@@ -14,10 +15,10 @@ import pytest
 
 from reviewkit.bundle.seal import seal_bundle
 from reviewkit.bundle.store import compute_digest, load_bundles, manifest_bytes
-from reviewkit.db.ledger import LEDGER_TABLE, read_rows, verify_chain
+from reviewkit.db.introspect import introspect
+from reviewkit.db.ledger import LEDGER_TABLE, insert_row, next_row, read_rows, verify_chain
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import DatabaseURL, connect
-from reviewkit.dialects.introspection import introspect
 
 STEP1 = """\
 CREATE TABLE authors (id bigserial PRIMARY KEY, name varchar(100) NOT NULL);
@@ -71,7 +72,7 @@ def bundles_of(project: Path):
 
 def live_matches(url: DatabaseURL, bundle) -> bool:
     with connect(url) as conn:
-        expected = get_dialect(conn.dialect).stored_form(bundle.schema()) if bundle else None
+        expected = get_dialect(conn.dialect).compiler.stored_form(bundle.schema()) if bundle else None
         live = introspect(conn)
     return live.ignoring_column_order() == (expected.ignoring_column_order() if expected else live.__class__())
 
@@ -132,7 +133,7 @@ def test_dry_run_touches_nothing_not_even_the_ledger(project, engine_url):
     assert result.returncode == 0, result.stderr
     assert "CREATE TABLE" in result.stdout
     with connect(engine_url) as conn:
-        assert not get_dialect(conn.dialect).table_exists(conn, LEDGER_TABLE)
+        assert not get_dialect(conn.dialect).driver.table_exists(conn, LEDGER_TABLE)
         assert introspect(conn).tables == ()
 
 
@@ -150,7 +151,7 @@ def test_tampered_bundle_is_refused_before_the_database_is_touched(project, engi
     assert result.returncode == 3
     assert "0002_step2/mysql/up.sql: changed since the bundle was sealed" in result.stderr
     with connect(engine_url) as conn:
-        assert not get_dialect(conn.dialect).table_exists(conn, LEDGER_TABLE)
+        assert not get_dialect(conn.dialect).driver.table_exists(conn, LEDGER_TABLE)
 
 
 def test_failure_halfway_transactional_engines_leave_nothing(project, request):
@@ -200,12 +201,29 @@ def test_edited_ledger_row_is_flagged_and_refused(project, engine_url):
     db = cli_url(engine_url)
     assert run(project, "apply", "--database", db).returncode == 0
     with connect(engine_url) as conn:
-        q = get_dialect(conn.dialect).quote
+        q = get_dialect(conn.dialect).compiler.quote
         conn.execute(f"UPDATE {q(LEDGER_TABLE)} SET {q('applied_by')} = 'mallory' WHERE {q('id')} = 2")
     status = run(project, "status", "--database", db, "--check")
     assert status.returncode == 1 and "ledger row 2 (0002_step2): edited after it was written" in status.stdout
     refused = run(project, "apply", "--to", "1", "--database", db, "--yes")
     assert refused.returncode == 3 and "edited after it was written" in refused.stderr
+
+
+def test_gap_in_the_ledger_is_named_by_status_verify_and_apply(project, engine_url):
+    """One check for all three: a bundle applied after a pending one, with an intact hash chain."""
+    db = cli_url(engine_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    with connect(engine_url) as conn:  # someone with write access records a rollback of bundle 1 only
+        rows = read_rows(conn)
+        fields = {k: v for k, v in asdict(rows[0]).items() if k not in ("id", "prev_hash", "row_hash")}
+        insert_row(conn, next_row(rows, **{**fields, "direction": "down"}))
+    gap = "0002_step2 is applied but the earlier bundle 0001_step1 is not"
+    status = run(project, "status", "--database", db, "--check")
+    assert status.returncode == 1 and f"FLAG {gap}" in status.stdout
+    verify = run(project, "verify", "--database", db)
+    assert verify.returncode == 3 and gap in verify.stderr
+    refused = run(project, "apply", "--database", db)
+    assert refused.returncode == 3 and gap in refused.stderr
 
 
 def test_ledger_row_for_a_missing_bundle_is_refused(project, engine_url):
@@ -261,8 +279,8 @@ def test_killed_runner_frees_the_lock_and_ledger_agrees(project, request, engine
     runner.wait(10)
     time.sleep(0.5)  # the server notices the closed connection
     with connect(url) as conn:
-        get_dialect(conn.dialect).acquire_lock(conn, 5)  # free again
-        get_dialect(conn.dialect).release_lock(conn)
+        get_dialect(conn.dialect).driver.acquire_lock(conn, 5)  # free again
+        get_dialect(conn.dialect).driver.release_lock(conn)
     rows = ledger(url)
     if engine == "postgres":  # the bundle's transaction died with the connection
         assert [r.bundle_id for r in rows] == ["0001_step1"]
@@ -288,7 +306,7 @@ def test_verify_database_names_a_deleted_ledger_row(project, engine_url):
     db = cli_url(engine_url)
     assert run(project, "apply", "--database", db).returncode == 0
     with connect(engine_url) as conn:
-        q = get_dialect(conn.dialect).quote
+        q = get_dialect(conn.dialect).compiler.quote
         conn.execute(f"DELETE FROM {q(LEDGER_TABLE)} WHERE {q('id')} = 2")
     verify = run(project, "verify", "--database", db)
     assert verify.returncode == 3

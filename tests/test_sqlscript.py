@@ -5,6 +5,7 @@ import time
 import pytest
 
 from reviewkit.db.statements import ScriptStatement, split_statements
+from reviewkit.errors import UsageError
 
 S = ScriptStatement
 DIALECTS = ("postgres", "mysql", "sqlite")
@@ -118,7 +119,7 @@ def test_unterminated_string_runs_to_the_end() -> None:
 
 
 def test_unknown_dialect() -> None:
-    with pytest.raises(ValueError, match="oracle"):
+    with pytest.raises(UsageError, match="unknown dialect 'oracle' \\(known: postgres, mysql, sqlite\\)"):
         split_statements("SELECT 1", "oracle")
 
 

@@ -26,7 +26,7 @@ def run_script(conn: Connection, text: str, where: str) -> int:
     """Run every statement of `text`; return how many ran."""
     dialect = get_dialect(conn.dialect)
     statements = split_statements(text, conn.dialect)
-    restore = dialect.prepare_session(conn)
+    restore = dialect.driver.prepare_session(conn)
     try:
         if dialect.transactional_ddl:
             conn.begin()
@@ -46,11 +46,11 @@ def run_script(conn: Connection, text: str, where: str) -> int:
 
 def run_statement(conn: Connection, statement: ScriptStatement, number: int, where: str) -> None:
     """Run one statement of a script, raising StatementFailed that names it."""
-    dialect = get_dialect(conn.dialect)
+    driver = get_dialect(conn.dialect).driver
     try:
         rows = conn.query(statement.sql)
     except OperationFailed as err:
         raise StatementFailed(where, number, statement, str(err)) from None
-    problem = dialect.statement_problem(statement.sql, rows)
+    problem = driver.statement_problem(statement.sql, rows)
     if problem:
         raise StatementFailed(where, number, statement, problem)

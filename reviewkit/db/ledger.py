@@ -13,10 +13,14 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.schema.state import Column, PrimaryKey, Table
+
+if TYPE_CHECKING:
+    from reviewkit.bundle.store import Bundle
 
 LEDGER_TABLE = "reviewkit_ledger"
 GENESIS = "0" * 64
@@ -83,32 +87,32 @@ def now_iso() -> str:
 
 
 def ledger_exists(conn: Connection) -> bool:
-    return get_dialect(conn.dialect).table_exists(conn, LEDGER_TABLE)
+    return get_dialect(conn.dialect).driver.table_exists(conn, LEDGER_TABLE)
 
 
 def create_ledger(conn: Connection) -> None:
-    conn.execute(get_dialect(conn.dialect).create_table_sql(LEDGER))
+    conn.execute(get_dialect(conn.dialect).compiler.create_table_sql(LEDGER))
 
 
 def read_rows(conn: Connection) -> list[LedgerRow]:
     """Return every ledger row in id order (none when the table does not exist yet)."""
     if not ledger_exists(conn):
         return []
-    dialect = get_dialect(conn.dialect)
+    dialect = get_dialect(conn.dialect).compiler
     columns = ", ".join(dialect.quote(f) for f in FIELDS)
     rows = conn.query(f"SELECT {columns} FROM {dialect.quote(LEDGER_TABLE)} ORDER BY {dialect.quote('id')}")
     return [LedgerRow(*row) for row in rows]
 
 
 def insert_row(conn: Connection, row: LedgerRow) -> None:
-    dialect = get_dialect(conn.dialect)
+    dialect = get_dialect(conn.dialect).compiler
     columns = ", ".join(dialect.quote(f) for f in FIELDS)
     values = ", ".join(["%s"] * len(FIELDS))
     conn.execute(f"INSERT INTO {dialect.quote(LEDGER_TABLE)} ({columns}) VALUES ({values})", list(asdict(row).values()))
 
 
 def update_row(conn: Connection, row: LedgerRow) -> None:
-    dialect = get_dialect(conn.dialect)
+    dialect = get_dialect(conn.dialect).compiler
     sets = ", ".join(f"{dialect.quote(f)} = %s" for f in FIELDS if f != "id")
     values = [v for k, v in asdict(row).items() if k != "id"]
     conn.execute(f"UPDATE {dialect.quote(LEDGER_TABLE)} SET {sets} WHERE {dialect.quote('id')} = %s", [*values, row.id])
@@ -163,3 +167,33 @@ def state_of(row: LedgerRow) -> BundleState:
     if row.direction == "down":
         return BundleState("rolled back", row)
     return BundleState("faked" if row.status == "faked" else "applied", row)
+
+
+def ledger_problems(rows: list[LedgerRow], bundles: list[Bundle]) -> list[str]:
+    """Return every way a database's ledger and the bundles folder disagree, one line each.
+
+    A broken hash chain, a row for a bundle that is not in the folder, a bundle applied
+    after one that is pending (a gap `apply` would never leave), and a bundle edited after
+    it was applied. `apply` refuses on the first; `status` and `verify --database` list all.
+    """
+    problems = verify_chain(rows)
+    known = {b.id for b in bundles}
+    problems += [f"ledger row {row.id} records bundle {row.bundle_id}, which is not in the bundles folder"
+                 for row in rows if row.bundle_id not in known]
+    states = bundle_states(rows)
+    first_pending = None
+    for bundle in bundles:
+        state = states.get(bundle.id, BundleState("pending"))
+        if state.is_applied and first_pending:
+            problems.append(f"{bundle.id} is applied but the earlier bundle {first_pending} is not")
+        if state.is_applied and state.row.digest != bundle.digest:
+            problems.append(f"{bundle.id}: edited after it was applied (digest {bundle.digest[:12]} differs from the "
+                            f"ledger's {state.row.digest[:12]})")
+        if not state.is_applied and state.state != "failed":
+            first_pending = first_pending or bundle.id
+    return problems
+
+
+def first_of(problems: list[str]) -> str:
+    """One line for an error: the first problem, and how many more there are."""
+    return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")

@@ -14,7 +14,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Protocol
 
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, verify_files
@@ -25,17 +24,21 @@ from reviewkit.db.ledger import (
     LedgerRow,
     bundle_states,
     create_ledger,
+    first_of,
     insert_row,
     ledger_exists,
+    ledger_problems,
     next_row,
     now_iso,
     read_rows,
     update_row,
-    verify_chain,
 )
 from reviewkit.db.statements import ScriptStatement, split_statements
+from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.connection import Connection, connect, parse_url
+from reviewkit.dialects.base import Dialect
+from reviewkit.dialects.connection import Connection
+from reviewkit.dialects.driver import Driver
 from reviewkit.errors import IntegrityError, LedgerMismatch, OperationFailed, UsageError
 
 
@@ -99,20 +102,14 @@ def resolve_actor(explicit: str | None) -> str:
     return os_user()
 
 
-def open_database(settings: Settings, database: str | None, create: bool = True) -> Connection | None:
-    """Connect to `--database` (name or URL); None for an SQLite file that does not exist and may not be made."""
-    url = parse_url(settings.database_url(database), settings.root)
-    if url.dialect == "sqlite" and not create and url.path != ":memory:" and not Path(url.path or "").exists():
-        return None
-    return connect(url)
-
-
 # -- planning -----------------------------------------------------------------------------
 
 
 def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: ApplyOptions) -> list[Step]:
     """Return the steps that bring the database to the requested bundle."""
-    check_ledger_matches(bundles, rows)
+    problems = ledger_problems(rows, bundles)
+    if problems:
+        raise LedgerMismatch(first_of(problems))
     states = bundle_states(rows)
     applied = [b for b in bundles if states.get(b.id, BundleState("pending")).is_applied]
     failed = [b for b in bundles if states.get(b.id, BundleState("pending")).state == "failed"]
@@ -177,28 +174,6 @@ def _position(bundles: list[Bundle], ref: str) -> int:
     return bundles.index(target) + 1
 
 
-def check_ledger_matches(bundles: list[Bundle], rows: list[LedgerRow]) -> None:
-    """Refuse a ledger that names unknown bundles, skips one, or a chain that is broken."""
-    problems = verify_chain(rows)
-    if problems:
-        raise LedgerMismatch(_first_of(problems))
-    known = {b.id for b in bundles}
-    for row in rows:
-        if row.bundle_id not in known:
-            raise LedgerMismatch(f"ledger row {row.id} records bundle {row.bundle_id}, which is not in the bundles folder")
-    states = bundle_states(rows)
-    seen_pending = None
-    for b in bundles:
-        state = states.get(b.id, BundleState("pending"))
-        if state.is_applied and seen_pending:
-            raise LedgerMismatch(f"{b.id} is applied but the earlier bundle {seen_pending} is not")
-        if state.is_applied and state.row.digest != b.digest:
-            raise LedgerMismatch(f"{b.id} was edited after it was applied (digest {b.digest[:12]} differs from the "
-                                 f"ledger's {state.row.digest[:12]})")
-        if not state.is_applied and state.state != "failed":
-            seen_pending = seen_pending or b.id
-
-
 # -- running ------------------------------------------------------------------------------
 
 
@@ -211,8 +186,12 @@ class Runner:
     actor: str = ""
 
     @property
-    def dialect(self):
+    def dialect(self) -> Dialect:
         return get_dialect(self.conn.dialect)
+
+    @property
+    def driver(self) -> Driver:
+        return self.dialect.driver
 
     def run(self, steps: list[Step]) -> int:
         done = 0
@@ -221,7 +200,7 @@ class Runner:
             self.progress.step_started(step, index, len(steps))
             if self.options.fake:
                 self._record_fake(step)
-            elif self.dialect.transactional_ddl and not any(self.dialect.needs_autocommit(s.sql) for s in step.statements):
+            elif self.dialect.transactional_ddl and not any(self.driver.needs_autocommit(s.sql) for s in step.statements):
                 done += self._run_in_transaction(step)
             else:
                 done += self._run_statement_by_statement(step)
@@ -244,16 +223,16 @@ class Runner:
         return state.is_applied == (step.direction == "down") or state.state == "failed"
 
     def _record_fake(self, step: Step) -> None:
-        self.dialect.begin_bundle(self.conn)
+        self.driver.begin_bundle(self.conn)
         rows = read_rows(self.conn)
         if self._still_due(step, rows):
             insert_row(self.conn, self._row(rows, step, "faked", 0))
         self.conn.commit()
 
     def _run_in_transaction(self, step: Step) -> int:
-        restore = self.dialect.prepare_session(self.conn)
+        restore = self.driver.prepare_session(self.conn)
         try:
-            self.dialect.begin_bundle(self.conn)
+            self.driver.begin_bundle(self.conn)
             rows = read_rows(self.conn)
             if not self._still_due(step, rows):
                 self.conn.rollback()
@@ -262,7 +241,7 @@ class Runner:
                 if not self._execute_batches(step):
                     # A batch failed: start over one statement at a time to name the culprit.
                     self.conn.rollback()
-                    self.dialect.begin_bundle(self.conn)
+                    self.driver.begin_bundle(self.conn)
                     rows = read_rows(self.conn)
                     for number, statement in enumerate(step.statements, 1):
                         self._execute(step, number, statement)
@@ -282,7 +261,7 @@ class Runner:
             return 0
         row = self._row(rows, step, "running", step.start_at)
         insert_row(self.conn, row)
-        restore = self.dialect.prepare_session(self.conn)
+        restore = self.driver.prepare_session(self.conn)
         try:
             for number, statement in enumerate(step.statements, 1):
                 if number <= step.start_at:
@@ -326,15 +305,10 @@ class Runner:
     def _record_failure(self, step: Step, failure: OperationFailed) -> None:
         """Record a failed transactional run: nothing of it remains, so no statement counts as done."""
         number = getattr(failure, "number", 1)
-        self.dialect.begin_bundle(self.conn)
+        self.driver.begin_bundle(self.conn)
         rows = read_rows(self.conn)
         insert_row(self.conn, self._row(rows, step, "failed", 0, error=f"statement {number}: {failure}"))
         self.conn.commit()
-
-
-def _first_of(problems: list[str]) -> str:
-    """One line for an error: the first problem, and how many more there are."""
-    return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
 
 
 def verify_steps(steps: list[Step], check_policy: Callable[[Bundle], None]) -> None:
@@ -342,7 +316,7 @@ def verify_steps(steps: list[Step], check_policy: Callable[[Bundle], None]) -> N
     for step in steps:
         problems = verify_files(step.bundle)
         if problems:
-            raise IntegrityError(_first_of(problems))
+            raise IntegrityError(first_of(problems))
         if step.direction == "up":
             check_policy(step.bundle)
 
@@ -360,20 +334,21 @@ def apply(
     bundles = load_bundles(settings.bundles_dir)
     if not bundles:
         raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
-    conn = open_database(settings, database, create=not options.dry_run)
-    if conn is None:  # a dry run against an SQLite file that does not exist yet
-        steps = plan(bundles, [], "sqlite", options)
+    url = target_url(settings, database)
+    conn = open_database(url, create=not options.dry_run)
+    if conn is None:  # a dry run against a database file that does not exist yet
+        steps = plan(bundles, [], url.dialect, options)
         verify_steps(steps, check_policy)
         return ApplyResult(steps, dry_run=True)
     with conn:
-        dialect = get_dialect(conn.dialect)
+        driver = get_dialect(conn.dialect).driver
         if options.dry_run:
             steps = plan(bundles, read_rows(conn), conn.dialect, options)
             verify_steps(steps, check_policy)
             return ApplyResult(steps, dry_run=True)
         # Lock before reading the ledger: a row another runner is writing right now is
         # in progress, not failed.
-        dialect.acquire_lock(conn, options.lock_timeout)
+        driver.acquire_lock(conn, options.lock_timeout)
         try:
             steps = plan(bundles, read_rows(conn), conn.dialect, options)
             verify_steps(steps, check_policy)
@@ -386,4 +361,4 @@ def apply(
             count = runner.run(steps)
             return ApplyResult(steps, count, time.monotonic() - started)
         finally:
-            dialect.release_lock(conn)
+            driver.release_lock(conn)

@@ -1,10 +1,10 @@
 """Split an SQL script into statements, the way psql, mysql and sqlite3 read them.
 
 A hand-rolled scanner rather than a parser: it only needs to know where strings,
-quoted identifiers, comments and PostgreSQL dollar-quoted bodies begin and end, so it
-can split scripts that no SQL parser fully understands (procedure bodies, `DELIMITER`
-blocks) and stays fast on large files. Each statement keeps the line it starts on, so
-errors can name it.
+quoted identifiers, comments and dollar-quoted bodies begin and end (each dialect's
+`ScriptRules` say which it has), so it can split scripts that no SQL parser fully
+understands (procedure bodies, `DELIMITER` blocks) and stays fast on large files. Each
+statement keeps the line it starts on, so errors can name it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.base import ScriptRules
+
 
 @dataclass(frozen=True)
 class ScriptStatement:
@@ -20,35 +23,6 @@ class ScriptStatement:
     line: int  # 1-based line where the statement's text starts
 
 
-@dataclass(frozen=True)
-class _Rules:
-    """What counts as a quote or a comment in one dialect."""
-
-    quotes: str  # characters that open a quoted string or identifier
-    backslash_quotes: str  # quotes inside which a backslash escapes the next character
-    hash_comments: bool  # MySQL: `#` starts a comment
-    dash_needs_space: bool  # MySQL: `--` starts a comment only before whitespace
-    nested_comments: bool  # PostgreSQL: /* /* */ */ nests
-    dollar_quotes: bool  # PostgreSQL: $$ ... $$ and $tag$ ... $tag$
-    escape_strings: bool  # PostgreSQL: E'...' takes backslash escapes
-    delimiter_command: bool  # mysql client: DELIMITER // changes the statement end
-    trigger_bodies: bool  # sqlite3: a CREATE TRIGGER ends only at `END;`
-
-
-_RULES = {
-    "postgres": _Rules(
-        quotes="'\"", backslash_quotes="", hash_comments=False, dash_needs_space=False, nested_comments=True,
-        dollar_quotes=True, escape_strings=True, delimiter_command=False, trigger_bodies=False,
-    ),
-    "mysql": _Rules(
-        quotes="'\"`", backslash_quotes="'\"", hash_comments=True, dash_needs_space=True, nested_comments=False,
-        dollar_quotes=False, escape_strings=False, delimiter_command=True, trigger_bodies=False,
-    ),
-    "sqlite": _Rules(
-        quotes="'\"`[", backslash_quotes="", hash_comments=False, dash_needs_space=False, nested_comments=False,
-        dollar_quotes=False, escape_strings=False, delimiter_command=False, trigger_bodies=True,
-    ),
-}
 _SPACE = re.compile(r"\s*")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$")
 _DELIMITER = re.compile(r"delimiter[ \t]+(\S+)[^\n]*(?:\n|$)", re.IGNORECASE)
@@ -59,13 +33,11 @@ _ENDS_WITH_END = re.compile(r"\bend\Z", re.IGNORECASE)
 
 def split_statements(text: str, dialect: str) -> list[ScriptStatement]:
     """Return the statements of an SQL script in `dialect`, in order, with their lines."""
-    if dialect not in _RULES:
-        raise ValueError(f"unknown dialect {dialect!r}")
-    return _Scanner(text, _RULES[dialect]).run()
+    return _Scanner(text, get_dialect(dialect).script_rules).run()
 
 
 class _Scanner:
-    def __init__(self, text: str, rules: _Rules) -> None:
+    def __init__(self, text: str, rules: ScriptRules) -> None:
         self.text = text
         self.rules = rules
         self.statements: list[ScriptStatement] = []
@@ -162,7 +134,7 @@ class _Scanner:
             return _line_end(text, pos)
         if text.startswith("/*", pos):
             # MySQL runs /*! ... */ as SQL: at a statement's start it is the statement.
-            if leading and self.rules.hash_comments and text.startswith("/*!", pos):
+            if leading and self.rules.executable_comments and text.startswith("/*!", pos):
                 return None
             return self._block_comment_end(pos)
         return None

@@ -8,8 +8,8 @@ from typing import Any
 
 from reviewkit.bundle.store import Bundle, load_bundles, verify_files
 from reviewkit.config import Settings
-from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, read_rows, verify_chain
-from reviewkit.db.runner import open_database
+from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, ledger_problems, read_rows
+from reviewkit.db.target import open_database, target_url
 
 
 @dataclass
@@ -51,7 +51,7 @@ def collect_status(
 ) -> StatusReport:
     """Return the status of every bundle, and of the database when one is reachable."""
     bundles = load_bundles(settings.bundles_dir)
-    conn = open_database(settings, database, create=False)
+    conn = open_database(target_url(settings, database), create=False)
     rows: list[LedgerRow] | None = None
     where = None
     if conn is not None:
@@ -67,24 +67,12 @@ def collect_status(
     return report
 
 
-def ledger_problems(rows: list[LedgerRow], bundles: list[Bundle]) -> list[str]:
-    """Return what is wrong with a database's ledger: broken chain, unknown bundles, edited bundles."""
-    problems = verify_chain(rows)
-    known = {b.id: b for b in bundles}
-    problems += [f"ledger row {r.id} records bundle {r.bundle_id}, which is not in the bundles folder"
-                 for r in rows if r.bundle_id not in known]
-    for bundle_id, state in bundle_states(rows).items():
-        bundle = known.get(bundle_id)
-        if bundle is not None and state.is_applied and state.row.digest != bundle.digest:
-            problems.append(f"{bundle_id}: edited after it was applied (digest differs from the ledger's)")
-    return problems
-
-
 def database_ledger_problems(settings: Settings, database: str) -> list[str]:
     """Read a database's ledger and return its problems (`verify --database`)."""
-    conn = open_database(settings, database, create=False)
+    conn_url = target_url(settings, database)
+    conn = open_database(conn_url, create=False)
     if conn is None:
-        return [f"database {database}: the SQLite file does not exist"]
+        return [f"database {conn_url.redacted()}: the file does not exist"]
     with conn:
         rows = read_rows(conn)
     return ledger_problems(rows, load_bundles(settings.bundles_dir))

@@ -1,49 +1,52 @@
-"""SQL per dialect: compile operations into each engine's statements.
+"""The engines reviewkit speaks, each a package of its own, looked up by name.
 
-All that PostgreSQL, MySQL/MariaDB and SQLite do differently lives in their modules;
-this one looks them up and walks a list of operations with the schema state at hand,
-so that a compile function can see the table before and after its operation.
+Everything PostgreSQL, MySQL/MariaDB or SQLite does differently lives in its package:
+`__init__` declares the engine (names, URL schemes, capability flags), `compiler` its SQL,
+`driver` its connections, session and lock, `introspect` its catalog. The modules beside
+them hold what the engines share. Adding an engine means adding a package here and its
+name to `PACKAGES`.
 """
 
 from __future__ import annotations
 
-from reviewkit.dialects.compiler import CompileContext, CompiledOperation, DialectSQL
-from reviewkit.dialects.mysql.compiler import MySQLSQL
-from reviewkit.dialects.postgres.compiler import PostgresSQL
-from reviewkit.dialects.sqlite.compiler import SQLiteSQL
-from reviewkit.errors import UsageError
-from reviewkit.schema.operations import Operation
-from reviewkit.schema.state import Schema
+import importlib
+from functools import cache
 
-DIALECTS: dict[str, DialectSQL] = {d.name: d for d in (PostgresSQL(), MySQLSQL(), SQLiteSQL())}
+from reviewkit.dialects.base import Dialect
+from reviewkit.errors import UsageError
+
+# The packages of reviewkit.dialects that are engines, in the order a new project lists them.
+PACKAGES = ("postgres", "mysql", "sqlite")
+
+
+@cache
+def _registry() -> dict[str, Dialect]:
+    dialects = (importlib.import_module(f"{__name__}.{package}").DIALECT for package in PACKAGES)
+    return {dialect.name: dialect for dialect in dialects}
 
 
 def dialect_names() -> tuple[str, ...]:
     """Return the name of every dialect reviewkit can compile for and connect to."""
-    return tuple(DIALECTS)
+    return tuple(_registry())
 
 
-def get_dialect(name: str) -> DialectSQL:
+def get_dialect(name: str) -> Dialect:
+    """Return the dialect called `name`, or refuse naming the known ones."""
     try:
-        return DIALECTS[name]
+        return _registry()[name]
     except KeyError:
-        raise UsageError(f"unknown dialect {name!r} (known: {', '.join(DIALECTS)})") from None
+        raise UsageError(f"unknown dialect {name!r} (known: {', '.join(_registry())})") from None
 
 
-def contexts_for(operations: list[Operation], before: Schema) -> list[CompileContext]:
-    """Return the schema before and after each operation; computed once, shared by all dialects."""
-    contexts = []
-    state = before
-    for op in operations:
-        after = op.apply(state)
-        contexts.append(CompileContext(state, after))
-        state = after
-    return contexts
+def dialect_for_scheme(scheme: str) -> Dialect | None:
+    """Return the dialect a database URL scheme (`postgresql+psycopg`, `mariadb`...) means, if any."""
+    scheme = scheme.lower()
+    for dialect in _registry().values():
+        if scheme in dialect.url_schemes:
+            return dialect
+    return None
 
 
-def compile_operations(
-    operations: list[Operation], before: Schema, dialect: DialectSQL, contexts: list[CompileContext] | None = None
-) -> list[CompiledOperation]:
-    """Return each operation's statements, compiled against the state it runs on."""
-    contexts = contexts if contexts is not None else contexts_for(operations, before)
-    return dialect.compile_all(operations, contexts)
+def url_schemes() -> tuple[str, ...]:
+    """Return every URL scheme some dialect accepts, for error messages."""
+    return tuple(scheme for dialect in _registry().values() for scheme in dialect.url_schemes)

@@ -1,20 +1,18 @@
-"""What every dialect shares: the compile dispatcher and the default SQL for each operation.
+"""Operations to SQL: the compile dispatcher and the default SQL every engine shares.
 
-A dialect is a subclass that sets its capability flags and type table and overrides only
-the operations its engine spells differently (Alembic's per-dialect `Impl`, Django's
-`features.py`). Statements are assembled from our operations: identifiers are quoted
-and expressions rendered by sqlglot for the dialect, and nothing is transpiled from
-another dialect's DDL.
+Each engine's compiler is a subclass that sets its type table and overrides only the
+operations its engine spells differently (Alembic's per-dialect `Impl`). Statements are
+assembled from our operations: identifiers are quoted and expressions rendered by
+sqlglot for the dialect, and nothing is transpiled from another dialect's DDL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
-from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import render
@@ -38,7 +36,7 @@ from reviewkit.schema.state import Check, Column, ForeignKey, Index, PrimaryKey,
 from reviewkit.schema.types import parse_type
 
 if TYPE_CHECKING:
-    from reviewkit.dialects.connection import Connection
+    from reviewkit.dialects.base import Dialect
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,7 @@ class CompiledOperation:
     operation: Operation
     statements: tuple[str, ...]
     note: str | None = None  # shown in the script when the statements live elsewhere
+    rebuild: bool = False  # a table rebuild: every row copied under the write lock
 
 
 # (dialect, portable type) -> spelling: a bundle spells the same few types thousands of times.
@@ -64,7 +63,7 @@ _SPELLINGS: dict[tuple[str, str], str] = {}
 
 @lru_cache(maxsize=8)
 def _identifier_quotes(dialect: str) -> tuple[str, str]:
-    spec = Dialect.get_or_raise(dialect)
+    spec = SqlglotDialect.get_or_raise(dialect)
     return spec.IDENTIFIER_START, spec.IDENTIFIER_END
 
 
@@ -78,21 +77,18 @@ def quote_identifier(name: str, dialect: str) -> str:
     return f"{start}{name.replace(end, end + end)}{end}"
 
 
-class DialectSQL:
+class Compiler:
     """Default compilation; subclasses say what their engine does differently."""
 
-    name: ClassVar[str]
-    title: ClassVar[str]
-    # Capability flags (Django's features.py).
-    transactional_ddl: ClassVar[bool] = True
-    # Statements sent per round trip inside a bundle's transaction.
-    batch_size: ClassVar[int] = 1
-    partial_indexes: ClassVar[bool] = True
-    expression_indexes: ClassVar[bool] = True
     # Portable kind -> this engine's spelling; "{0}" is the first type parameter.
     type_names: ClassVar[dict[str, str]] = {}
     # What the engine stores instead, when it folds two portable types into one.
     stored_types: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.name = dialect.name
+        self.title = dialect.title
 
     # -- names, types, expressions -----------------------------------------------------
 
@@ -187,12 +183,12 @@ class DialectSQL:
 
     def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
         """Compile a bundle's operations in order; a dialect may combine neighbours."""
-        return [CompiledOperation(op, tuple(self.compile(op, ctx))) for op, ctx in zip(operations, contexts, strict=True)]
+        return [self.compile(op, ctx) for op, ctx in zip(operations, contexts, strict=True)]
 
-    def compile(self, op: Operation, ctx: CompileContext) -> list[str]:
+    def compile(self, op: Operation, ctx: CompileContext) -> CompiledOperation:
         """Return the statements (without `;`) that perform `op` on this engine."""
         method = getattr(self, f"compile_{op.kind}")
-        return method(op, ctx)
+        return CompiledOperation(op, tuple(method(op, ctx)))
 
     def compile_create_table(self, op: CreateTable, ctx: CompileContext) -> list[str]:
         table = op.table_def
@@ -244,9 +240,9 @@ class DialectSQL:
                 self.type_sql(column.type, f"column {table.name}.{column.name}")
             for index in table.indexes:
                 where = f"index {index.name} on {table.name}"
-                if index.where and not self.partial_indexes:
+                if index.where and not self.dialect.partial_indexes:
                     raise UnsupportedType(f"{where}: {self.title} has no partial indexes (WHERE ...)")
-                if not self.expression_indexes and any(not p.is_column for p in index.parts):
+                if not self.dialect.expression_indexes and any(not p.is_column for p in index.parts):
                     raise UnsupportedType(f"{where}: {self.title} has no indexes on expressions")
 
     def stored_form(self, schema: Schema) -> Schema:
@@ -267,30 +263,13 @@ class DialectSQL:
         """Return what a reviewer should know about how this engine stores the schema."""
         return []
 
-    # -- running scripts -----------------------------------------------------------------
 
-    def prepare_session(self, conn: Connection) -> Callable[[], None]:
-        """Set the session up to run a bundle script; return what restores it."""
-        return lambda: None
-
-    def statement_problem(self, sql: str, rows: list[tuple]) -> str | None:
-        """Return why a statement that ran still failed (a check that returned rows), or None."""
-        return None
-
-    def needs_autocommit(self, sql: str) -> bool:
-        """Return True for a statement that cannot run inside a transaction."""
-        return False
-
-    def table_exists(self, conn: Connection, name: str) -> bool:
-        raise NotImplementedError
-
-    def acquire_lock(self, conn: Connection, timeout: float) -> None:
-        """Take the database-wide migration lock for this session, or raise LockTimeout."""
-        raise NotImplementedError
-
-    def release_lock(self, conn: Connection) -> None:
-        raise NotImplementedError
-
-    def begin_bundle(self, conn: Connection) -> None:
-        """Open the transaction one bundle and its ledger row commit in."""
-        conn.begin()
+def contexts_for(operations: list[Operation], before: Schema) -> list[CompileContext]:
+    """Return the schema before and after each operation; computed once, shared by all dialects."""
+    contexts = []
+    state = before
+    for op in operations:
+        after = op.apply(state)
+        contexts.append(CompileContext(state, after))
+        state = after
+    return contexts

@@ -1,43 +1,29 @@
-"""Database URLs and connections: one small interface over sqlite3, psycopg and PyMySQL.
+"""Database URLs and connections: one small interface over every engine's DB-API driver.
 
 Every connection runs in autocommit mode and opens transactions explicitly with
 `begin()`, so the runner decides where a transaction starts and ends, and SQLite's DDL
 is transactional (Python's sqlite3 would otherwise commit implicitly before DDL).
-Queries take `%s` placeholders on every engine.
+Queries take `%s` placeholders on every engine; a driver that wants another style
+translates them (`Connection.adapt_placeholders`).
 
-URL query strings: for PostgreSQL, the parameters are handed to libpq as connection
-parameters (`?sslmode=require`, `?application_name=...`); for MySQL and SQLite they are
-ignored. Passwords never appear in `DatabaseURL.redacted()`, in `repr`, or in errors.
+A URL's scheme picks the dialect (each declares its `url_schemes`); what the query string
+means is the driver's business (PostgreSQL hands it to libpq). Passwords never appear in
+`DatabaseURL.redacted()`, in `repr`, or in errors.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from sqlglot import exp
-
+from reviewkit.dialects import dialect_for_scheme, get_dialect, url_schemes
+from reviewkit.dialects.base import Dialect
 from reviewkit.errors import ConfigError, OperationFailed, UsageError
 
-_SCHEMES = {
-    "sqlite": "sqlite",
-    "postgresql": "postgres",
-    "postgres": "postgres",
-    "postgresql+psycopg": "postgres",
-    "postgresql+psycopg3": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "mysql+pymysql": "mysql",
-    "mariadb+pymysql": "mysql",
-}
-_DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}
-_DRIVERS = {"postgres": ("psycopg", "PostgreSQL", "postgres"), "mysql": ("pymysql", "MySQL", "mysql")}
 _SECRET_KEYS = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 
 
@@ -61,8 +47,8 @@ class DatabaseURL:
 
     def with_database(self, name: str) -> DatabaseURL:
         """Return the same server URL pointing at database `name` (PostgreSQL, MySQL)."""
-        if self.dialect == "sqlite":
-            raise UsageError("a SQLite URL names a file, not a database on a server")
+        if get_dialect(self.dialect).file_based:
+            raise UsageError(f"a {get_dialect(self.dialect).title} URL names a file, not a database on a server")
         parts = urlsplit(self.raw)
         return replace(self, database=name, raw=urlunsplit(parts._replace(path="/" + name)))
 
@@ -92,29 +78,28 @@ def parse_url(url: str, base_dir: Path) -> DatabaseURL:
     scheme, sep, _ = url.partition("://")
     if not sep:
         raise ConfigError("a database URL has no scheme (write it like sqlite:///file.db or postgresql://host/db)")
-    dialect = _SCHEMES.get(scheme.lower())
+    dialect = dialect_for_scheme(scheme)
     if dialect is None:
-        known = "sqlite, postgresql, postgres, mysql, mariadb (with +psycopg or +pymysql)"
-        raise ConfigError(f"unsupported database URL scheme {scheme!r} (known: {known})")
-    if dialect == "sqlite":
-        return _parse_sqlite(url, base_dir)
-    return _parse_server(url, dialect)
+        raise ConfigError(f"unsupported database URL scheme {scheme!r} (known: {', '.join(url_schemes())})")
+    if dialect.file_based:
+        return _parse_file_url(url, dialect, base_dir)
+    return _parse_server_url(url, dialect)
 
 
-def _parse_sqlite(url: str, base_dir: Path) -> DatabaseURL:
-    rest = url.partition("://")[2]
+def _parse_file_url(url: str, dialect: Dialect, base_dir: Path) -> DatabaseURL:
+    scheme, _, rest = url.partition("://")
     if rest and not rest.startswith("/"):
-        raise ConfigError(f"SQLite URL {url!r} must look like sqlite:///relative.db or sqlite:////absolute.db")
+        raise ConfigError(f"{dialect.title} URL {url!r} must look like {scheme}:///relative.db or {scheme}:////absolute.db")
     path = unquote(rest[1:].split("?", 1)[0])
     if path in ("", ":memory:"):
-        return DatabaseURL("sqlite", path=":memory:", raw=url)
+        return DatabaseURL(dialect.name, path=":memory:", raw=url)
     file = Path(path)
     if not file.is_absolute():
         file = base_dir / file
-    return DatabaseURL("sqlite", path=str(file), raw=url)
+    return DatabaseURL(dialect.name, path=str(file), raw=url)
 
 
-def _parse_server(url: str, dialect: str) -> DatabaseURL:
+def _parse_server_url(url: str, dialect: Dialect) -> DatabaseURL:
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -124,9 +109,9 @@ def _parse_server(url: str, dialect: str) -> DatabaseURL:
     user, colon, password = userinfo.partition(":")
     database = unquote(parts.path.lstrip("/")) or None
     return DatabaseURL(
-        dialect=dialect,
+        dialect=dialect.name,
         host=unquote(parts.hostname) if parts.hostname else None,
-        port=port or _DEFAULT_PORTS[dialect],
+        port=port or dialect.default_port,
         user=unquote(user) if at and user else None,
         password=unquote(password) if at and colon else None,
         database=database,
@@ -174,9 +159,13 @@ class Connection:
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
+    def adapt_placeholders(self, sql: str) -> str:
+        """Return `sql` with its `%s` placeholders in the driver's own style."""
+        return sql
+
     def _run(self, sql: str, params: tuple | list | None, fetch: bool) -> list[tuple]:
-        if params is not None and self.dialect == "sqlite":
-            sql = _qmark(sql)
+        if params is not None:
+            sql = self.adapt_placeholders(sql)
         cursor = self.raw.cursor()
         try:
             if params is None:
@@ -190,14 +179,6 @@ class Connection:
             raise OperationFailed(driver_message(err, self.url)) from err
         finally:
             cursor.close()
-
-
-def _qmark(sql: str) -> str:
-    """Turn `%s` placeholders (and `%%`) into sqlite3's `?` style.
-
-    As with psycopg and PyMySQL, a literal `%` must be written `%%` when parameters are given.
-    """
-    return re.sub(r"%[s%]", lambda m: "?" if m.group() == "%s" else "%", sql)
 
 
 def driver_message(err: BaseException, url: DatabaseURL) -> str:
@@ -214,58 +195,17 @@ def driver_message(err: BaseException, url: DatabaseURL) -> str:
 
 def connect(url: DatabaseURL, connect_timeout: float = 10) -> Connection:
     """Open a connection, or raise UsageError (no driver) or OperationFailed (cannot connect)."""
-    if url.dialect == "sqlite":
-        return _connect_sqlite(url, connect_timeout)
-    driver = _driver(url.dialect)
-    try:
-        if url.dialect == "postgres":
-            params = {"host": url.host, "port": url.port, "user": url.user, "password": url.password,
-                      "dbname": url.database, "connect_timeout": max(1, round(connect_timeout))}
-            raw = driver.connect(**{**params, **dict(url.options)}, autocommit=True)
-        else:
-            raw = driver.connect(
-                host=url.host, port=url.port, user=url.user or "", password=url.password or "",
-                database=url.database, connect_timeout=connect_timeout, autocommit=True, charset="utf8mb4",
-            )
-    except (driver.Error, OSError) as err:
-        raise OperationFailed(f"cannot connect to {url.redacted()}: {driver_message(err, url)}") from None
-    return Connection(raw, url, (driver.Error,))
-
-
-def _connect_sqlite(url: DatabaseURL, timeout: float) -> Connection:
-    path = url.path or ":memory:"
-    if path != ":memory:" and not Path(path).parent.is_dir():
-        raise OperationFailed(f"cannot open {url.redacted()}: folder {str(Path(path).parent)!r} does not exist")
-    try:
-        raw = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-    except sqlite3.Error as err:
-        raise OperationFailed(f"cannot open {url.redacted()}: {driver_message(err, url)}") from None
-    return Connection(raw, url, (sqlite3.Error,))
-
-
-def _driver(dialect: str) -> ModuleType:
-    module, engine, extra = _DRIVERS[dialect]
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise UsageError(f"{engine} needs the {module} driver: pip install 'reviewkit[{extra}]'") from None
+    return get_dialect(url.dialect).driver.connect(url, connect_timeout)
 
 
 def create_database(server_url: DatabaseURL, name: str) -> DatabaseURL:
     """Create database `name` on the server `server_url` points to; return its URL."""
     with connect(server_url) as conn:
-        conn.execute(f"CREATE DATABASE {_quoted(name, conn.dialect)}")
+        get_dialect(conn.dialect).driver.create_database(conn, name)
     return server_url.with_database(name)
 
 
 def drop_database(server_url: DatabaseURL, name: str) -> None:
-    """Drop database `name` if it exists, closing PostgreSQL sessions still attached to it."""
+    """Drop database `name` if it exists, closing sessions still attached to it where the engine can."""
     with connect(server_url) as conn:
-        statement = f"DROP DATABASE IF EXISTS {_quoted(name, conn.dialect)}"
-        if conn.dialect == "postgres" and conn.raw.info.server_version >= 130000:
-            statement += " WITH (FORCE)"
-        conn.execute(statement)
-
-
-def _quoted(name: str, dialect: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+        get_dialect(conn.dialect).driver.drop_database(conn, name)

@@ -1,38 +1,25 @@
-"""Read a live database's schema back into the schema state, in portable terms.
+"""What the engines' catalog readers share (each engine's `introspect` module reads its own).
 
-One module per engine reads its catalog; this module holds what they share: which
-tables belong to reviewkit itself, how expressions the engines echo back are brought to
-the canonical form the models use, how a stored CREATE INDEX is read, and the draft a
-reader fills in table by table.
+Which tables belong to reviewkit itself, how expressions the engines echo back are
+brought to the canonical form the models use, how a stored CREATE INDEX is read, and the
+draft a reader fills in table by table.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
 
-from reviewkit.dialects.connection import Connection
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import canonical
-from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique
 
-_READERS = {"postgres": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
+# reviewkit's own tables (the ledger) are not part of any schema it manages.
+OWN_TABLE_PREFIX = "reviewkit_"
 _FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
-
-
-def introspect(conn: Connection) -> Schema:
-    """Return the schema of the database `conn` is connected to, reviewkit's own tables left out."""
-    module = importlib.import_module(f"reviewkit.dialects.{_READERS[conn.dialect]}.introspect")
-    return Schema(tuple(module.read_tables(conn))).normalized()
-
-
-def is_internal(table: str) -> bool:
-    """Tell whether a table belongs to reviewkit (the ledger) or to the engine itself."""
-    return table.startswith(("reviewkit_", "sqlite_"))
 
 
 @dataclass
@@ -62,7 +49,7 @@ class TableDraft:
 
 def drafts_by_name(names: list[str]) -> dict[str, TableDraft]:
     """Return an empty draft for every table name, skipping reviewkit's own tables."""
-    return {name: TableDraft(name) for name in names if not is_internal(name)}
+    return {name: TableDraft(name) for name in names if not name.startswith(OWN_TABLE_PREFIX)}
 
 
 def fk_action(text: str | None) -> str:

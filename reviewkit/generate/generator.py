@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from reviewkit import __version__
 from reviewkit.bundle.store import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
 from reviewkit.config import Settings, os_user
-from reviewkit.dialects import compile_operations, contexts_for, get_dialect
-from reviewkit.dialects.compiler import CompileContext, DialectSQL
-from reviewkit.dialects.sqlite.rebuild import REBUILD_PREFIX
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.base import Dialect
+from reviewkit.dialects.compiler import CompileContext, contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
 from reviewkit.errors import ModelError
 from reviewkit.generate.review import render_empty_review, render_review
-from reviewkit.generate.risk import Finding, assess, overall_level
+from reviewkit.generate.risk import Finding, assess, overall_level, rebuild_findings
 from reviewkit.generate.scripts import render_empty_script, render_script
 from reviewkit.models import load_models
 from reviewkit.schema.operations import Operation, reverse_all
@@ -62,7 +62,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
 
     models = load_models(settings)
     for dialect in dialects:
-        dialect.check_schema(models)
+        dialect.compiler.check_schema(models)
     operations = diff_schemas(before, models, options.renames, questioner or NoInputQuestioner())
     if not operations:
         return None
@@ -77,7 +77,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
 
 
 def _bundle_files(
-    bundle_id: str, dialects: list[DialectSQL], operations: list[Operation], up_contexts: list[CompileContext],
+    bundle_id: str, dialects: list[Dialect], operations: list[Operation], up_contexts: list[CompileContext],
     parent: Bundle | None, author: str,
 ) -> tuple[dict[str, bytes], list[Finding]]:
     before, after = up_contexts[0].before, up_contexts[-1].after
@@ -87,10 +87,10 @@ def _bundle_files(
     down_findings = assess(down_ops, after)
     files: dict[str, bytes] = {SCHEMA: schema_to_json(after).encode()}
     for dialect in dialects:
-        up = compile_operations(operations, before, dialect, up_contexts)
-        down = compile_operations(down_ops, after, dialect, down_contexts)
-        findings += _rebuild_findings(up, dialect)
-        down_findings += _rebuild_findings(down, dialect)
+        up = dialect.compiler.compile_all(operations, up_contexts)
+        down = dialect.compiler.compile_all(down_ops, down_contexts)
+        findings += rebuild_findings(up, dialect.name)
+        down_findings += rebuild_findings(down, dialect.name)
         files[f"{dialect.name}/up.sql"] = render_script(bundle_id, dialect, "up", up, findings).encode()
         files[f"{dialect.name}/down.sql"] = render_script(bundle_id, dialect, "down", down, down_findings).encode()
     review = render_review(bundle_id, parent.id if parent else None, author, operations, findings, down_ops, dialects, after)
@@ -98,17 +98,7 @@ def _bundle_files(
     return files, findings
 
 
-def _rebuild_findings(compiled: list, dialect: DialectSQL) -> list[Finding]:
-    marker = f"CREATE TABLE {dialect.quote(REBUILD_PREFIX)}"[:-1]
-    return [
-        Finding("medium", "rebuild", f"rebuilds table {c.operation.table}: copies every row, locks the database meanwhile",
-                i, dialect.name)
-        for i, c in enumerate(compiled)
-        if any(s.startswith(marker) for s in c.statements)
-    ]
-
-
-def _empty_files(bundle_id: str, dialects: list[DialectSQL], before: Schema, parent: Bundle | None, author: str) -> dict[str, bytes]:
+def _empty_files(bundle_id: str, dialects: list[Dialect], before: Schema, parent: Bundle | None, author: str) -> dict[str, bytes]:
     files = {SCHEMA: schema_to_json(before).encode()}
     for dialect in dialects:
         for direction in ("up", "down"):
@@ -118,7 +108,7 @@ def _empty_files(bundle_id: str, dialects: list[DialectSQL], before: Schema, par
 
 
 def _manifest(
-    bundle_id: str, parent: Bundle | None, author: str, dialects: list[DialectSQL], operations: list[Operation],
+    bundle_id: str, parent: Bundle | None, author: str, dialects: list[Dialect], operations: list[Operation],
     findings: list[Finding],
 ) -> dict:
     return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewkit.dialects.compiler import DialectSQL
+from reviewkit.dialects.base import Dialect
 from reviewkit.generate.risk import Finding, overall_level
 from reviewkit.schema.operations import Operation
 from reviewkit.schema.state import Schema
@@ -15,7 +15,7 @@ def render_review(
     operations: list[Operation],
     findings: list[Finding],
     down_operations: list[Operation],
-    dialects: list[DialectSQL],
+    dialects: list[Dialect],
     after: Schema,
 ) -> str:
     level = overall_level(findings)
@@ -38,7 +38,7 @@ def render_review(
         out += ["", "## Rolling back (down.sql) loses data", ""]
         out += [f"- {op.describe()}" for op in lossy]
     for dialect in dialects:
-        notes = dialect.notes(after)
+        notes = dialect.compiler.notes(after)
         if notes:
             out += ["", f"## {dialect.title} notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reviewkit.dialects.compiler import CompiledOperation
 from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
@@ -111,6 +112,16 @@ def constraint_on_existing_table(op: Operation, new_tables: set[str]) -> tuple[s
         word = constraint_word(op.constraint)
         return "medium", "scan", f"adds {word} {op.constraint.name} to existing table {op.table}: scans every row"
     return None
+
+
+def rebuild_findings(compiled: list[CompiledOperation], dialect: str) -> list[Finding]:
+    """A table rebuild (SQLite) copies every row while the database is locked for writes."""
+    return [
+        Finding("medium", "rebuild", f"rebuilds table {c.operation.table}: copies every row, locks the database meanwhile",
+                i, dialect)
+        for i, c in enumerate(compiled)
+        if c.rebuild
+    ]
 
 
 CHECKS: tuple[Callable[[Operation, set[str]], tuple[str, str, str] | None], ...] = (

@@ -8,13 +8,14 @@ statements. Statements end with `;` and are separated by blank lines.
 from __future__ import annotations
 
 from reviewkit import __version__
-from reviewkit.dialects.compiler import CompiledOperation, DialectSQL
+from reviewkit.dialects.base import Dialect
+from reviewkit.dialects.compiler import CompiledOperation
 from reviewkit.generate.risk import Finding
 
 
 def render_script(
     bundle_id: str,
-    dialect: DialectSQL,
+    dialect: Dialect,
     direction: str,
     compiled: list[CompiledOperation],
     findings: list[Finding],
@@ -28,7 +29,7 @@ def render_script(
     ]
     if not dialect.transactional_ddl:
         lines.append("-- DDL is not transactional here: each statement commits on its own.")
-    if any("PRAGMA foreign_key_check" in s for c in compiled for s in c.statements):
+    if any(c.rebuild for c in compiled):
         lines.append("-- Table rebuilds below: run with PRAGMA foreign_keys = OFF, in one transaction")
         lines.append("-- (reviewkit apply does both); each foreign_key_check must return no rows.")
     by_op: dict[int, list[Finding]] = {}
@@ -49,7 +50,7 @@ def render_script(
     return "\n".join(lines) + "\n"
 
 
-def render_empty_script(bundle_id: str, dialect: DialectSQL, direction: str) -> str:
+def render_empty_script(bundle_id: str, dialect: Dialect, direction: str) -> str:
     return (
         f"-- reviewkit bundle {bundle_id}\n"
         f"-- dialect: {dialect.name} ({dialect.title}), direction: {direction}\n"

@@ -1,18 +1,14 @@
-"""MySQL and MariaDB: DDL commits as it goes, MODIFY COLUMN restates the whole column.
-
-Written against MariaDB 10.5+ and MySQL 8.0 (RENAME COLUMN, CHECK constraints,
-descending index keys).
-"""
+"""MySQL's and MariaDB's SQL: MODIFY COLUMN restates the whole column; what InnoDB stores."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from sqlglot import exp
 
-from reviewkit.dialects.compiler import CompileContext, DialectSQL
-from reviewkit.errors import LockTimeout, UnsupportedType
+from reviewkit.dialects.compiler import CompileContext, Compiler
+from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import parse_canonical
 from reviewkit.schema.operations import (
     AlterColumn,
@@ -25,9 +21,6 @@ from reviewkit.schema.operations import (
 from reviewkit.schema.state import Column, ForeignKey, PrimaryKey, Schema, Table, Unique
 from reviewkit.schema.types import parse_type
 
-if TYPE_CHECKING:
-    from reviewkit.dialects.connection import Connection
-
 # Key parts on these need a prefix length in MySQL; reviewkit does not invent one.
 _UNINDEXABLE = {"text", "blob", "json", "jsonb"}
 
@@ -36,12 +29,7 @@ def _restrict(action: str) -> str:
     return "RESTRICT" if action == "NO ACTION" else action
 
 
-class MySQLSQL(DialectSQL):
-    name = "mysql"
-    title = "MySQL/MariaDB"
-    transactional_ddl = False
-    partial_indexes = False
-    expression_indexes = False
+class MySQLCompiler(Compiler):
     type_names: ClassVar[dict[str, str]] = {
         "smallint": "SMALLINT",
         "integer": "INT",
@@ -154,32 +142,6 @@ class MySQLSQL(DialectSQL):
             return [f"ALTER TABLE {table} DROP FOREIGN KEY {self.quote(c.name)}",
                     f"ALTER TABLE {table} DROP INDEX IF EXISTS {self.quote(c.name)}"]
         return [f"ALTER TABLE {table} DROP CONSTRAINT {self.quote(c.name)}"]
-
-    # -- running scripts -----------------------------------------------------------------
-
-    def table_exists(self, conn: Connection, name: str) -> bool:
-        rows = conn.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", [name])
-        return bool(rows)
-
-    def acquire_lock(self, conn: Connection, timeout: float) -> None:
-        # GET_LOCK is server-wide: name the lock after the database. It is released
-        # when the session ends, so a killed runner frees it.
-        name = self._lock_name(conn)
-        if conn.query("SELECT GET_LOCK(%s, %s)", [name, timeout])[0][0] != 1:
-            holder = conn.query("SELECT IS_USED_LOCK(%s)", [name])[0][0]
-            who = ""
-            if holder is not None:
-                rows = conn.query("SELECT USER, HOST FROM information_schema.PROCESSLIST WHERE ID = %s", [holder])
-                who = f" (connection {holder}" + (f", {rows[0][0]}@{rows[0][1]}" if rows else "") + ")"
-            raise LockTimeout(f"another runner holds the migration lock on {conn.url.redacted()}{who}; "
-                              f"gave up after {timeout:g} s")
-
-    def release_lock(self, conn: Connection) -> None:
-        conn.query("SELECT RELEASE_LOCK(%s)", [self._lock_name(conn)])
-
-    @staticmethod
-    def _lock_name(conn: Connection) -> str:
-        return f"reviewkit:{conn.query('SELECT DATABASE()')[0][0]}"[:64]
 
     def check_schema(self, schema: Schema) -> None:
         super().check_schema(schema)

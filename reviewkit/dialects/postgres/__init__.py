@@ -1,1 +1,40 @@
-"""postgres"""
+"""PostgreSQL: transactional DDL, ALTER COLUMN for every column change, advisory locks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reviewkit.dialects.base import Dialect, Introspection, ScriptRules
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.compiler import Compiler
+    from reviewkit.dialects.driver import Driver
+
+
+class PostgreSQL(Dialect):
+    name = "postgres"
+    title = "PostgreSQL"
+    url_schemes = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg3")
+    default_port = 5432
+    lexer = "postgresql"
+    script_rules = ScriptRules(quotes="'\"", nested_comments=True, dollar_quotes=True, escape_strings=True)
+    # psql -1 -f sends a whole script at once; batches keep a large bundle near that.
+    batch_size = 100
+
+    def _load_compiler(self) -> Compiler:
+        from reviewkit.dialects.postgres.compiler import PostgresCompiler
+
+        return PostgresCompiler(self)
+
+    def _load_driver(self) -> Driver:
+        from reviewkit.dialects.postgres.driver import PostgresDriver
+
+        return PostgresDriver(self)
+
+    def _load_introspection(self) -> Introspection:
+        from reviewkit.dialects.postgres import introspect
+
+        return introspect
+
+
+DIALECT = PostgreSQL()

@@ -54,7 +54,7 @@ class _Declared:
 def read_tables(conn: Connection) -> list[Table]:
     """Return every table of the database."""
     master = conn.query(_MASTER)
-    tables = {name: sql for kind, name, sql in master if kind == "table" and not sql.startswith("CREATE VIRTUAL")}
+    tables = {name: sql for kind, name, sql in master if kind == "table" and not _is_internal(name, sql)}
     index_sql = {name: sql for kind, name, sql in master if kind == "index" and sql}
     drafts = drafts_by_name(sorted(tables))
     for name, draft in drafts.items():
@@ -64,6 +64,11 @@ def read_tables(conn: Connection) -> list[Table]:
         _read_foreign_keys(conn, draft, declared)
         draft.checks.extend(declared.checks)
     return [draft.build() for draft in drafts.values()]
+
+
+def _is_internal(name: str, sql: str) -> bool:
+    """SQLite's own tables (sqlite_sequence, sqlite_stat1) and virtual tables are not schema to manage."""
+    return name.startswith("sqlite_") or sql.startswith("CREATE VIRTUAL")
 
 
 def portable_type(declared: str) -> str | None:

@@ -16,25 +16,25 @@ from reviewkit.schema.operations import CreateTable, DropTable, RenameColumn, Re
 from reviewkit.schema.state import Table
 
 if TYPE_CHECKING:
-    from reviewkit.dialects.sqlite.compiler import SQLiteSQL
+    from reviewkit.dialects.sqlite.compiler import SQLiteCompiler
 
 REBUILD_PREFIX = "_reviewkit_new_"
 
 
-def rebuild_table(dialect: SQLiteSQL, before: Table, after: Table) -> list[str]:
+def rebuild_table(compiler: SQLiteCompiler, before: Table, after: Table) -> list[str]:
     """Return the statements that turn table `before` into `after`, keeping every shared column's data."""
     temp = REBUILD_PREFIX + after.name
     old_names = {c.name for c in before.columns}
     copied = [(c.name, c.name) for c in after.columns if c.name in old_names]
-    statements = [dialect.create_table_sql(after, name=temp)]
+    statements = [compiler.create_table_sql(after, name=temp)]
     if copied:
-        targets = dialect.quote_list(tuple(new for _, new in copied))
-        sources = dialect.quote_list(tuple(old for old, _ in copied))
-        statements.append(f"INSERT INTO {dialect.quote(temp)} ({targets}) SELECT {sources} FROM {dialect.quote(before.name)}")
-    statements.append(f"DROP TABLE {dialect.quote(before.name)}")
-    statements.append(f"ALTER TABLE {dialect.quote(temp)} RENAME TO {dialect.quote(after.name)}")
-    statements.extend(dialect.index_sql(after.name, ix) for ix in after.indexes)
-    statements.append(f"PRAGMA foreign_key_check({dialect.quote(after.name)})")
+        targets = compiler.quote_list(tuple(new for _, new in copied))
+        sources = compiler.quote_list(tuple(old for old, _ in copied))
+        statements.append(f"INSERT INTO {compiler.quote(temp)} ({targets}) SELECT {sources} FROM {compiler.quote(before.name)}")
+    statements.append(f"DROP TABLE {compiler.quote(before.name)}")
+    statements.append(f"ALTER TABLE {compiler.quote(temp)} RENAME TO {compiler.quote(after.name)}")
+    statements.extend(compiler.index_sql(after.name, ix) for ix in after.indexes)
+    statements.append(f"PRAGMA foreign_key_check({compiler.quote(after.name)})")
     return statements
 
 
@@ -42,11 +42,7 @@ def rebuild_table(dialect: SQLiteSQL, before: Table, after: Table) -> list[str]:
 _BARRIERS = (CreateTable, DropTable, RenameTable, RenameColumn)
 
 
-def is_rebuild(statements: tuple[str, ...], dialect: SQLiteSQL) -> bool:
-    return bool(statements) and statements[0].startswith(f"CREATE TABLE {dialect.quote(REBUILD_PREFIX)}"[:-1])
-
-
-def combine_rebuilds(dialect: SQLiteSQL, compiled: list[CompiledOperation], contexts: list) -> list[CompiledOperation]:
+def combine_rebuilds(compiler: SQLiteCompiler, compiled: list[CompiledOperation], contexts: list) -> list[CompiledOperation]:
     """Fold each run of operations on one table that needs a rebuild into one rebuild.
 
     Copying every row once instead of once per change: the run's last operation gets a
@@ -67,11 +63,11 @@ def combine_rebuilds(dialect: SQLiteSQL, compiled: list[CompiledOperation], cont
         open_runs.setdefault(op.table, []).append(i)
     runs.extend(open_runs.items())
     for table, run in runs:
-        if len(run) < 2 or not any(is_rebuild(compiled[i].statements, dialect) for i in run):
+        if len(run) < 2 or not any(compiled[i].rebuild for i in run):
             continue
         first, last = run[0], run[-1]
         before, after = contexts[first].before.table(table), contexts[last].after.table(table)
-        result[last] = CompiledOperation(compiled[last].operation, tuple(rebuild_table(dialect, before, after)))
+        result[last] = CompiledOperation(compiled[last].operation, tuple(rebuild_table(compiler, before, after)), rebuild=True)
         for i in run[:-1]:
             result[i] = CompiledOperation(compiled[i].operation, (), note=f"done by the rebuild of {table} at operation {last + 1}")
     return result

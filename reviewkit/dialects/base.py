@@ -1,0 +1,91 @@
+"""What every engine declares: its names, capability flags, and the parts that know its SQL.
+
+A `Dialect` is the one place reviewkit asks how an engine differs (Django's `features.py`
+and `DatabaseWrapper`, Atlas's per-dialect driver). Its three parts are loaded on first
+use, so a command that needs none of them (`verify`, `--help`) never imports sqlglot or
+a database driver:
+
+- `compiler`: the SQL of each operation, the engine's type names, what it stores
+  (`reviewkit.dialects.compiler.Compiler` and the engine's subclass);
+- `driver`: connecting, the session a script runs in, the migration lock
+  (`reviewkit.dialects.driver.Driver` and the engine's subclass);
+- `introspection`: reading the live schema back (a module with `read_tables(conn)`).
+
+This module imports nothing heavy: the configuration reads the registry's names from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.compiler import Compiler
+    from reviewkit.dialects.connection import Connection
+    from reviewkit.dialects.driver import Driver
+    from reviewkit.schema.state import Table
+
+
+@dataclass(frozen=True)
+class ScriptRules:
+    """How the engine's own client (psql, mysql, sqlite3) reads a script: quotes and comments."""
+
+    quotes: str  # characters that open a quoted string or identifier
+    backslash_quotes: str = ""  # quotes inside which a backslash escapes the next character
+    hash_comments: bool = False  # MySQL: `#` starts a comment
+    dash_needs_space: bool = False  # MySQL: `--` starts a comment only before whitespace
+    nested_comments: bool = False  # PostgreSQL: /* /* */ */ nests
+    dollar_quotes: bool = False  # PostgreSQL: $$ ... $$ and $tag$ ... $tag$
+    escape_strings: bool = False  # PostgreSQL: E'...' takes backslash escapes
+    delimiter_command: bool = False  # mysql client: DELIMITER // changes the statement end
+    trigger_bodies: bool = False  # sqlite3: a CREATE TRIGGER ends only at `END;`
+    executable_comments: bool = False  # MySQL runs /*! ... */ as SQL
+
+
+class Introspection(Protocol):
+    """The engine's catalog reader: every table of the connected database, engine internals left out."""
+
+    def read_tables(self, conn: Connection) -> list[Table]: ...
+
+
+class Dialect:
+    """One engine. Subclasses set the class attributes and say where their parts live."""
+
+    name: ClassVar[str]  # as sqlglot names the dialect; also the bundle's folder name
+    title: ClassVar[str]  # for people: "PostgreSQL"
+    url_schemes: ClassVar[tuple[str, ...]]  # database URL schemes that mean this engine
+    default_port: ClassVar[int | None] = None
+    file_based: ClassVar[bool] = False  # a URL names a file (SQLite), not a database on a server
+    lexer: ClassVar[str] = "sql"  # the Pygments lexer `show` highlights the scripts with
+    script_rules: ClassVar[ScriptRules]
+
+    # Capability flags.
+    transactional_ddl: ClassVar[bool] = True  # a bundle and its ledger row commit together
+    batch_size: ClassVar[int] = 1  # statements sent per round trip inside a bundle's transaction
+    partial_indexes: ClassVar[bool] = True  # CREATE INDEX ... WHERE
+    expression_indexes: ClassVar[bool] = True  # index keys on expressions
+
+    @cached_property
+    def compiler(self) -> Compiler:
+        return self._load_compiler()
+
+    @cached_property
+    def driver(self) -> Driver:
+        return self._load_driver()
+
+    @cached_property
+    def introspection(self) -> Introspection:
+        return self._load_introspection()
+
+    def _load_compiler(self) -> Compiler:
+        raise NotImplementedError
+
+    def _load_driver(self) -> Driver:
+        raise NotImplementedError
+
+    def _load_introspection(self) -> Introspection:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<dialect {self.name}>"

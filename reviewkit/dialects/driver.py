@@ -1,0 +1,81 @@
+"""Talking to an engine: connecting, the session a script runs in, the migration lock.
+
+Each engine's driver is a subclass overriding what its engine does differently; the
+defaults here are what a transactional engine with nothing special needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from reviewkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.base import Dialect
+    from reviewkit.dialects.connection import Connection, DatabaseURL
+
+
+class Driver:
+    """Default runtime behaviour; subclasses say what their engine does differently."""
+
+    # The DB-API package, and the reviewkit extra that installs it (None: in the standard library).
+    module: str = ""
+    extra: str | None = None
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    # -- connections ---------------------------------------------------------------------
+
+    def connect(self, url: DatabaseURL, timeout: float) -> Connection:
+        """Open a connection in autocommit mode, or raise OperationFailed naming the URL."""
+        raise NotImplementedError
+
+    def import_module(self) -> ModuleType:
+        """Return the DB-API package, or raise UsageError saying which extra installs it."""
+        try:
+            return importlib.import_module(self.module)
+        except ImportError:
+            raise UsageError(f"{self.dialect.title} needs the {self.module} driver: "
+                             f"pip install 'reviewkit[{self.extra}]'") from None
+
+    def create_database(self, conn: Connection, name: str) -> None:
+        """Create database `name` on the server `conn` is connected to."""
+        conn.execute(f"CREATE DATABASE {self.dialect.compiler.quote(name)}")
+
+    def drop_database(self, conn: Connection, name: str) -> None:
+        """Drop database `name` if it exists."""
+        conn.execute(f"DROP DATABASE IF EXISTS {self.dialect.compiler.quote(name)}")
+
+    # -- running scripts -----------------------------------------------------------------
+
+    def prepare_session(self, conn: Connection) -> Callable[[], None]:
+        """Set the session up to run a bundle script; return what restores it."""
+        return lambda: None
+
+    def statement_problem(self, sql: str, rows: list[tuple]) -> str | None:
+        """Return why a statement that ran still failed (a check that returned rows), or None."""
+        return None
+
+    def needs_autocommit(self, sql: str) -> bool:
+        """Return True for a statement that cannot run inside a transaction."""
+        return False
+
+    def table_exists(self, conn: Connection, name: str) -> bool:
+        raise NotImplementedError
+
+    def begin_bundle(self, conn: Connection) -> None:
+        """Open the transaction one bundle and its ledger row commit in."""
+        conn.begin()
+
+    # -- the migration lock --------------------------------------------------------------
+
+    def acquire_lock(self, conn: Connection, timeout: float) -> None:
+        """Take the database-wide migration lock for this session, or raise LockTimeout."""
+        raise NotImplementedError
+
+    def release_lock(self, conn: Connection) -> None:
+        raise NotImplementedError
