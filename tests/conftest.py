@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from reviewkit.bundle.store import Bundle
 from reviewkit.dialects.connection import Connection, DatabaseURL, connect, create_database, drop_database, parse_url
 from reviewkit.errors import ReviewkitError
+from tests.scenario_support import build_scenario
 
 SERVERS = {
     "postgres": ("REVIEWKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
@@ -109,3 +111,17 @@ def engine_url(request: pytest.FixtureRequest) -> DatabaseURL:
 def engine_db(request: pytest.FixtureRequest) -> Connection:
     """A connection to a fresh database on each engine in turn."""
     return request.getfixturevalue(f"{request.param}_db")
+
+
+# -- scenario bundles: generated once, read only by the tests that walk them ---------------
+
+
+@pytest.fixture(scope="session")
+def shop_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    return build_scenario("shop", tmp_path_factory.mktemp("shop"))
+
+
+@pytest.fixture(scope="session")
+def postgres_only_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """The pg_features history: expression and partial indexes, which MySQL cannot hold."""
+    return build_scenario("pg_features", tmp_path_factory.mktemp("pgf"), dialects=("postgres", "sqlite"))

@@ -1,12 +1,14 @@
-"""Shared by the engine tests: build scenario bundles, put sample rows in, read rows back."""
+"""Shared by the engine tests: build scenario bundles, walk them up and down, put sample rows in, read rows back."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import load_settings
+from reviewkit.db.execute import run_script
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.diff import DeclaredRenames
@@ -37,6 +39,42 @@ def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postg
         options = GenerateOptions(renames=DeclaredRenames.parse(renames), author="scenario")
         assert generate(load_settings(project), options) is not None, f"step {step.name} produced no bundle"
     return load_bundles(project / "bundles")
+
+
+# -- up, down, up again -------------------------------------------------------------------
+
+# check(conn, expected schema, where, exact column order): fails when the live schema is not `expected`.
+SchemaCheck = Callable[[Connection, Schema, str, bool], None]
+
+
+def walk_bundles(conn: Connection, bundles: list[Bundle], check: SchemaCheck) -> None:
+    """Run each bundle's up, down and up again, checking the schema after each and the rows kept.
+
+    After a down, and so after the up that follows it, columns a rollback re-added come
+    last: `check` is then told not to compare column order.
+    """
+    dialect = conn.dialect
+    previous = Schema()
+    for seed, bundle in enumerate(bundles, 1):
+        if previous.tables:
+            insert_sample_rows(conn, previous, seed)
+        rows_before = read_rows(conn, previous)
+        schema = bundle.schema()
+        step = f"step {seed} ({bundle.id})"
+
+        run_script(conn, bundle.script(dialect, "up"), f"{bundle.id}/{dialect}/up.sql")
+        check(conn, schema, f"{step} after up", True)
+        left, right = kept_data(rows_before, read_rows(conn, schema), previous, schema)
+        assert left == right, f"{step} up lost rows"
+
+        run_script(conn, bundle.script(dialect, "down"), f"{bundle.id}/{dialect}/down.sql")
+        check(conn, previous, f"{step} after down", False)
+        left, right = kept_data(rows_before, read_rows(conn, previous), previous, schema)
+        assert left == right, f"{step} down lost rows"
+
+        run_script(conn, bundle.script(dialect, "up"), f"{bundle.id}/{dialect}/up.sql")
+        check(conn, schema, f"{step} after up again", False)
+        previous = schema
 
 
 # -- sample rows --------------------------------------------------------------------------
