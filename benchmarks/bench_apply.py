@@ -15,7 +15,7 @@ Steps:
             Target: reviewkit within 1.1x of psql. Then one run under cProfile.
   2 status  `reviewkit status` and `reviewkit status --database sqlite:///...` with 500
             bundles, all applied to the SQLite database. Target: under 1 s each.
-  3 hash    reviewkit.bundle.store.sha256_hex over a 256 MB buffer, and verify_files on a bundle
+  3 hash    reviewkit.bundle.digest.sha256_hex over a 256 MB buffer, and verify_files on a bundle
             whose postgres/up.sql is 200 MB. Target: at least 1 GB/s (1 GB = 10^9 bytes).
 
 Every scratch database and folder is removed at the end (unless --keep). See
@@ -357,13 +357,9 @@ def best_of(repeat: int, fn) -> list[float]:
 
 
 def bench_hash(first_bundle: Path | None, root: Path, buffer_mb: int, file_mb: int, repeat: int) -> dict:
+    from reviewkit.bundle.digest import sha256_hex, verify_files
     from reviewkit.bundle.seal import seal_bundle
-    from reviewkit.bundle.store import (
-        Bundle,
-        read_manifest,
-        sha256_hex,
-        verify_files,
-    )
+    from reviewkit.bundle.store import Bundle, read_manifest
 
     results = {}
     buffer = bytes(buffer_mb * MB)  # sha256 costs the same for any bytes

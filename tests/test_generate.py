@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.bundle.store import compute_digest, load_bundles, verify_files
+from reviewkit.bundle.digest import compute_digest, verify_files
+from reviewkit.bundle.store import load_bundles
 from reviewkit.errors import OperationFailed
 from tests.terminal import answer_on_terminal, run_on_terminal
 

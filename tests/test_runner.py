@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from reviewkit.bundle.digest import compute_digest, manifest_bytes
 from reviewkit.bundle.seal import seal_bundle
-from reviewkit.bundle.store import compute_digest, load_bundles, manifest_bytes
+from reviewkit.bundle.store import load_bundles
 from reviewkit.db.introspect import introspect
 from reviewkit.db.ledger import LEDGER_TABLE, insert_row, next_row, read_rows, verify_chain
 from reviewkit.dialects import get_dialect

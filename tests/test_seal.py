@@ -57,3 +57,31 @@ def test_seal_refuses_symlinks_that_leave_the_bundle(project, tmp_path):
     assert "added    sqlite/same.sql" in project.ok("seal", "1").stdout
     project.approve("1", "alice")
     project.ok("verify")
+
+
+def test_verify_refuses_what_seal_refuses(project, tmp_path):
+    """One walk, one set of rules: a listed file swapped for a link that leaves the bundle, a linked
+    folder or a FIFO is refused by verify, status and apply's check too, not hashed through."""
+    project.approve("1", "alice")
+    bundle = project.bundle("1")
+    outside = tmp_path / "outside.sql"
+    up = bundle.path / "sqlite" / "up.sql"
+    outside.write_bytes(up.read_bytes())  # same bytes: a checksum alone would not notice
+    up.unlink()
+    os.symlink(outside, up)
+    out = project.refused("verify")
+    assert "0001_initial/sqlite/up.sql: a symlink pointing outside the bundle folder" in out
+    assert "listed in the manifest but missing" not in out
+    assert "0001_initial/sqlite/up.sql: a symlink pointing outside" in project.refused("seal", "1")
+    up.unlink()
+    up.write_bytes(outside.read_bytes())
+    project.ok("verify")
+
+    os.symlink(tmp_path, bundle.path / "linked")
+    assert "0001_initial/linked: a linked folder" in project.refused("verify")
+    (bundle.path / "linked").unlink()
+
+    os.mkfifo(bundle.path / "pipe")
+    assert "0001_initial/pipe: not a regular file" in project.refused("verify")
+    flags = json.loads(project.run("status", "--json").stdout)["bundles"][0]["flags"]
+    assert flags == ["0001_initial/pipe: not a regular file"]

@@ -12,7 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewkit.bundle.store import APPROVALS, MANIFEST, Bundle, compute_digest, file_sha256, manifest_bytes
+from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, file_sha256, manifest_bytes, signed_files
+from reviewkit.bundle.store import Bundle
 from reviewkit.errors import IntegrityError, OperationFailed
 
 
@@ -51,38 +52,12 @@ def seal_bundle(bundle: Bundle) -> SealResult:
 
 
 def scan_files(folder: Path) -> dict[str, str]:
-    """Return every file under `folder` but the manifest and approvals/, with its sha256.
-
-    Refuse symlinks that leave the folder, linked folders, and anything but regular files.
-    """
-    root = folder.resolve()
-    found: dict[str, str] = {}
-    for current, dirs, names in os.walk(folder):
-        here = Path(current)
-        if here == folder:
-            dirs[:] = [d for d in dirs if d != APPROVALS]
-            names = [n for n in names if n != MANIFEST]
-        for name in sorted(dirs):
-            if (here / name).is_symlink():
-                raise IntegrityError(f"{_label(here / name, folder)}: a linked folder; copy its files into the bundle instead")
-        for name in names:
-            path = here / name
-            _check_file(path, _label(path, folder), root)
-            found[path.relative_to(folder).as_posix()] = file_sha256(path)
-    return found
-
-
-def _label(path: Path, folder: Path) -> str:
-    return f"{folder.name}/{path.relative_to(folder).as_posix()}"
-
-
-def _check_file(path: Path, label: str, root: Path) -> None:
-    if "\\" in path.name:
-        raise IntegrityError(f"{label}: a backslash in a file name cannot be listed in a manifest; rename the file")
-    if path.is_symlink() and not path.resolve().is_relative_to(root):
-        raise IntegrityError(f"{label}: a symlink pointing outside the bundle folder ({os.readlink(path)})")
-    if not path.is_file():
-        raise IntegrityError(f"{label}: not a regular file")
+    """Return every file the digest covers with its sha256; refuse what the bundle may not hold."""
+    files, problems = signed_files(folder)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise IntegrityError(problems[0] + more)
+    return {rel: file_sha256(path) for rel, path in files.items()}
 
 
 def _check_scripts(bundle: Bundle, files: dict[str, str]) -> None:

@@ -1,15 +1,12 @@
-"""Bundles on disk: the manifest, checksums, the digest, and loading bundles in order.
+"""Bundles on disk: reading and writing them, and loading them in the order of their chain.
 
 A bundle is a folder `bundles/NNNN_slug/` holding `manifest.json`, `schema.json`,
-`REVIEW.md`, one `<dialect>/{up,down}.sql` pair per dialect, and `approvals/`.
-The manifest lists every other file with its sha256; the digest is a sha256 over the
-manifest's canonical JSON without the digest itself, so it changes when any byte of any
-listed file or any manifest field changes. Approvals live outside the digest.
+`REVIEW.md`, one `<dialect>/{up,down}.sql` pair per dialect, and `approvals/`. What the
+digest covers is `reviewkit.bundle.digest`'s business.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -19,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, manifest_bytes, sha256_hex
 from reviewkit.errors import BundleNotFound, IntegrityError, OperationFailed
 from reviewkit.schema.state import Schema, schema_from_json
 
 BUNDLE_FORMAT = 1
-MANIFEST = "manifest.json"
 SCHEMA = "schema.json"
-APPROVALS = "approvals"
 _BUNDLE_DIR = re.compile(r"^(\d{4,})_([a-z0-9_]+)$")
 _REQUIRED = ("format", "id", "parent", "created_at", "author", "generator", "dialects", "operations", "risk", "files", "digest")
 
@@ -68,24 +64,6 @@ class Bundle:
             return schema_from_json((self.path / SCHEMA).read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise IntegrityError(f"{self.id}/{SCHEMA}: unreadable schema snapshot ({err})") from None
-
-
-# -- checksums and the digest -----------------------------------------------------------
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def compute_digest(manifest: dict[str, Any]) -> str:
-    """Return the digest over every manifest field but `digest` (and so over every file's sha256)."""
-    body = {k: v for k, v in manifest.items() if k != "digest"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return sha256_hex(canonical.encode("utf-8"))
-
-
-def manifest_bytes(manifest: dict[str, Any]) -> bytes:
-    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -194,37 +172,3 @@ def find_bundle(bundles: list[Bundle], ref: str) -> Bundle:
         if ref_path.exists() and ref_path.resolve() == b.path.resolve():
             return b
     raise BundleNotFound(f"no bundle matches {ref!r}" + (f" (latest is {bundles[-1].id})" if bundles else " (there are no bundles yet)"))
-
-
-def file_sha256(path: Path) -> str:
-    """Hash a file in chunks: a large hand-written bundle never sits in memory whole."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def verify_files(bundle: Bundle) -> list[str]:
-    """Return every integrity problem of the bundle's files, naming each file."""
-    problems = []
-    listed = bundle.manifest["files"]
-    for rel, expected in sorted(listed.items()):
-        path = bundle.path / rel
-        if not path.is_file():
-            problems.append(f"{bundle.id}/{rel}: listed in the manifest but missing")
-        elif file_sha256(path) != expected:
-            problems.append(f"{bundle.id}/{rel}: changed since the bundle was sealed (sha256 differs)")
-    for rel in _files_on_disk(bundle.path):
-        if rel != MANIFEST and rel.split("/")[0] != APPROVALS and rel not in listed:
-            problems.append(f"{bundle.id}/{rel}: not listed in the manifest")
-    if compute_digest(bundle.manifest) != bundle.digest:
-        problems.append(f"{bundle.id}/{MANIFEST}: digest does not match the manifest's contents")
-    return problems
-
-
-def _files_on_disk(folder: Path) -> list[str]:
-    """Return every file below `folder` as a relative POSIX path, sorted."""
-    found = []
-    for current, _dirs, files in os.walk(folder):
-        base = os.path.relpath(current, folder)
-        for name in files:
-            found.append(name if base == "." else f"{base}/{name}".replace(os.sep, "/"))
-    return sorted(found)

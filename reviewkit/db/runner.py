@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, verify_files
+from reviewkit.bundle.digest import verify_files
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings, os_user
 from reviewkit.db.execute import run_statement
 from reviewkit.db.ledger import (

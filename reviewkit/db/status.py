@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reviewkit.bundle.store import Bundle, load_bundles, verify_files
+from reviewkit.bundle.digest import verify_files
+from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, ledger_problems, read_rows
 from reviewkit.db.target import open_database, target_url

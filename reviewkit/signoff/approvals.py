@@ -25,7 +25,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from reviewkit.bundle.store import APPROVALS, Bundle, compute_digest, verify_files
+from reviewkit.bundle.digest import APPROVALS, compute_digest, verify_files
+from reviewkit.bundle.store import Bundle
 from reviewkit.config import Policy, Settings
 from reviewkit.errors import IntegrityError, OperationFailed, UsageError
 from reviewkit.signoff.keys import fingerprint, verify_signature

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reviewkit.bundle.store import Bundle, compute_digest, find_bundle, load_bundles
+from reviewkit.bundle.digest import compute_digest
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.signoff.approvals import PolicyResult, evaluate_with, needs_reviewers
 from reviewkit.signoff.reviewers import Reviewers, load_reviewers, resolve_reviewers_path

@@ -1,0 +1,109 @@
+"""What a bundle's digest covers, and the one walk over a bundle folder that decides it.
+
+The manifest lists every file of the bundle folder with its sha256, except the manifest
+itself and the folders of evidence added after sealing (`approvals/`); the digest is a
+sha256 over the manifest's canonical JSON without the digest. `seal` lists the files
+this walk finds, `verify` compares them with the manifest: both by the same rules, so
+nothing one accepts is refused by the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reviewkit.bundle.store import Bundle
+
+MANIFEST = "manifest.json"
+APPROVALS = "approvals"
+# Top-level folders outside the digest: signatures are made over it, so they cannot be in it.
+UNSIGNED_FOLDERS = (APPROVALS,)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """Hash a file in chunks: a large hand-written bundle never sits in memory whole."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def compute_digest(manifest: dict[str, Any]) -> str:
+    """Return the digest over every manifest field but `digest` (and so over every file's sha256)."""
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return sha256_hex(canonical.encode("utf-8"))
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# -- the walk -----------------------------------------------------------------------------
+
+
+def signed_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """Return the files the digest covers (relative POSIX path -> path) and what may not be there.
+
+    Refused, each a problem naming the file: a linked folder, a symlink pointing outside
+    the folder, anything but a regular file, a backslash in a name (a manifest path cannot
+    hold it). A symlink to a file inside the folder is hashed as that file.
+    """
+    files: dict[str, Path] = {}
+    problems: list[str] = []
+    root = folder.resolve()
+    _walk(folder, "", root, folder.name, files, problems)
+    return dict(sorted(files.items())), problems
+
+
+def _walk(here: Path, prefix: str, root: Path, label: str, files: dict[str, Path], problems: list[str]) -> None:
+    with os.scandir(here) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            rel = prefix + entry.name
+            if not prefix and (entry.name == MANIFEST or entry.name in UNSIGNED_FOLDERS):
+                continue
+            problem = _refusal(entry, root)
+            if problem:
+                problems.append(f"{label}/{rel}: {problem}")
+            elif entry.is_dir(follow_symlinks=False):
+                _walk(Path(entry.path), rel + "/", root, label, files, problems)
+            else:
+                files[rel] = Path(entry.path)
+
+
+def _refusal(entry: os.DirEntry, root: Path) -> str | None:
+    """Return why the walk refuses this entry, or None."""
+    if "\\" in entry.name:
+        return "a backslash in a file name cannot be listed in a manifest; rename the file"
+    if entry.is_symlink():
+        if entry.is_dir():
+            return "a linked folder; copy its files into the bundle instead"
+        if not Path(entry.path).resolve().is_relative_to(root):
+            return f"a symlink pointing outside the bundle folder ({os.readlink(entry.path)})"
+    if not entry.is_dir(follow_symlinks=False) and not entry.is_file():
+        return "not a regular file"
+    return None
+
+
+def verify_files(bundle: Bundle) -> list[str]:
+    """Return every integrity problem of the bundle's files, naming each file."""
+    found, problems = signed_files(bundle.path)
+    refused = {p.split(": ", 1)[0] for p in problems}
+    listed = bundle.manifest["files"]
+    for rel, expected in sorted(listed.items()):
+        path = found.get(rel)
+        if path is None:
+            if f"{bundle.path.name}/{rel}" not in refused:
+                problems.append(f"{bundle.id}/{rel}: listed in the manifest but missing")
+        elif file_sha256(path) != expected:
+            problems.append(f"{bundle.id}/{rel}: changed since the bundle was sealed (sha256 differs)")
+    problems += [f"{bundle.id}/{rel}: not listed in the manifest" for rel in found if rel not in listed]
+    if compute_digest(bundle.manifest) != bundle.digest:
+        problems.append(f"{bundle.id}/{MANIFEST}: digest does not match the manifest's contents")
+    return problems
