@@ -8,7 +8,8 @@ from pathlib import Path
 
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import load_settings
-from reviewkit.db.execute import run_script
+from reviewkit.db.execute import run_statement
+from reviewkit.db.statements import split_statements
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.diff import DeclaredRenames
@@ -176,3 +177,28 @@ def kept_data(before: dict, after: dict, old: Schema, new: Schema) -> tuple[dict
                 left[(table.name, col.name)] = before[table.name][col.name]
                 right[(table.name, col.name)] = after[table.name][col.name]
     return left, right
+
+
+def run_script(conn: Connection, text: str, where: str) -> int:
+    """Run every statement of `text` as a DBA would by hand (`psql -1 -f`); return how many ran.
+
+    One transaction where the engine's DDL is transactional, so a failure leaves nothing.
+    """
+    dialect = get_dialect(conn.dialect)
+    statements = split_statements(text, conn.dialect)
+    restore = dialect.driver.prepare_session(conn)
+    try:
+        if dialect.transactional_ddl:
+            conn.begin()
+        try:
+            for number, statement in enumerate(statements, 1):
+                run_statement(conn, statement, number, where)
+            if dialect.transactional_ddl:
+                conn.commit()
+        except BaseException:
+            if dialect.transactional_ddl:
+                conn.rollback()
+            raise
+    finally:
+        restore()
+    return len(statements)

@@ -38,12 +38,11 @@ from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.pool import NullPool
 
 from reviewkit.bundle.store import Bundle, load_bundles
-from reviewkit.db.execute import run_script
 from reviewkit.db.introspect import introspect
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection, DatabaseURL
 from reviewkit.schema.state import Schema, Table
-from tests.scenario_support import walk_bundles
+from tests.scenario_support import run_script, walk_bundles
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,13 +1,12 @@
-"""Run a bundle script's statements on a connection.
+"""Run one statement of a bundle script, naming it when it fails.
 
-Where the engine's DDL is transactional the whole script runs in one transaction and a
-failure leaves nothing behind; elsewhere each statement commits on its own. A failure
-names the statement's number, its line in the file and the first line of its text.
+A failure names the statement's number, its line in the file and the first line of its
+text; a statement that ran but reports a problem (SQLite's foreign_key_check) fails too.
 """
 
 from __future__ import annotations
 
-from reviewkit.db.statements import ScriptStatement, split_statements
+from reviewkit.db.statements import ScriptStatement
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.errors import OperationFailed
@@ -20,28 +19,6 @@ class StatementFailed(OperationFailed):
         first = statement.sql.strip().splitlines()[0][:80]
         super().__init__(f"{where}: statement {number} (line {statement.line}) failed: {message}\n  {first}")
         self.number = number
-
-
-def run_script(conn: Connection, text: str, where: str) -> int:
-    """Run every statement of `text`; return how many ran."""
-    dialect = get_dialect(conn.dialect)
-    statements = split_statements(text, conn.dialect)
-    restore = dialect.driver.prepare_session(conn)
-    try:
-        if dialect.transactional_ddl:
-            conn.begin()
-        try:
-            for number, statement in enumerate(statements, 1):
-                run_statement(conn, statement, number, where)
-            if dialect.transactional_ddl:
-                conn.commit()
-        except BaseException:
-            if dialect.transactional_ddl:
-                conn.rollback()
-            raise
-    finally:
-        restore()
-    return len(statements)
 
 
 def run_statement(conn: Connection, statement: ScriptStatement, number: int, where: str) -> None:

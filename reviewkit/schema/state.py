@@ -164,10 +164,6 @@ class Schema:
 # -- serialization ----------------------------------------------------------------------
 
 
-def schema_to_dict(schema: Schema) -> dict[str, Any]:
-    return {"format": SCHEMA_FORMAT, "tables": [_table_to_dict(t) for t in schema.normalized().tables]}
-
-
 def schema_to_json(schema: Schema) -> str:
     """Serialize deterministically: the same schema always gives the same bytes.
 

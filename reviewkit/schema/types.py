@@ -117,7 +117,3 @@ def _int_params(data_type: exp.DataType) -> tuple[int, ...]:
             raise UnsupportedType(f"type {data_type.sql()} has a parameter reviewkit cannot read")
         params.append(int(value.this))
     return tuple(params)
-
-
-def is_integer_kind(kind: str) -> bool:
-    return kind in ("smallint", "integer", "bigint")
