@@ -73,12 +73,12 @@ def test_manifest_lists_every_file_and_the_digest_covers_them(project):
         assert key in m
     assert m["author"] == "Test Author <t@example.com>"
     assert set(m["files"]) == {"schema.json", "REVIEW.md"} | {f"{d}/{x}.sql" for d in ("postgres", "mysql", "sqlite") for x in ("up", "down")}
-    assert verify_files(bundle) == []
+    assert verify_files(bundle.path, bundle.manifest) == []
     assert compute_digest(m) == m["digest"]
 
     (bundle.path / "mysql" / "up.sql").write_text("DROP TABLE customers;\n")
     (bundle.path / "notes.txt").write_text("x")
-    problems = verify_files(bundle)
+    problems = verify_files(bundle.path, bundle.manifest)
     assert any("mysql/up.sql: changed" in p for p in problems)
     assert any("notes.txt: not listed" in p for p in problems)
 

@@ -13,10 +13,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from reviewkit.bundle.store import Bundle
+from typing import Any
 
 MANIFEST = "manifest.json"
 APPROVALS = "approvals"
@@ -91,19 +88,20 @@ def _refusal(entry: os.DirEntry, root: Path) -> str | None:
     return None
 
 
-def verify_files(bundle: Bundle) -> list[str]:
-    """Return every integrity problem of the bundle's files, naming each file."""
-    found, problems = signed_files(bundle.path)
+def verify_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """Return every integrity problem of a bundle folder against its manifest, naming each file."""
+    found, problems = signed_files(folder)
+    label = folder.name  # the bundle's id: the manifest says so
     refused = {p.split(": ", 1)[0] for p in problems}
-    listed = bundle.manifest["files"]
+    listed = manifest["files"]
     for rel, expected in sorted(listed.items()):
         path = found.get(rel)
         if path is None:
-            if f"{bundle.path.name}/{rel}" not in refused:
-                problems.append(f"{bundle.id}/{rel}: listed in the manifest but missing")
+            if f"{label}/{rel}" not in refused:
+                problems.append(f"{label}/{rel}: listed in the manifest but missing")
         elif file_sha256(path) != expected:
-            problems.append(f"{bundle.id}/{rel}: changed since the bundle was sealed (sha256 differs)")
-    problems += [f"{bundle.id}/{rel}: not listed in the manifest" for rel in found if rel not in listed]
-    if compute_digest(bundle.manifest) != bundle.digest:
-        problems.append(f"{bundle.id}/{MANIFEST}: digest does not match the manifest's contents")
+            problems.append(f"{label}/{rel}: changed since the bundle was sealed (sha256 differs)")
+    problems += [f"{label}/{rel}: not listed in the manifest" for rel in found if rel not in listed]
+    if compute_digest(manifest) != manifest["digest"]:
+        problems.append(f"{label}/{MANIFEST}: digest does not match the manifest's contents")
     return problems

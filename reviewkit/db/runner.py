@@ -315,7 +315,7 @@ class Runner:
 def verify_steps(steps: list[Step], check_policy: Callable[[Bundle], None]) -> None:
     """Refuse (exit 3) before anything runs when a bundle's files or approvals do not hold."""
     for step in steps:
-        problems = verify_files(step.bundle)
+        problems = verify_files(step.bundle.path, step.bundle.manifest)
         if problems:
             raise IntegrityError(first_of(problems))
         if step.direction == "up":

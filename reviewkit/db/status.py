@@ -83,7 +83,7 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
                    approvals_summary: Callable[[Bundle], str | None]) -> BundleStatus:
     m = bundle.manifest
     status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, approvals_summary(bundle), None)
-    status.flags += verify_files(bundle)
+    status.flags += verify_files(bundle.path, bundle.manifest)
     if not with_db:
         return status
     state = states.get(bundle.id, BundleState("pending"))

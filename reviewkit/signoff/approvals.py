@@ -149,7 +149,7 @@ def approve(
     confirm: Callable[[Bundle, Reviewer], bool] = lambda bundle, reviewer: True,
 ) -> Path | None:
     """Check, ask `confirm`, then sign `bundle` and write its approval file; None when declined."""
-    problems = verify_files(bundle)
+    problems = verify_files(bundle.path, bundle.manifest)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise IntegrityError(f"{problems[0]}{more}; not approving: run `reviewkit verify` or `reviewkit seal`")
@@ -282,7 +282,7 @@ def evaluate_with(
     so that no file is read and hashed twice.
     """
     needed = required_approvals(bundle, policy)
-    files = verify_files(bundle) if file_problems is None else file_problems
+    files = verify_files(bundle.path, bundle.manifest) if file_problems is None else file_problems
     result = PolicyResult(met=False, needed=needed, problems=list(files), file_problems=files)
     result.checks = check_approvals(bundle, reviewers, policy) if reviewers else []
     result.checks, result.counted = _count(result.checks)

@@ -9,19 +9,14 @@ foreign-key enforcement off so that dropping the old table cascades nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from reviewkit.dialects.compiler import CompiledOperation
+from reviewkit.dialects.compiler import CompiledOperation, Compiler
 from reviewkit.schema.operations import CreateTable, DropTable, RenameColumn, RenameTable
 from reviewkit.schema.state import Table
-
-if TYPE_CHECKING:
-    from reviewkit.dialects.sqlite.compiler import SQLiteCompiler
 
 REBUILD_PREFIX = "_reviewkit_new_"
 
 
-def rebuild_table(compiler: SQLiteCompiler, before: Table, after: Table) -> list[str]:
+def rebuild_table(compiler: Compiler, before: Table, after: Table) -> list[str]:
     """Return the statements that turn table `before` into `after`, keeping every shared column's data."""
     temp = REBUILD_PREFIX + after.name
     old_names = {c.name for c in before.columns}
@@ -42,7 +37,7 @@ def rebuild_table(compiler: SQLiteCompiler, before: Table, after: Table) -> list
 _BARRIERS = (CreateTable, DropTable, RenameTable, RenameColumn)
 
 
-def combine_rebuilds(compiler: SQLiteCompiler, compiled: list[CompiledOperation], contexts: list) -> list[CompiledOperation]:
+def combine_rebuilds(compiler: Compiler, compiled: list[CompiledOperation], contexts: list) -> list[CompiledOperation]:
     """Fold each run of operations on one table that needs a rebuild into one rebuild.
 
     Copying every row once instead of once per change: the run's last operation gets a
