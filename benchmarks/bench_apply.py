@@ -152,7 +152,7 @@ def summary(times: list[float]) -> tuple[float, float]:
 def build_apply_project(root: Path, tables: int) -> Path:
     """The synthetic schema and its first bundle, generated in-process (untimed)."""
     from reviewkit.config import load_settings
-    from reviewkit.generate.generator import GenerateOptions, generate
+    from reviewkit.generate import GenerateOptions, generate
 
     project = root / "apply_project"
     project.mkdir()
@@ -244,25 +244,25 @@ PROFILE_CHILD = textwrap.dedent("""\
 # Cumulative times; an indented line is part of the line above it.
 APPLY_BREAKDOWN = [
     ("imports (reviewkit, typer, rich, sqlglot)", [("<frozen importlib._bootstrap>", "_find_and_load")]),
-    ("load_bundles (read every manifest)", [("reviewkit/bundle.py", "load_bundles")]),
-    ("connect (incl. importing psycopg)", [("reviewkit/connections.py", "connect")]),
-    ("plan (incl. split_statements)", [("reviewkit/runner.py", "plan")]),
-    ("  split_statements", [("reviewkit/sqlscript.py", "split_statements")]),
-    ("verify_steps (sha256 of the bundle files)", [("reviewkit/runner.py", "verify_steps")]),
-    ("Runner.run (statements + ledger row)", [("reviewkit/runner.py", "run")]),
+    ("load_bundles (read every manifest)", [("reviewkit/bundle/store.py", "load_bundles")]),
+    ("connect (incl. importing psycopg)", [("reviewkit/dialects/connection.py", "connect")]),
+    ("plan (incl. split_statements)", [("reviewkit/db/runner.py", "plan")]),
+    ("  split_statements", [("reviewkit/db/statements.py", "split_statements")]),
+    ("verify_steps (sha256 of the bundle files)", [("reviewkit/db/runner.py", "verify_steps")]),
+    ("Runner.run (statements + ledger row)", [("reviewkit/db/runner.py", "run")]),
     ("  psycopg waiting for the server", [("psycopg/connection.py", "wait")]),
     ("  psycopg sending the statements", [("psycopg/_cursor_base.py", "_execute_send")]),
-    ("  ledger: read_rows + insert_row", [("reviewkit/ledger.py", "read_rows"), ("reviewkit/ledger.py", "insert_row")]),
+    ("  ledger: read_rows + insert_row", [("reviewkit/db/ledger.py", "read_rows"), ("reviewkit/db/ledger.py", "insert_row")]),
 ]
 STATUS_BREAKDOWN = [
     ("imports (reviewkit, typer, rich, sqlglot)", [("<frozen importlib._bootstrap>", "_find_and_load")]),
-    ("collect_status", [("reviewkit/status.py", "collect_status")]),
-    ("  load_bundles (read every manifest)", [("reviewkit/bundle.py", "load_bundles")]),
-    ("  verify_files (every bundle)", [("reviewkit/bundle.py", "verify_files")]),
-    ("    sha256_hex", [("reviewkit/bundle.py", "sha256_hex")]),
-    ("    rglob (files not in the manifest)", [("pathlib.py", "rglob")]),
-    ("  read_rows + verify_chain (ledger)", [("reviewkit/ledger.py", "read_rows"), ("reviewkit/ledger.py", "verify_chain")]),
-    ("_print_status (rich table)", [("reviewkit/cli_runner.py", "_print_status")]),
+    ("collect_status", [("reviewkit/db/status.py", "collect_status")]),
+    ("  load_bundles (read every manifest)", [("reviewkit/bundle/store.py", "load_bundles")]),
+    ("  verify_files (every bundle)", [("reviewkit/bundle/digest.py", "verify_files")]),
+    ("    sha256_hex", [("reviewkit/bundle/digest.py", "file_sha256")]),
+    ("    signed_files (the walk over the folder)", [("reviewkit/bundle/digest.py", "signed_files")]),
+    ("  read_rows + verify_chain (ledger)", [("reviewkit/db/ledger.py", "read_rows"), ("reviewkit/db/ledger.py", "verify_chain")]),
+    ("_print_status (rich table)", [("reviewkit/cli/database.py", "_print_status")]),
 ]
 
 
@@ -305,7 +305,7 @@ def profile_apply(pg: Postgres, bundle: Path, root: Path, top: int, tables: int)
 def build_status_project(root: Path, count: int) -> tuple[Path, float]:
     """`count` bundles, each adding one column to a one-table schema, generated in-process."""
     from reviewkit.config import load_settings
-    from reviewkit.generate.generator import GenerateOptions, generate
+    from reviewkit.generate import GenerateOptions, generate
 
     project = root / "status_project"
     (project / "models").mkdir(parents=True)

@@ -13,7 +13,7 @@ from reviewkit.db.statements import split_statements
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.diff import DeclaredRenames
-from reviewkit.generate.generator import GenerateOptions, generate
+from reviewkit.generate import GenerateOptions, generate
 from reviewkit.schema.state import Schema, Table
 from reviewkit.schema.types import parse_type
 

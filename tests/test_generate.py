@@ -174,7 +174,7 @@ def test_terminal_user_is_asked_about_a_likely_rename(project):
 
 def test_a_failing_write_leaves_no_half_bundle(project, monkeypatch):
     from reviewkit.config import load_settings
-    from reviewkit.generate.generator import GenerateOptions, generate
+    from reviewkit.generate import GenerateOptions, generate
 
     calls = {"n": 0}
     real_write = Path.write_bytes

@@ -227,6 +227,31 @@ def test_gap_in_the_ledger_is_named_by_status_verify_and_apply(project, engine_u
     assert refused.returncode == 3 and gap in refused.stderr
 
 
+def test_ledger_row_with_a_field_reviewkit_never_writes_is_one_line_exit_3(project, engine_url):
+    db = cli_url(engine_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    with connect(engine_url) as conn:
+        q = get_dialect(conn.dialect).compiler.quote
+        conn.execute(f"UPDATE {q(LEDGER_TABLE)} SET {q('status')} = 'done' WHERE {q('id')} = 2")
+    for command in (("status", "--database", db), ("verify", "--database", db), ("apply", "--database", db)):
+        result = run(project, *command)
+        assert result.returncode == 3, (command, result.stderr)
+        assert result.stderr.strip() == ("error: ledger row 2 in reviewkit_ledger: status 'done' is not one of "
+                                         "running, applied, failed, faked; the ledger was edited by hand"), command
+
+
+def test_sqlite_ledger_row_with_text_in_a_number_column_is_refused(project, sqlite_url):
+    """SQLite keeps whatever is written, whatever the column's type: the reader checks each field."""
+    db = cli_url(sqlite_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    with connect(sqlite_url) as conn:
+        conn.execute(f"UPDATE {LEDGER_TABLE} SET statements_done = 'many' WHERE id = 1")
+    result = run(project, "status", "--database", db)
+    assert result.returncode == 3
+    assert "ledger row 1 in reviewkit_ledger: statements_done must be a whole number >= 0, not 'many'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_ledger_row_for_a_missing_bundle_is_refused(project, engine_url):
     db = cli_url(engine_url)
     assert run(project, "apply", "--database", db).returncode == 0

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
+from reviewkit.errors import LedgerMismatch
 from reviewkit.schema.state import Column, PrimaryKey, Table
 
 if TYPE_CHECKING:
@@ -101,7 +103,48 @@ def read_rows(conn: Connection) -> list[LedgerRow]:
     dialect = get_dialect(conn.dialect).compiler
     columns = ", ".join(dialect.quote(f) for f in FIELDS)
     rows = conn.query(f"SELECT {columns} FROM {dialect.quote(LEDGER_TABLE)} ORDER BY {dialect.quote('id')}")
-    return [LedgerRow(*row) for row in rows]
+    return [row_from_database(values) for values in rows]
+
+
+def row_from_database(values: tuple) -> LedgerRow:
+    """Return the row a ledger query returned, or refuse one whose fields are not what reviewkit writes.
+
+    Anyone with write access can put anything in the table (SQLite does not even keep
+    column types); the hash chain would flag such a row, but it must be readable first.
+    """
+    fields = dict(zip(FIELDS, values, strict=True))
+    where = f"ledger row {fields['id']!r}"
+    for name, value in fields.items():
+        problem = _field_problem(name, value)
+        if problem:
+            raise LedgerMismatch(f"{where} in {LEDGER_TABLE}: {name} {problem}; the ledger was edited by hand")
+    if fields["statements_done"] > fields["statements_total"]:
+        raise LedgerMismatch(f"{where} in {LEDGER_TABLE}: statements_done {fields['statements_done']} exceeds "
+                             f"statements_total {fields['statements_total']}; the ledger was edited by hand")
+    return LedgerRow(**fields)
+
+
+_INTEGERS = ("id", "statements_total", "statements_done")
+_OPTIONAL = ("finished_at", "approvals", "error")
+_HASHES = ("digest", "prev_hash", "row_hash")
+_CHOICES = {"direction": ("up", "down"), "status": ("running", "applied", "failed", "faked")}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _field_problem(name: str, value: object) -> str | None:
+    """Return what is wrong with one field's value as the database returned it, or None."""
+    if name in _INTEGERS:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return None if ok else f"must be a whole number >= 0, not {value!r}"[:120]
+    if value is None:
+        return None if name in _OPTIONAL else "is empty (NULL)"
+    if not isinstance(value, str):
+        return f"must be text, not {type(value).__name__}"
+    if name in _HASHES and not _HEX64.fullmatch(value):
+        return f"must be 64 lowercase hex digits, not {value[:70]!r}"
+    if name in _CHOICES and value not in _CHOICES[name]:
+        return f"{value[:40]!r} is not one of {', '.join(_CHOICES[name])}"
+    return None
 
 
 def insert_row(conn: Connection, row: LedgerRow) -> None:
