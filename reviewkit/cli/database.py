@@ -8,51 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reviewkit.bundle import Bundle
 from reviewkit.cli.console import err, out
 from reviewkit.config import Settings, load_settings
 
 if TYPE_CHECKING:  # imported where used: the runner pulls in the drivers and sqlglot
     from reviewkit.db.runner import ApplyResult, Step
     from reviewkit.db.status import StatusReport
-
-
-def _policy_hooks(settings: Settings, reviewers: str | None):
-    """Return (check_policy, approvals_for, summary) backed by the approvals module."""
-    policy = settings.policy
-    if policy.approvals == 0 and policy.high_risk_approvals == 0 and not policy.required_roles:
-        # A development database: no sign-off needed, so none is read.
-        return (lambda bundle: None), (lambda bundle: []), (lambda bundle: None)
-    from reviewkit.errors import IntegrityError
-    from reviewkit.signoff.approvals import evaluate_with, needs_reviewers
-    from reviewkit.signoff.reviewers import load_reviewers, resolve_reviewers_path
-
-    path = resolve_reviewers_path(settings, reviewers)
-    cache: dict[str, object] = {}
-    trusted: list = []  # the reviewers file, read once for all bundles, and only if one needs it
-
-    def result(bundle: Bundle):
-        if bundle.id not in cache:
-            if not trusted and needs_reviewers(bundle, policy):
-                trusted.append(load_reviewers(path))
-            # apply has verified the bundle's files before it asks, and status shows their
-            # problems as flags: hashing every file again here would read it twice.
-            cache[bundle.id] = evaluate_with(bundle, policy, trusted[0] if trusted else None, file_problems=[])
-        return cache[bundle.id]
-
-    def check_policy(bundle: Bundle) -> None:
-        r = result(bundle)
-        if not r.met:
-            detail = r.problems[0] if r.problems else r.summary()
-            raise IntegrityError(f"{bundle.id}: approval policy not met: {detail}")
-
-    def approvals_for(bundle: Bundle) -> list[dict]:
-        return [{"reviewer": c.reviewer, "fingerprint": c.fingerprint} for c in result(bundle).counted]
-
-    def summary(bundle: Bundle) -> str:
-        return result(bundle).summary()
-
-    return check_policy, approvals_for, summary
 
 
 class PlainProgress:
@@ -117,10 +78,9 @@ def apply_cmd(
     settings = load_settings()
     options = ApplyOptions(target=bundle, to=to, dry_run=dry_run, fake=fake, resume=resume,
                            lock_timeout=lock_timeout, actor=actor, reviewers=reviewers)
-    check_policy, approvals_for, _ = _policy_hooks(settings, reviewers)
     progress = BarProgress(err) if err.is_terminal else PlainProgress(lambda line: out.print(line, highlight=False))
     try:
-        result = apply(settings, database, options, progress, _confirmer(yes, out), check_policy, approvals_for)
+        result = apply(settings, database, options, progress, _confirmer(yes, out))
     finally:
         if isinstance(progress, BarProgress):
             progress.stop()
@@ -136,8 +96,7 @@ def status_cmd(
     from reviewkit.db.status import collect_status
 
     settings = load_settings()
-    _, _, summary = _policy_hooks(settings, reviewers)
-    report = collect_status(settings, database, summary)
+    report = collect_status(settings, database, reviewers)
     if json_output:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:

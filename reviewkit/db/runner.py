@@ -41,6 +41,7 @@ from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.errors import IntegrityError, LedgerMismatch, OperationFailed, UsageError
+from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
 
 @dataclass(frozen=True)
@@ -312,14 +313,14 @@ class Runner:
         self.conn.commit()
 
 
-def verify_steps(steps: list[Step], check_policy: Callable[[Bundle], None]) -> None:
+def verify_steps(steps: list[Step], gate: ApprovalGate) -> None:
     """Refuse (exit 3) before anything runs when a bundle's files or approvals do not hold."""
     for step in steps:
         problems = verify_files(step.bundle.path, step.bundle.manifest)
         if problems:
             raise IntegrityError(first_of(problems))
         if step.direction == "up":
-            check_policy(step.bundle)
+            gate.check(step.bundle)
 
 
 def apply(
@@ -328,10 +329,9 @@ def apply(
     options: ApplyOptions,
     progress: Progress | None = None,
     confirm: Callable[[list[Step]], bool] = lambda steps: True,
-    check_policy: Callable[[Bundle], None] = lambda bundle: None,
-    approvals_for: Callable[[Bundle], list[dict]] = lambda bundle: [],
 ) -> ApplyResult:
     """Bring a database to the requested bundle; see ApplyOptions for the forms."""
+    gate = approval_gate(settings, options.reviewers)
     bundles = load_bundles(settings.bundles_dir)
     if not bundles:
         raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
@@ -339,25 +339,25 @@ def apply(
     conn = open_database(url, create=not options.dry_run)
     if conn is None:  # a dry run against a database file that does not exist yet
         steps = plan(bundles, [], url.dialect, options)
-        verify_steps(steps, check_policy)
+        verify_steps(steps, gate)
         return ApplyResult(steps, dry_run=True)
     with conn:
         driver = get_dialect(conn.dialect).driver
         if options.dry_run:
             steps = plan(bundles, read_rows(conn), conn.dialect, options)
-            verify_steps(steps, check_policy)
+            verify_steps(steps, gate)
             return ApplyResult(steps, dry_run=True)
         # Lock before reading the ledger: a row another runner is writing right now is
         # in progress, not failed.
         driver.acquire_lock(conn, options.lock_timeout)
         try:
             steps = plan(bundles, read_rows(conn), conn.dialect, options)
-            verify_steps(steps, check_policy)
+            verify_steps(steps, gate)
             if not steps or not confirm(steps):
                 return ApplyResult([])
             if not ledger_exists(conn):
                 create_ledger(conn)
-            runner = Runner(conn, options, progress or SilentProgress(), approvals_for, resolve_actor(options.actor))
+            runner = Runner(conn, options, progress or SilentProgress(), gate.approvals, resolve_actor(options.actor))
             started = time.monotonic()
             count = runner.run(steps)
             return ApplyResult(steps, count, time.monotonic() - started)

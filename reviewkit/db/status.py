@@ -11,6 +11,7 @@ from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, ledger_problems, read_rows
 from reviewkit.db.target import open_database, target_url
+from reviewkit.signoff.gate import approval_gate
 
 
 @dataclass
@@ -47,10 +48,12 @@ class StatusReport:
                 "ledger_problems": self.ledger_problems, "needs_attention": self.needs_attention}
 
 
-def collect_status(
-    settings: Settings, database: str | None, approvals_summary: Callable[[Bundle], str | None] = lambda b: None
-) -> StatusReport:
-    """Return the status of every bundle, and of the database when one is reachable."""
+def collect_status(settings: Settings, database: str | None, reviewers: str | None = None) -> StatusReport:
+    """Return the status of every bundle, and of the database when one is reachable.
+
+    `reviewers` is `--reviewers`: the trusted reviewers file the approvals are checked against.
+    """
+    approvals_summary = approval_gate(settings, reviewers).summary
     bundles = load_bundles(settings.bundles_dir)
     conn = open_database(target_url(settings, database), create=False)
     rows: list[LedgerRow] | None = None
