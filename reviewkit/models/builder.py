@@ -7,6 +7,7 @@ name only a table, and checks that everything refers to columns that exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reviewkit.errors import ModelError
@@ -75,67 +76,17 @@ class SchemaBuilder:
         return schema
 
     def _build_table(self, d: TableDraft, taken: set[str]) -> Table:
-        names = {c.name for c in d.columns}
-        if len(names) != len(d.columns):
-            raise ModelError(f"{d.where}: table {d.name} declares a column twice")
         if not d.columns:
             raise ModelError(f"{d.where}: table {d.name} has no columns")
-        used: set[str] = set()
-
-        def pick(explicit: str | None, columns: tuple[str, ...], suffix: str) -> str:
-            if explicit:
-                if explicit in used:
-                    raise ModelError(f"{d.where}: table {d.name} uses the name {explicit} twice")
-                used.add(explicit)
-                return explicit
-            return naming.unique_among(naming.constraint_name(d.name, columns, suffix), used)
-
-        def known(columns: tuple[str, ...], what: str) -> tuple[str, ...]:
-            for col in columns:
-                if col not in names:
-                    raise ModelError(f"{d.where}: {what} on {d.name} names unknown column {col}")
-            return columns
-
-        primary_key = None
-        columns = list(d.columns)
-        if d.primary_key:
-            pk_cols = known(d.primary_key[1], "primary key")
-            primary_key = PrimaryKey(pick(d.primary_key[0], (), "pkey"), pk_cols)
-            # A primary key implies NOT NULL on every engine; say so in the state too.
-            columns = [Column(c.name, c.type, False, c.default, c.identity) if c.name in pk_cols else c for c in columns]
-        for c in columns:
-            if c.identity and (primary_key is None or primary_key.columns != (c.name,)):
-                raise ModelError(
-                    f"{d.where}: auto-increment column {d.name}.{c.name} must be the table's whole primary key "
-                    "(MySQL and SQLite allow it nowhere else)"
-                )
-        uniques = tuple(Unique(pick(n, known(cols, "unique"), "key"), cols) for n, cols in d.uniques)
-        checks = tuple(
-            Check(pick(n, cols, "check"), _known_expression(expr, names, d, "check"))
-            for n, expr, cols in d.checks
-        )
-        fks = []
-        for n, cols, ref_table, ref_cols, on_delete, on_update in d.foreign_keys:
-            for action in (on_delete, on_update):
-                if action not in _FK_ACTIONS:
-                    raise ModelError(f"{d.where}: foreign key on {d.name}: unknown action {action}")
-            ref_cols = ref_cols or self._primary_key_of(ref_table, d)
-            fks.append(ForeignKey(pick(n, known(cols, "foreign key"), "fkey"), cols, ref_table, ref_cols, on_delete, on_update))
-        indexes = []
-        for n, parts, unique, where in d.indexes:
-            known(tuple(p.expression for p in parts if p.is_column), "index")
-            for p in parts:
-                if not p.is_column:
-                    _known_expression(p.expression, names, d, "index")
-            if where:
-                _known_expression(where, names, d, "index filter")
-            key_names = tuple(p.expression if p.is_column else "expr" for p in parts)
-            name = n or naming.unique_among(naming.constraint_name(d.name, key_names, "idx"), taken)
-            if n and n in taken:
-                raise ModelError(f"{d.where}: index name {n} is used twice")
-            taken.add(name)
-            indexes.append(Index(name, parts, unique, where))
-        return Table(d.name, tuple(columns), primary_key, uniques, checks, tuple(fks), tuple(indexes))
+        table = _TableBuild(d)
+        # Names are given in this order (key, uniques, checks, foreign keys): SQLite's reader
+        # names what the engine left unnamed the same way, in the same order.
+        primary_key, columns = table.primary_key()
+        uniques = table.uniques()
+        checks = table.checks()
+        fks = table.foreign_keys(lambda ref_table: self._primary_key_of(ref_table, d))
+        indexes = table.indexes(taken)
+        return Table(d.name, columns, primary_key, uniques, checks, fks, indexes)
 
     def _primary_key_of(self, table: str, referrer: TableDraft) -> tuple[str, ...]:
         target = self._drafts.get(table)
@@ -144,6 +95,87 @@ class SchemaBuilder:
         if target.primary_key is None:
             raise ModelError(f"{referrer.where}: foreign key on {referrer.name} references {table}, which has no primary key")
         return target.primary_key[1]
+
+
+class _TableBuild:
+    """One draft becoming a table: names given, columns and expressions checked."""
+
+    def __init__(self, draft: TableDraft) -> None:
+        self.d = draft
+        self.names = {c.name for c in draft.columns}
+        if len(self.names) != len(draft.columns):
+            raise ModelError(f"{draft.where}: table {draft.name} declares a column twice")
+        self.used: set[str] = set()  # constraint names, unique within the table
+
+    def pick(self, explicit: str | None, columns: tuple[str, ...], suffix: str) -> str:
+        """Return the constraint's own name, or the conventional one for an unnamed constraint."""
+        d = self.d
+        if explicit:
+            if explicit in self.used:
+                raise ModelError(f"{d.where}: table {d.name} uses the name {explicit} twice")
+            self.used.add(explicit)
+            return explicit
+        return naming.unique_among(naming.constraint_name(d.name, columns, suffix), self.used)
+
+    def known(self, columns: tuple[str, ...], what: str) -> tuple[str, ...]:
+        for col in columns:
+            if col not in self.names:
+                raise ModelError(f"{self.d.where}: {what} on {self.d.name} names unknown column {col}")
+        return columns
+
+    def primary_key(self) -> tuple[PrimaryKey | None, tuple[Column, ...]]:
+        """Return the primary key and the columns, those of the key made NOT NULL."""
+        d, primary_key, columns = self.d, None, list(self.d.columns)
+        if d.primary_key:
+            pk_cols = self.known(d.primary_key[1], "primary key")
+            primary_key = PrimaryKey(self.pick(d.primary_key[0], (), "pkey"), pk_cols)
+            # A primary key implies NOT NULL on every engine; say so in the state too.
+            columns = [Column(c.name, c.type, False, c.default, c.identity) if c.name in pk_cols else c for c in columns]
+        for c in columns:
+            if c.identity and (primary_key is None or primary_key.columns != (c.name,)):
+                raise ModelError(
+                    f"{d.where}: auto-increment column {d.name}.{c.name} must be the table's whole primary key "
+                    "(MySQL and SQLite allow it nowhere else)"
+                )
+        return primary_key, tuple(columns)
+
+    def uniques(self) -> tuple[Unique, ...]:
+        return tuple(Unique(self.pick(n, self.known(cols, "unique"), "key"), cols) for n, cols in self.d.uniques)
+
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(
+            Check(self.pick(n, cols, "check"), _known_expression(expr, self.names, self.d, "check"))
+            for n, expr, cols in self.d.checks
+        )
+
+    def foreign_keys(self, primary_key_of: Callable[[str], tuple[str, ...]]) -> tuple[ForeignKey, ...]:
+        """Return the foreign keys; one that names only a table references its primary key."""
+        fks = []
+        for n, cols, ref_table, ref_cols, on_delete, on_update in self.d.foreign_keys:
+            for action in (on_delete, on_update):
+                if action not in _FK_ACTIONS:
+                    raise ModelError(f"{self.d.where}: foreign key on {self.d.name}: unknown action {action}")
+            name = self.pick(n, self.known(cols, "foreign key"), "fkey")
+            fks.append(ForeignKey(name, cols, ref_table, ref_cols or primary_key_of(ref_table), on_delete, on_update))
+        return tuple(fks)
+
+    def indexes(self, taken: set[str]) -> tuple[Index, ...]:
+        """Return the indexes; `taken` holds every index name of the schema (one namespace per schema)."""
+        d, indexes = self.d, []
+        for n, parts, unique, where in d.indexes:
+            self.known(tuple(p.expression for p in parts if p.is_column), "index")
+            for p in parts:
+                if not p.is_column:
+                    _known_expression(p.expression, self.names, d, "index")
+            if where:
+                _known_expression(where, self.names, d, "index filter")
+            key_names = tuple(p.expression if p.is_column else "expr" for p in parts)
+            name = n or naming.unique_among(naming.constraint_name(d.name, key_names, "idx"), taken)
+            if n and n in taken:
+                raise ModelError(f"{d.where}: index name {n} is used twice")
+            taken.add(name)
+            indexes.append(Index(name, parts, unique, where))
+        return tuple(indexes)
 
 
 def _known_expression(expression: str, names: set[str], d: TableDraft, what: str) -> str:
