@@ -8,19 +8,18 @@ of the wrong type, an unknown key or an unknown section is a ConfigError naming 
 file, the section and the key. A setting that is silently coerced or ignored is a
 security bug here (`self_approval = "false"` must not turn self-approval on), so nothing
 is converted but lists to tuples. The checks are plain functions rather than a schema
-library, which would add a dependency and most of a tenth of a second to every command
-(see the README's Dependencies).
+library, which would be one more dependency, convert values unless told not to, and cost
+every command 16 to 190 ms as measured (see the README's Dependencies).
 """
 
 from __future__ import annotations
 
-import difflib
 import getpass
 import json
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from reviewkit.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///reviewkit.sqlite3"
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 SECTIONS = ("reviewkit", "databases", "policy")
 
 
@@ -117,6 +117,11 @@ class _Invalid(Exception):
 Check = Callable[[Any], Any]  # return the value to keep, or raise _Invalid
 
 
+def toml_key(key: str) -> str:
+    """Return `key` as TOML writes it in a header: bare, or quoted when it holds anything else (a line break too)."""
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key)
+
+
 def describe(value: Any) -> str:
     """Return how a TOML value reads in a message: `true`, `-1`, `the string "false"`, `a table`."""
     if isinstance(value, bool):
@@ -180,8 +185,8 @@ def _dialect(value: Any) -> str:
     if not isinstance(value, str):
         raise _Invalid(f"must be a dialect name ({', '.join(known)}), not {describe(value)}")
     if value not in known:
-        close = difflib.get_close_matches(value, known, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        close = _closest(value, known)
+        hint = f"did you mean {close!r}? " if close else ""
         raise _Invalid(f"names an unknown dialect {value!r} ({hint}known: {', '.join(known)})")
     return value
 
@@ -222,12 +227,14 @@ _HOME = {**dict.fromkeys(_MAIN, "reviewkit"), **dict.fromkeys(_DATABASE, "databa
 # -- reading the file ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class _Source:
     """The configuration file and how its sections are spelled there."""
 
-    file: str  # "reviewkit.toml" or "pyproject.toml"
-    prefix: str  # "" or "tool.reviewkit."
+    __slots__ = ("file", "prefix")  # a plain class: a dataclass would cost every command a millisecond to build
+
+    def __init__(self, file: str, prefix: str) -> None:
+        self.file = file  # "reviewkit.toml" or "pyproject.toml"
+        self.prefix = prefix  # "" or "tool.reviewkit."
 
     def section(self, name: str) -> str:
         """Return the header of section `name` as the user writes it: `[policy]`, `[tool.reviewkit.policy]`."""
@@ -275,7 +282,7 @@ def _split_sections(source: _Source, data: dict[str, Any]) -> tuple[dict, dict, 
     """Return reviewkit.toml's [reviewkit], [databases] and [policy]; refuse anything else at the top."""
     for key, value in data.items():
         if key not in SECTIONS and isinstance(value, dict):
-            raise source.error(f"unknown section [{key}] (known: {', '.join(SECTIONS)})")
+            raise source.error(f"unknown section [{toml_key(key)}] (known: {', '.join(SECTIONS)})")
         if key not in SECTIONS:
             home = f"it belongs in {source.section(_HOME[key])}" if key in _HOME else f"sections: {', '.join(SECTIONS)}"
             raise source.error(f"setting {key!r} is outside any section ({home})")
@@ -311,10 +318,10 @@ def _databases(source: _Source, databases: dict[str, Any]) -> dict[str, str]:
     """Return each [databases.NAME]'s url; a database is a table holding exactly `url`."""
     urls = {}
     for name, entry in databases.items():
-        section = source.section(f"databases.{name}")
+        section = source.section(f"databases.{toml_key(name)}")
         if not isinstance(entry, dict):
-            raise source.error(f"{source.section('databases')} {name} must be a table {section} with url = \"...\", not {describe(entry)}")
-        checked = _checked(source, f"databases.{name}", entry, _DATABASE)
+            raise source.error(f"{source.section('databases')} {toml_key(name)} must be a table {section} with url = \"...\", not {describe(entry)}")
+        checked = _checked(source, f"databases.{toml_key(name)}", entry, _DATABASE)
         if "url" not in checked:
             raise source.error(f'{section} needs url = "..."')
         urls[name] = checked["url"]
@@ -339,14 +346,14 @@ def _unknown(source: _Source, section: str, key: str, value: Any, rules: dict[st
     """Return the message for an unknown key: a stray or misspelled table, a misspelling, a misplaced setting."""
     header = source.section(section)
     if isinstance(value, dict):
-        return f"unknown section [{header[1:-1]}.{key}] ({_section_hint(source, section, key)})"
-    close = difflib.get_close_matches(key, list(rules), n=1) or difflib.get_close_matches(key, list(_HOME), n=1)
+        return f"unknown section [{header[1:-1]}.{toml_key(key)}] ({_section_hint(source, section, key)})"
+    close = _closest(key, rules) or _closest(key, _HOME)
     if key in _HOME:
         hint = f"it belongs in {source.section(_HOME[key])}"
-    elif close and close[0] in rules:
-        hint = f"did you mean {close[0]!r}?"
+    elif close in rules:
+        hint = f"did you mean {close!r}?"
     elif close:
-        hint = f"did you mean {close[0]!r} in {source.section(_HOME[close[0]])}?"
+        hint = f"did you mean {close!r} in {source.section(_HOME[close])}?"
     else:
         hint = f"known: {', '.join(rules)}"
     return f"{header} unknown setting {key!r} ({hint})"
@@ -354,12 +361,20 @@ def _unknown(source: _Source, section: str, key: str, value: Any, rules: dict[st
 
 def _section_hint(source: _Source, section: str, key: str) -> str:
     """Return the hint for an unknown table `key` inside `section`: the section meant, or what is known."""
-    close = difflib.get_close_matches(key, SECTIONS[1:], n=1, cutoff=0.7)  # "replica" is not "policy"
+    close = _closest(key, SECTIONS[1:], cutoff=0.7)  # "replica" is not "policy"
     if close:
-        return f"did you mean {source.section(close[0])}?"
+        return f"did you mean {source.section(close)}?"
     if source.prefix and section == "reviewkit":  # [tool.reviewkit] holds the other sections
         return f"known: {', '.join(SECTIONS[1:])}"
     return f"{source.section(section)} has no subsections"
+
+
+def _closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """Return the candidate `word` most likely misspells, if any is close enough."""
+    import difflib  # only on the way to an error: every command starts without it
+
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return close[0] if close else None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
