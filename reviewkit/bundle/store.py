@@ -12,22 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from reviewkit.bundle.manifest import BUNDLE_FORMAT as BUNDLE_FORMAT  # where the generator finds it
+from reviewkit.bundle.manifest import BUNDLE_ID, UnreadableJSON, check_manifest, read_json
 from reviewkit.errors import BundleNotFound, IntegrityError, OperationFailed
 from reviewkit.schema.state import Schema, schema_from_json
 
-BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
 SCHEMA = "schema.json"
 APPROVALS = "approvals"
-_BUNDLE_DIR = re.compile(r"^(\d{4,})_([a-z0-9_]+)$")
-_REQUIRED = ("format", "id", "parent", "created_at", "author", "generator", "dialects", "operations", "risk", "files", "digest")
 
 
 @dataclass(frozen=True)
@@ -99,6 +97,7 @@ def write_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
     manifest = dict(manifest)
     manifest["files"] = {path: sha256_hex(data) for path, data in sorted(files.items())}
     manifest["digest"] = compute_digest(manifest)
+    check_manifest(manifest, bundle_id, f"{bundle_id}/{MANIFEST}")  # never write a bundle that cannot be read back
     bundles_dir.mkdir(parents=True, exist_ok=True)
     final = bundles_dir / bundle_id
     if final.exists():
@@ -125,40 +124,20 @@ def write_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
+    """Return the manifest of bundle folder `path`, every field checked; raise IntegrityError naming the file."""
     where = f"{path.name}/{MANIFEST}"
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IntegrityError(f"{where}: missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise IntegrityError(f"{where}: not valid JSON ({err})") from None
-    if not isinstance(manifest, dict):
-        raise IntegrityError(f"{where}: not a JSON object")
-    missing = [k for k in _REQUIRED if k not in manifest]
-    if missing:
-        raise IntegrityError(f"{where}: missing field {missing[0]!r}")
-    if manifest["format"] != BUNDLE_FORMAT:
-        raise IntegrityError(f"{where}: format {manifest['format']!r} is not supported (expected {BUNDLE_FORMAT})")
-    if manifest["id"] != path.name:
-        raise IntegrityError(f"{where}: id {manifest['id']!r} does not match its folder {path.name!r}")
-    if not isinstance(manifest["files"], dict) or not all(isinstance(v, str) for v in manifest["files"].values()):
-        raise IntegrityError(f"{where}: 'files' must map relative paths to sha256 hex strings")
-    for rel in manifest["files"]:
-        _check_inside(rel, where)
-    return manifest
-
-
-def _check_inside(rel: str, where: str) -> None:
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in rel or not rel or rel.startswith("~"):
-        raise IntegrityError(f"{where}: file path {rel!r} leaves the bundle folder")
+        manifest = read_json(path / MANIFEST)
+    except UnreadableJSON as why:
+        raise IntegrityError(f"{where}: {why}") from None
+    return check_manifest(manifest, path.name, where)
 
 
 def load_bundles(bundles_dir: Path) -> list[Bundle]:
     """Return every bundle, ordered along the parent chain; refuse forks and gaps."""
     if not bundles_dir.is_dir():
         return []
-    found = [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and _BUNDLE_DIR.match(p.name)]
+    found = [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and BUNDLE_ID.fullmatch(p.name)]
     return order_chain(found)
 
 
@@ -207,17 +186,28 @@ def verify_files(bundle: Bundle) -> list[str]:
     problems = []
     listed = bundle.manifest["files"]
     for rel, expected in sorted(listed.items()):
-        path = bundle.path / rel
-        if not path.is_file():
-            problems.append(f"{bundle.id}/{rel}: listed in the manifest but missing")
-        elif file_sha256(path) != expected:
-            problems.append(f"{bundle.id}/{rel}: changed since the bundle was sealed (sha256 differs)")
+        problem = _listed_file_problem(bundle, rel, expected)
+        if problem:
+            problems.append(problem)
     for rel in _files_on_disk(bundle.path):
         if rel != MANIFEST and rel.split("/")[0] != APPROVALS and rel not in listed:
             problems.append(f"{bundle.id}/{rel}: not listed in the manifest")
     if compute_digest(bundle.manifest) != bundle.digest:
         problems.append(f"{bundle.id}/{MANIFEST}: digest does not match the manifest's contents")
     return problems
+
+
+def _listed_file_problem(bundle: Bundle, rel: str, expected: str) -> str | None:
+    """Return what is wrong with one listed file, if anything; a file that cannot be read is named too."""
+    path = bundle.path / rel
+    try:
+        if not path.is_file():
+            return f"{bundle.id}/{rel}: listed in the manifest but missing"
+        if file_sha256(path) != expected:
+            return f"{bundle.id}/{rel}: changed since the bundle was sealed (sha256 differs)"
+    except OSError as err:  # a name too long for the file system, a file nobody may read
+        return f"{bundle.id}/{rel}: cannot read it ({err.strerror or err})"
+    return None
 
 
 def _files_on_disk(folder: Path) -> list[str]:
