@@ -210,6 +210,7 @@ def test_a_misspelled_setting_is_refused_with_the_name_meant(tmp_path, form, sec
     ("[reviewkit.policy]\napprovals = 1\n", "reviewkit.toml: unknown section [reviewkit.policy] (did you mean [policy]?)"),
     ("[policy.roles]\ndba = 1\n", "reviewkit.toml: unknown section [policy.roles] ([policy] has no subsections)"),
     ("[databases.prod.replica]\nurl = 'x'\n", "reviewkit.toml: unknown section [databases.prod.replica] ([databases.prod] has no subsections)"),
+    ('["po\\nlicy"]\napprovals = 1\n', 'reviewkit.toml: unknown section ["po\\nlicy"] (known: reviewkit, databases, policy)'),
     ("approvals = 1\n", "reviewkit.toml: setting 'approvals' is outside any section (it belongs in [policy])"),
     ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, policy)"),
     ("policy = 1\n", "reviewkit.toml: policy must be a section [policy], not 1"),
