@@ -6,11 +6,13 @@ import base64
 import json
 import shutil
 
+import pytest
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
 from reviewkit.config import load_settings
-from reviewkit.signoff.approvals import MESSAGE_PREFIX, evaluate_policy, sign_approval, write_approval
+from reviewkit.signoff.approvals import MESSAGE_PREFIX, check_approvals, evaluate_policy, sign_approval, write_approval
 from reviewkit.signoff.keys import load_private_key
+from reviewkit.signoff.reviewers import load_reviewers
 from tests.terminal import answer_on_terminal
 
 pytest_plugins = ["tests.signoff_support"]  # the project fixture
@@ -189,6 +191,76 @@ def test_malformed_approval_files_are_named(project):
     out = project.refused("verify")
     assert "0001_initial/approvals/alice.json: malformed: not valid JSON" in out
     assert "0001_initial/approvals/bob.json: malformed: expected the fields" in out
+
+
+def approval_check(project, ref: str = "1"):
+    """Return the one approval check of bundle `ref`, in-process, as verify computes it."""
+    bundle = project.bundle(ref)
+    (check,) = check_approvals(bundle, load_reviewers(project.root / "reviewers.toml"), load_settings(project.root).policy)
+    return check
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("reviewer", "alice/../bob", "field 'reviewer' is not a reviewer name (letters, digits, '.', '_', '-'): the string \"alice/../bob\""),
+    ("reviewer", "", "field 'reviewer' is not a reviewer name"),
+    ("fingerprint", "MD5:4a:5b", "field 'fingerprint' is not an OpenSSH key fingerprint (SHA256:...): the string \"MD5:4a:5b\""),
+    ("fingerprint", "SHA256:" + "A" * 42, "field 'fingerprint' is not an OpenSSH key fingerprint"),
+    ("digest", "ABC", "field 'digest' is not a sha256 (64 lowercase hex digits): the string \"ABC\""),
+    ("digest", "0" * 64 + "\n", "field 'digest' is not a sha256 (64 lowercase hex digits)"),
+    ("signed_at", "2026-11-25", "field 'signed_at' is not a UTC time like 2026-11-25T17:30:00Z: the string \"2026-11-25\""),
+    ("signed_at", "2026-11-25T25:00:00Z", "field 'signed_at' is not a UTC time"),
+    ("signed_at", 1764091846, "field 'signed_at' has the wrong type (1764091846)"),
+    ("bundle", "0001_initial\nok", "field 'bundle' is not a bundle id: the string \"0001_initial\\nok\""),
+    ("format", 10**200, "format a 201-digit number is not supported (expected 1)"),
+    ("format", True, "field 'format' has the wrong type (true)"),
+    ("comment", ["ok"], "field 'comment' has the wrong type (an array)"),
+    ("signature", "not base64!", "the signature is not base64"),
+])
+def test_an_approval_field_of_the_wrong_shape_is_malformed(project, field, value, reason):
+    forge(project, "1", "alice")
+    path = project.bundle("1").path / "approvals" / "alice.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {field: value}))
+    check = approval_check(project)
+    assert check.status == "malformed" and check.detail.startswith(reason), check.detail
+    assert check.line().isprintable()
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b'{"format": ' + b"1" * 5000 + b"}", "not valid JSON (Exceeds the limit (4300 digits) for integer string conversion"),
+    (b'{"comment": "caf\xe9"}', "not UTF-8 text (byte 0xe9 at offset 16)"),
+    (b"[" * 100_000, "not valid JSON (arrays or objects nested too deeply)"),
+    (b'{"format": 1, "format": 1}', 'not valid JSON (the key "format" appears twice in one object)'),
+    (b'{"format": Infinity}', "not valid JSON (Infinity is not a JSON number)"),
+    (b'"alice"', "expected the fields bundle, comment, digest, fingerprint, format, reviewer, signature, signed_at; found the string"),
+])
+def test_an_approval_file_that_does_not_parse_is_malformed_with_the_reason(project, data, reason):
+    (project.bundle("1").path / "approvals" / "alice.json").write_bytes(data)
+    check = approval_check(project)
+    assert check.status == "malformed" and check.detail.startswith(reason), check.detail
+
+
+def test_missing_and_unknown_approval_fields_are_listed(project):
+    forge(project, "1", "alice")
+    path = project.bundle("1").path / "approvals" / "alice.json"
+    record = json.loads(path.read_text())
+    del record["digest"]
+    path.write_text(json.dumps(record | {"sig\nnature": 1, "x": 2}))
+    assert approval_check(project).detail.endswith('; missing digest; unknown "sig\\nnature", "x"')
+
+
+def test_a_lone_surrogate_in_a_comment_is_malformed_not_a_crash(project):
+    forge(project, "1", "alice")
+    path = project.bundle("1").path / "approvals" / "alice.json"
+    path.write_text(path.read_text().replace('"comment": null', '"comment": "\\udc00"'))
+    check = approval_check(project)
+    assert (check.status, check.detail) == ("malformed", "a string holds a lone surrogate escape (\\ud800 to \\udfff), which is not text")
+
+
+def test_verify_names_an_approval_with_a_huge_integer(project):
+    (project.bundle("1").path / "approvals" / "alice.json").write_text('{"format": ' + "7" * 5000 + "}")
+    out = project.refused("verify")
+    assert "0001_initial/approvals/alice.json: malformed: not valid JSON (Exceeds the limit (4300 digits)" in out
+    assert "Traceback" not in out
 
 
 def test_approve_needs_yes_when_not_on_a_terminal(project):

@@ -90,6 +90,8 @@ def test_other_key_types_are_refused_clearly(project, ssh_keygen):
     ('[reviewers.bob]\nkeys = ["KEY"]\nrole = ["dba"]\n', "[reviewers.bob]: unknown field 'role'"),
     ('[reviewer.bob]\n', "unknown table or key 'reviewer'"),
     ('[reviewers.bob\n', "reviewers.toml: "),
+    ('[reviewers.bob]\nkeys = ["KEY"]\nroles = [' + "1" * 5000 + ']\n', "reviewers.toml: not valid TOML (Exceeds the limit (4300 digits)"),
+    ('[reviewers."bob\\nsmith"]\nkeys = ["KEY"]\n', 'reviewers.toml: [reviewers."bob\\nsmith"]: a reviewer name uses letters'),
 ])
 def test_a_malformed_reviewers_file_names_file_and_reviewer(project, body, message):
     (project.root / "reviewers.toml").write_text(body.replace("KEY", project.public("bob")))

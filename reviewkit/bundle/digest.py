@@ -99,9 +99,21 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
         if path is None:
             if f"{label}/{rel}" not in refused:
                 problems.append(f"{label}/{rel}: listed in the manifest but missing")
-        elif file_sha256(path) != expected:
-            problems.append(f"{label}/{rel}: changed since the bundle was sealed (sha256 differs)")
+            continue
+        problem = _hash_problem(path, expected)
+        if problem:
+            problems.append(f"{label}/{rel}: {problem}")
     problems += [f"{label}/{rel}: not listed in the manifest" for rel in found if rel not in listed]
     if compute_digest(manifest) != manifest["digest"]:
         problems.append(f"{label}/{MANIFEST}: digest does not match the manifest's contents")
     return problems
+
+
+def _hash_problem(path: Path, expected: str) -> str | None:
+    """Return why a listed file does not match its sha256, or None; a file nobody may read is named too."""
+    try:
+        if file_sha256(path) != expected:
+            return "changed since the bundle was sealed (sha256 differs)"
+    except OSError as err:
+        return f"cannot read it ({err.strerror or err})"
+    return None

@@ -7,23 +7,20 @@ digest covers is `reviewkit.bundle.digest`'s business.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, manifest_bytes, sha256_hex
+from reviewkit.bundle.manifest import BUNDLE_FORMAT as BUNDLE_FORMAT  # where the generator finds it
+from reviewkit.bundle.manifest import BUNDLE_ID, UnreadableJSON, check_manifest, read_json
 from reviewkit.errors import BundleNotFound, IntegrityError, OperationFailed
 from reviewkit.schema.state import Schema, schema_from_json
 
-BUNDLE_FORMAT = 1
 SCHEMA = "schema.json"
-_BUNDLE_DIR = re.compile(r"^(\d{4,})_([a-z0-9_]+)$")
-_REQUIRED = ("format", "id", "parent", "created_at", "author", "generator", "dialects", "operations", "risk", "files", "digest")
 
 
 @dataclass(frozen=True)
@@ -77,6 +74,7 @@ def write_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
     manifest = dict(manifest)
     manifest["files"] = {path: sha256_hex(data) for path, data in sorted(files.items())}
     manifest["digest"] = compute_digest(manifest)
+    check_manifest(manifest, bundle_id, f"{bundle_id}/{MANIFEST}")  # never write a bundle that cannot be read back
     bundles_dir.mkdir(parents=True, exist_ok=True)
     final = bundles_dir / bundle_id
     if final.exists():
@@ -103,40 +101,20 @@ def write_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
+    """Return the manifest of bundle folder `path`, every field checked; raise IntegrityError naming the file."""
     where = f"{path.name}/{MANIFEST}"
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IntegrityError(f"{where}: missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise IntegrityError(f"{where}: not valid JSON ({err})") from None
-    if not isinstance(manifest, dict):
-        raise IntegrityError(f"{where}: not a JSON object")
-    missing = [k for k in _REQUIRED if k not in manifest]
-    if missing:
-        raise IntegrityError(f"{where}: missing field {missing[0]!r}")
-    if manifest["format"] != BUNDLE_FORMAT:
-        raise IntegrityError(f"{where}: format {manifest['format']!r} is not supported (expected {BUNDLE_FORMAT})")
-    if manifest["id"] != path.name:
-        raise IntegrityError(f"{where}: id {manifest['id']!r} does not match its folder {path.name!r}")
-    if not isinstance(manifest["files"], dict) or not all(isinstance(v, str) for v in manifest["files"].values()):
-        raise IntegrityError(f"{where}: 'files' must map relative paths to sha256 hex strings")
-    for rel in manifest["files"]:
-        _check_inside(rel, where)
-    return manifest
-
-
-def _check_inside(rel: str, where: str) -> None:
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in rel or not rel or rel.startswith("~"):
-        raise IntegrityError(f"{where}: file path {rel!r} leaves the bundle folder")
+        manifest = read_json(path / MANIFEST)
+    except UnreadableJSON as why:
+        raise IntegrityError(f"{where}: {why}") from None
+    return check_manifest(manifest, path.name, where)
 
 
 def load_bundles(bundles_dir: Path) -> list[Bundle]:
     """Return every bundle, ordered along the parent chain; refuse forks and gaps."""
     if not bundles_dir.is_dir():
         return []
-    found = [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and _BUNDLE_DIR.match(p.name)]
+    found = [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and BUNDLE_ID.fullmatch(p.name)]
     return order_chain(found)
 
 

@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,10 +27,19 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from reviewkit.bundle.digest import APPROVALS, compute_digest, verify_files
+from reviewkit.bundle.manifest import (
+    BUNDLE_ID,
+    UnreadableJSON,
+    describe,
+    encodes,
+    is_sha256_hex,
+    is_utc_time,
+    read_json,
+)
 from reviewkit.bundle.store import Bundle
 from reviewkit.config import Policy, Settings
 from reviewkit.errors import IntegrityError, OperationFailed, UsageError
-from reviewkit.signoff.keys import fingerprint, verify_signature
+from reviewkit.signoff.keys import fingerprint, valid_name, verify_signature
 from reviewkit.signoff.reviewers import Reviewer, Reviewers, load_reviewers, resolve_reviewers_path
 
 __all__ = [
@@ -40,6 +50,15 @@ __all__ = [
 APPROVAL_FORMAT = 1
 MESSAGE_PREFIX = b"reviewkit-approval-v1\n"
 _FIELDS = {"format": int, "reviewer": str, "fingerprint": str, "bundle": str, "digest": str, "signed_at": str, "comment": (str, type(None)), "signature": str}
+_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")  # OpenSSH's: unpadded base64 of 32 bytes
+# What each text field must look like beyond being a string, and how a message says so.
+_SHAPES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "reviewer": (valid_name, "a reviewer name (letters, digits, '.', '_', '-')"),
+    "fingerprint": (lambda text: _FINGERPRINT.fullmatch(text) is not None, "an OpenSSH key fingerprint (SHA256:...)"),
+    "bundle": (lambda text: BUNDLE_ID.fullmatch(text) is not None, "a bundle id"),
+    "digest": (is_sha256_hex, "a sha256 (64 lowercase hex digits)"),
+    "signed_at": (is_utc_time, "a UTC time like 2026-11-25T17:30:00Z"),
+}
 # Statuses that mean someone wrote or altered the file by hand: always a problem.
 TAMPERED = ("bad signature", "wrong bundle", "malformed")
 
@@ -231,21 +250,43 @@ def check_approval(bundle: Bundle, path: Path, digest: str, reviewers: Reviewers
 def _read_record(path: Path) -> tuple[dict[str, Any] | None, bytes, str]:
     """Return the approval record and its raw signature, or None and why the file is malformed."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return None, b"", f"not valid JSON ({err})"
-    if not isinstance(record, dict) or set(record) != set(_FIELDS):
-        found = ", ".join(sorted(record)) if isinstance(record, dict) else f"a JSON {type(record).__name__}"
-        return None, b"", f"expected the fields {', '.join(sorted(_FIELDS))}; found {found}"
-    for name, kind in _FIELDS.items():
-        if not isinstance(record[name], kind) or isinstance(record[name], bool):
-            return None, b"", f"field {name!r} has the wrong type"
-    if record["format"] != APPROVAL_FORMAT:
-        return None, b"", f"format {record['format']} is not supported (expected {APPROVAL_FORMAT})"
+        record = read_json(path)
+    except UnreadableJSON as why:
+        return None, b"", str(why)
+    why = _record_problem(record)
+    if why:
+        return None, b"", why
     try:
         return record, base64.b64decode(record["signature"], validate=True), ""
     except binascii.Error:
         return None, b"", "the signature is not base64"
+
+
+def _field_difference(record: Any) -> str:
+    """Return what a record has instead of the approval fields: "missing digest; unknown "sig"", or its type."""
+    if not isinstance(record, dict):
+        return f"found {describe(record)}"
+    missing = [name for name in sorted(_FIELDS) if name not in record]
+    unknown = [json.dumps(name) for name in sorted(record) if name not in _FIELDS]  # quoted: a key may hold anything
+    more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+    return "; ".join(([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown[:3])}{more}"] if unknown else []))
+
+
+def _record_problem(record: Any) -> str:
+    """Return why a parsed approval record is malformed, or "" when its fields have the right shapes."""
+    if not isinstance(record, dict) or set(record) != set(_FIELDS):
+        return f"expected the fields {', '.join(sorted(_FIELDS))}; {_field_difference(record)}"
+    for name, kind in _FIELDS.items():
+        if not isinstance(record[name], kind) or isinstance(record[name], bool):
+            return f"field {name!r} has the wrong type ({describe(record[name])})"
+    if record["format"] != APPROVAL_FORMAT:
+        return f"format {describe(record['format'])} is not supported (expected {APPROVAL_FORMAT})"
+    for name, (looks_right, shape) in _SHAPES.items():
+        if not looks_right(record[name]):
+            return f"field {name!r} is not {shape}: {describe(record[name])}"
+    if not encodes(record):
+        return "a string holds a lone surrogate escape (\\ud800 to \\udfff), which is not text"
+    return ""
 
 
 # -- the policy -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ roles = ["dba"]
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -89,6 +90,10 @@ def load_reviewers(path: Path) -> Reviewers:
         raise ConfigError(f"{path}: cannot read the reviewers file ({err})") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{label}: {err}") from None
+    except ValueError as err:  # tomllib lets int() refuse a number of more than 4300 digits
+        raise ConfigError(f"{label}: not valid TOML ({str(err).split(';')[0]})") from None
+    except RecursionError:
+        raise ConfigError(f"{label}: not valid TOML (arrays or tables nested too deeply)") from None
     unknown = sorted(set(data) - {"reviewers"})
     if unknown:
         raise ConfigError(f"{label}: unknown table or key {unknown[0]!r} (expected [reviewers.NAME] tables)")
@@ -99,9 +104,9 @@ def load_reviewers(path: Path) -> Reviewers:
 
 
 def _reviewer(label: str, name: str, entry: Any) -> Reviewer:
+    if not valid_name(name):  # quoted: the name may hold anything, a line break too
+        raise ConfigError(f"{label}: [reviewers.{json.dumps(name)}]: a reviewer name uses letters, digits, '.', '_' and '-' only")
     where = f"{label}: [reviewers.{name}]"
-    if not valid_name(name):
-        raise ConfigError(f"{where}: a reviewer name uses letters, digits, '.', '_' and '-' only")
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: must be a table with keys, emails and roles")
     unknown = sorted(set(entry) - set(_FIELDS))
