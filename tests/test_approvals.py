@@ -10,7 +10,9 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
 from reviewkit.config import load_settings
-from reviewkit.signoff.approvals import MESSAGE_PREFIX, check_approvals, evaluate_policy, sign_approval, write_approval
+from reviewkit.errors import IntegrityError
+from reviewkit.signoff.approvals import MESSAGE_PREFIX, check_approvals, sign_approval, write_approval
+from reviewkit.signoff.gate import approval_gate
 from reviewkit.signoff.keys import load_private_key
 from reviewkit.signoff.reviewers import load_reviewers
 from tests.terminal import answer_on_terminal
@@ -276,17 +278,20 @@ def test_approve_on_a_terminal_shows_the_risk_and_asks(project):
     project.ok("verify")
 
 
-def test_evaluate_policy_for_the_runner(project):
-    settings = load_settings(project.root)
-    result = evaluate_policy(project.bundle("1"), settings)
-    assert (result.met, result.needed, result.summary()) == (False, 1, "0/1; missing 1 approval")
+def test_the_gate_apply_and_status_pass_bundles_through(project):
+    gate = approval_gate(load_settings(project.root), None)
+    with pytest.raises(IntegrityError, match="^0001_initial: policy not met: 0/1; missing 1 approval$"):
+        gate.check(project.bundle("1"))
+    assert gate.summary(project.bundle("1")) == "0/1; missing 1 approval"
     project.approve("1", "alice")
-    result = evaluate_policy(project.bundle("1"), settings)
-    assert result.met and result.summary() == "1/1 (alice)" and result.problems == []
-    assert [c.to_dict() for c in result.counted] == [{"reviewer": "alice", "fingerprint": result.counted[0].fingerprint}]
+    gate = approval_gate(load_settings(project.root), None)  # a gate evaluates each bundle once
+    gate.check(project.bundle("1"))
+    assert gate.summary(project.bundle("1")) == "1/1 (alice)"
+    fingerprint = json.loads((project.bundle("1").path / "approvals" / "alice.json").read_text())["fingerprint"]
+    assert gate.approvals(project.bundle("1")) == [{"reviewer": "alice", "fingerprint": fingerprint}]
 
     project.set_policy(approvals=0, high_risk_approvals=0)
-    (project.root / "reviewers.toml").unlink()
-    shutil.rmtree(project.bundle("1").path / "approvals")
-    result = evaluate_policy(project.bundle("1"), load_settings(project.root))
-    assert result.met and result.summary() == "0/0"  # no reviewers file needed when nothing is required
+    (project.root / "reviewers.toml").unlink()  # no reviewers file needed when nothing is required
+    gate = approval_gate(load_settings(project.root), None)
+    gate.check(project.bundle("1"))
+    assert gate.approvals(project.bundle("1")) == [] and gate.summary(project.bundle("1")) is None

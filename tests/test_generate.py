@@ -215,3 +215,9 @@ def test_show_on_a_terminal_highlights_with_the_bundles_own_dialect(project, dia
     assert shown == highlighted(lexer)
     others = {"sqlite": "postgresql", "mysql": "postgresql", "postgres": "mysql"}
     assert shown != highlighted(others[dialect])  # the comparison tells lexers apart
+
+
+def test_blank_author_is_refused_before_anything_is_written(project):
+    result = run(project, "generate", "--author", "   ")
+    assert result.returncode == 2 and result.stderr.strip() == "error: --author is blank; give a name or an email"
+    assert not list((project / "bundles").glob("0*"))

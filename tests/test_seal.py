@@ -85,3 +85,15 @@ def test_verify_refuses_what_seal_refuses(project, tmp_path):
     assert "0001_initial/pipe: not a regular file" in project.refused("verify")
     flags = json.loads(project.run("status", "--json").stdout)["bundles"][0]["flags"]
     assert flags == ["0001_initial/pipe: not a regular file"]
+
+
+def test_seal_names_a_malformed_approval_as_stale(project):
+    """An approval file that is a JSON array, a huge number or nested too deep signs nothing: stale, no crash."""
+    approvals = project.bundle("1").path / "approvals"
+    approvals.mkdir(exist_ok=True)
+    (approvals / "eve.json").write_text("[" * 100_000)
+    (approvals / "mallory.json").write_text("1" * 5000)
+    (approvals / "trent.json").write_text('["digest"]')
+    sealed = project.ok("seal", "1").stdout
+    for name in ("eve", "mallory", "trent"):
+        assert f"stale    0001_initial/approvals/{name}.json" in sealed

@@ -6,13 +6,13 @@ other manifest field stays as it was. Approvals of the old digest become stale.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, file_sha256, manifest_bytes, signed_files
+from reviewkit.bundle.manifest import UnreadableJSON, read_json
 from reviewkit.bundle.store import Bundle
 from reviewkit.errors import IntegrityError, OperationFailed
 
@@ -86,9 +86,10 @@ def stale_approvals(bundle: Bundle) -> list[str]:
     stale = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            digest = json.loads(path.read_text(encoding="utf-8")).get("digest")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-            digest = None
+            record = read_json(path)
+        except UnreadableJSON:
+            record = None  # malformed: it signs nothing, so it is stale too
+        digest = record.get("digest") if isinstance(record, dict) else None
         if digest != bundle.digest:
             stale.append(f"{APPROVALS}/{path.name}")
     return stale

@@ -59,8 +59,8 @@ class Bundle:
     def schema(self) -> Schema:
         try:
             return schema_from_json((self.path / SCHEMA).read_text(encoding="utf-8"))
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise IntegrityError(f"{self.id}/{SCHEMA}: unreadable schema snapshot ({err})") from None
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
+            raise IntegrityError(f"{self.id}/{SCHEMA}: unreadable schema snapshot ({type(err).__name__}: {str(err)[:200]})") from None
 
 
 # -- writing ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.compiler import CompileContext, contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
-from reviewkit.errors import ModelError
+from reviewkit.errors import ModelError, UsageError
 from reviewkit.generate.review import render_empty_review, render_review
 from reviewkit.generate.risk import Finding, assess, overall_level, rebuild_findings
 from reviewkit.generate.scripts import render_empty_script, render_script
@@ -142,10 +142,11 @@ def default_slug(operations: list[Operation], first: bool) -> str:
 
 def resolve_author(explicit: str | None, settings: Settings) -> str:
     """--author, else REVIEWKIT_AUTHOR, else git's user.name <user.email>, else the OS user."""
-    if explicit:
-        return explicit
-    if os.environ.get("REVIEWKIT_AUTHOR"):
-        return os.environ["REVIEWKIT_AUTHOR"]
+    for given, where in ((explicit, "--author"), (os.environ.get("REVIEWKIT_AUTHOR"), "REVIEWKIT_AUTHOR")):
+        if given is not None and given.strip():
+            return given.strip()
+        if given:  # set, but only spaces: a bundle must name someone
+            raise UsageError(f"{where} is blank; give a name or an email")
     name, email = _git_config("user.name", settings), _git_config("user.email", settings)
     if name and email:
         return f"{name} <{email}>"

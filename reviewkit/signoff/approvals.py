@@ -37,14 +37,14 @@ from reviewkit.bundle.manifest import (
     read_json,
 )
 from reviewkit.bundle.store import Bundle
-from reviewkit.config import Policy, Settings
+from reviewkit.config import Policy
 from reviewkit.errors import IntegrityError, OperationFailed, UsageError
 from reviewkit.signoff.keys import fingerprint, valid_name, verify_signature
-from reviewkit.signoff.reviewers import Reviewer, Reviewers, load_reviewers, resolve_reviewers_path
+from reviewkit.signoff.reviewers import Reviewer, Reviewers, resolve_reviewers_path
 
 __all__ = [
     "ApprovalCheck", "CountedApproval", "PolicyResult", "approval_message", "approve", "check_approvals",
-    "evaluate_policy", "evaluate_with", "find_signer", "needs_reviewers", "resolve_reviewers_path", "required_approvals",
+    "evaluate_with", "find_signer", "needs_reviewers", "resolve_reviewers_path", "required_approvals",
 ]
 
 APPROVAL_FORMAT = 1
@@ -297,13 +297,6 @@ def required_approvals(bundle: Bundle, policy: Policy) -> int:
     if bundle.risk_level == "high":
         return max(policy.approvals, policy.high_risk_approvals)
     return policy.approvals
-
-
-def evaluate_policy(bundle: Bundle, settings: Settings, reviewers_path: Path | None = None) -> PolicyResult:
-    """Check the bundle's files and approvals against the policy; see `evaluate_with`."""
-    path = reviewers_path or resolve_reviewers_path(settings, None)
-    reviewers = load_reviewers(path) if needs_reviewers(bundle, settings.policy) else None
-    return evaluate_with(bundle, settings.policy, reviewers)
 
 
 def needs_reviewers(bundle: Bundle, policy: Policy) -> bool:

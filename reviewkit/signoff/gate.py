@@ -55,10 +55,10 @@ class PolicyGate:
 
     def check(self, bundle: Bundle) -> None:
         """Refuse (exit 3) a bundle whose approvals do not meet the policy."""
-        result = self.result(bundle)
-        if not result.met:
-            detail = result.problems[0] if result.problems else result.summary()
-            raise IntegrityError(f"{bundle.id}: approval policy not met: {detail}")
+        problems = self.result(bundle).problems  # each names the bundle and the file or the shortfall
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise IntegrityError(problems[0] + more)
 
     def approvals(self, bundle: Bundle) -> list[dict[str, str]]:
         """Return the approvals that counted, as the ledger records them."""
