@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlglot import exp
 
-from reviewkit.dialects import get_dialect
-from reviewkit.dialects.compiler import quote_identifier
+from reviewkit.dialects import dialect_names, get_dialect
 from reviewkit.errors import UnsupportedType
 
 
-@pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite"])
+@pytest.mark.parametrize("dialect", dialect_names())
 @pytest.mark.parametrize("name", ["plain", "Mixed Case", 'dq"uote', "back`tick", "order", "naïve"])
 def test_quoting_matches_sqlglot(dialect, name):
-    assert quote_identifier(name, dialect) == exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+    assert get_dialect(dialect).quote(name) == exp.to_identifier(name, quoted=True).sql(dialect=dialect)
+    assert get_dialect(dialect).compiler.quote(name) == get_dialect(dialect).quote(name)
 
 
 @pytest.mark.parametrize(("dialect", "portable", "native"), [

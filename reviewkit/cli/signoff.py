@@ -146,7 +146,7 @@ def verify_cmd(
     if database is not None:
         from reviewkit.db.status import database_ledger_problems
 
-        report.problems.extend(database_ledger_problems(settings, database))
+        report.problems.extend(database_ledger_problems(settings, database, report.chain))
     render_verify(report, json_output)
 
 

@@ -100,7 +100,7 @@ def read_rows(conn: Connection) -> list[LedgerRow]:
     """Return every ledger row in id order (none when the table does not exist yet)."""
     if not ledger_exists(conn):
         return []
-    dialect = get_dialect(conn.dialect).compiler
+    dialect = get_dialect(conn.dialect)
     columns = ", ".join(dialect.quote(f) for f in FIELDS)
     rows = conn.query(f"SELECT {columns} FROM {dialect.quote(LEDGER_TABLE)} ORDER BY {dialect.quote('id')}")
     return [row_from_database(values) for values in rows]
@@ -148,14 +148,14 @@ def _field_problem(name: str, value: object) -> str | None:
 
 
 def insert_row(conn: Connection, row: LedgerRow) -> None:
-    dialect = get_dialect(conn.dialect).compiler
+    dialect = get_dialect(conn.dialect)
     columns = ", ".join(dialect.quote(f) for f in FIELDS)
     values = ", ".join(["%s"] * len(FIELDS))
     conn.execute(f"INSERT INTO {dialect.quote(LEDGER_TABLE)} ({columns}) VALUES ({values})", list(asdict(row).values()))
 
 
 def update_row(conn: Connection, row: LedgerRow) -> None:
-    dialect = get_dialect(conn.dialect).compiler
+    dialect = get_dialect(conn.dialect)
     sets = ", ".join(f"{dialect.quote(f)} = %s" for f in FIELDS if f != "id")
     values = [v for k, v in asdict(row).items() if k != "id"]
     conn.execute(f"UPDATE {dialect.quote(LEDGER_TABLE)} SET {sets} WHERE {dialect.quote('id')} = %s", [*values, row.id])

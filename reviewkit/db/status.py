@@ -71,15 +71,15 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
     return report
 
 
-def database_ledger_problems(settings: Settings, database: str) -> list[str]:
-    """Read a database's ledger and return its problems (`verify --database`)."""
+def database_ledger_problems(settings: Settings, database: str, bundles: list[Bundle]) -> list[str]:
+    """Read a database's ledger and return its problems against `bundles`, the whole chain (`verify --database`)."""
     conn_url = target_url(settings, database)
     conn = open_database(conn_url, create=False)
     if conn is None:
         return [f"database {conn_url.redacted()}: the file does not exist"]
     with conn:
         rows = read_rows(conn)
-    return ledger_problems(rows, load_bundles(settings.bundles_dir))
+    return ledger_problems(rows, bundles)
 
 
 def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool,

@@ -58,6 +58,9 @@ class Dialect:
     default_port: ClassVar[int | None] = None
     file_based: ClassVar[bool] = False  # a URL names a file (SQLite), not a database on a server
     lexer: ClassVar[str] = "sql"  # the Pygments lexer `show` highlights the scripts with
+    # sqlglot's identifier quotes for the dialect (a test holds them equal): the runtime
+    # quotes the ledger's names without importing sqlglot.
+    identifier_quotes: ClassVar[tuple[str, str]] = ('"', '"')
     script_rules: ClassVar[ScriptRules]
 
     # Capability flags.
@@ -65,6 +68,11 @@ class Dialect:
     batch_size: ClassVar[int] = 1  # statements sent per round trip inside a bundle's transaction
     partial_indexes: ClassVar[bool] = True  # CREATE INDEX ... WHERE
     expression_indexes: ClassVar[bool] = True  # index keys on expressions
+
+    def quote(self, name: str) -> str:
+        """Quote an identifier, doubling the closing quote inside it."""
+        start, end = self.identifier_quotes
+        return f"{start}{name.replace(end, end + end)}{end}"
 
     @cached_property
     def compiler(self) -> Compiler:

@@ -44,11 +44,11 @@ class Driver:
 
     def create_database(self, conn: Connection, name: str) -> None:
         """Create database `name` on the server `conn` is connected to."""
-        conn.execute(f"CREATE DATABASE {self.dialect.compiler.quote(name)}")
+        conn.execute(f"CREATE DATABASE {self.dialect.quote(name)}")
 
     def drop_database(self, conn: Connection, name: str) -> None:
         """Drop database `name` if it exists."""
-        conn.execute(f"DROP DATABASE IF EXISTS {self.dialect.compiler.quote(name)}")
+        conn.execute(f"DROP DATABASE IF EXISTS {self.dialect.quote(name)}")
 
     # -- running scripts -----------------------------------------------------------------
 

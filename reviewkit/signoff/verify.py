@@ -56,6 +56,7 @@ class VerifyReport:
     reviewers_file: Path
     bundles: list[BundleReport]
     problems: list[str] = field(default_factory=list)  # problems of no single bundle
+    chain: list[Bundle] = field(default_factory=list)  # every bundle, in order, also when one was verified
 
     @property
     def ok(self) -> bool:
@@ -75,12 +76,12 @@ class VerifyReport:
 
 def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | None = None) -> VerifyReport:
     """Verify the bundle `ref` (all bundles when None) against the reviewers file and the policy."""
-    bundles = load_bundles(settings.bundles_dir)
+    chain = bundles = load_bundles(settings.bundles_dir)
     if ref is not None:
-        bundles = [find_bundle(bundles, ref)]
+        bundles = [find_bundle(chain, ref)]
     path = resolve_reviewers_path(settings, reviewers)
     trusted = load_reviewers(path) if any(needs_reviewers(b, settings.policy) for b in bundles) else None
-    return VerifyReport(path, [verify_bundle(b, settings, trusted) for b in bundles])
+    return VerifyReport(path, [verify_bundle(b, settings, trusted) for b in bundles], chain=chain)
 
 
 def verify_bundle(bundle: Bundle, settings: Settings, reviewers: Reviewers | None) -> BundleReport:

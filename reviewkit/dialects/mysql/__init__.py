@@ -21,6 +21,7 @@ class MySQL(Dialect):
     url_schemes = ("mysql", "mariadb", "mysql+pymysql", "mariadb+pymysql")
     default_port = 3306
     lexer = "mysql"
+    identifier_quotes = ("`", "`")
     script_rules = ScriptRules(
         quotes="'\"`", backslash_quotes="'\"", hash_comments=True, dash_needs_space=True,
         delimiter_command=True, executable_comments=True,

@@ -33,7 +33,7 @@ class PostgresDriver(Driver):
         return Connection(raw, url, (psycopg.Error,))
 
     def drop_database(self, conn: Connection, name: str) -> None:
-        statement = f"DROP DATABASE IF EXISTS {self.dialect.compiler.quote(name)}"
+        statement = f"DROP DATABASE IF EXISTS {self.dialect.quote(name)}"
         if conn.raw.info.server_version >= 130000:
             statement += " WITH (FORCE)"  # closes the sessions still attached to it
         conn.execute(statement)
@@ -44,7 +44,7 @@ class PostgresDriver(Driver):
         return bool(_CONCURRENTLY.search(sql))
 
     def table_exists(self, conn: Connection, name: str) -> bool:
-        return conn.query("SELECT to_regclass(%s)", [self.dialect.compiler.quote(name)])[0][0] is not None
+        return conn.query("SELECT to_regclass(%s)", [self.dialect.quote(name)])[0][0] is not None
 
     # -- the migration lock --------------------------------------------------------------
 
