@@ -165,7 +165,7 @@ def build_apply_project(root: Path, tables: int) -> Path:
 
 
 def bench_apply(pg: Postgres, command: list[str], bundle: Path, tables: int, repeat: int) -> dict:
-    from reviewkit.db.statements import split_statements
+    from reviewkit.dialects.splitter import split_statements
 
     project = bundle.parent.parent
     up_sql = bundle / "postgres" / "up.sql"

@@ -50,6 +50,7 @@ class Settings:
     bundles: str = "bundles"
     dialects: tuple[str, ...] = field(default_factory=dialect_names)
     reviewers: str = "reviewers.toml"
+    ignore_unsupported: bool = False  # skip functions, triggers, partitions... in model files, with a warning
     databases: dict[str, str] = field(default_factory=lambda: {"default": DEFAULT_DATABASE_URL})
     policy: Policy = Policy()
 
@@ -212,6 +213,7 @@ _MAIN: dict[str, Check] = {
     "bundles": _text,
     "dialects": _dialects,
     "reviewers": _text,
+    "ignore_unsupported": _flag,
 }
 _DATABASE: dict[str, Check] = {"url": _text}
 _POLICY: dict[str, Check] = {

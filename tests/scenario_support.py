@@ -9,9 +9,9 @@ from pathlib import Path
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import load_settings
 from reviewkit.db.execute import run_statement
-from reviewkit.db.statements import split_statements
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
+from reviewkit.dialects.splitter import split_statements
 from reviewkit.diff import DeclaredRenames
 from reviewkit.generate import GenerateOptions, generate
 from reviewkit.schema.state import Schema, Table
@@ -48,17 +48,23 @@ def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postg
 SchemaCheck = Callable[[Connection, Schema, str, bool], None]
 
 
-def walk_bundles(conn: Connection, bundles: list[Bundle], check: SchemaCheck) -> None:
+# load_rows(conn, schema, seed): put rows into the tables of `schema` before a bundle runs.
+RowLoader = Callable[[Connection, Schema, int], None]
+
+
+def walk_bundles(conn: Connection, bundles: list[Bundle], check: SchemaCheck, load_rows: RowLoader | None = None) -> None:
     """Run each bundle's up, down and up again, checking the schema after each and the rows kept.
 
-    After a down, and so after the up that follows it, columns a rollback re-added come
-    last: `check` is then told not to compare column order.
+    Before each bundle but the first, `load_rows` (default: one sample row per table) fills
+    the tables the bundle will change. After a down, and so after the up that follows it,
+    columns a rollback re-added come last: `check` is then told not to compare column order.
     """
+    load_rows = load_rows or insert_sample_rows
     dialect = conn.dialect
     previous = Schema()
     for seed, bundle in enumerate(bundles, 1):
         if previous.tables:
-            insert_sample_rows(conn, previous, seed)
+            load_rows(conn, previous, seed)
         rows_before = read_rows(conn, previous)
         schema = bundle.schema()
         step = f"step {seed} ({bundle.id})"

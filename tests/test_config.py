@@ -97,6 +97,7 @@ models_dialect = "mysql"
 bundles = "migrations"
 dialects = ["sqlite", "postgres"]
 reviewers = "ops/reviewers.toml"
+ignore_unsupported = true
 [databases.default]
 url = "sqlite:///other.sqlite3"
 [policy]
@@ -109,6 +110,7 @@ required_roles = ["dba", "security"]
     assert settings.models == ("sqlalchemy:shop.models:Base.metadata",)
     assert (settings.models_dialect, settings.bundles, settings.reviewers) == ("mysql", "migrations", "ops/reviewers.toml")
     assert settings.dialects == ("sqlite", "postgres")
+    assert settings.ignore_unsupported is True
     assert settings.databases == {"default": "sqlite:///other.sqlite3"}
     assert settings.policy == Policy(approvals=0, high_risk_approvals=3, self_approval=True, required_roles=("dba", "security"))
 
@@ -149,6 +151,8 @@ WRONG = [
     ("reviewkit", "dialects", '["sqlite", "mysql", "sqlite"]', "[2] names 'sqlite' twice"),
     ("reviewkit", "reviewers", "0", "must be a non-empty string, not 0"),
     ("reviewkit", "reviewers", '"  "', "must be a non-empty string"),
+    ("reviewkit", "ignore_unsupported", '"true"', 'must be true or false, not the string "true"'),
+    ("reviewkit", "ignore_unsupported", "1", "must be true or false, not 1"),
     ("policy", "approvals", '"one"', 'must be a whole number >= 0, not the string "one"'),
     ("policy", "approvals", "0.5", "must be a whole number >= 0, not 0.5"),
     ("policy", "approvals", "-1", "must be a whole number >= 0, not -1"),
@@ -215,7 +219,7 @@ def test_a_misspelled_setting_is_refused_with_the_name_meant(tmp_path, form, sec
     ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, policy)"),
     ("policy = 1\n", "reviewkit.toml: policy must be a section [policy], not 1"),
     ("[reviewkit]\napprovals = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'approvals' (it belongs in [policy])"),
-    ("[reviewkit]\ncolour = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'colour' (known: models, models_dialect, bundles, dialects, reviewers)"),
+    ("[reviewkit]\ncolour = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'colour' (known: models, models_dialect, bundles, dialects, reviewers, ignore_unsupported)"),
     ("[policy]\napproval = 2\n", "reviewkit.toml: [policy] unknown setting 'approval' (did you mean 'approvals'?)"),
     ("[databases]\nurl = 'sqlite:///x'\n", "reviewkit.toml: [databases] url must be a table [databases.url] with url = \"...\", not the string \"sqlite:///x\""),
     ("[databases.x]\nuri = 'y'\n", "reviewkit.toml: [databases.x] unknown setting 'uri' (did you mean 'url'?)"),

@@ -85,7 +85,7 @@ def toml_value(value: Any) -> str:
 
 
 KNOWN = {
-    "reviewkit": ("models", "models_dialect", "bundles", "dialects", "reviewers"),
+    "reviewkit": ("models", "models_dialect", "bundles", "dialects", "reviewers", "ignore_unsupported"),
     "policy": ("approvals", "high_risk_approvals", "self_approval", "required_roles"),
     "databases.NAME": ("url",),
 }
@@ -95,6 +95,7 @@ GOOD = {
     "bundles": st.sampled_from(["bundles", "db/bundles"]),
     "dialects": st.lists(st.sampled_from(DIALECTS), min_size=1, max_size=3, unique=True),
     "reviewers": st.just("reviewers.toml"),
+    "ignore_unsupported": st.booleans(),
     "approvals": st.integers(0, 3),
     "high_risk_approvals": st.integers(0, 3),
     "self_approval": st.booleans(),
@@ -182,6 +183,7 @@ def assert_well_typed(found: Any) -> None:
     assert found.models_dialect in DIALECTS
     assert found.dialects and set(found.dialects) <= set(DIALECTS) and len(set(found.dialects)) == len(found.dialects)
     assert type(found.bundles) is str and type(found.reviewers) is str
+    assert type(found.ignore_unsupported) is bool
     assert all(type(url) is str and url for url in found.databases.values())
 
 

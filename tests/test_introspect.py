@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from reviewkit.db.introspect import introspect
-from reviewkit.db.statements import split_statements
 from reviewkit.dialects.introspection import canonical_expression
 from reviewkit.dialects.postgres.introspect import undo_rewrites
+from reviewkit.dialects.splitter import split_statements
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 

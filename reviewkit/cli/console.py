@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from rich.console import Console
 
-out = Console()
-err = Console(stderr=True)
+# No emoji codes: `schema.sql:100:` in a message must not turn into a picture.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 
 def say(console: Console, text: str, style: str | None = None) -> None:

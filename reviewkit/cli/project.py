@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from reviewkit.bundle import find_bundle, load_bundles
-from reviewkit.cli.console import out, say
+from reviewkit.cli.console import err, out, say
 from reviewkit.config import load_settings
 
 
@@ -48,7 +48,10 @@ def generate_cmd(
 
     settings = load_settings()
     interactive = not no_input and sys.stdin.isatty()
-    options = GenerateOptions(name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author)
+    options = GenerateOptions(
+        name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author,
+        warn=lambda line: say(err, f"warning: {line}"),
+    )
     bundle = generate(settings, options, TerminalQuestioner() if interactive else None)
     if bundle is None:
         say(out, "No changes detected")

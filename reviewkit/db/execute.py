@@ -6,9 +6,9 @@ text; a statement that ran but reports a problem (SQLite's foreign_key_check) fa
 
 from __future__ import annotations
 
-from reviewkit.db.statements import ScriptStatement
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
+from reviewkit.dialects.splitter import ScriptStatement
 from reviewkit.errors import OperationFailed
 
 

@@ -34,12 +34,12 @@ from reviewkit.db.ledger import (
     read_rows,
     update_row,
 )
-from reviewkit.db.statements import ScriptStatement, split_statements
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
+from reviewkit.dialects.splitter import ScriptStatement, split_statements
 from reviewkit.errors import IntegrityError, LedgerMismatch, OperationFailed, UsageError
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
 

@@ -41,6 +41,8 @@ class ScriptRules:
     delimiter_command: bool = False  # mysql client: DELIMITER // changes the statement end
     trigger_bodies: bool = False  # sqlite3: a CREATE TRIGGER ends only at `END;`
     executable_comments: bool = False  # MySQL runs /*! ... */ as SQL
+    backslash_commands: bool = False  # psql: a line starting with a backslash is a meta-command (`\\connect db`)
+    copy_data: bool = False  # psql: `COPY ... FROM stdin;` is followed by its rows, up to a line `\\.`
 
 
 class Introspection(Protocol):

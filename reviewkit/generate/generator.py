@@ -6,6 +6,7 @@ import gc
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +32,7 @@ class GenerateOptions:
     empty: bool = False
     renames: DeclaredRenames = DeclaredRenames()
     author: str | None = None
+    warn: Callable[[str], None] | None = None  # receives what the model readers skipped
 
 
 def generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> Bundle | None:
@@ -60,7 +62,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
         files = _empty_files(bundle_id, dialects, before, parent, author)
         return write_bundle(settings.bundles_dir, bundle_id, files, _manifest(bundle_id, parent, author, dialects, [], []))
 
-    models = load_models(settings)
+    models = load_models(settings, options.warn)
     for dialect in dialects:
         dialect.compiler.check_schema(models)
     operations = diff_schemas(before, models, options.renames, questioner or NoInputQuestioner())

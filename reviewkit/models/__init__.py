@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from reviewkit.config import Settings
 from reviewkit.schema.state import Schema
 
 SQLALCHEMY_PREFIX = "sqlalchemy:"
 
 
-def load_models(settings: Settings) -> Schema:
-    """Return the schema the project's models declare."""
+def load_models(settings: Settings, warn: Callable[[str], None] | None = None) -> Schema:
+    """Return the schema the project's models declare; `warn` receives what was skipped on the way."""
     if len(settings.models) == 1 and settings.models[0].startswith(SQLALCHEMY_PREFIX):
         from reviewkit.models.sqlalchemy import load_metadata
 
         return load_metadata(settings.models[0][len(SQLALCHEMY_PREFIX):], settings.root)
     from reviewkit.models.ddl import load_ddl_files
 
-    return load_ddl_files(settings.model_files(), settings.models_dialect, settings.root)
+    return load_ddl_files(
+        settings.model_files(), settings.models_dialect, settings.root, settings.ignore_unsupported, warn,
+    )

@@ -7,10 +7,12 @@ name only a table, and checks that everything refers to columns that exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from reviewkit.errors import ModelError
+from reviewkit.models.problems import Problems
 from reviewkit.schema import naming
 from reviewkit.schema.expressions import column_names_in
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
@@ -22,6 +24,7 @@ _FK_ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
 class TableDraft:
     name: str
     where: str
+    source: str = ""  # the statement that declared it, for messages
     columns: list[Column] = field(default_factory=list)
     primary_key: tuple[str | None, tuple[str, ...]] | None = None
     uniques: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
@@ -56,10 +59,10 @@ class SchemaBuilder:
     def __init__(self) -> None:
         self._drafts: dict[str, TableDraft] = {}
 
-    def new_table(self, name: str, where: str) -> TableDraft:
+    def new_table(self, name: str, where: str, source: str = "") -> TableDraft:
         if name in self._drafts:
             raise ModelError(f"{where}: table {name} is already declared at {self._drafts[name].where}")
-        draft = TableDraft(name, where)
+        draft = TableDraft(name, where, source)
         self._drafts[name] = draft
         return draft
 
@@ -68,11 +71,17 @@ class SchemaBuilder:
             raise ModelError(f"{where}: table {name} is not declared (declare it before its indexes and constraints)")
         return self._drafts[name]
 
-    def build(self) -> Schema:
+    def build(self, problems: Problems | None = None) -> Schema:
+        """Return the schema; with `problems`, record each table's problem there and go on with the others."""
         taken: set[str] = set()  # PostgreSQL and SQLite share one namespace for indexes and tables
-        tables = [self._build_table(d, taken) for d in self._drafts.values()]
+        tables = []
+        for draft in self._drafts.values():
+            with _recorded(problems, draft.source):
+                tables.append(self._build_table(draft, taken))
         schema = Schema(tuple(tables)).normalized()
-        _check_foreign_keys(schema, self._drafts)
+        for table in schema.tables:
+            with _recorded(problems, self._drafts[table.name].source):
+                _check_foreign_keys(table, schema, self._drafts[table.name].where)
         return schema
 
     def _build_table(self, d: TableDraft, taken: set[str]) -> Table:
@@ -185,16 +194,24 @@ def _known_expression(expression: str, names: set[str], d: TableDraft, what: str
     return expression
 
 
-def _check_foreign_keys(schema: Schema, drafts: dict[str, TableDraft]) -> None:
-    tables = schema.table_map()
-    for table in schema.tables:
-        for fk in table.foreign_keys:
-            where = drafts[table.name].where
-            target = tables.get(fk.ref_table)
-            if target is None:
-                raise ModelError(f"{where}: foreign key {fk.name} references unknown table {fk.ref_table}")
-            missing = [c for c in fk.ref_columns if target.column(c) is None]
-            if missing:
-                raise ModelError(f"{where}: foreign key {fk.name} references unknown column {fk.ref_table}.{missing[0]}")
-            if len(fk.ref_columns) != len(fk.columns):
-                raise ModelError(f"{where}: foreign key {fk.name} has {len(fk.columns)} columns but references {len(fk.ref_columns)}")
+@contextmanager
+def _recorded(problems: Problems | None, source: str) -> Iterator[None]:
+    """Record a ModelError in `problems` instead of raising it, when there is somewhere to record it."""
+    try:
+        yield
+    except ModelError as err:
+        if problems is None:
+            raise
+        problems.add_error(err, source)
+
+
+def _check_foreign_keys(table: Table, schema: Schema, where: str) -> None:
+    for fk in table.foreign_keys:
+        target = schema.table(fk.ref_table)
+        if target is None:
+            raise ModelError(f"{where}: foreign key {fk.name} references unknown table {fk.ref_table}")
+        missing = [c for c in fk.ref_columns if target.column(c) is None]
+        if missing:
+            raise ModelError(f"{where}: foreign key {fk.name} references unknown column {fk.ref_table}.{missing[0]}")
+        if len(fk.ref_columns) != len(fk.columns):
+            raise ModelError(f"{where}: foreign key {fk.name} has {len(fk.columns)} columns but references {len(fk.ref_columns)}")

@@ -88,13 +88,18 @@ def parse_type(text: str) -> PortableType:
     return PortableType(match.group(1), params)
 
 
-def from_sqlglot(data_type: exp.DataType, where: str) -> tuple[str, bool]:
-    """Return (portable type, auto-increment) for a parsed model type, or raise naming `where`."""
+def from_sqlglot(data_type: exp.DataType, where: str, dialect: str = "") -> tuple[str, bool]:
+    """Return (portable type, auto-increment) for a parsed model type, or raise naming `where`.
+
+    Messages spell the type in the models' `dialect`, as the user wrote it (`SMALLINT UNSIGNED`,
+    not sqlglot's internal `USMALLINT`).
+    """
     if data_type.this == T.TINYINT and _int_params(data_type) == (1,):
         return "boolean", False  # MySQL's spelling of BOOLEAN
     mapped = _FROM_SQLGLOT.get(data_type.this)
     if mapped is None:
-        raise UnsupportedType(f"{where}: type {data_type.sql()} has no portable mapping (supported: {', '.join(KINDS)})")
+        raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has no portable mapping "
+                              "(see the README's table of portable types)")
     kind, identity = mapped
     params = _int_params(data_type)
     if kind in ("smallint", "integer", "bigint", "real", "text", "boolean", "date", "json", "jsonb", "uuid", "blob"):
@@ -105,7 +110,7 @@ def from_sqlglot(data_type: exp.DataType, where: str) -> tuple[str, bool]:
     if kind == "numeric" and len(params) == 1:
         params = (params[0], 0)  # NUMERIC(p) is NUMERIC(p,0) everywhere; say it one way
     if len(params) > _MAX_PARAMS.get(kind, 0):
-        raise UnsupportedType(f"{where}: type {data_type.sql()} has too many parameters")
+        raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has too many parameters")
     return str(PortableType(kind, params)), identity
 
 

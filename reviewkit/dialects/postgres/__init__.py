@@ -17,7 +17,10 @@ class PostgreSQL(Dialect):
     url_schemes = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg3")
     default_port = 5432
     lexer = "postgresql"
-    script_rules = ScriptRules(quotes="'\"", nested_comments=True, dollar_quotes=True, escape_strings=True)
+    script_rules = ScriptRules(
+        quotes="'\"", nested_comments=True, dollar_quotes=True, escape_strings=True,
+        backslash_commands=True, copy_data=True,
+    )
     # psql -1 -f sends a whole script at once; batches keep a large bundle near that.
     batch_size = 100
 

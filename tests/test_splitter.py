@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from reviewkit.db.statements import ScriptStatement, split_statements
+from reviewkit.dialects.splitter import ScriptStatement, split_statements
 from reviewkit.errors import UsageError
 
 S = ScriptStatement

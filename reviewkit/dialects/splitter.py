@@ -29,6 +29,8 @@ _DELIMITER = re.compile(r"delimiter[ \t]+(\S+)[^\n]*(?:\n|$)", re.IGNORECASE)
 _CLOSERS = {"[": "]"}
 _TRIGGER = re.compile(r"create\s+(?:temp\s+|temporary\s+)?trigger\b", re.IGNORECASE)
 _ENDS_WITH_END = re.compile(r"\bend\Z", re.IGNORECASE)
+_COPY_FROM_STDIN = re.compile(r"copy\b.*\bfrom\s+stdin\b", re.IGNORECASE | re.DOTALL)
+_END_OF_COPY_DATA = re.compile(r"^\\\.[ \t]*$", re.MULTILINE)
 
 
 def split_statements(text: str, dialect: str) -> list[ScriptStatement]:
@@ -52,7 +54,23 @@ class _Scanner:
             pos = self._skip_gap(pos)
             if pos >= len(self.text):
                 return self.statements
+            if self.rules.backslash_commands and self.text.startswith("\\", pos):
+                pos = self._read_meta_command(pos)
+                continue
             pos = self._read_statement(pos)
+            if self.rules.copy_data and _COPY_FROM_STDIN.match(self.statements[-1].sql):
+                pos = self._skip_copy_data(pos)
+
+    def _read_meta_command(self, start: int) -> int:
+        """Read a psql meta-command (`\\c db`): it ends at the end of its line, not at a delimiter."""
+        end = _line_end(self.text, start)
+        self._emit(start, end)
+        return end
+
+    def _skip_copy_data(self, pos: int) -> int:
+        """Skip the rows that follow `COPY ... FROM stdin;`, up to and with the line `\\.`."""
+        match = _END_OF_COPY_DATA.search(self.text, _line_end(self.text, pos))
+        return len(self.text) if match is None else match.end()
 
     def _set_delimiter(self, delimiter: str) -> None:
         self.delimiter = delimiter

@@ -1,0 +1,243 @@
+"""The DDL model reader on files as teams have them: dumps with noise, objects reviewkit
+does not model, mistakes. Every problem of a run is reported at once, with file, line and
+the source text; noise is skipped with one warning; nothing from sqlglot reaches the user."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ModelError
+from reviewkit.models.ddl import load_ddl_files
+from reviewkit.models.kinds import MODEL, NOISE, UNSUPPORTED, classify
+
+
+def load(tmp_path: Path, text: str | bytes, dialect: str = "postgres", ignore_unsupported: bool = False):
+    """Load one model file; return (schema, warnings)."""
+    path = tmp_path / "models" / "schema.sql"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    warnings: list[str] = []
+    schema = load_ddl_files([path], dialect, tmp_path, ignore_unsupported, warnings.append)
+    return schema, warnings
+
+
+def refusal(tmp_path: Path, text: str | bytes, dialect: str = "postgres", ignore_unsupported: bool = False) -> str:
+    with pytest.raises(ModelError) as caught:
+        load(tmp_path, text, dialect, ignore_unsupported)
+    return str(caught.value)
+
+
+# -- what each statement is ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("sql", "role", "label"), [
+    ("CREATE TABLE t (id int)", MODEL, "CREATE TABLE"),
+    ("create unique index i on t (a)", MODEL, "CREATE INDEX"),
+    ("ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id)", MODEL, "ALTER TABLE"),
+    ("SET statement_timeout = 0", NOISE, "SET"),
+    ("SELECT pg_catalog.set_config('search_path', '', false)", NOISE, "SELECT"),
+    ("ALTER TABLE public.actor OWNER TO postgres", NOISE, "ALTER ... OWNER TO"),
+    ("ALTER FUNCTION public.f(integer) OWNER TO postgres", NOISE, "ALTER ... OWNER TO"),
+    ("GRANT ALL ON SCHEMA public TO PUBLIC", NOISE, "GRANT"),
+    ("REVOKE ALL ON SCHEMA public FROM PUBLIC", NOISE, "REVOKE"),
+    ("\\connect chinook", NOISE, "\\connect"),
+    ("USE `Chinook`", NOISE, "USE"),
+    ("CREATE DATABASE chinook", NOISE, "CREATE DATABASE"),
+    ("DROP DATABASE IF EXISTS chinook", NOISE, "DROP DATABASE IF EXISTS"),
+    ("DROP TABLE IF EXISTS [Album]", NOISE, "DROP TABLE IF EXISTS"),
+    ("BEGIN TRANSACTION", NOISE, "BEGIN"),
+    ("COMMIT", NOISE, "COMMIT"),
+    ("ANALYZE", NOISE, "ANALYZE"),
+    ("INSERT INTO t VALUES (1)", NOISE, "INSERT"),
+    ("COPY public.actor (actor_id) FROM stdin", NOISE, "COPY"),
+    ("/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */", NOISE, "MySQL /*!...*/ version comment"),
+    ("CREATE EXTENSION IF NOT EXISTS plpgsql WITH SCHEMA pg_catalog", NOISE, "CREATE EXTENSION"),
+    ("COMMENT ON EXTENSION plpgsql IS 'PL/pgSQL'", NOISE, "COMMENT ON EXTENSION"),
+    ("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql", UNSUPPORTED, "CREATE FUNCTION"),
+    ("CREATE OR REPLACE PROCEDURAL LANGUAGE plpgsql", UNSUPPORTED, "CREATE LANGUAGE"),
+    ("CREATE TRIGGER t AFTER INSERT ON x FOR EACH ROW EXECUTE PROCEDURE f()", UNSUPPORTED, "CREATE TRIGGER"),
+    ("CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING", UNSUPPORTED, "CREATE RULE"),
+    ("CREATE POLICY p ON t USING (true)", UNSUPPORTED, "CREATE POLICY"),
+    ("CREATE DEFINER=CURRENT_USER SQL SECURITY INVOKER VIEW v AS SELECT 1", UNSUPPORTED, "CREATE VIEW"),
+    ("CREATE TABLE p1 (x int) INHERITS (p)", UNSUPPORTED, "CREATE TABLE ... INHERITS (table inheritance)"),
+    ("CREATE TABLE p (x int) PARTITION BY RANGE (x)", UNSUPPORTED, "CREATE TABLE ... PARTITION (partitioning)"),
+    ("CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (1) TO (2)", UNSUPPORTED, "CREATE TABLE ... PARTITION (partitioning)"),
+    ("ALTER TABLE ONLY p ATTACH PARTITION p1 FOR VALUES FROM (1) TO (2)", UNSUPPORTED, "ALTER ... ATTACH PARTITION (partitioning)"),
+    ("DROP TABLE t", UNSUPPORTED, "DROP TABLE"),
+])
+def test_each_statement_is_sorted_by_its_leading_words(sql, role, label):
+    assert classify(sql) == (kind := classify(sql)) and (kind.role, kind.label) == (role, label)
+
+
+# -- noise and unsupported statements -------------------------------------------------------
+
+PG_DUMP = """\
+--
+-- PostgreSQL database dump
+--
+\\restrict AbCdEf
+SET statement_timeout = 0;
+SELECT pg_catalog.set_config('search_path', '', false);
+CREATE EXTENSION IF NOT EXISTS plpgsql WITH SCHEMA pg_catalog;
+CREATE FUNCTION public.last_updated() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.last_update = CURRENT_TIMESTAMP;
+    RETURN NEW;
+END $$;
+ALTER FUNCTION public.last_updated() OWNER TO postgres;
+CREATE TABLE public.actor (
+    actor_id integer NOT NULL,
+    first_name text NOT NULL
+);
+ALTER TABLE public.actor OWNER TO postgres;
+COPY public.actor (actor_id, first_name) FROM stdin;
+1\tPENELOPE
+2\tNICK; DROP TABLE x;
+\\.
+ALTER TABLE ONLY public.actor
+    ADD CONSTRAINT actor_pkey PRIMARY KEY (actor_id);
+CREATE TRIGGER last_updated BEFORE UPDATE ON public.actor FOR EACH ROW EXECUTE FUNCTION public.last_updated();
+GRANT ALL ON SCHEMA public TO PUBLIC;
+\\unrestrict AbCdEf
+"""
+
+
+def test_a_pg_dump_loads_with_its_noise_skipped_and_counted_once(tmp_path):
+    schema, warnings = load(tmp_path, PG_DUMP, ignore_unsupported=True)
+    actor = schema.table("actor")
+    assert actor.column_names() == ("actor_id", "first_name") and actor.primary_key.columns == ("actor_id",)
+    assert warnings[0] == ("skipped 9 statements that are not schema: 2 ALTER ... OWNER TO, 1 COPY, "
+                           "1 CREATE EXTENSION, 1 GRANT, 1 SELECT, 1 SET, 1 \\restrict, 1 \\unrestrict")
+    assert warnings[1] == ("ignore_unsupported: skipped 2 statements reviewkit does not model: "
+                           "1 CREATE FUNCTION (first at models/schema.sql:8), 1 CREATE TRIGGER (first at models/schema.sql:27)")
+
+
+def test_unsupported_statements_are_errors_naming_file_line_kind_and_source(tmp_path):
+    message = refusal(tmp_path, PG_DUMP)
+    assert message.splitlines() == [
+        "2 problems in the models:",
+        "models/schema.sql:8: CREATE FUNCTION is not part of the schema reviewkit models",
+        "    CREATE FUNCTION public.last_updated() RETURNS trigger",
+        "models/schema.sql:27: CREATE TRIGGER is not part of the schema reviewkit models",
+        "    CREATE TRIGGER last_updated BEFORE UPDATE ON public.actor FOR EACH ROW EXECUTE FUNCTION public.la...",
+        "Ignore_unsupported = true in [reviewkit] skips such statements with a warning",
+    ]
+
+
+def test_one_unsupported_statement_is_two_lines_with_the_remedy(tmp_path):
+    message = refusal(tmp_path, "CREATE TABLE t (id int PRIMARY KEY);\nCREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING;")
+    assert message.splitlines() == [
+        "models/schema.sql:2: CREATE RULE is not part of the schema reviewkit models "
+        "(ignore_unsupported = true in [reviewkit] skips such statements with a warning)",
+        "    CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING",
+    ]
+
+
+def test_a_mysql_script_with_delimiters_and_version_comments(tmp_path):
+    text = """\
+/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;
+SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0;
+DROP SCHEMA IF EXISTS shop;
+CREATE SCHEMA shop;
+USE shop;
+CREATE TABLE t (id INT NOT NULL AUTO_INCREMENT, PRIMARY KEY (id)) ENGINE=InnoDB;
+DELIMITER //
+CREATE PROCEDURE p()
+BEGIN
+  SELECT 1; SELECT 2;
+END //
+DELIMITER ;
+LOCK TABLES `t` WRITE;
+INSERT INTO `t` VALUES (1),(2);
+UNLOCK TABLES;
+"""
+    schema, warnings = load(tmp_path, text, "mysql", ignore_unsupported=True)
+    assert schema.table("t").column("id").identity
+    assert warnings == [
+        "skipped 8 statements that are not schema: 1 CREATE SCHEMA, 1 DROP SCHEMA IF EXISTS, 1 INSERT, "
+        "1 LOCK TABLES, 1 MySQL /*!...*/ version comment, 1 SET, 1 UNLOCK TABLES, 1 USE",
+        "ignore_unsupported: skipped 1 statements reviewkit does not model: 1 CREATE PROCEDURE (first at models/schema.sql:8)",
+    ]
+
+
+# -- every problem at once, each with its source ------------------------------------------
+
+def test_every_problem_of_a_run_is_reported_at_once_in_file_order(tmp_path):
+    text = """\
+CREATE TABLE a (
+    id int PRIMARY KEY,
+    name varchar(20) NOT NULL,,
+    x int
+);
+CREATE TABLE b (
+    id int PRIMARY KEY,
+    shape point
+);
+CREATE TABLE c (id int PRIMARY KEY, a_id int REFERENCES nowhere);
+CREATE INDEX ON b USING gist (id);
+CREATE TABLE d (id int PRIMARY KEY
+"""
+    lines = refusal(tmp_path, text).splitlines()
+    assert lines[0] == "5 problems in the models:"
+    assert lines[1:3] == ["models/schema.sql:3: a comma with nothing after it (`,,` or `,)`)", "    CREATE TABLE a ("]
+    assert lines[3] == "models/schema.sql:8: column b.shape: type POINT has no portable mapping (see the README's table of portable types)"
+    assert lines[4] == "    shape point"
+    assert lines[5] == "models/schema.sql:10: foreign key on c references unknown table nowhere"
+    assert lines[7] == "models/schema.sql:11: index on b: USING gist is not supported (only btree indexes)"
+    assert lines[9].startswith("models/schema.sql:12: does not parse")
+    assert lines[10] == "    CREATE TABLE d (id int PRIMARY KEY"
+
+
+@pytest.mark.parametrize("text", ["CREATE TABLE t (id int PRIMARY KEY, x int,);", "CREATE TABLE t (id int,, x int);"])
+def test_a_stray_comma_is_refused(tmp_path, text):
+    assert "a comma with nothing after it" in refusal(tmp_path, text)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    text = "CREATE TABLE t (\n  id int PRIMARY KEY,\n  name varchar(10) DEFAULT 'caf\xe9'\n);".encode("latin-1")
+    assert refusal(tmp_path, text) == "models/schema.sql:3: the file is not UTF-8 (byte 0xe9); save it as UTF-8"
+
+
+def test_a_byte_order_mark_is_not_sql(tmp_path):
+    schema, _ = load(tmp_path, "\ufeffCREATE TABLE t (id int PRIMARY KEY);".encode())
+    assert schema.table("t") is not None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("CREATE TABLE t (id int PRIMARY KEY, parent int) INHERITS (p);", "CREATE TABLE ... INHERITS (table inheritance)"),
+    ("CREATE TABLE t (id int, at date) PARTITION BY RANGE (at);", "CREATE TABLE ... PARTITION (partitioning)"),
+    ("CREATE TABLE t (id int PRIMARY KEY, v text);\nCREATE INDEX ON t (v text_pattern_ops);", "operator classes (text_pattern_ops)"),
+    ("CREATE TABLE t (id int PRIMARY KEY, v text);\nCREATE INDEX ON t (id) INCLUDE (v);", "INCLUDE columns is not supported"),
+    ("CREATE TABLE t (id int PRIMARY KEY, v text);\nCREATE INDEX ON t USING gin (v);", "USING gin is not supported"),
+])
+def test_what_would_change_meaning_is_refused_not_dropped(tmp_path, text, expected):
+    assert expected in refusal(tmp_path, text)
+
+
+def test_sqlglot_internal_errors_are_a_problem_not_a_crash(tmp_path):
+    message = refusal(tmp_path, "CREATE TABLE t (id INT PRIMARY KEY, password VARCHAR(40) BINARY);", "mysql")
+    assert "models/schema.sql:1" in message and "password" in message
+
+
+def test_the_cli_prints_nothing_from_the_libraries_underneath(tmp_path):
+    (tmp_path / "reviewkit.toml").write_text('[reviewkit]\nmodels = ["models/*.sql"]\n')
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "schema.sql").write_text(
+        "CREATE TABLE t (id int PRIMARY KEY);\nALTER FUNCTION f(integer) SECURITY DEFINER;\nCREATE TABLE u (x point);\n"
+    )
+    result = subprocess.run([sys.executable, "-m", "reviewkit", "generate", "--no-input"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: 2 problems in the models:",
+        "models/schema.sql:2: ALTER FUNCTION is not part of the schema reviewkit models",
+        "    ALTER FUNCTION f(integer) SECURITY DEFINER",
+        "models/schema.sql:3: column u.x: type POINT has no portable mapping (see the README's table of portable types)",
+        "    CREATE TABLE u (x point)",
+        "Ignore_unsupported = true in [reviewkit] skips such statements with a warning",
+    ]
