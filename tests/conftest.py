@@ -125,3 +125,15 @@ def shop_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
 def postgres_only_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
     """The pg_features history: expression and partial indexes, which MySQL cannot hold."""
     return build_scenario("pg_features", tmp_path_factory.mktemp("pgf"), dialects=("postgres", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def pg_objects_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """Enum types, domains, sequences, arrays, tsvector, generated columns, comments, index methods."""
+    return build_scenario("pg_objects", tmp_path_factory.mktemp("pgo"))
+
+
+@pytest.fixture(scope="session")
+def mysql_types_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """MySQL models: unsigned and tiny integers, ENUM, SET, YEAR, BINARY, ON UPDATE, FULLTEXT, comments."""
+    return build_scenario("mysql_types", tmp_path_factory.mktemp("myt"), models_dialect="mysql")

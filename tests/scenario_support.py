@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,22 +16,25 @@ from reviewkit.dialects.splitter import split_statements
 from reviewkit.diff import DeclaredRenames
 from reviewkit.generate import GenerateOptions, generate
 from reviewkit.schema.state import Schema, Table
-from reviewkit.schema.types import parse_type
+from reviewkit.schema.types import INTEGER_KINDS, parse_type
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 CONFIG = """\
 [reviewkit]
 models = ["models/*.sql"]
-models_dialect = "postgres"
+models_dialect = "{models_dialect}"
 dialects = {dialects}
 """
 
 
-def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite")) -> list[Bundle]:
+def build_scenario(
+    name: str, project: Path, dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite"), models_dialect: str = "postgres",
+) -> list[Bundle]:
     """Generate one bundle per step folder of a scenario; return them in order."""
     project.mkdir(parents=True, exist_ok=True)
-    (project / "reviewkit.toml").write_text(CONFIG.format(dialects=list(dialects)).replace("'", '"'))
+    config = CONFIG.format(dialects=list(dialects), models_dialect=models_dialect).replace("'", '"')
+    (project / "reviewkit.toml").write_text(config)
     models = project / "models"
     for step in sorted((SCENARIOS / name).iterdir(), key=lambda p: int(p.name)):
         shutil.rmtree(models, ignore_errors=True)
@@ -87,13 +91,23 @@ def walk_bundles(conn: Connection, bundles: list[Bundle], check: SchemaCheck, lo
 # -- sample rows --------------------------------------------------------------------------
 
 # Columns whose check constraints in the scenarios accept only certain values.
-FIXED_VALUES = {"status": "paid", "stars": 3}
+FIXED_VALUES = {"status": "paid", "stars": 3, "born": 1950, "died": 2020}
 
 
-def sample_value(type_name: str, seed: int) -> object:
-    """Return a value any column of this portable type accepts, different for each seed."""
-    kind = parse_type(type_name).kind
-    if kind in ("smallint", "integer", "bigint"):
+def sample_value(type_name: str, seed: int, dialect: str = "postgres") -> object:
+    """Return a value any column of this portable type accepts on `dialect`, different for each seed."""
+    portable = parse_type(type_name)
+    kind = portable.kind
+    if portable.array:  # PostgreSQL takes a list; the others hold a JSON array
+        element = sample_value(str(portable.element), seed, dialect)
+        return [element] if dialect == "postgres" else json.dumps([element])
+    if kind in ("enum", "set"):
+        return portable.values[seed % len(portable.values)]
+    if kind == "year":
+        return 2000 + seed
+    if kind == "tsvector":
+        return f"'v{seed}' 'word'"
+    if kind in INTEGER_KINDS:
         return seed
     if kind == "numeric":
         return f"{seed}.5" if "," in type_name and not type_name.endswith(",0)") else str(seed)
@@ -122,7 +136,8 @@ def insert_sample_rows(conn: Connection, schema: Schema, seed: int) -> None:
     """Insert one row into every table, parents before children, foreign keys pointing at them."""
     rows: dict[str, dict[str, object]] = {}
     for table in _parents_first(schema):
-        row = {c.name: FIXED_VALUES.get(c.name, sample_value(c.type, seed)) for c in table.columns}
+        row = {c.name: FIXED_VALUES.get(c.name, sample_value(c.type, seed, conn.dialect))
+               for c in table.columns if c.generated is None}
         for fk in table.foreign_keys:
             parent = rows.get(fk.ref_table)
             for col, ref_col in zip(fk.columns, fk.ref_columns, strict=True):
@@ -171,7 +186,7 @@ def _text(value: object) -> str:
 
 
 def kept_data(before: dict, after: dict, old: Schema, new: Schema) -> tuple[dict, dict]:
-    """Restrict two row snapshots to the columns that exist, with the same type, in both schemas."""
+    """Restrict two row snapshots to the columns that exist, with the same type and generation, in both schemas."""
     left, right = {}, {}
     for table in old.tables:
         other = new.table(table.name)
@@ -179,7 +194,7 @@ def kept_data(before: dict, after: dict, old: Schema, new: Schema) -> tuple[dict
             continue
         for col in table.columns:
             match = other.column(col.name)
-            if match is not None and match.type == col.type:
+            if match is not None and match.type == col.type and match.generated == col.generated:
                 left[(table.name, col.name)] = before[table.name][col.name]
                 right[(table.name, col.name)] = after[table.name][col.name]
     return left, right

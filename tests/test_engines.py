@@ -47,3 +47,11 @@ def test_demo_project_bundles_round_trip(engine_db):
     bundles = load_bundles(REPO / "bundles")
     assert bundles, "the demo project's bundles are missing"
     walk_bundles(engine_db, bundles, assert_schema)
+
+
+def test_postgres_objects_round_trip(engine_db, pg_objects_bundles):
+    walk_bundles(engine_db, pg_objects_bundles, assert_schema)
+
+
+def test_mysql_types_round_trip(engine_db, mysql_types_bundles):
+    walk_bundles(engine_db, mysql_types_bundles, assert_schema)

@@ -123,7 +123,7 @@ def test_empty_bundle_has_the_same_layout(project):
 
 @pytest.mark.parametrize(("ddl", "message"), [
     ("CREATE TABLE t (id int PRIMARY KEY);\nDROP TABLE t;", "schema.sql:2: DROP TABLE is not part of the schema"),
-    ("CREATE TABLE t (id int PRIMARY KEY,\n  x int[]);", "column t.x"),
+    ("CREATE TABLE t (id int PRIMARY KEY,\n  x point);", "column t.x"),
     ("CREATE TABLE t (id int PRIMARY KEY, x timetz);", "type timetz has no faithful mapping in MySQL/MariaDB"),
     ("CREATE TABLE t (id int PRIMARY KEY, x text);\nCREATE INDEX ON t (x) WHERE x > 'a';", "no partial indexes"),
     ("CREATE TABLE t (id int PRIMARY KEY REFERENCES nowhere);", "unknown table nowhere"),

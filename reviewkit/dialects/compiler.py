@@ -11,16 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
+from sqlglot import exp
+
 from reviewkit.errors import UnsupportedType
-from reviewkit.schema.expressions import render
+from reviewkit.schema import naming
+from reviewkit.schema.expressions import canonical, render
 from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
     AddIndex,
     AlterColumn,
+    AlterEnum,
+    AlterTableComment,
+    CreateEnum,
     CreateTable,
     DropColumn,
     DropConstraint,
+    DropEnum,
     DropIndex,
     DropTable,
     Operation,
@@ -30,7 +37,7 @@ from reviewkit.schema.operations import (
     RenameTable,
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique
-from reviewkit.schema.types import parse_type
+from reviewkit.schema.types import PortableType, parse_type
 
 if TYPE_CHECKING:
     from reviewkit.dialects.base import Dialect
@@ -90,12 +97,31 @@ class Compiler:
 
     def _spell_type(self, type_name: str, where: str) -> str:
         portable = parse_type(type_name)
+        if portable.array:
+            return self.array_type_sql(portable, where)
+        if portable.kind == "enum":
+            return self.enum_type_sql(portable, where)
+        if portable.kind == "set":
+            return self.set_type_sql(portable, where)
         template = self.type_names.get(str(portable)) or self.type_names.get(
             f"{portable.kind}({','.join('*' * len(portable.params))})" if portable.params else portable.kind
         )
         if template is None:
             raise UnsupportedType(f"{where}: type {type_name} has no faithful mapping in {self.title}")
         return template.format(*portable.params)
+
+    def array_type_sql(self, portable: PortableType, where: str) -> str:
+        raise UnsupportedType(f"{where}: type {portable} has no faithful mapping in {self.title}")
+
+    def enum_type_sql(self, portable: PortableType, where: str) -> str:
+        raise UnsupportedType(f"{where}: type {portable} has no faithful mapping in {self.title}")
+
+    def set_type_sql(self, portable: PortableType, where: str) -> str:
+        raise UnsupportedType(f"{where}: type {portable} has no faithful mapping in {self.title}")
+
+    def values_sql(self, values: tuple[str, ...]) -> str:
+        """Return enum or set values as this engine's string literals: `'G', 'PG'`."""
+        return ", ".join(exp.Literal.string(v).sql(dialect=self.name) for v in values)
 
     def expression_sql(self, text: str) -> str:
         return render(text, self.name)
@@ -107,13 +133,32 @@ class Compiler:
 
     def column_sql(self, table: Table, column: Column) -> str:
         parts = [self.quote(column.name), self.type_sql(column.type, f"column {table.name}.{column.name}")]
+        return " ".join(parts + self.column_clauses(table, column))
+
+    def column_clauses(self, table: Table, column: Column) -> list[str]:
+        """Return what follows a column's type: generation, identity, NOT NULL, default, the checks its type needs."""
+        clauses = []
+        if column.generated is not None:
+            clauses.append(self.generated_sql(column))
         if column.identity:
-            parts.append(self.identity_sql())
+            clauses.append(self.identity_sql())
         if not column.nullable:
-            parts.append("NOT NULL")
+            clauses.append("NOT NULL")
         if column.default is not None:
-            parts.append("DEFAULT " + self.default_sql(column))
-        return " ".join(parts)
+            clauses.append("DEFAULT " + self.default_sql(column))
+        clauses.extend(self.constraint_sql(check) for check in self.column_checks(table.name, column))
+        return clauses
+
+    def generated_sql(self, column: Column) -> str:
+        kind = "STORED" if column.stored else "VIRTUAL"
+        return f"GENERATED ALWAYS AS ({self.expression_sql(column.generated)}) {kind}"  # type: ignore[arg-type]
+
+    def column_checks(self, table: str, column: Column) -> list[Check]:
+        """Return the checks this engine adds to hold a type it lacks (an unsigned range, an enum's values)."""
+        return []
+
+    def implied_checks(self, table: Table) -> list[Check]:
+        return [check for column in table.columns for check in self.column_checks(table.name, column)]
 
     def identity_sql(self) -> str:
         raise NotImplementedError
@@ -151,16 +196,71 @@ class Compiler:
         body = ",\n  ".join(self.table_elements(table))
         return f"CREATE TABLE {self.quote(name or table.name)} (\n  {body}\n)"
 
+    def table_statements(self, table: Table) -> list[str]:
+        """Return everything that makes `table` on this engine: CREATE TABLE, its indexes, comments, triggers."""
+        statements = [self.create_table_sql(table)]
+        for index in table.indexes:
+            statements.extend(self.index_statements(table.name, index))
+        return statements + self.table_extras_sql(table)
+
+    def table_extras_sql(self, table: Table) -> list[str]:
+        """Return what follows CREATE TABLE on this engine: the table's comment, each column's extras."""
+        return [s for column in table.columns for s in self.column_extras_sql(table.name, column)]
+
+    def column_extras_sql(self, table: str, column: Column) -> list[str]:
+        """Return the statements a column needs once it exists, besides its definition (a comment, a trigger)."""
+        return []
+
+    def drop_column_extras_sql(self, table: str, column: Column) -> list[str]:
+        """Return the statements that remove a column's extras, before the column goes."""
+        return []
+
+    def drop_table_extras_sql(self, table: Table) -> list[str]:
+        """Return what DROP TABLE leaves behind and must be removed after it (PostgreSQL's trigger functions)."""
+        return []
+
+    # -- indexes -----------------------------------------------------------------------
+
+    # Index methods this engine builds besides its default (btree); what a model asks for
+    # beyond them is not built on this engine, and REVIEW.md says so.
+    index_methods: ClassVar[frozenset[str]] = frozenset()
+    hash_as_default: ClassVar[bool] = False  # USING HASH built as the default method: the same lookups
+    index_include: ClassVar[bool] = False  # INCLUDE (columns)
+    index_opclasses: ClassVar[bool] = False  # operator classes on keys
+    keeps_comments: ClassVar[bool] = False  # COMMENT on tables and columns
+
+    def index_form(self, index: Index) -> Index | None:
+        """Return the index as this engine builds it, or None when the engine has no such index."""
+        method = index.method
+        if method is not None and method not in self.index_methods:
+            if not (method == "hash" and self.hash_as_default):
+                return None
+            method = None
+        parts = index.parts if self.index_opclasses else tuple(replace(p, opclass=None) for p in index.parts)
+        return replace(index, method=method, parts=parts, include=index.include if self.index_include else ())
+
+    def index_statements(self, table: str, index: Index) -> list[str]:
+        built = self.index_form(index)
+        return [] if built is None else [self.index_sql(table, built)]
+
     def index_sql(self, table: str, index: Index) -> str:
         keys = []
         for part in index.parts:
             key = self.quote(part.expression) if part.is_column else f"({self.expression_sql(part.expression)})"
+            if part.opclass:
+                key += f" {part.opclass}"
             keys.append(key + (" DESC" if part.descending else ""))
         unique = "UNIQUE " if index.unique else ""
-        sql = f"CREATE {unique}INDEX {self.quote(index.name)} ON {self.quote(table)} ({', '.join(keys)})"
+        using = f" USING {index.method}" if index.method else ""
+        sql = f"CREATE {unique}INDEX {self.quote(index.name)} ON {self.quote(table)}{using} ({', '.join(keys)})"
+        if index.include:
+            sql += f" INCLUDE ({self.quote_list(index.include)})"
         if index.where:
             sql += f" WHERE {self.expression_sql(index.where)}"
         return sql
+
+    def drop_index_sql(self, table: str, index: Index) -> list[str]:
+        return [f"DROP INDEX {self.quote(index.name)}"] if self.index_form(index) is not None else []
 
     # -- the dispatcher ----------------------------------------------------------------
 
@@ -170,25 +270,33 @@ class Compiler:
 
     def compile(self, op: Operation, ctx: CompileContext) -> CompiledOperation:
         """Return the statements (without `;`) that perform `op` on this engine."""
+        if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new):
+            return CompiledOperation(op, ())  # a change this engine does not store (a comment on SQLite)
         method = getattr(self, f"compile_{op.kind}")
         return CompiledOperation(op, tuple(method(op, ctx)))
 
+    def same_on_engine(self, table: str, old: Column, new: Column) -> bool:
+        """Tell whether two versions of a column are the same column as this engine stores it."""
+        return (self.stored_column(old), self.column_checks(table, old)) == (
+            self.stored_column(new), self.column_checks(table, new))
+
     def compile_create_table(self, op: CreateTable, ctx: CompileContext) -> list[str]:
-        table = op.table_def
-        return [self.create_table_sql(table)] + [self.index_sql(table.name, ix) for ix in table.indexes]
+        return self.table_statements(op.table_def)
 
     def compile_drop_table(self, op: DropTable, ctx: CompileContext) -> list[str]:
-        return [f"DROP TABLE {self.quote(op.table)}"]
+        return [f"DROP TABLE {self.quote(op.table)}"] + self.drop_table_extras_sql(op.table_def)
 
     def compile_rename_table(self, op: RenameTable, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} RENAME TO {self.quote(op.new_name)}"]
 
     def compile_add_column(self, op: AddColumn, ctx: CompileContext) -> list[str]:
         table = ctx.after.table(op.table)
-        return [f"ALTER TABLE {self.quote(op.table)} ADD COLUMN {self.column_sql(table, op.column)}"]
+        add = f"ALTER TABLE {self.quote(op.table)} ADD COLUMN {self.column_sql(table, op.column)}"
+        return [add] + self.column_extras_sql(op.table, op.column)
 
     def compile_drop_column(self, op: DropColumn, ctx: CompileContext) -> list[str]:
-        return [f"ALTER TABLE {self.quote(op.table)} DROP COLUMN {self.quote(op.column.name)}"]
+        drop = f"ALTER TABLE {self.quote(op.table)} DROP COLUMN {self.quote(op.column.name)}"
+        return self.drop_column_extras_sql(op.table, op.column) + [drop]
 
     def compile_rename_column(self, op: RenameColumn, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} RENAME COLUMN {self.quote(op.old_name)} TO {self.quote(op.new_name)}"]
@@ -197,16 +305,31 @@ class Compiler:
         raise NotImplementedError
 
     def compile_add_index(self, op: AddIndex, ctx: CompileContext) -> list[str]:
-        return [self.index_sql(op.table, op.index)]
+        return self.index_statements(op.table, op.index)
 
     def compile_drop_index(self, op: DropIndex, ctx: CompileContext) -> list[str]:
-        return [f"DROP INDEX {self.quote(op.index.name)}"]
+        return self.drop_index_sql(op.table, op.index)
 
     def compile_rename_constraint(self, op: RenameConstraint, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} RENAME CONSTRAINT {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
 
     def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
+        if self.index_form(op.old) is None:
+            return []
         return [f"ALTER INDEX {self.quote(op.old.name)} RENAME TO {self.quote(op.new.name)}"]
+
+    def compile_alter_table_comment(self, op: AlterTableComment, ctx: CompileContext) -> list[str]:
+        return []
+
+    # Enum types are objects of their own only on PostgreSQL; elsewhere the columns hold them.
+    def compile_create_enum(self, op: CreateEnum, ctx: CompileContext) -> list[str]:
+        return []
+
+    def compile_drop_enum(self, op: DropEnum, ctx: CompileContext) -> list[str]:
+        return []
+
+    def compile_alter_enum(self, op: AlterEnum, ctx: CompileContext) -> list[str]:
+        return []
 
     def compile_add_constraint(self, op: AddConstraint, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} ADD {self.constraint_sql(op.constraint)}"]
@@ -222,29 +345,83 @@ class Compiler:
             for column in table.columns:
                 self.type_sql(column.type, f"column {table.name}.{column.name}")
             for index in table.indexes:
-                where = f"index {index.name} on {table.name}"
-                if index.where and not self.dialect.partial_indexes:
-                    raise UnsupportedType(f"{where}: {self.title} has no partial indexes (WHERE ...)")
-                if not self.dialect.expression_indexes and any(not p.is_column for p in index.parts):
-                    raise UnsupportedType(f"{where}: {self.title} has no indexes on expressions")
+                self.check_index(table, index)
+
+    def check_index(self, table: Table, index: Index) -> None:
+        where = f"index {index.name} on {table.name}"
+        if index.where and not self.dialect.partial_indexes:
+            raise UnsupportedType(f"{where}: {self.title} has no partial indexes (WHERE ...)")
+        if not self.dialect.expression_indexes and any(not p.is_column for p in index.parts):
+            raise UnsupportedType(f"{where}: {self.title} has no indexes on expressions")
+        if index.unique and self.index_form(index) is None:
+            # Leaving out a unique index would drop a rule, not only a speed-up.
+            raise UnsupportedType(f"{where}: {self.title} has no unique {index.method} indexes")
 
     def stored_form(self, schema: Schema) -> Schema:
         """Return `schema` as this engine keeps it (types it folds, names it imposes)."""
         return Schema(tuple(self.stored_table(t) for t in schema.tables)).normalized()
 
     def stored_table(self, table: Table) -> Table:
-        return replace(table, columns=tuple(self.stored_column(c) for c in table.columns))
+        indexes = tuple(built for built in (self.index_form(ix) for ix in table.indexes) if built is not None)
+        return replace(
+            table,
+            columns=tuple(self.stored_column(c) for c in table.columns),
+            checks=table.checks + tuple(self.implied_checks(table)),
+            indexes=indexes,
+            comment=table.comment if self.keeps_comments else None,
+        )
 
     def stored_column(self, column: Column) -> Column:
         portable = parse_type(column.type)
         stored = self.stored_types.get(column.type) or (None if portable.params else self.stored_types.get(portable.kind))
-        if stored is None:
-            return column
-        return Column(column.name, stored, column.nullable, column.default, column.identity)
+        if portable.array and stored is None:
+            stored = self.stored_types.get("array")
+        if stored is not None:
+            column = replace(column, type=stored)
+        if not self.keeps_comments:
+            column = replace(column, comment=None)
+        return column
 
     def notes(self, schema: Schema) -> list[str]:
         """Return what a reviewer should know about how this engine stores the schema."""
-        return []
+        notes = []
+        for table in schema.tables:
+            for index in table.indexes:
+                built = self.index_form(index)
+                what = f"index {index.name} on {table.name}"
+                if built is None:
+                    notes.append(f"{what} (USING {index.method}) is not built: {self.title} has no such index.")
+                    continue
+                if index.method != built.method:
+                    notes.append(f"{what}: USING {index.method} is built as {self.title}'s default index method.")
+                if index.include != built.include:
+                    notes.append(f"{what}: INCLUDE ({', '.join(index.include)}) is left out: {self.title} has no "
+                                 "covering columns.")
+                if index.parts != built.parts:
+                    notes.append(f"{what}: operator classes are left out: {self.title} has none.")
+        if not self.keeps_comments and any(t.comment or any(c.comment for c in t.columns) for t in schema.tables):
+            notes.append(f"Comments on tables and columns are not kept: {self.title} stores none.")
+        return notes
+
+
+def set_membership_check(table: str, column: str, values: tuple[str, ...]) -> Check:
+    """Return the CHECK that holds a MySQL SET in a text column: every comma-separated member is in the list.
+
+    Each allowed member is cut out of `,value,` in turn; what remains must be the lone
+    comma. Plain string functions, so PostgreSQL and SQLite read it alike.
+    """
+    col = exp.column(column)
+    text: exp.Expression = exp.DPipe(this=exp.DPipe(this=exp.Literal.string(","), expression=col), expression=exp.Literal.string(","))
+    for value in values:
+        text = exp.Anonymous(this="replace", expressions=[text, exp.Literal.string(f",{value},"), exp.Literal.string(",")])
+    members_known = exp.EQ(this=text, expression=exp.Literal.string(","))
+    empty = exp.EQ(this=col.copy(), expression=exp.Literal.string(""))
+    return Check(naming.constraint_name(table, (column,), "set"), canonical(exp.or_(empty, members_known)))
+
+
+def touch_trigger_name(table: str, column: str) -> str:
+    """Return the name of the trigger (and PostgreSQL function) that does a column's ON UPDATE CURRENT_TIMESTAMP."""
+    return naming.fit(f"reviewkit_touch_{table}_{column}")
 
 
 def contexts_for(operations: list[Operation], before: Schema) -> list[CompileContext]:

@@ -8,7 +8,7 @@ draft a reader fills in table by table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlglot
 from sqlglot import exp
@@ -28,6 +28,7 @@ class TableDraft:
 
     name: str
     columns: list[Column] = field(default_factory=list)
+    comment: str | None = None
     primary_key: PrimaryKey | None = None
     uniques: list[Unique] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
@@ -38,12 +39,12 @@ class TableDraft:
         """Return the table; primary key columns are NOT NULL, as the models say too."""
         pk_columns = set(self.primary_key.columns) if self.primary_key else set()
         columns = tuple(
-            Column(c.name, c.type, False, c.default, c.identity) if c.name in pk_columns or c.identity else c
+            replace(c, nullable=False) if c.name in pk_columns or c.identity else c
             for c in self.columns
         )
         return Table(
             self.name, columns, self.primary_key, tuple(self.uniques), tuple(self.checks),
-            tuple(self.foreign_keys), tuple(self.indexes),
+            tuple(self.foreign_keys), tuple(self.indexes), self.comment,
         )
 
 
@@ -78,16 +79,12 @@ Rewrite = Callable[[exp.Expression], exp.Expression]
 def canonical_expression(source: str | exp.Expression, dialect: str, rewrite: Rewrite | None = None) -> str:
     """Return the canonical text of an expression an engine echoed back.
 
-    Engines wrap what they store in parentheses of their own (`((a > 0) AND (b > 0))`);
-    they are dropped where they change nothing, so the text matches what the models give.
-    `rewrite` first undoes an engine's own rewrites (PostgreSQL's `= ANY (ARRAY[...])`).
+    `rewrite` first undoes an engine's own rewrites (PostgreSQL's `= ANY (ARRAY[...])`);
+    `canonical` drops the parentheses engines add of their own (`((a > 0) AND (b > 0))`).
     """
     node = sqlglot.parse_one(source, read=dialect) if isinstance(source, str) else source.copy()
     if rewrite is not None:
         node = node.transform(rewrite)
-    node = _drop_needless_parens(node)
-    while isinstance(node, exp.Paren):
-        node = node.this
     return canonical(node)
 
 
@@ -101,35 +98,6 @@ def default_expression(text: str | None, column_type: str, dialect: str, rewrite
     return value
 
 
-# Binding strength of the operators whose parentheses may be dropped; NOT is left out on
-# purpose: `NOT (a = 1)` is how people write it, and how the models keep it.
-_LEVELS: tuple[tuple[type | tuple[type, ...], int], ...] = (
-    (exp.Or, 1), (exp.And, 2), (exp.Predicate, 3), ((exp.Add, exp.Sub), 4), ((exp.Mul, exp.Div, exp.Mod), 5),
-)
-
-
-def _level(node: exp.Expression | None) -> int | None:
-    for kinds, level in _LEVELS:
-        if isinstance(node, kinds):
-            return level
-    return None
-
-
-def _drop_needless_parens(node: exp.Expression) -> exp.Expression:
-    """Drop parentheses that only restate precedence, like PostgreSQL's in `((a + 1) > 0)`."""
-    for paren in list(node.find_all(exp.Paren)):
-        inner, outer = _level(paren.this), _level(paren.parent)
-        if inner is None or outer is None:
-            continue
-        # Same strength: safe on the left of a left-associative operator, and anywhere in AND/OR.
-        same_ok = inner == outer and not isinstance(paren.parent, exp.Predicate) and (
-            paren.arg_key == "this" or isinstance(paren.parent, exp.Connector)
-        )
-        if inner > outer or same_ok:
-            paren.replace(paren.this)
-    return node
-
-
 # -- indexes ----------------------------------------------------------------------------
 
 
@@ -140,14 +108,23 @@ def index_from_sql(name: str, sql: str, dialect: str, rewrite: Rewrite | None = 
     parts = tuple(_index_part(key, dialect, rewrite) for key in params.args.get("columns") or [])
     where = params.args.get("where")
     where_text = canonical_expression(where.this, dialect, rewrite) if where is not None else None
-    return Index(name, parts, bool(node.args.get("unique")), where_text)
+    using = params.args.get("using")
+    method = using.name.lower() if using is not None and using.name.lower() != "btree" else None
+    include = tuple(_ident_name(e) for e in params.args.get("include") or ())
+    return Index(name, parts, bool(node.args.get("unique")), where_text, method, include)
 
 
 def _index_part(ordered: exp.Expression, dialect: str, rewrite: Rewrite | None) -> IndexPart:
     key = ordered.this if isinstance(ordered, exp.Ordered) else ordered
     descending = bool(isinstance(ordered, exp.Ordered) and ordered.args.get("desc"))
+    opclass = None
+    if isinstance(key, exp.Opclass):
+        key, opclass = key.this, key.expression.name.lower()
     if isinstance(key, exp.Column) and not key.table:
-        ident = key.this
-        return IndexPart(ident.name if ident.quoted else ident.name.lower(), True, descending)
+        return IndexPart(_ident_name(key.this), True, descending, opclass)
     node = key.transform(rewrite) if rewrite is not None else key
-    return IndexPart(canonical(node), False, descending)
+    return IndexPart(canonical(node), False, descending, opclass)
+
+
+def _ident_name(ident: exp.Expression) -> str:
+    return ident.name if isinstance(ident, exp.Identifier) and ident.quoted else ident.name.lower()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reviewkit.diff.compare import Phases, compare_table
+from reviewkit.diff.compare import Phases, compare_enums, compare_table
 from reviewkit.diff.plan import order_creations, order_drops
 from reviewkit.diff.renames import DeclaredRenames, NoInputQuestioner, Questioner, resolve_renames
 from reviewkit.schema.operations import Operation, apply_all
@@ -30,18 +30,27 @@ def diff_schemas(
     phases = Phases()
     for name in sorted(old_tables.keys() & new_tables.keys()):
         compare_table(old_tables[name], new_tables[name], phases)
+    created_enums, altered_enums, dropped_enums = compare_enums(base, new)
+    # An enum that only gains values changes before the columns that may use them; one that
+    # loses values after the columns that stop using them.
+    widened = [op for op in altered_enums if op.only_adds]
+    narrowed = [op for op in altered_enums if not op.only_adds]
     drop_cycle_fks, drops = order_drops([old_tables[n] for n in sorted(old_tables.keys() - new_tables.keys())])
     creates, cycle_fks = order_creations([new_tables[n] for n in sorted(new_tables.keys() - old_tables.keys())], base)
     return [
         *rename_ops,
         *phases.renames,
+        *created_enums,
+        *widened,
         *phases.drop_foreign_keys,
         *drop_cycle_fks,
         *phases.drop_keys_and_indexes,
         *drops,
         *creates,
         *phases.columns,
+        *narrowed,
         *phases.add_keys_and_indexes,
         *phases.add_foreign_keys,
         *cycle_fks,
+        *dropped_enums,
     ]

@@ -13,9 +13,13 @@ from reviewkit.schema.operations import (
     AddConstraint,
     AddIndex,
     AlterColumn,
+    AlterEnum,
+    AlterTableComment,
     Constraint,
+    CreateEnum,
     DropColumn,
     DropConstraint,
+    DropEnum,
     DropIndex,
     Operation,
     RenameConstraint,
@@ -45,6 +49,8 @@ def compare_table(old: Table, new: Table, phases: Phases) -> None:
     compare_named(old.name, old.checks, new.checks, phases.drop_keys_and_indexes, phases.add_keys_and_indexes)
     compare_named(old.name, old.foreign_keys, new.foreign_keys, phases.drop_foreign_keys, phases.add_foreign_keys)
     compare_indexes(old, new, phases)
+    if old.comment != new.comment:
+        phases.columns.append(AlterTableComment(old.name, old.comment, new.comment))
 
 
 def rename_matching_names(old: Table, new: Table, phases: Phases) -> Table:
@@ -133,3 +139,13 @@ def compare_indexes(old: Table, new: Table, phases: Phases) -> None:
     for ix in new.indexes:
         if old_by_name.get(ix.name) != ix:
             phases.add_keys_and_indexes.append(AddIndex(old.name, ix))
+
+
+def compare_enums(old: Schema, new: Schema) -> tuple[list[Operation], list[AlterEnum], list[Operation]]:
+    """Return the enum types to create, to alter and to drop, by name."""
+    before, after = old.enum_types(), new.enum_types()
+    created: list[Operation] = [CreateEnum(name, after[name]) for name in sorted(after.keys() - before.keys())]
+    altered = [AlterEnum(name, before[name], after[name]) for name in sorted(after.keys() & before.keys())
+               if before[name] != after[name]]
+    dropped: list[Operation] = [DropEnum(name, before[name]) for name in sorted(before.keys() - after.keys())]
+    return created, altered, dropped

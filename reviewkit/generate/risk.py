@@ -25,7 +25,7 @@ from reviewkit.schema.operations import (
     constraint_word,
 )
 from reviewkit.schema.state import Schema
-from reviewkit.schema.types import PortableType, parse_type
+from reviewkit.schema.types import INTEGER_KINDS, RANGES, PortableType, parse_type
 
 LEVELS = ("low", "medium", "high")
 
@@ -141,15 +141,21 @@ def assess(operations: list[Operation], before: Schema) -> list[Finding]:
     return findings
 
 
-_INT_RANK = {"smallint": 1, "integer": 2, "bigint": 3}
+_INT_RANGES = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1),
+               **{kind: RANGES[kind] for kind in INTEGER_KINDS if kind in RANGES}}
 _TEXT_KINDS = {"char", "varchar", "text"}
 
 
 def is_widening(old: PortableType, new: PortableType) -> bool:
     """Return True when every value of `old` fits `new` unchanged."""
-    if old.kind in _INT_RANK and new.kind in _INT_RANK:
-        return _INT_RANK[new.kind] >= _INT_RANK[old.kind]
-    if old.kind in _INT_RANK and new.kind == "numeric":
+    if old.array != new.array:
+        return False
+    if old.kind in ("enum", "set") and new.kind == old.kind:
+        return set(old.values) <= set(new.values)
+    if old.kind in _INT_RANGES and new.kind in _INT_RANGES:
+        (old_low, old_high), (new_low, new_high) = _INT_RANGES[old.kind], _INT_RANGES[new.kind]
+        return new_low <= old_low and old_high <= new_high
+    if old.kind in _INT_RANGES and new.kind == "numeric":
         return not new.params or new.params[0] - (new.params[1] if len(new.params) > 1 else 0) >= 19
     if old.kind in _TEXT_KINDS and new.kind in ("varchar", "text"):
         if new.kind == "text" or not new.params:

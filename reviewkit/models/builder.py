@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reviewkit.errors import ModelError
 from reviewkit.models.problems import Problems
@@ -25,12 +25,21 @@ class TableDraft:
     name: str
     where: str
     source: str = ""  # the statement that declared it, for messages
+    comment: str | None = None
     columns: list[Column] = field(default_factory=list)
     primary_key: tuple[str | None, tuple[str, ...]] | None = None
     uniques: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
     checks: list[tuple[str | None, str, tuple[str, ...]]] = field(default_factory=list)
     foreign_keys: list[tuple[str | None, tuple[str, ...], str, tuple[str, ...], str, str]] = field(default_factory=list)
-    indexes: list[tuple[str | None, tuple[IndexPart, ...], bool, str | None]] = field(default_factory=list)
+    indexes: list[Index] = field(default_factory=list)  # named "" until built
+
+    def replace_column(self, name: str, where: str, **changes: object) -> None:
+        """Change a column declared earlier (a later ALTER TABLE or COMMENT ON gives it a default, a comment)."""
+        for i, column in enumerate(self.columns):
+            if column.name == name:
+                self.columns[i] = replace(column, **changes)
+                return
+        raise ModelError(f"{where}: table {self.name} has no column {name}")
 
     def set_primary_key(self, name: str | None, columns: tuple[str, ...], where: str) -> None:
         if self.primary_key is not None:
@@ -49,8 +58,11 @@ class TableDraft:
     ) -> None:
         self.foreign_keys.append((name, columns, ref_table, ref_columns, on_delete.upper(), on_update.upper()))
 
-    def add_index(self, name: str | None, parts: tuple[IndexPart, ...], unique: bool, where: str | None) -> None:
-        self.indexes.append((name, parts, unique, where))
+    def add_index(
+        self, name: str | None, parts: tuple[IndexPart, ...], unique: bool, where: str | None,
+        method: str | None = None, include: tuple[str, ...] = (),
+    ) -> None:
+        self.indexes.append(Index(name or "", parts, unique, where, method, include))
 
 
 class SchemaBuilder:
@@ -95,7 +107,7 @@ class SchemaBuilder:
         checks = table.checks()
         fks = table.foreign_keys(lambda ref_table: self._primary_key_of(ref_table, d))
         indexes = table.indexes(taken)
-        return Table(d.name, columns, primary_key, uniques, checks, fks, indexes)
+        return Table(d.name, columns, primary_key, uniques, checks, fks, indexes, d.comment)
 
     def _primary_key_of(self, table: str, referrer: TableDraft) -> tuple[str, ...]:
         target = self._drafts.get(table)
@@ -139,7 +151,7 @@ class _TableBuild:
             pk_cols = self.known(d.primary_key[1], "primary key")
             primary_key = PrimaryKey(self.pick(d.primary_key[0], (), "pkey"), pk_cols)
             # A primary key implies NOT NULL on every engine; say so in the state too.
-            columns = [Column(c.name, c.type, False, c.default, c.identity) if c.name in pk_cols else c for c in columns]
+            columns = [replace(c, nullable=False) if c.name in pk_cols else c for c in columns]
         for c in columns:
             if c.identity and (primary_key is None or primary_key.columns != (c.name,)):
                 raise ModelError(
@@ -171,19 +183,19 @@ class _TableBuild:
     def indexes(self, taken: set[str]) -> tuple[Index, ...]:
         """Return the indexes; `taken` holds every index name of the schema (one namespace per schema)."""
         d, indexes = self.d, []
-        for n, parts, unique, where in d.indexes:
-            self.known(tuple(p.expression for p in parts if p.is_column), "index")
-            for p in parts:
+        for index in d.indexes:
+            self.known(tuple(p.expression for p in index.parts if p.is_column) + index.include, "index")
+            for p in index.parts:
                 if not p.is_column:
                     _known_expression(p.expression, self.names, d, "index")
-            if where:
-                _known_expression(where, self.names, d, "index filter")
-            key_names = tuple(p.expression if p.is_column else "expr" for p in parts)
-            name = n or naming.unique_among(naming.constraint_name(d.name, key_names, "idx"), taken)
-            if n and n in taken:
-                raise ModelError(f"{d.where}: index name {n} is used twice")
+            if index.where:
+                _known_expression(index.where, self.names, d, "index filter")
+            key_names = tuple(p.expression if p.is_column else "expr" for p in index.parts)
+            name = index.name or naming.unique_among(naming.constraint_name(d.name, key_names, "idx"), taken)
+            if index.name and index.name in taken:
+                raise ModelError(f"{d.where}: index name {index.name} is used twice")
             taken.add(name)
-            indexes.append(Index(name, parts, unique, where))
+            indexes.append(replace(index, name=name))
         return tuple(indexes)
 
 

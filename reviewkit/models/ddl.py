@@ -40,10 +40,11 @@ Warn = Callable[[str], None]
 class Statement:
     """One schema statement of a model file, parsed."""
 
-    node: exp.Expression
+    node: exp.Expression | None  # None: read from its text (what sqlglot does not parse)
     file: str  # "models/shop.sql"
     line: int  # where the statement starts
     source: str  # its text as the file has it
+    label: str = ""  # its kind, as `reviewkit.models.kinds` names it
 
     @property
     def where(self) -> str:
@@ -109,10 +110,12 @@ def read_file(path: Path, dialect: str, root: Path, ignore_unsupported: bool, pr
                 problems.ignored.append((kind.label, where))
             else:
                 problems.add_unsupported(where, kind.label, script_statement.sql)
+        elif ddl_tables.read_from_text(kind.label, script_statement.sql):
+            yield Statement(None, rel, script_statement.line, script_statement.sql, kind.label)
         else:
             node = _parse(script_statement.sql, dia, parser, where, problems)
             if node is not None:
-                yield Statement(node, rel, script_statement.line, script_statement.sql)
+                yield Statement(node, rel, script_statement.line, script_statement.sql, kind.label)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -8,17 +8,20 @@ problem recorded with its file, line and source text, and the run goes on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from reviewkit.errors import ModelError
+from reviewkit.models import ddl_objects
 from reviewkit.models.builder import SchemaBuilder, TableDraft
+from reviewkit.models.ddl_objects import Declarations
 from reviewkit.models.problems import Problems
 from reviewkit.schema import types
-from reviewkit.schema.expressions import canonical
+from reviewkit.schema.expressions import canonical, parse_canonical
 from reviewkit.schema.state import Column, IndexPart
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ class ModelContext:
     dialect: str
     problems: Problems
     schemas: set[str] = field(default_factory=set)  # schema qualifiers seen (`public.actor`)
+    declared: Declarations = field(default_factory=Declarations)  # enum types, domains, sequences
 
     @property
     def null_ordering(self) -> str:
@@ -49,20 +53,67 @@ def apply_statement(context: ModelContext, stmt: Statement) -> None:
 
 def _dispatch(context: ModelContext, stmt: Statement) -> None:
     node = stmt.node
-    if isinstance(node, exp.Create) and node.kind == "TABLE" and isinstance(node.this, exp.Schema):
+    if node is None:  # read from its text: sqlglot does not parse these
+        _TEXT_HANDLERS[stmt.label](context, stmt)
+    elif isinstance(node, exp.Create) and node.kind == "TABLE" and isinstance(node.this, exp.Schema):
         _create_table(context, stmt)
     elif isinstance(node, exp.Create) and node.kind == "INDEX":
         _create_index(context, stmt)
-    elif isinstance(node, exp.Alter) and node.kind == "TABLE" and all(
-        isinstance(a, exp.AddConstraint) for a in node.actions
-    ):
-        draft = context.builder.existing(table_name(context, node.this), stmt.where)
-        for action in node.actions:
-            for constraint in action.expressions:
-                _table_constraint(draft, constraint, stmt.where)
+    elif isinstance(node, exp.Create) and node.kind == "TYPE":
+        ddl_objects.create_enum(context, stmt)
+    elif isinstance(node, exp.Create) and node.kind == "SEQUENCE":
+        ddl_objects.create_sequence(context, stmt)
+    elif isinstance(node, exp.Comment):
+        ddl_objects.comment(context, stmt)
+    elif isinstance(node, exp.Alter) and node.kind == "TABLE":
+        _alter_table(context, stmt)
     else:
-        raise ModelError(f"{stmt.where}: this statement is not one reviewkit can read in a model "
-                         "(CREATE TABLE, CREATE INDEX, ALTER TABLE ... ADD CONSTRAINT)")
+        raise ModelError(f"{stmt.where}: this statement is not one reviewkit can read in a model")
+
+
+# Statements sqlglot cannot parse, read from their text: the label of their kind -> handler.
+_TEXT_HANDLERS = {
+    "CREATE DOMAIN": ddl_objects.create_domain,
+    "ALTER TYPE": ddl_objects.alter_enum,
+    "ALTER TABLE": ddl_objects.add_identity,
+    "COMMENT ON TABLE": ddl_objects.remove_comment,
+    "COMMENT ON COLUMN": ddl_objects.remove_comment,
+}
+
+
+def read_from_text(label: str, source: str) -> bool:
+    """Tell whether a statement is read from its text rather than parsed by sqlglot."""
+    if label == "ALTER TABLE":
+        return ddl_objects.is_add_identity(source)
+    if label.startswith("COMMENT ON"):
+        return ddl_objects.is_comment_removal(source)
+    return label in _TEXT_HANDLERS
+
+
+def _alter_table(context: ModelContext, stmt: Statement) -> None:
+    """ALTER TABLE [ONLY] t ADD CONSTRAINT ... / ALTER COLUMN c SET DEFAULT ..., as pg_dump writes them."""
+    node = stmt.node
+    draft = context.builder.existing(table_name(context, node.this), stmt.where)
+    for action in node.actions:
+        if isinstance(action, exp.AddConstraint):
+            for constraint in action.expressions:
+                _table_constraint(context, draft, constraint, stmt.where)
+        elif isinstance(action, exp.AlterColumn) and action.args.get("default") is not None and len(
+            [k for k, v in action.args.items() if v is not None and k != "this"]
+        ) == 1:
+            _set_default(context, draft, name_of(action.this), action.args["default"], stmt.where)
+        else:
+            raise ModelError(f"{stmt.where}: ALTER TABLE {draft.name}: only ADD CONSTRAINT and ALTER COLUMN ... "
+                             "SET DEFAULT are read in a model file")
+
+
+def _set_default(context: ModelContext, draft: TableDraft, column: str, default: exp.Expression, where: str) -> None:
+    sequence = ddl_objects.sequence_of_default(context, default, where)
+    if sequence is not None:
+        ddl_objects.use_sequence(context, sequence, f"{draft.name}.{column}", where)
+        draft.replace_column(column, where, identity=True, default=None)
+    else:
+        draft.replace_column(column, where, default=canonical(default))
 
 
 def name_of(node: exp.Expression) -> str:
@@ -94,7 +145,32 @@ def _create_table(context: ModelContext, stmt: Statement) -> None:
         if isinstance(item, exp.ColumnDef):
             _column(context, draft, item, stmt)
         else:
-            _table_constraint(draft, item, stmt.where)
+            _table_constraint(context, draft, item, stmt.where)
+    _table_options(context, draft, node.args.get("properties"), stmt)
+
+
+def _table_options(context: ModelContext, draft: TableDraft, properties: exp.Properties | None, stmt: Statement) -> None:
+    """Keep a table's COMMENT; MySQL's storage options (ENGINE=, CHARSET=) are noted and left out."""
+    for prop in properties.expressions if properties else []:
+        if isinstance(prop, exp.SchemaCommentProperty):
+            draft.comment = prop.this.this
+        elif isinstance(prop, _STORAGE_OPTIONS):
+            context.problems.noted[_option_word(prop)] += 1
+        else:
+            context.problems.add(stmt.where, f"table {draft.name}: option {prop.sql(dialect=context.dialect)} "
+                                             "is not supported", stmt.source)
+
+
+_STORAGE_OPTIONS = (
+    exp.EngineProperty, exp.CharacterSetProperty, exp.CollateProperty, exp.AutoIncrementProperty,
+    exp.RowFormatProperty, exp.ChecksumProperty,
+)
+
+
+def _option_word(prop: exp.Expression) -> str:
+    if isinstance(prop, exp.CharacterSetProperty):
+        return "DEFAULT CHARSET="
+    return prop.sql(dialect="mysql").split("=")[0].strip() + "="
 
 
 def _column(context: ModelContext, draft: TableDraft, node: exp.ColumnDef, stmt: Statement) -> None:
@@ -104,40 +180,137 @@ def _column(context: ModelContext, draft: TableDraft, node: exp.ColumnDef, stmt:
     if node.kind is None:
         raise ModelError(f"{col_where} has no type")
     try:
-        type_name, identity = types.from_sqlglot(node.kind, col_where, context.dialect)
+        resolved = ddl_objects.resolve_type(context, node.kind, col_where)
     except ModelError as err:
         context.problems.add_error(err, stmt.source_at(node.this))
         # The run fails already; a stand-in type keeps the table whole, so that its keys
         # and the foreign keys to it are still checked instead of reported missing.
-        type_name, identity = "text", False
-    nullable, default, primary = True, None, False
+        resolved = ddl_objects.ResolvedType("text")
+    column = Column(name, _named_enum(resolved.type, draft.name, name), identity=resolved.identity)
+    column = _with_domain(draft, column, resolved.domain)
+    primary = False
+    stored = _generated_is_stored(stmt.source, node.this.meta.get("start"))
     for cc in node.constraints:
         kind, cname = cc.args.get("kind"), (name_of(cc.this) if cc.this else None)
-        if isinstance(kind, exp.NotNullColumnConstraint):
-            nullable = bool(kind.args.get("allow_null"))
-        elif isinstance(kind, exp.DefaultColumnConstraint):
-            default = canonical(kind.this)
-        elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
-            primary = True
-        elif isinstance(kind, exp.UniqueColumnConstraint):
-            draft.add_unique(cname, (name,))
-        elif isinstance(kind, exp.CheckColumnConstraint):
-            draft.add_check(cname, canonical(kind.this), (name,))
-        elif isinstance(kind, exp.Reference):
-            draft.add_foreign_key(cname, (name,), *_reference(kind, col_where))
-        elif isinstance(kind, (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint)):
-            identity = True
-        else:
-            context.problems.add(at, f"column {draft.name}.{name}: unsupported column option "
-                                     f"{cc.sql(dialect=context.dialect)}", stmt.source_at(node.this))
-    if primary or identity:
-        nullable = False
-    draft.columns.append(Column(name, type_name, nullable, default, identity))
+        try:
+            column, primary = _column_option(context, draft, column, kind, cname, col_where, primary, stored)
+        except ModelError as err:
+            context.problems.add_error(err, stmt.source_at(node.this))
+    if primary or column.identity:
+        column = replace(column, nullable=False)
+    draft.columns.append(column)
     if primary:
         draft.set_primary_key(None, (name,), stmt.where)
 
 
-def _table_constraint(draft: TableDraft, node: exp.Expression, where: str) -> None:
+_GENERATED_AS = re.compile(r"\b(?:GENERATED\s+ALWAYS\s+)?AS\s*\(", re.IGNORECASE)
+_STORAGE_WORD = re.compile(r"\s*(STORED|PERSISTENT|VIRTUAL)\b", re.IGNORECASE)
+
+
+def _generated_is_stored(source: str, start: int | None) -> bool:
+    """Tell whether the generated column defined at `start` says STORED (or MariaDB's PERSISTENT).
+
+    sqlglot reads the expression but not this word, and the default differs by engine
+    (VIRTUAL in MySQL and PostgreSQL 18): read it from the source, after the expression.
+    """
+    match = _GENERATED_AS.search(source, start or 0)
+    if match is None:
+        return False
+    depth, pos = 1, match.end()
+    while pos < len(source) and depth:
+        depth += {"(": 1, ")": -1}.get(source[pos], 0)
+        pos += 1
+    word = _STORAGE_WORD.match(source, pos)
+    return word is not None and word.group(1).upper() in ("STORED", "PERSISTENT")
+
+
+def _named_enum(type_name: str, table: str, column: str) -> str:
+    """Name an inline MySQL ENUM after its column: PostgreSQL needs a named type for it."""
+    portable = types.parse_type(type_name)
+    if portable.kind == "enum" and portable.name is None:
+        return str(replace(portable, name=f"{table}_{column}"))
+    return type_name
+
+
+def _with_domain(draft: TableDraft, column: Column, domain: ddl_objects.Domain | None) -> Column:
+    """Give a column of a domain the domain's NOT NULL, default and checks (over the column, not VALUE)."""
+    if domain is None:
+        return column
+    for check in domain.checks:
+        draft.add_check(None, rename_value(check, column.name), (column.name,))
+    return replace(column, nullable=domain.nullable, default=domain.default)
+
+
+def rename_value(expression: str, column: str) -> str:
+    """Return a domain check with VALUE replaced by the column it now checks."""
+    node = parse_canonical(expression).copy()
+    for col in node.find_all(exp.Column):
+        if col.name.lower() == "value" and not col.table:
+            col.replace(exp.column(column))
+    return canonical(node)
+
+
+def _column_option(
+    context: ModelContext, draft: TableDraft, column: Column, kind: exp.Expression, cname: str | None, where: str,
+    primary: bool, stored: bool = False,
+) -> tuple[Column, bool]:
+    """Apply one column option (NOT NULL, DEFAULT, a key, a comment...); return the column and whether it is the key."""
+    name = column.name
+    if isinstance(kind, exp.NotNullColumnConstraint):
+        return replace(column, nullable=bool(kind.args.get("allow_null"))), primary
+    if isinstance(kind, exp.DefaultColumnConstraint):
+        sequence = ddl_objects.sequence_of_default(context, kind.this, where)
+        if sequence is not None:
+            ddl_objects.use_sequence(context, sequence, f"{draft.name}.{name}", where)
+            return replace(column, identity=True, default=None), primary
+        return replace(column, default=canonical(kind.this)), primary
+    if isinstance(kind, exp.PrimaryKeyColumnConstraint):
+        return column, True
+    if isinstance(kind, exp.UniqueColumnConstraint):
+        draft.add_unique(cname, (name,))
+    elif isinstance(kind, exp.CheckColumnConstraint):
+        draft.add_check(cname, canonical(kind.this), (name,))
+    elif isinstance(kind, exp.Reference):
+        draft.add_foreign_key(cname, (name,), *_reference(kind, where))
+    elif isinstance(kind, (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint)):
+        return replace(column, identity=True), primary
+    elif isinstance(kind, exp.OnUpdateColumnConstraint):
+        return replace(column, on_update=_on_update(kind, where)), primary
+    elif isinstance(kind, exp.CommentColumnConstraint):
+        return replace(column, comment=kind.this.this), primary
+    elif isinstance(kind, exp.ComputedColumnConstraint):
+        return replace(column, generated=canonical(kind.this), stored=stored), primary
+    elif isinstance(kind, exp.BinaryColumnConstraint):
+        return replace(column, collation="binary"), primary
+    elif isinstance(kind, exp.CollateColumnConstraint):
+        return _collation(context, column, kind), primary
+    elif isinstance(kind, (exp.CharacterSetColumnConstraint, exp.ZeroFillColumnConstraint)):
+        context.problems.noted["CHARACTER SET" if isinstance(kind, exp.CharacterSetColumnConstraint) else "ZEROFILL"] += 1
+    else:
+        raise ModelError(f"{where}: unsupported column option {kind.sql(dialect=context.dialect)}")
+    return column, primary
+
+
+def _on_update(kind: exp.OnUpdateColumnConstraint, where: str) -> str:
+    value = kind.this
+    if isinstance(value, (exp.CurrentTimestamp, exp.CurrentDatetime)) or (
+        isinstance(value, exp.Anonymous) and value.name.upper() in ("NOW", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP")
+    ):
+        return "CURRENT_TIMESTAMP"
+    raise ModelError(f"{where}: ON UPDATE {value.sql()} is not supported (only ON UPDATE CURRENT_TIMESTAMP)")
+
+
+def _collation(context: ModelContext, column: Column, kind: exp.CollateColumnConstraint) -> Column:
+    """A binary collation (`utf8mb4_bin`, `C`) compares bytes: kept; MySQL's default-like `_ci` ones are noted."""
+    collation = kind.this.name.lower() if isinstance(kind.this, (exp.Identifier, exp.Var, exp.Column)) else str(kind.this)
+    collation = collation.strip('"`\'').lower()
+    if collation.endswith("_bin") or collation in ("binary", "c", "posix"):
+        return replace(column, collation="binary")
+    context.problems.noted["COLLATE " + collation] += 1
+    return column
+
+
+def _table_constraint(context: ModelContext, draft: TableDraft, node: exp.Expression, where: str) -> None:
     name = None
     if isinstance(node, exp.Constraint):
         name = name_of(node.this)
@@ -147,12 +320,16 @@ def _table_constraint(draft: TableDraft, node: exp.Expression, where: str) -> No
     if isinstance(node, (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)):
         draft.set_primary_key(name, tuple(name_of(e) for e in node.expressions), where)
     elif isinstance(node, exp.UniqueColumnConstraint):
-        draft.add_unique(name, tuple(name_of(e) for e in node.this.expressions))
+        # MySQL's `UNIQUE KEY name (cols)` names it inside; `CONSTRAINT name UNIQUE (cols)` outside.
+        inner = node.this.this if isinstance(node.this, exp.Schema) else None
+        draft.add_unique(name or (name_of(inner) if inner is not None else None), _key_columns(node.this, draft, where))
     elif isinstance(node, exp.CheckColumnConstraint):
         draft.add_check(name, canonical(node.this), ())
     elif isinstance(node, exp.ForeignKey):
         columns = tuple(name_of(e) for e in node.expressions)
         draft.add_foreign_key(name, columns, *_reference(node.args["reference"], where))
+    elif isinstance(node, exp.IndexColumnConstraint):
+        _inline_index(draft, node, where)
     else:
         raise ModelError(f"{where}: unsupported table constraint in {draft.name}: {node.sql(dialect='')[:60]}")
 
@@ -184,6 +361,37 @@ def _nulls_first_by_default(descending: bool, null_ordering: str) -> bool:
     return False
 
 
+def _key_columns(schema: exp.Expression, draft: TableDraft, where: str) -> tuple[str, ...]:
+    columns = []
+    for item in schema.expressions:
+        if isinstance(item, exp.ColumnPrefix):
+            raise ModelError(f"{where}: key on {draft.name}: a prefix length ({item.sql(dialect='mysql')}) is not supported")
+        columns.append(name_of(item))
+    return tuple(columns)
+
+
+def _inline_index(draft: TableDraft, node: exp.IndexColumnConstraint, where: str) -> None:
+    """MySQL's `KEY name (cols)`, `INDEX (cols)`, `FULLTEXT KEY name (cols)` inside CREATE TABLE."""
+    kind = (node.args.get("kind") or "").lower() or None  # FULLTEXT, SPATIAL
+    if node.args.get("index_type"):
+        using = str(node.args["index_type"]).lower()
+        if using != "btree":
+            kind = kind or using
+    parts = []
+    for item in node.expressions:
+        key = item.this if isinstance(item, exp.Ordered) else item
+        if isinstance(key, exp.ColumnPrefix):
+            raise ModelError(f"{where}: index on {draft.name}: a prefix length ({key.sql(dialect='mysql')}) "
+                             "is not supported")
+        descending = bool(isinstance(item, exp.Ordered) and item.args.get("desc"))
+        if isinstance(key, exp.Column) and not key.table:
+            parts.append(IndexPart(name_of(key.this), True, descending))
+        else:
+            parts.append(IndexPart(canonical(key), False, descending))
+    name = name_of(node.this) if node.this is not None else None
+    draft.add_index(name, tuple(parts), False, None, kind)
+
+
 def _create_index(context: ModelContext, stmt: Statement) -> None:
     node, where = stmt.node, stmt.where
     index = node.this
@@ -194,28 +402,29 @@ def _create_index(context: ModelContext, stmt: Statement) -> None:
     parts = []
     for ordered in params.args.get("columns") or []:
         key = ordered.this if isinstance(ordered, exp.Ordered) else ordered
+        opclass = None
         if isinstance(key, exp.Opclass):
-            raise ModelError(f"{where}: index on {table}: operator classes ({key.expression.sql()}) are not supported")
+            key, opclass = key.this, key.expression.name.lower()
         descending = bool(isinstance(ordered, exp.Ordered) and ordered.args.get("desc"))
         if isinstance(ordered, exp.Ordered) and bool(ordered.args.get("nulls_first")) != _nulls_first_by_default(
             descending, context.null_ordering
         ):
             raise ModelError(f"{where}: NULLS FIRST/LAST in index keys is not supported (index on {table})")
         if isinstance(key, exp.Column) and not key.table:
-            parts.append(IndexPart(name_of(key.this), True, descending))
+            parts.append(IndexPart(name_of(key.this), True, descending, opclass))
         else:
-            parts.append(IndexPart(canonical(key), False, descending))
+            parts.append(IndexPart(canonical(key), False, descending, opclass))
     where_clause = params.args.get("where")
+    using = params.args.get("using")
+    method = using.name.lower() if using is not None and using.name.lower() != "btree" else None
+    include = tuple(name_of(e) for e in params.args.get("include") or ())
     name = name_of(index.this) if index.this else None
-    draft.add_index(name, tuple(parts), bool(node.args.get("unique")), canonical(where_clause.this) if where_clause else None)
+    filter_text = canonical(where_clause.this) if where_clause else None
+    draft.add_index(name, tuple(parts), bool(node.args.get("unique")), filter_text, method, include)
 
 
 def _refuse_index_options(params: exp.IndexParameters, table: str, where: str) -> None:
-    """Refuse what an index says beyond its keys and filter, rather than build a different index."""
-    using = params.args.get("using")
-    if using is not None and using.name.lower() != "btree":
-        raise ModelError(f"{where}: index on {table}: USING {using.name} is not supported (only btree indexes)")
-    for option, words in (("include", "INCLUDE columns"), ("with_storage", "WITH (storage parameters)"),
-                          ("partition_by", "PARTITION BY"), ("on", "ON")):
+    """Refuse what an index says beyond its keys, method, INCLUDE and filter, rather than build a different index."""
+    for option, words in (("with_storage", "WITH (storage parameters)"), ("partition_by", "PARTITION BY"), ("on", "ON")):
         if params.args.get(option):
             raise ModelError(f"{where}: index on {table}: {words} is not supported")

@@ -46,7 +46,10 @@ _NOISE_FIRST_WORDS = {
 }
 # CREATE <kind>: objects that are not schema state (a database, its extensions) are noise.
 _CREATE_NOISE = {"DATABASE": "CREATE DATABASE", "SCHEMA": "CREATE SCHEMA", "EXTENSION": "CREATE EXTENSION"}
-_CREATE_MODEL = {"TABLE": "CREATE TABLE", "INDEX": "CREATE INDEX"}
+_CREATE_MODEL = {
+    "TABLE": "CREATE TABLE", "INDEX": "CREATE INDEX", "TYPE": "CREATE TYPE", "SEQUENCE": "CREATE SEQUENCE",
+    "DOMAIN": "CREATE DOMAIN",
+}
 _CREATE_UNSUPPORTED = {
     "FUNCTION": "CREATE FUNCTION", "PROCEDURE": "CREATE PROCEDURE", "TRIGGER": "CREATE TRIGGER",
     "CONSTRAINT": "CREATE CONSTRAINT TRIGGER", "EVENT": "CREATE EVENT", "RULE": "CREATE RULE",
@@ -56,7 +59,7 @@ _CREATE_UNSUPPORTED = {
     "SERVER": "CREATE SERVER", "PUBLICATION": "CREATE PUBLICATION", "SUBSCRIPTION": "CREATE SUBSCRIPTION",
     "STATISTICS": "CREATE STATISTICS", "TEXT": "CREATE TEXT SEARCH", "ROLE": "CREATE ROLE", "USER": "CREATE USER",
     "TABLESPACE": "CREATE TABLESPACE", "ACCESS": "CREATE ACCESS METHOD", "TRANSFORM": "CREATE TRANSFORM",
-    "VIEW": "CREATE VIEW", "SEQUENCE": "CREATE SEQUENCE", "DOMAIN": "CREATE DOMAIN", "TYPE": "CREATE TYPE",
+    "VIEW": "CREATE VIEW",
 }
 _INHERITS = re.compile(r"\)\s*INHERITS\s*\(", re.IGNORECASE)
 _PARTITIONED = re.compile(r"\)\s*PARTITION\s+BY\b", re.IGNORECASE)
@@ -124,14 +127,16 @@ def _alter_kind(words: list[str], text: str) -> StatementKind:
         return StatementKind(UNSUPPORTED, "ALTER TABLE ... ENABLE/DISABLE TRIGGER (triggers)")
     if target in ("TABLE", "INDEX") and _STORAGE_ONLY.search(text):
         return StatementKind(NOISE, "ALTER ... storage setting")
-    if target == "TABLE":
-        return StatementKind(MODEL, "ALTER TABLE")
+    if target in ("TABLE", "TYPE"):
+        return StatementKind(MODEL, f"ALTER {target}")
+    if target == "SEQUENCE":  # OWNED BY, RESTART: the counter's bookkeeping, not its definition
+        return StatementKind(NOISE, "ALTER SEQUENCE")
     return StatementKind(UNSUPPORTED, f"ALTER {target}".strip())
 
 
 def _comment_kind(words: list[str]) -> StatementKind:
     target = words[2] if len(words) > 2 and words[1] == "ON" else ""
     if target in ("TABLE", "COLUMN"):
-        return StatementKind(UNSUPPORTED, f"COMMENT ON {target}")
+        return StatementKind(MODEL, f"COMMENT ON {target}")
     # Comments on the database, its schemas and extensions, or on objects reviewkit skips.
     return StatementKind(NOISE, f"COMMENT ON {target}".strip())

@@ -15,8 +15,13 @@ from sqlglot import exp
 
 
 def canonical(node: exp.Expression) -> str:
-    """Return the canonical neutral-dialect text of a parsed expression."""
+    """Return the canonical neutral-dialect text of a parsed expression.
+
+    Parentheses that only restate precedence are dropped, whoever wrote them: a domain's
+    `((VALUE >= 1) AND (VALUE <= 9))` and PostgreSQL's echo of a check compare equal.
+    """
     node = _unparen(node).transform(_simplify)  # transform copies the tree first
+    node = _drop_needless_parens(node)
     return _unparen(node).sql(dialect="", normalize=False)
 
 
@@ -74,3 +79,32 @@ def _unparen(node: exp.Expression) -> exp.Expression:
 def column_names_in(text: str) -> set[str]:
     """Return the column names an expression refers to."""
     return {col.name for col in parse_canonical(text).find_all(exp.Column)}
+
+
+# Binding strength of the operators whose parentheses may be dropped; NOT is left out on
+# purpose: `NOT (a = 1)` is how people write it, and how the models keep it.
+_LEVELS: tuple[tuple[type | tuple[type, ...], int], ...] = (
+    (exp.Or, 1), (exp.And, 2), (exp.Predicate, 3), ((exp.Add, exp.Sub, exp.DPipe), 4), ((exp.Mul, exp.Div, exp.Mod), 5),
+)
+
+
+def _level(node: exp.Expression | None) -> int | None:
+    for kinds, level in _LEVELS:
+        if isinstance(node, kinds):
+            return level
+    return None
+
+
+def _drop_needless_parens(node: exp.Expression) -> exp.Expression:
+    """Drop parentheses that only restate precedence, like PostgreSQL's in `((a + 1) > 0)`."""
+    for paren in list(node.find_all(exp.Paren)):
+        inner, outer = _level(paren.this), _level(paren.parent)
+        if inner is None or outer is None:
+            continue
+        # Same strength: safe on the left of a left-associative operator, and anywhere in AND/OR.
+        same_ok = inner == outer and not isinstance(paren.parent, exp.Predicate) and (
+            paren.arg_key == "this" or isinstance(paren.parent, exp.Connector)
+        )
+        if inner > outer or same_ok:
+            paren.replace(paren.this)
+    return node

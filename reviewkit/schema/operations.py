@@ -186,6 +186,14 @@ class AlterColumn(Operation):
             out.append(f"default {self.old.default or 'none'} -> {self.new.default or 'none'}")
         if self.old.identity != self.new.identity:
             out.append("auto-increment" if self.new.identity else "no auto-increment")
+        if self.old.on_update != self.new.on_update:
+            out.append(f"ON UPDATE {self.new.on_update}" if self.new.on_update else "no ON UPDATE")
+        if (self.old.generated, self.old.stored) != (self.new.generated, self.new.stored):
+            out.append(f"generated as {self.new.generated}" if self.new.generated else "no longer generated")
+        if self.old.collation != self.new.collation:
+            out.append(f"collation {self.old.collation or 'default'} -> {self.new.collation or 'default'}")
+        if self.old.comment != self.new.comment:
+            out.append("comment changed" if self.new.comment is not None else "comment removed")
         return out
 
     @property
@@ -410,3 +418,108 @@ def apply_all(schema: Schema, operations: list[Operation]) -> Schema:
 def reverse_all(operations: list[Operation]) -> list[Operation]:
     """Return the operations that undo `operations`, in the order they must run."""
     return [op.reverse() for op in reversed(operations)]
+
+
+@dataclass(frozen=True)
+class AlterTableComment(Operation):
+    table: str
+    old: str | None
+    new: str | None
+    kind: ClassVar[str] = "alter_table_comment"
+
+    def describe(self) -> str:
+        return f"Set the comment of table {self.table}" if self.new is not None else f"Remove the comment of table {self.table}"
+
+    def reverse(self) -> Operation:
+        return AlterTableComment(self.table, self.new, self.old)
+
+    def apply(self, schema: Schema) -> Schema:
+        return _update(schema, self.table, comment=self.new)
+
+
+# -- enum types: named value lists that columns share (PostgreSQL's CREATE TYPE ... AS ENUM) --------
+#
+# The schema state keeps an enum's name and values in the type of every column of it
+# (`enum mpaa_rating('G','PG')`), so these operations change no table: the columns' own
+# changes do that. They exist for the engines that hold the type as an object of its own.
+
+
+@dataclass(frozen=True)
+class CreateEnum(Operation):
+    name: str
+    values: tuple[str, ...]
+    kind: ClassVar[str] = "create_enum"
+
+    @property
+    def table(self) -> str:  # type: ignore[override]
+        return self.name
+
+    def describe(self) -> str:
+        return f"Create enum type {self.name} ({', '.join(self.values)})"
+
+    def reverse(self) -> Operation:
+        return DropEnum(self.name, self.values)
+
+    def apply(self, schema: Schema) -> Schema:
+        return schema
+
+    def _details(self) -> dict[str, Any]:
+        return {"values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class DropEnum(Operation):
+    name: str
+    values: tuple[str, ...]
+    kind: ClassVar[str] = "drop_enum"
+
+    @property
+    def table(self) -> str:  # type: ignore[override]
+        return self.name
+
+    def describe(self) -> str:
+        return f"Drop enum type {self.name}"
+
+    def reverse(self) -> Operation:
+        return CreateEnum(self.name, self.values)
+
+    def apply(self, schema: Schema) -> Schema:
+        return schema
+
+
+@dataclass(frozen=True)
+class AlterEnum(Operation):
+    """Change an enum's values. Adding is cheap; removing works only while no row holds the value."""
+
+    name: str
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+    kind: ClassVar[str] = "alter_enum"
+
+    @property
+    def table(self) -> str:  # type: ignore[override]
+        return self.name
+
+    @property
+    def only_adds(self) -> bool:
+        """True when every old value stays, in the same order (PostgreSQL's ALTER TYPE ... ADD VALUE)."""
+        return [v for v in self.new if v in self.old] == list(self.old)
+
+    def describe(self) -> str:
+        added = [v for v in self.new if v not in self.old]
+        removed = [v for v in self.old if v not in self.new]
+        parts = ([f"add {', '.join(added)}"] if added else []) + ([f"remove {', '.join(removed)}"] if removed else [])
+        return f"Alter enum type {self.name}: {'; '.join(parts) or 'reorder values'}"
+
+    def reverse(self) -> Operation:
+        return AlterEnum(self.name, self.new, self.old)
+
+    def apply(self, schema: Schema) -> Schema:
+        return schema
+
+    @property
+    def loses_data(self) -> bool:
+        return any(v not in self.new for v in self.old)
+
+    def _details(self) -> dict[str, Any]:
+        return {"values": list(self.new)}

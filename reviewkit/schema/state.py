@@ -26,6 +26,11 @@ class Column:
     nullable: bool = True
     default: str | None = None
     identity: bool = False  # auto-increment: IDENTITY, AUTO_INCREMENT, AUTOINCREMENT
+    on_update: str | None = None  # MySQL's ON UPDATE CURRENT_TIMESTAMP: set again by every UPDATE
+    generated: str | None = None  # GENERATED ALWAYS AS (expression): computed, never written
+    stored: bool = False  # a generated column kept on disk (STORED) rather than computed on read (VIRTUAL)
+    comment: str | None = None
+    collation: str | None = None  # "binary": compared byte by byte (MySQL BINARY, COLLATE ..._bin)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class IndexPart:
     expression: str
     is_column: bool = True
     descending: bool = False
+    opclass: str | None = None  # PostgreSQL operator class (`text_pattern_ops`)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class Index:
     parts: tuple[IndexPart, ...]
     unique: bool = False
     where: str | None = None
+    method: str | None = None  # None: the engine's default (btree); "gin", "gist", "hash", "fulltext"...
+    include: tuple[str, ...] = ()  # INCLUDE columns: stored in the index, not part of its key
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -86,6 +94,7 @@ class Table:
     checks: tuple[Check, ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     indexes: tuple[Index, ...] = ()
+    comment: str | None = None
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:
@@ -160,6 +169,18 @@ class Schema:
     def without_table(self, name: str) -> Schema:
         return Schema(tuple(t for t in self.tables if t.name != name))
 
+    def enum_types(self) -> dict[str, tuple[str, ...]]:
+        """Return every named enum type the columns use: name -> values."""
+        found: dict[str, tuple[str, ...]] = {}
+        for table in self.tables:
+            for column in table.columns:
+                if column.type.startswith("enum "):
+                    from reviewkit.schema.types import parse_type  # state stays importable without sqlglot
+
+                    portable = parse_type(column.type)
+                    found[portable.name] = portable.values
+        return found
+
 
 # -- serialization ----------------------------------------------------------------------
 
@@ -215,15 +236,22 @@ def _table_to_dict(table: Table) -> dict[str, Any]:
         out["foreign_keys"] = [_fk_to_dict(fk) for fk in table.foreign_keys]
     if table.indexes:
         out["indexes"] = [_index_to_dict(ix) for ix in table.indexes]
+    if table.comment is not None:
+        out["comment"] = table.comment
     return out
+
+
+# Column attributes written only when set, in this order, so a snapshot of a schema
+# without them reads as it always did.
+_COLUMN_EXTRAS = ("default", "identity", "on_update", "generated", "stored", "comment", "collation")
 
 
 def _column_to_dict(col: Column) -> dict[str, Any]:
     out: dict[str, Any] = {"name": col.name, "type": col.type, "nullable": col.nullable}
-    if col.default is not None:
-        out["default"] = col.default
-    if col.identity:
-        out["identity"] = True
+    for key in _COLUMN_EXTRAS:
+        value = getattr(col, key)
+        if value not in (None, False):
+            out[key] = value
     return out
 
 
@@ -244,10 +272,16 @@ def _index_to_dict(ix: Index) -> dict[str, Any]:
         part: dict[str, Any] = {"column": p.expression} if p.is_column else {"expression": p.expression}
         if p.descending:
             part["descending"] = True
+        if p.opclass:
+            part["opclass"] = p.opclass
         parts.append(part)
     out: dict[str, Any] = {"name": ix.name, "unique": ix.unique, "parts": parts}
     if ix.where:
         out["where"] = ix.where
+    if ix.method:
+        out["method"] = ix.method
+    if ix.include:
+        out["include"] = list(ix.include)
     return out
 
 
@@ -256,7 +290,8 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
     return Table(
         name=d["name"],
         columns=tuple(
-            Column(c["name"], c["type"], c.get("nullable", True), c.get("default"), c.get("identity", False))
+            Column(c["name"], c["type"], c.get("nullable", True), c.get("default"), c.get("identity", False),
+                   c.get("on_update"), c.get("generated"), c.get("stored", False), c.get("comment"), c.get("collation"))
             for c in d["columns"]
         ),
         primary_key=PrimaryKey(pk["name"], tuple(pk["columns"])) if pk else None,
@@ -270,12 +305,13 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
             for f in d.get("foreign_keys", ())
         ),
         indexes=tuple(_index_from_dict(i) for i in d.get("indexes", ())),
+        comment=d.get("comment"),
     )
 
 
 def _index_from_dict(d: dict[str, Any]) -> Index:
     parts = tuple(
-        IndexPart(p.get("column") or p["expression"], "column" in p, p.get("descending", False))
+        IndexPart(p.get("column") or p["expression"], "column" in p, p.get("descending", False), p.get("opclass"))
         for p in d["parts"]
     )
-    return Index(d["name"], parts, d.get("unique", False), d.get("where"))
+    return Index(d["name"], parts, d.get("unique", False), d.get("where"), d.get("method"), tuple(d.get("include", ())))

@@ -19,21 +19,43 @@ T = exp.DataType.Type
 
 # Kinds, in the order REVIEW.md and the docs list them.
 KINDS = (
-    "smallint", "integer", "bigint", "numeric", "real", "double",
+    "tinyint", "smallint", "mediumint", "integer", "bigint",
+    "utinyint", "usmallint", "umediumint", "uinteger", "ubigint",
+    "numeric", "real", "double",
     "varchar", "char", "text", "boolean",
-    "date", "time", "timetz", "timestamp", "timestamptz",
-    "json", "jsonb", "uuid", "blob",
+    "date", "time", "timetz", "timestamp", "timestamptz", "year",
+    "json", "jsonb", "uuid", "blob", "tsvector", "enum", "set",
 )
 
 # How many integer parameters each kind accepts.
 _MAX_PARAMS = {"numeric": 2, "varchar": 1, "char": 1, "time": 1, "timetz": 1, "timestamp": 1, "timestamptz": 1}
 
+# The values an integer-like kind holds: engines without the kind emulate it with a CHECK.
+RANGES: dict[str, tuple[int, int]] = {
+    "tinyint": (-128, 127),
+    "mediumint": (-8388608, 8388607),
+    "utinyint": (0, 255),
+    "usmallint": (0, 65535),
+    "umediumint": (0, 16777215),
+    "uinteger": (0, 4294967295),
+    "ubigint": (0, 18446744073709551615),
+    "year": (1901, 2155),
+}
+INTEGER_KINDS = ("tinyint", "smallint", "mediumint", "integer", "bigint",
+                 "utinyint", "usmallint", "umediumint", "uinteger", "ubigint")
+
 # sqlglot type -> (portable kind, auto-increment)
 _FROM_SQLGLOT: dict[T, tuple[str, bool]] = {
+    T.TINYINT: ("tinyint", False),
     T.SMALLINT: ("smallint", False),
+    T.MEDIUMINT: ("mediumint", False),
     T.INT: ("integer", False),
-    T.MEDIUMINT: ("integer", False),
     T.BIGINT: ("bigint", False),
+    T.UTINYINT: ("utinyint", False),
+    T.USMALLINT: ("usmallint", False),
+    T.UMEDIUMINT: ("umediumint", False),
+    T.UINT: ("uinteger", False),
+    T.UBIGINT: ("ubigint", False),
     T.SMALLSERIAL: ("smallint", True),
     T.SERIAL: ("integer", True),
     T.BIGSERIAL: ("bigint", True),
@@ -46,6 +68,7 @@ _FROM_SQLGLOT: dict[T, tuple[str, bool]] = {
     T.NCHAR: ("char", False),
     T.BPCHAR: ("char", False),
     T.TEXT: ("text", False),
+    T.TINYTEXT: ("text", False),
     T.MEDIUMTEXT: ("text", False),
     T.LONGTEXT: ("text", False),
     T.BOOLEAN: ("boolean", False),
@@ -55,54 +78,104 @@ _FROM_SQLGLOT: dict[T, tuple[str, bool]] = {
     T.TIMESTAMP: ("timestamp", False),
     T.DATETIME: ("timestamp", False),
     T.TIMESTAMPTZ: ("timestamptz", False),
+    T.YEAR: ("year", False),
     T.JSON: ("json", False),
     T.JSONB: ("jsonb", False),
     T.UUID: ("uuid", False),
     T.VARBINARY: ("blob", False),
     T.BLOB: ("blob", False),
+    T.TINYBLOB: ("blob", False),
     T.MEDIUMBLOB: ("blob", False),
     T.LONGBLOB: ("blob", False),
 }
 
 _TYPE_RE = re.compile(r"^([a-z]+)(?:\((\d+)(?:,(\d+))?\))?$")
+_VALUES_RE = re.compile(r"^(enum|set)(?: ([^(]+))?\((.*)\)$", re.DOTALL)
+_VALUE_RE = re.compile(r"'((?:[^']|'')*)'(?:,|$)")
 
 
 @dataclass(frozen=True)
 class PortableType:
+    """A portable type: `varchar(20)`, `integer[]`, `enum mpaa_rating('G','PG')`, `set('a','b')`."""
+
     kind: str
     params: tuple[int, ...] = ()
+    values: tuple[str, ...] = ()  # enum and set: the allowed values, in order
+    name: str | None = None  # enum: the type's name (PostgreSQL creates a type of that name)
+    array: bool = False  # an array of the kind (PostgreSQL `text[]`)
 
     def __str__(self) -> str:
+        if self.array:
+            return f"{PortableType(self.kind, self.params, self.values, self.name)}[]"
+        if self.kind in ("enum", "set"):
+            head = f"{self.kind} {self.name}" if self.name else self.kind
+            return f"{head}({','.join(quote_value(v) for v in self.values)})"
         if not self.params:
             return self.kind
         return f"{self.kind}({','.join(str(p) for p in self.params)})"
+
+    @property
+    def element(self) -> PortableType:
+        """The type of an array's elements (the type itself when it is no array)."""
+        return PortableType(self.kind, self.params, self.values, self.name)
+
+
+def quote_value(value: str) -> str:
+    """Quote an enum or set value as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 @lru_cache(maxsize=1024)
 def parse_type(text: str) -> PortableType:
     """Split a portable type string like `numeric(10,2)` into kind and parameters."""
+    if text.endswith("[]"):
+        element = parse_type(text[:-2])
+        if element.array or element.kind in ("enum", "set"):
+            raise UnsupportedType(f"unknown portable type {text!r}")
+        return PortableType(element.kind, element.params, array=True)
+    match = _VALUES_RE.match(text)
+    if match:
+        return PortableType(match.group(1), values=_split_values(match.group(3), text), name=match.group(2))
     match = _TYPE_RE.match(text)
-    if not match or match.group(1) not in KINDS:
+    if not match or match.group(1) not in KINDS or match.group(1) in ("enum", "set"):
         raise UnsupportedType(f"unknown portable type {text!r}")
     params = tuple(int(g) for g in match.groups()[1:] if g is not None)
     return PortableType(match.group(1), params)
 
 
+def _split_values(text: str, whole: str) -> tuple[str, ...]:
+    values, pos = [], 0
+    while pos < len(text):
+        match = _VALUE_RE.match(text, pos)
+        if match is None:
+            raise UnsupportedType(f"unknown portable type {whole!r}")
+        values.append(match.group(1).replace("''", "'"))
+        pos = match.end()
+    if not values:
+        raise UnsupportedType(f"unknown portable type {whole!r}")
+    return tuple(values)
+
+
 def from_sqlglot(data_type: exp.DataType, where: str, dialect: str = "") -> tuple[str, bool]:
     """Return (portable type, auto-increment) for a parsed model type, or raise naming `where`.
 
-    Messages spell the type in the models' `dialect`, as the user wrote it (`SMALLINT UNSIGNED`,
-    not sqlglot's internal `USMALLINT`).
+    Messages spell the type in the models' `dialect`, as the user wrote it (`POINT`, not
+    sqlglot's internal names). An ENUM comes back without a name: the model reader names it.
     """
     if data_type.this == T.TINYINT and _int_params(data_type) == (1,):
         return "boolean", False  # MySQL's spelling of BOOLEAN
+    if data_type.this == T.ARRAY:
+        return _array(data_type, where, dialect), False
+    if data_type.this in (T.ENUM, T.SET):
+        kind = "enum" if data_type.this == T.ENUM else "set"
+        return str(PortableType(kind, values=_literal_values(data_type, where, dialect))), False
     mapped = _FROM_SQLGLOT.get(data_type.this)
     if mapped is None:
         raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has no portable mapping "
                               "(see the README's table of portable types)")
     kind, identity = mapped
     params = _int_params(data_type)
-    if kind in ("smallint", "integer", "bigint", "real", "text", "boolean", "date", "json", "jsonb", "uuid", "blob"):
+    if kind not in _MAX_PARAMS and kind != "double":
         params = ()  # display widths like INT(11) carry no meaning
     if kind == "double" and params:
         # FLOAT(p): the SQL standard's binary precision; PostgreSQL makes p <= 24 a REAL.
@@ -112,6 +185,26 @@ def from_sqlglot(data_type: exp.DataType, where: str, dialect: str = "") -> tupl
     if len(params) > _MAX_PARAMS.get(kind, 0):
         raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has too many parameters")
     return str(PortableType(kind, params)), identity
+
+
+def _array(data_type: exp.DataType, where: str, dialect: str) -> str:
+    inner = data_type.expressions[0] if data_type.expressions else None
+    if not isinstance(inner, exp.DataType) or inner.this in (T.ARRAY, T.ENUM, T.SET):
+        raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has no portable mapping "
+                              "(arrays of one scalar type only)")
+    element, _ = from_sqlglot(inner, where, dialect)
+    return element + "[]"
+
+
+def _literal_values(data_type: exp.DataType, where: str, dialect: str) -> tuple[str, ...]:
+    values = []
+    for item in data_type.expressions:
+        if not (isinstance(item, exp.Literal) and item.is_string):
+            raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} lists a value that is not a string")
+        values.append(item.this)
+    if not values or len(set(values)) != len(values):
+        raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} needs distinct values")
+    return tuple(values)
 
 
 def _int_params(data_type: exp.DataType) -> tuple[int, ...]:

@@ -12,17 +12,18 @@ from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import parse_canonical
 from reviewkit.schema.operations import (
     AlterColumn,
+    AlterTableComment,
     DropConstraint,
     DropIndex,
     RenameConstraint,
     RenameIndex,
     RenameTable,
 )
-from reviewkit.schema.state import Column, ForeignKey, PrimaryKey, Schema, Table, Unique
-from reviewkit.schema.types import parse_type
+from reviewkit.schema.state import Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.types import PortableType, parse_type
 
 # Key parts on these need a prefix length in MySQL; reviewkit does not invent one.
-_UNINDEXABLE = {"text", "blob", "json", "jsonb"}
+_UNINDEXABLE = {"text", "blob", "json", "jsonb", "tsvector"}
 
 
 def _restrict(action: str) -> str:
@@ -31,9 +32,18 @@ def _restrict(action: str) -> str:
 
 class MySQLCompiler(Compiler):
     type_names: ClassVar[dict[str, str]] = {
+        "tinyint": "TINYINT",
         "smallint": "SMALLINT",
+        "mediumint": "MEDIUMINT",
         "integer": "INT",
         "bigint": "BIGINT",
+        "utinyint": "TINYINT UNSIGNED",
+        "usmallint": "SMALLINT UNSIGNED",
+        "umediumint": "MEDIUMINT UNSIGNED",
+        "uinteger": "INT UNSIGNED",
+        "ubigint": "BIGINT UNSIGNED",
+        "year": "YEAR",
+        "tsvector": "LONGTEXT",
         "numeric(*)": "DECIMAL({0}, 0)",
         "numeric(*,*)": "DECIMAL({0}, {1})",
         "real": "FLOAT",
@@ -61,10 +71,40 @@ class MySQLCompiler(Compiler):
         "timestamptz": "timestamptz(6)",
         "jsonb": "json",
         "uuid": "char(36)",
+        "tsvector": "text",
+        "array": "json",
     }
+    index_methods: ClassVar[frozenset[str]] = frozenset({"fulltext", "spatial"})
+    hash_as_default = True  # InnoDB builds USING HASH as a B-tree anyway
+    keeps_comments = True
 
     def identity_sql(self) -> str:
         return "AUTO_INCREMENT"
+
+    def array_type_sql(self, portable: PortableType, where: str) -> str:
+        return "JSON"  # a JSON array: MySQL has no array columns
+
+    def enum_type_sql(self, portable: PortableType, where: str) -> str:
+        return f"ENUM({self.values_sql(portable.values)})"
+
+    def set_type_sql(self, portable: PortableType, where: str) -> str:
+        return f"SET({self.values_sql(portable.values)})"
+
+    def create_table_sql(self, table: Table, name: str | None = None) -> str:
+        sql = super().create_table_sql(table, name)
+        return sql + f" COMMENT = {self._string(table.comment)}" if table.comment is not None else sql
+
+    def index_sql(self, table: str, index: Index) -> str:
+        if index.method in ("fulltext", "spatial"):
+            keys = self.quote_list(index.column_names)
+            return f"CREATE {index.method.upper()} INDEX {self.quote(index.name)} ON {self.quote(table)} ({keys})"
+        return super().index_sql(table, index)
+
+    def compile_alter_table_comment(self, op: AlterTableComment, ctx: CompileContext) -> list[str]:
+        return [f"ALTER TABLE {self.quote(op.table)} COMMENT = {self._string(op.new or '')}"]
+
+    def _string(self, text: str) -> str:
+        return exp.Literal.string(text).sql(dialect="mysql")
 
     def stored_table(self, table: Table) -> Table:
         table = super().stored_table(table)
@@ -81,6 +121,10 @@ class MySQLCompiler(Compiler):
     def stored_column(self, column: Column) -> Column:
         column = super().stored_column(column)
         portable = parse_type(column.type)
+        if portable.kind == "enum":  # the values live in the column; MySQL knows no type name
+            column = replace(column, type=str(replace(portable, name=None)))
+        if column.generated is not None:  # MariaDB allows no NOT NULL on a generated column
+            column = replace(column, nullable=True)
         if portable.kind == "numeric" and column.default is not None and len(portable.params) == 2:
             node = parse_canonical(column.default)
             if isinstance(node, exp.Literal) and not node.is_string:
@@ -90,19 +134,31 @@ class MySQLCompiler(Compiler):
 
     def column_sql(self, table: Table, column: Column) -> str:
         parts = [self.quote(column.name), self.type_sql(column.type, f"column {table.name}.{column.name}")]
-        # Say NULL outright: TIMESTAMP columns are NOT NULL by default on some servers.
-        parts.append("NULL" if column.nullable else "NOT NULL")
+        if column.collation == "binary":
+            parts.append("CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        if column.generated is not None:
+            parts.append(self.generated_sql(column))
+        else:
+            # Say NULL outright: TIMESTAMP columns are NOT NULL by default on some servers.
+            parts.append("NULL" if column.nullable else "NOT NULL")
         if column.default is not None:
             parts.append("DEFAULT " + self.default_sql(column))
+        if column.on_update:
+            parts.append("ON UPDATE " + self._current_timestamp(column))
         if column.identity:
             parts.append(self.identity_sql())
+        if column.comment is not None:
+            parts.append("COMMENT " + self._string(column.comment))
         return " ".join(parts)
+
+    def _current_timestamp(self, column: Column) -> str:
+        precision = parse_type(self.stored_column(replace(column, generated=None)).type).params
+        return f"CURRENT_TIMESTAMP({precision[0]})" if precision and precision[0] else "CURRENT_TIMESTAMP"
 
     def default_sql(self, column: Column) -> str:
         node = parse_canonical(column.default)
         if isinstance(node, exp.CurrentTimestamp):
-            precision = parse_type(self.stored_column(column).type).params
-            return f"CURRENT_TIMESTAMP({precision[0]})" if precision and precision[0] else "CURRENT_TIMESTAMP"
+            return self._current_timestamp(column)
         sql = self.expression_sql(column.default)
         if isinstance(node, (exp.Literal, exp.Boolean, exp.Null, exp.Neg)):
             return sql
@@ -146,10 +202,11 @@ class MySQLCompiler(Compiler):
     def check_schema(self, schema: Schema) -> None:
         super().check_schema(schema)
         for table in schema.tables:
-            kinds = {c.name: parse_type(c.type).kind for c in table.columns}
+            kinds = {c.name: "json" if parse_type(c.type).array else parse_type(c.type).kind for c in table.columns}
             keyed = [("primary key", table.primary_key)] if table.primary_key else []
             keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]
-            keyed += [(f"index {ix.name}", ix) for ix in table.indexes]
+            built = [self.index_form(ix) for ix in table.indexes]
+            keyed += [(f"index {ix.name}", ix) for ix in built if ix is not None and ix.method is None]
             for what, obj in keyed:
                 names = obj.column_names if hasattr(obj, "parts") else obj.columns
                 for name in names:
@@ -160,8 +217,10 @@ class MySQLCompiler(Compiler):
                         )
 
     def notes(self, schema: Schema) -> list[str]:
-        kinds = {parse_type(c.type).kind for t in schema.tables for c in t.columns}
+        columns = [c for t in schema.tables for c in t.columns]
+        kinds = {parse_type(c.type).kind for c in columns}
         notes = ["DDL is not transactional: each statement commits; a failure leaves the statements before it applied."]
+        notes += super().notes(schema)
         if "uuid" in kinds:
             notes.append("uuid is stored as CHAR(36).")
         if "jsonb" in kinds:
@@ -171,4 +230,10 @@ class MySQLCompiler(Compiler):
                          "range 1970-2038 on MySQL and MariaDB before 11.5.")
         if "text" in kinds:
             notes.append("text is stored as LONGTEXT.")
+        if "tsvector" in kinds:
+            notes.append("tsvector is stored as LONGTEXT, its text form: full-text search on it is PostgreSQL's.")
+        if any(parse_type(c.type).array for c in columns):
+            notes.append("Arrays are stored as JSON arrays; the element type is not enforced.")
+        if any(c.generated is not None and not c.nullable for c in columns):
+            notes.append("Generated columns are declared without NOT NULL: MariaDB refuses it on them.")
         return notes

@@ -7,6 +7,7 @@ Written against MariaDB 10.2+, where COLUMN_DEFAULT holds an SQL expression (`'x
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlglot import exp
 
@@ -17,13 +18,13 @@ from reviewkit.dialects.introspection import (
     default_expression,
     drafts_by_name,
     fk_action,
-    generated,
     unsupported,
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique
 
 _COLUMNS = """
-SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT, c.EXTRA
+SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT, c.EXTRA,
+       c.GENERATION_EXPRESSION, c.COLUMN_COMMENT, c.COLLATION_NAME, t.TABLE_COMMENT
 FROM information_schema.COLUMNS c
 JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
 WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'
@@ -50,15 +51,17 @@ ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
 
 # Primary keys, unique constraints and indexes are all indexes to InnoDB.
 _INDEXES = """
-SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, SUB_PART
+SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, SUB_PART, INDEX_TYPE
 FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
 """
 
-_TYPE = re.compile(r"^(?P<name>[a-z]+)(?:\((?P<params>\d+(?:,\d+)?)\))?$")
+_TYPE = re.compile(r"^(?P<name>[a-z]+)(?:\((?P<params>\d+(?:,\d+)?)\))?(?P<unsigned> unsigned)?(?: zerofill)?$")
+_VALUES = re.compile(r"^(?P<kind>enum|set)\((?P<values>.*)\)$", re.DOTALL)
 _KINDS = {
-    "smallint": "smallint", "mediumint": "integer", "int": "integer", "integer": "integer", "bigint": "bigint",
+    "tinyint": "tinyint", "smallint": "smallint", "mediumint": "mediumint", "int": "integer", "integer": "integer",
+    "bigint": "bigint", "year": "year",
     "decimal": "numeric", "numeric": "numeric", "float": "real", "double": "double",
     "varchar": "varchar", "char": "char", "tinytext": "text", "text": "text", "mediumtext": "text",
     "longtext": "text", "date": "date", "time": "time", "datetime": "timestamp", "timestamp": "timestamptz",
@@ -72,10 +75,13 @@ def read_tables(conn: Connection) -> list[Table]:
     rows = conn.query(_COLUMNS)
     drafts = drafts_by_name(sorted({row[0] for row in rows}))
     json_checks = _read_checks(conn, drafts)
-    for table, name, type_text, nullable, default, extra in rows:
+    for table, name, type_text, nullable, default, extra, expression, comment, collation, table_comment in rows:
         if table in drafts:
+            drafts[table].comment = table_comment or None
             is_json = (table, name) in json_checks
-            drafts[table].columns.append(_column(table, name, type_text, nullable, default, extra, is_json))
+            column = _column(table, name, type_text, nullable, default, extra, is_json, expression)
+            collation = _collation(collation) if column.type.split("(")[0] in _TEXT_KINDS else None
+            drafts[table].columns.append(replace(column, comment=comment or None, collation=collation))
     fk_names = _read_foreign_keys(conn, drafts)
     _read_indexes(conn, drafts, fk_names)
     return [draft.build() for draft in drafts.values()]
@@ -83,30 +89,52 @@ def read_tables(conn: Connection) -> list[Table]:
 
 def portable_type(type_text: str) -> str | None:
     """Return the portable type for a COLUMN_TYPE like `decimal(10,2)`, or None when there is none."""
+    values = _VALUES.match(type_text)
+    if values:
+        return f"{values.group('kind')}({values.group('values')})"  # MySQL quotes the values as we do
     match = _TYPE.match(type_text.lower())
     if match is None:
         return None
     name, params = match.group("name"), match.group("params")
-    if name == "tinyint" and params == "1":
+    if name == "tinyint" and params == "1" and not match.group("unsigned"):
         return "boolean"
     kind = _KINDS.get(name)
     if kind is None:
         return None
+    if match.group("unsigned"):
+        if kind not in _UNSIGNED:
+            return None
+        kind = _UNSIGNED[kind]
     return f"{kind}({params})" if params and kind in _KEEPS_PARAMS else kind
+
+
+_UNSIGNED = {"tinyint": "utinyint", "smallint": "usmallint", "mediumint": "umediumint", "integer": "uinteger",
+             "bigint": "ubigint"}
+
+
+_TEXT_KINDS = ("varchar", "char", "text")  # MariaDB's JSON is LONGTEXT with a binary collation of its own
+
+
+def _collation(name: str | None) -> str | None:
+    return "binary" if name and name.endswith("_bin") else None
 
 
 def _column(
     table: str, name: str, type_text: str, nullable: str, default: str | None, extra: str, is_json: bool,
+    expression: str | None,
 ) -> Column:
-    if "generated" in extra.lower():
-        raise generated(table, name)
     portable = "json" if is_json else portable_type(type_text)
     if portable is None:
         raise unsupported(table, name, type_text)
-    identity = "auto_increment" in extra.lower()
+    extra = extra.lower()
+    if "generated" in extra:
+        generated = canonical_expression(expression, "mysql")
+        return Column(name, portable, nullable == "YES", generated=generated, stored="stored" in extra)
+    identity = "auto_increment" in extra
     if default == "NULL" or identity:
         default = None  # MariaDB spells "no default" as the SQL text NULL
-    return Column(name, portable, nullable == "YES", default_expression(default, portable, "mysql"), identity)
+    on_update = "CURRENT_TIMESTAMP" if "on update current_timestamp" in extra else None
+    return Column(name, portable, nullable == "YES", default_expression(default, portable, "mysql"), identity, on_update)
 
 
 def _read_checks(conn: Connection, drafts: dict[str, TableDraft]) -> set[tuple[str, str]]:
@@ -151,7 +179,8 @@ def _read_indexes(conn: Connection, drafts: dict[str, TableDraft], fk_names: set
     for (table, name), rows in grouped.items():
         draft, unique = drafts[table], not int(rows[0][2])
         parts = tuple(IndexPart(r[3], True, r[4] == "D") for r in rows)
-        plain = all(not p.descending for p in parts) and all(r[5] is None for r in rows)
+        method = rows[0][6].lower() if rows[0][6] in ("FULLTEXT", "SPATIAL") else None
+        plain = all(not p.descending for p in parts) and all(r[5] is None for r in rows) and method is None
         if name == "PRIMARY":
             draft.primary_key = PrimaryKey(name, tuple(p.expression for p in parts))
         elif unique and plain:
@@ -160,4 +189,4 @@ def _read_indexes(conn: Connection, drafts: dict[str, TableDraft], fk_names: set
         elif (table, name) in fk_names and not unique:
             continue  # the index InnoDB adds for a foreign key that has none
         else:
-            draft.indexes.append(Index(name, parts, unique))
+            draft.indexes.append(Index(name, parts, unique, method=method))

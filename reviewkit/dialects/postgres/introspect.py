@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlglot import exp
 
@@ -13,15 +14,16 @@ from reviewkit.dialects.introspection import (
     default_expression,
     drafts_by_name,
     fk_action,
-    generated,
     index_from_sql,
     unsupported,
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
+from reviewkit.schema.types import PortableType
 
 _COLUMNS = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '', a.attgenerated <> ''
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '', a.attgenerated <> '',
+       col_description(c.oid, a.attnum), obj_description(c.oid, 'pg_class')
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -60,6 +62,26 @@ WHERE n.nspname = current_schema()
 ORDER BY t.relname, i.relname
 """
 
+_ENUMS = """
+SELECT t.typname, e.enumlabel
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_enum e ON e.enumtypid = t.oid
+WHERE n.nspname = current_schema()
+ORDER BY t.typname, e.enumsortorder
+"""
+
+# The triggers reviewkit writes for ON UPDATE CURRENT_TIMESTAMP, with their functions' bodies.
+_TOUCH_TRIGGERS = """
+SELECT c.relname, p.prosrc
+FROM pg_trigger tg
+JOIN pg_class c ON c.oid = tg.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_proc p ON p.oid = tg.tgfoid
+WHERE n.nspname = current_schema() AND NOT tg.tgisinternal AND tg.tgname LIKE 'reviewkit\\_touch\\_%'
+"""
+_TOUCHED_COLUMN = re.compile(r'NEW\.("(?:[^"]|"")+"|\w+) := CURRENT_TIMESTAMP')
+
 _FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _TYPE = re.compile(r"^(?P<name>[a-z ]+?)(?:\((?P<params>\d+(?:,\d+)?)\))?(?P<tz> with(?:out)? time zone)?$")
 _KINDS = {
@@ -78,23 +100,51 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 def read_tables(conn: Connection) -> list[Table]:
     """Return every table of the current schema."""
     rows = conn.query(_COLUMNS)
+    enums = _read_enums(conn)
     drafts = drafts_by_name(sorted({row[0] for row in rows}))
-    for table, name, type_text, not_null, default, identity, is_generated in rows:
+    for table, name, type_text, not_null, default, identity, is_generated, comment, table_comment in rows:
         if table in drafts and name is not None:
-            if is_generated:
-                raise generated(table, name)
-            drafts[table].columns.append(_column(table, name, type_text, not_null, default, identity))
+            drafts[table].comment = table_comment
+            drafts[table].columns.append(
+                _column(table, name, type_text, not_null, default, identity, is_generated, comment, enums))
     for row in conn.query(_CONSTRAINTS):
         if row[0] in drafts:
             _add_constraint(drafts[row[0]], *row[1:])
     for table, name, definition in conn.query(_INDEXES):
         if table in drafts:
             drafts[table].indexes.append(index_from_sql(name, definition, "postgres", undo_rewrites))
+    _read_touch_triggers(conn, drafts)
     return [draft.build() for draft in drafts.values()]
 
 
-def portable_type(type_text: str) -> str | None:
+def _read_enums(conn: Connection) -> dict[str, tuple[str, ...]]:
+    enums: dict[str, list[str]] = {}
+    for name, label in conn.query(_ENUMS):
+        enums.setdefault(name, []).append(label)
+    return {name: tuple(labels) for name, labels in enums.items()}
+
+
+def _read_touch_triggers(conn: Connection, drafts: dict[str, TableDraft]) -> None:
+    """Mark the columns whose ON UPDATE CURRENT_TIMESTAMP a reviewkit trigger does."""
+    for table, source in conn.query(_TOUCH_TRIGGERS):
+        match = _TOUCHED_COLUMN.search(source or "")
+        if table in drafts and match:
+            name = match.group(1)
+            name = name[1:-1].replace('""', '"') if name.startswith('"') else name
+            draft = drafts[table]
+            draft.columns = [replace(c, on_update="CURRENT_TIMESTAMP") if c.name == name else c for c in draft.columns]
+
+
+def portable_type(type_text: str, enums: dict[str, tuple[str, ...]] | None = None) -> str | None:
     """Return the portable type for `format_type` output, or None when there is none."""
+    if type_text.endswith("[]"):
+        element = portable_type(type_text[:-2])
+        return element + "[]" if element is not None else None
+    name = type_text[1:-1].replace('""', '"') if type_text.startswith('"') else type_text
+    if enums and name in enums:
+        return str(PortableType("enum", values=enums[name], name=name))
+    if type_text == "tsvector":
+        return "tsvector"
     match = _TYPE.match(type_text)
     if match is None or match.group("name") not in _KINDS:
         return None
@@ -106,14 +156,21 @@ def portable_type(type_text: str) -> str | None:
     return f"{kind}({match.group('params')})" if match.group("params") else kind
 
 
-def _column(table: str, name: str, type_text: str, not_null: bool, default: str | None, identity: bool) -> Column:
-    portable = portable_type(type_text)
+def _column(
+    table: str, name: str, type_text: str, not_null: bool, default: str | None, identity: bool, is_generated: bool,
+    comment: str | None, enums: dict[str, tuple[str, ...]],
+) -> Column:
+    portable = portable_type(type_text, enums)
     if portable is None:
         raise unsupported(table, name, type_text)
+    if is_generated:  # the default holds the generation expression
+        expression = canonical_expression(default, "postgres", undo_rewrites)
+        return Column(name, portable, not not_null, generated=expression, stored=True, comment=comment)
     # serial columns are sequences behind a nextval() default: auto-increment all the same.
     if default is not None and default.startswith("nextval("):
         identity, default = True, None
-    return Column(name, portable, not not_null, default_expression(default, portable, "postgres", undo_rewrites), identity)
+    return Column(name, portable, not not_null, default_expression(default, portable, "postgres", undo_rewrites),
+                  identity, comment=comment)
 
 
 def _add_constraint(
@@ -137,8 +194,12 @@ def undo_rewrites(node: exp.Expression) -> exp.Expression:
     """Undo what PostgreSQL does to stored expressions: `'-1'::integer`, `= ANY (ARRAY[...])`."""
     if isinstance(node, exp.Cast) and node.to.this in _NUMERIC_TYPES:
         value = node.this
+        while isinstance(value, exp.Paren):
+            value = value.this
         if isinstance(value, exp.Literal) and value.is_string and _NUMBER.match(value.this):
             return exp.Literal.number(value.this)
+        if isinstance(value, exp.Column):
+            return value.copy()  # `(length)::numeric / 60.0`: the cast PostgreSQL adds to mix types
     if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
         array = _unwrap(node.expression.this)
         if isinstance(array, exp.Array):

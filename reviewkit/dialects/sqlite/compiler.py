@@ -7,9 +7,17 @@ from typing import ClassVar
 
 from sqlglot import exp
 
-from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler
+from reviewkit.dialects.compiler import (
+    CompileContext,
+    CompiledOperation,
+    Compiler,
+    set_membership_check,
+    touch_trigger_name,
+)
 from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, rebuild_table
-from reviewkit.schema.expressions import column_names_in, parse_canonical
+from reviewkit.errors import UnsupportedType
+from reviewkit.schema import naming
+from reviewkit.schema.expressions import canonical, column_names_in, parse_canonical
 from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
@@ -17,11 +25,13 @@ from reviewkit.schema.operations import (
     DropColumn,
     DropConstraint,
     Operation,
+    RenameColumn,
     RenameConstraint,
     RenameIndex,
+    RenameTable,
 )
-from reviewkit.schema.state import Column, Schema, Table
-from reviewkit.schema.types import KINDS, parse_type
+from reviewkit.schema.state import Check, Column, Schema, Table
+from reviewkit.schema.types import KINDS, RANGES, PortableType, parse_type
 
 _AFFINITY = {
     "numeric": "NUMERIC affinity: exact decimals are not kept, values become INTEGER or REAL",
@@ -48,7 +58,71 @@ class SQLiteCompiler(Compiler):
         **{kind: kind.upper() for kind in KINDS},
         **{f"{kind}(*)": kind.upper() + "({0})" for kind in KINDS},
         "numeric(*,*)": "NUMERIC({0}, {1})",
+        **{f"u{kind}": f"{kind.upper()} UNSIGNED" for kind in ("tinyint", "smallint", "mediumint", "integer")},
+        "tsvector": "TEXT",
     }
+    stored_types: ClassVar[dict[str, str]] = {"tsvector": "text", "array": "json"}
+    hash_as_default = True  # SQLite's one index kind serves the same lookups
+
+    def array_type_sql(self, portable: PortableType, where: str) -> str:
+        return "JSON"  # a JSON array: SQLite has no array columns
+
+    def enum_type_sql(self, portable: PortableType, where: str) -> str:
+        return "TEXT"
+
+    def set_type_sql(self, portable: PortableType, where: str) -> str:
+        return "TEXT"
+
+    def check_schema(self, schema: Schema) -> None:
+        super().check_schema(schema)
+        for table in schema.tables:
+            for column in table.columns:
+                if parse_type(column.type).kind == "ubigint":
+                    raise UnsupportedType(f"column {table.name}.{column.name}: SQLite's integers stop at 2^63-1, "
+                                          "below BIGINT UNSIGNED's range")
+
+    def column_checks(self, table: str, column: Column) -> list[Check]:
+        """Enum values, set members and integer ranges, which SQLite's types do not hold, as CHECKs.
+
+        Named after the column only (SQLite keeps constraint names per table), so that a
+        table rename leaves them right.
+        """
+        portable = parse_type(column.type)
+        col = exp.column(column.name)
+        if portable.array or column.identity:  # an auto-increment column is SQLite's INTEGER PRIMARY KEY
+            return []
+        if portable.kind == "enum":
+            values = [exp.Literal.string(v) for v in portable.values]
+            return [Check(naming.fit(f"{column.name}_enum"), canonical(exp.In(this=col, expressions=values)))]
+        if portable.kind == "set":
+            return [replace(set_membership_check(table, column.name, portable.values), name=naming.fit(f"{column.name}_set"))]
+        if portable.kind in RANGES:
+            low, high = RANGES[portable.kind]
+            return [Check(naming.fit(f"{column.name}_range"), canonical(exp.and_(col.__ge__(low), col.copy().__le__(high))))]
+        return []
+
+    def stored_column(self, column: Column) -> Column:
+        if column.identity:  # INTEGER PRIMARY KEY is the only auto-increment spelling
+            return replace(column, type="integer", comment=None, collation=None)
+        column = super().stored_column(column)
+        portable = parse_type(column.type)
+        if portable.kind in ("enum", "set") and not portable.array:
+            column = replace(column, type="text")
+        return replace(column, collation=None)
+
+    # -- ON UPDATE CURRENT_TIMESTAMP: a trigger per column ---------------------------------
+
+    def column_extras_sql(self, table: str, column: Column) -> list[str]:
+        if not column.on_update:
+            return []
+        name, col, tab = self.quote(touch_trigger_name(table, column.name)), self.quote(column.name), self.quote(table)
+        return [
+            f"CREATE TRIGGER {name} AFTER UPDATE ON {tab} FOR EACH ROW WHEN NEW.{col} IS OLD.{col}\n"
+            f"BEGIN\n  UPDATE {tab} SET {col} = CURRENT_TIMESTAMP WHERE rowid = NEW.rowid;\nEND"
+        ]
+
+    def drop_column_extras_sql(self, table: str, column: Column) -> list[str]:
+        return [f"DROP TRIGGER {self.quote(touch_trigger_name(table, column.name))}"] if column.on_update else []
 
     def identity_sql(self) -> str:
         return "AUTOINCREMENT"
@@ -80,42 +154,70 @@ class SQLiteCompiler(Compiler):
         return combine_rebuilds(self, super().compile_all(operations, contexts), contexts)
 
     def compile(self, op: Operation, ctx: CompileContext) -> CompiledOperation:
-        if needs_rebuild(op, ctx):
-            statements = rebuild_table(self, ctx.before.table(op.table), ctx.after.table(op.table))
+        if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new):
+            return super().compile(op, ctx)
+        if self.needs_rebuild(op, ctx):
+            renames = {op.old_name: op.new_name} if isinstance(op, RenameColumn) else {}
+            statements = rebuild_table(self, ctx.before.table(op.table), ctx.after.table(op.table), renames)
             return CompiledOperation(op, tuple(statements), rebuild=True)
         return super().compile(op, ctx)
 
+    def needs_rebuild(self, op: Operation, ctx: CompileContext) -> bool:
+        """Tell whether SQLite's ALTER TABLE cannot make this change, so the table is rebuilt."""
+        if isinstance(op, _ALWAYS_REBUILT):
+            return True
+        if isinstance(op, AddColumn):
+            return not _can_add_natively(op.column)
+        if isinstance(op, DropColumn):
+            # DROP COLUMN refuses a column that a key, index, check or generated column uses.
+            table = ctx.before.table(op.table)
+            return op.column.name in _columns_used_by_keys(replace(table, checks=table.checks + tuple(
+                self.implied_checks(table))))
+        if isinstance(op, RenameColumn):
+            # The checks SQLite holds an enum or a range with are named after the column.
+            return bool(self.column_checks(op.table, ctx.before.table(op.table).column(op.old_name)))
+        return False
+
     def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
-        return [f"DROP INDEX {self.quote(op.old.name)}", self.index_sql(op.table, op.new)]
+        return self.drop_index_sql(op.table, op.old) + self.index_statements(op.table, op.new)
+
+    def compile_rename_table(self, op: RenameTable, ctx: CompileContext) -> list[str]:
+        # The ON UPDATE triggers are named after the table: made again under the new name.
+        old, new = ctx.before.table(op.table), ctx.after.table(op.new_name)
+        drops = [s for c in old.columns for s in self.drop_column_extras_sql(op.table, c)]
+        creates = [s for c in new.columns for s in self.column_extras_sql(op.new_name, c)]
+        return drops + super().compile_rename_table(op, ctx) + creates
 
     # -- what SQLite keeps -------------------------------------------------------------
 
-    def stored_column(self, column: Column) -> Column:
-        if column.identity:  # INTEGER PRIMARY KEY is the only auto-increment spelling
-            return replace(column, type="integer")
-        return column
-
     def notes(self, schema: Schema) -> list[str]:
-        kinds = sorted({parse_type(c.type).kind for t in schema.tables for c in t.columns} & _AFFINITY.keys())
-        return [f"{kind}: {_AFFINITY[kind]}." for kind in kinds]
-
-
-def needs_rebuild(op: Operation, ctx: CompileContext) -> bool:
-    """Tell whether SQLite's ALTER TABLE cannot make this change, so the table is rebuilt."""
-    if isinstance(op, _ALWAYS_REBUILT):
-        return True
-    if isinstance(op, AddColumn):
-        return not _can_add_natively(op.column)
-    if isinstance(op, DropColumn):
-        # DROP COLUMN refuses a column that a key, index or check uses.
-        return op.column.name in _columns_used_by_keys(ctx.before.table(op.table))
-    return False
+        columns = [c for t in schema.tables for c in t.columns]
+        all_kinds = {parse_type(c.type).kind for c in columns}
+        notes = super().notes(schema)
+        notes += [f"{kind}: {_AFFINITY[kind]}." for kind in sorted(all_kinds & _AFFINITY.keys())]
+        if all_kinds & {"enum", "set"}:
+            notes.append("Enum and set columns are TEXT with a CHECK on their values.")
+        if all_kinds & RANGES.keys():
+            notes.append("Unsigned, tiny and medium integers and years are INTEGER with a CHECK on their range.")
+        if any(parse_type(c.type).array for c in columns):
+            notes.append("Arrays are stored as JSON text; neither JSON nor the element type is checked.")
+        if "tsvector" in all_kinds:
+            notes.append("tsvector is stored as TEXT, its text form: full-text search on it is PostgreSQL's.")
+        if any(c.on_update for c in columns):
+            notes.append("ON UPDATE CURRENT_TIMESTAMP is done by an AFTER UPDATE trigger per column "
+                         "(reviewkit_touch_<table>_<column>); it sets the time on any UPDATE that leaves the column as it was.")
+        if any(c.collation for c in columns):
+            notes.append("Binary collations are SQLite's default: text compares byte by byte.")
+        return notes
 
 
 def _can_add_natively(column: Column) -> bool:
-    # ALTER TABLE ADD COLUMN refuses NOT NULL without a default and non-constant defaults.
-    if column.identity:
+    # ALTER TABLE ADD COLUMN refuses NOT NULL without a default, non-constant defaults and
+    # STORED generated columns.
+    if column.identity or (column.generated is not None and column.stored):
         return False
+    if column.generated is not None:
+        return True
     if column.default is None:
         return column.nullable
     node = parse_canonical(column.default)
@@ -132,8 +234,11 @@ def _columns_used_by_keys(table: Table) -> set[str]:
         used.update(fk.columns)
     for c in table.checks:
         used.update(column_names_in(c.expression))
+    for column in table.columns:
+        if column.generated is not None:
+            used.update(column_names_in(column.generated))
     for ix in table.indexes:
-        used.update(ix.column_names)
+        used.update(ix.column_names + ix.include)
         for p in ix.parts:
             if not p.is_column:
                 used.update(column_names_in(p.expression))

@@ -9,7 +9,7 @@ models would give them (`reviewkit.schema.naming`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlglot
 from sqlglot import exp
@@ -30,7 +30,7 @@ from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming, types
 from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
 
-_MASTER = "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name"
+_MASTER = "SELECT type, name, sql, tbl_name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') ORDER BY name"
 # hidden: 0 an ordinary column, 1 a virtual table's hidden one, 2 and 3 generated columns
 _COLUMNS = 'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(%s) WHERE hidden <> 1 ORDER BY cid'
 _INDEX_LIST = "SELECT name, origin FROM pragma_index_list(%s)"
@@ -49,13 +49,18 @@ class _Declared:
     checks: list[Check] = field(default_factory=list)
     foreign_keys: dict[Key, str] = field(default_factory=dict)
     autoincrement: set[str] = field(default_factory=set)
+    generated: dict[str, str] = field(default_factory=dict)  # column (lowercased) -> expression
+
+
+# The triggers reviewkit writes for ON UPDATE CURRENT_TIMESTAMP name the column they set.
+_TOUCHED_COLUMN = re.compile(r'\bSET\s+("(?:[^"]|"")+"|\w+)\s*=\s*CURRENT_TIMESTAMP', re.IGNORECASE)
 
 
 def read_tables(conn: Connection) -> list[Table]:
     """Return every table of the database."""
     master = conn.query(_MASTER)
-    tables = {name: sql for kind, name, sql in master if kind == "table" and not _is_internal(name, sql)}
-    index_sql = {name: sql for kind, name, sql in master if kind == "index" and sql}
+    tables = {name: sql for kind, name, sql, _ in master if kind == "table" and not _is_internal(name, sql)}
+    index_sql = {name: sql for kind, name, sql, _ in master if kind == "index" and sql}
     drafts = drafts_by_name(sorted(tables))
     for name, draft in drafts.items():
         declared = _declared(name, tables[name])
@@ -63,7 +68,19 @@ def read_tables(conn: Connection) -> list[Table]:
         _read_keys(conn, draft, declared, index_sql)
         _read_foreign_keys(conn, draft, declared)
         draft.checks.extend(declared.checks)
+    for kind, name, sql, table in master:
+        if kind == "trigger" and name.startswith("reviewkit_touch_") and table in drafts:
+            _mark_touched(drafts[table], sql)
     return [draft.build() for draft in drafts.values()]
+
+
+def _mark_touched(draft: TableDraft, sql: str) -> None:
+    """Mark the column whose ON UPDATE CURRENT_TIMESTAMP this reviewkit trigger does."""
+    match = _TOUCHED_COLUMN.search(sql or "")
+    if match:
+        name = match.group(1)
+        name = name[1:-1].replace('""', '"') if name.startswith('"') else name
+        draft.columns = [replace(c, on_update="CURRENT_TIMESTAMP") if c.name == name else c for c in draft.columns]
 
 
 def _is_internal(name: str, sql: str) -> bool:
@@ -74,6 +91,8 @@ def _is_internal(name: str, sql: str) -> bool:
 def portable_type(declared: str) -> str | None:
     """Return the portable type for a declared column type like `NUMERIC(10, 2)`, or None."""
     text = re.sub(r"\s*([(),])\s*", r"\1", " ".join(declared.lower().split()))
+    if text.endswith(" unsigned") and text[:-9] in ("tinyint", "smallint", "mediumint", "integer"):
+        return "u" + text[:-9]
     try:
         return str(types.parse_type(text))
     except UnsupportedType:
@@ -87,11 +106,15 @@ def portable_type(declared: str) -> str | None:
 def _read_columns(conn: Connection, draft: TableDraft, declared: _Declared) -> None:
     pk_columns = []
     for name, type_text, not_null, default, pk, hidden in conn.query(_COLUMNS, (draft.name,)):
-        if hidden:
-            raise generated(draft.name, name)
         portable = portable_type(type_text) if type_text else None
         if portable is None:
             raise unsupported(draft.name, name, type_text or "(none declared)")
+        if hidden:  # 2: a VIRTUAL generated column, 3: a STORED one
+            if name.lower() not in declared.generated:
+                raise generated(draft.name, name)
+            draft.columns.append(Column(name, portable, not not_null, generated=declared.generated[name.lower()],
+                                        stored=hidden == 3))
+            continue
         identity = name.lower() in declared.autoincrement
         draft.columns.append(Column(name, portable, not not_null, default_expression(default, portable, "sqlite"), identity))
         if pk:
@@ -165,6 +188,7 @@ class _Collected:
     checks: list[tuple[str | None, exp.Expression, Key]] = field(default_factory=list)
     foreign_keys: list[tuple[str | None, Key]] = field(default_factory=list)
     autoincrement: set[str] = field(default_factory=set)
+    generated: dict[str, str] = field(default_factory=dict)
 
     def named(self, table: str) -> _Declared:
         """Name the unnamed constraints the way the models' SchemaBuilder does, in its order."""
@@ -176,7 +200,7 @@ class _Collected:
                 return name
             return naming.unique_among(naming.constraint_name(table, columns, suffix), used)
 
-        declared = _Declared(autoincrement=self.autoincrement)
+        declared = _Declared(autoincrement=self.autoincrement, generated=self.generated)
         if self.has_primary_key:
             declared.primary_key = pick(self.primary_key, (), "pkey")
         for name, columns in self.uniques:
@@ -191,7 +215,7 @@ class _Collected:
 def _collect_column(collected: _Collected, column: exp.ColumnDef) -> None:
     name = _ident(column.this)
     for constraint in column.constraints:
-        kind, cname = constraint.kind, _ident(constraint.this) if constraint.this else None
+        kind, cname = constraint.args.get("kind"), _ident(constraint.this) if constraint.this else None
         if isinstance(kind, exp.PrimaryKeyColumnConstraint):
             collected.has_primary_key, collected.primary_key = True, cname
         elif isinstance(kind, exp.UniqueColumnConstraint):
@@ -202,6 +226,8 @@ def _collect_column(collected: _Collected, column: exp.ColumnDef) -> None:
             collected.foreign_keys.append((cname, (name,)))
         elif isinstance(kind, exp.AutoIncrementColumnConstraint):
             collected.autoincrement.add(name.lower())
+        elif isinstance(kind, exp.ComputedColumnConstraint):
+            collected.generated[name.lower()] = canonical_expression(kind.this, "sqlite")
 
 
 def _collect_table_constraint(collected: _Collected, name: str | None, node: exp.Expression) -> None:

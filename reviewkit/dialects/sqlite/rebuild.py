@@ -16,11 +16,17 @@ from reviewkit.schema.state import Table
 REBUILD_PREFIX = "_reviewkit_new_"
 
 
-def rebuild_table(compiler: Compiler, before: Table, after: Table) -> list[str]:
-    """Return the statements that turn table `before` into `after`, keeping every shared column's data."""
+def rebuild_table(compiler: Compiler, before: Table, after: Table, renames: dict[str, str] | None = None) -> list[str]:
+    """Return the statements that turn table `before` into `after`, keeping every shared column's data.
+
+    `renames` maps a column's old name to its new one, when the rebuild renames it. Generated
+    columns are computed, never copied.
+    """
     temp = REBUILD_PREFIX + after.name
-    old_names = {c.name for c in before.columns}
-    copied = [(c.name, c.name) for c in after.columns if c.name in old_names]
+    new_names = {new: old for old, new in (renames or {}).items()}
+    old_names = {c.name for c in before.columns if c.generated is None}
+    copied = [(new_names.get(c.name, c.name), c.name) for c in after.columns
+              if c.generated is None and new_names.get(c.name, c.name) in old_names]
     statements = [compiler.create_table_sql(after, name=temp)]
     if copied:
         targets = compiler.quote_list(tuple(new for _, new in copied))
@@ -28,7 +34,9 @@ def rebuild_table(compiler: Compiler, before: Table, after: Table) -> list[str]:
         statements.append(f"INSERT INTO {compiler.quote(temp)} ({targets}) SELECT {sources} FROM {compiler.quote(before.name)}")
     statements.append(f"DROP TABLE {compiler.quote(before.name)}")
     statements.append(f"ALTER TABLE {compiler.quote(temp)} RENAME TO {compiler.quote(after.name)}")
-    statements.extend(compiler.index_sql(after.name, ix) for ix in after.indexes)
+    for index in after.indexes:
+        statements.extend(compiler.index_statements(after.name, index))
+    statements.extend(compiler.table_extras_sql(after))  # DROP TABLE took the table's triggers with it
     statements.append(f"PRAGMA foreign_key_check({compiler.quote(after.name)})")
     return statements
 
