@@ -42,8 +42,21 @@ def render(text: str, dialect: str) -> str:
 
 _TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR}
 
+# PostgreSQL's "current moment" idiom: the string 'now' cast to a date/time type.
+_NOW_CAST_TO = {
+    exp.DataType.Type.DATE: exp.CurrentDate,
+    exp.DataType.Type.TIME: exp.CurrentTime,
+    exp.DataType.Type.TIMETZ: exp.CurrentTime,
+    exp.DataType.Type.TIMESTAMP: exp.CurrentTimestamp,
+    exp.DataType.Type.TIMESTAMPTZ: exp.CurrentTimestamp,
+    exp.DataType.Type.DATETIME: exp.CurrentTimestamp,
+}
+
 
 def _simplify(node: exp.Expression) -> exp.Expression:
+    moment = _moment_cast(node)
+    if moment is not None:
+        return moment
     # Engines echo defaults and checks back with casts and parentheses of their own
     # ('a'::character varying, (0)::numeric, ((x > 0))); they carry no meaning here.
     if isinstance(node, exp.Cast) and isinstance(_unparen(node.this), (exp.Literal, exp.Null, exp.Boolean)):
@@ -58,11 +71,32 @@ def _simplify(node: exp.Expression) -> exp.Expression:
         # PostgreSQL stores `x BETWEEN a AND b` as `x >= a AND x <= b`.
         return exp.and_(exp.GTE(this=node.this.copy(), expression=node.args["low"].copy()),
                         exp.LTE(this=node.this.copy(), expression=node.args["high"].copy()))
-    if isinstance(node, exp.CurrentTimestamp) and node.this is not None:
-        return exp.CurrentTimestamp()  # CURRENT_TIMESTAMP(6) on MySQL: precision lives in the type
+    if isinstance(node, (exp.CurrentTimestamp, exp.CurrentTime)) and node.this is not None:
+        return type(node)()  # CURRENT_TIMESTAMP(6), curtime(6) on MySQL: precision lives in the type
     if isinstance(node, exp.Identifier):
         return exp.to_identifier(node.name if node.quoted else node.name.lower())
     return node
+
+
+def _moment_cast(node: exp.Expression) -> exp.Expression | None:
+    """Return CURRENT_DATE for `('now'::text)::date` (and the like), or None for any other node.
+
+    The cast is not noise to drop: `('now'::text)::date` is how PostgreSQL stores "the
+    date at insert time", and without the cast only the string 'now' would be left.
+    `'now'::date` means the same to whoever writes it (PostgreSQL itself would fold it
+    into the day the table is created, which nobody means by 'now').
+    """
+    if not isinstance(node, exp.Cast) or node.to.this not in _NOW_CAST_TO:
+        return None
+    value = _unparen(node.this)
+    while isinstance(value, exp.Cast) and value.to.this in _TEXT_TYPES:
+        value = _unparen(value.this)
+    if not (isinstance(value, exp.Literal) and value.is_string):
+        return None
+    word = value.this.strip().lower()
+    if word == "now" or (word == "today" and node.to.this == exp.DataType.Type.DATE):
+        return _NOW_CAST_TO[node.to.this]()
+    return None
 
 
 def _unparen(node: exp.Expression) -> exp.Expression:
