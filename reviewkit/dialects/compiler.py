@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
+from sqlglot import exp
+
 from reviewkit.errors import UnsupportedType
-from reviewkit.schema.expressions import render
+from reviewkit.schema.expressions import parse_canonical, render, unsupported_in
 from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
@@ -53,6 +55,12 @@ class CompiledOperation:
     note: str | None = None  # shown in the script when the statements live elsewhere
     rebuild: bool = False  # a table rebuild: every row copied under the write lock
 
+
+_NEVER_IN_A_DEFAULT = (
+    ((exp.Subquery, exp.Select), "subqueries"),
+    (exp.AggFunc, "aggregate functions"),
+    (exp.Window, "window functions"),
+)
 
 # (dialect, portable type) -> spelling: a bundle spells the same few types thousands of times.
 _SPELLINGS: dict[tuple[str, str], str] = {}
@@ -221,12 +229,30 @@ class Compiler:
         for table in schema.tables:
             for column in table.columns:
                 self.type_sql(column.type, f"column {table.name}.{column.name}")
+                if column.default is not None:
+                    self.check_default(table, column)
             for index in table.indexes:
                 where = f"index {index.name} on {table.name}"
                 if index.where and not self.dialect.partial_indexes:
                     raise UnsupportedType(f"{where}: {self.title} has no partial indexes (WHERE ...)")
                 if not self.dialect.expression_indexes and any(not p.is_column for p in index.parts):
                     raise UnsupportedType(f"{where}: {self.title} has no indexes on expressions")
+
+    def check_default(self, table: Table, column: Column) -> None:
+        """Refuse a default this engine would refuse at apply, or keep with another meaning."""
+        problem = unsupported_in(column.default, self.name) or self.default_refusal(table, column)  # type: ignore[arg-type]
+        if problem:
+            raise UnsupportedType(f"column {table.name}.{column.name}: {self.title} refuses the default "
+                                  f"{column.default}: {problem}")
+
+    def default_refusal(self, table: Table, column: Column) -> str | None:
+        """Return why this engine refuses the column's (normalised) default, or None; engines add their own reasons."""
+        # Refused by PostgreSQL 15, MariaDB 10.11 and SQLite 3.40 alike (tried on each).
+        node = parse_canonical(column.default)  # type: ignore[arg-type]
+        for kind, what in _NEVER_IN_A_DEFAULT:
+            if node.find(kind) is not None:
+                return f"{what} are not allowed in a DEFAULT"
+        return None
 
     def stored_form(self, schema: Schema) -> Schema:
         """Return `schema` as this engine keeps it (types it folds, names it imposes)."""

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
 
 
 def canonical(node: exp.Expression) -> str:
@@ -38,6 +39,19 @@ def render(text: str, dialect: str) -> str:
     for ident in node.find_all(exp.Identifier):
         ident.set("quoted", True)
     return node.sql(dialect=dialect)
+
+
+def unsupported_in(text: str, dialect: str) -> str | None:
+    """Return what of a canonical expression sqlglot cannot write for `dialect`, or None when all of it renders.
+
+    `render` lets sqlglot drop what a dialect lacks with a logged warning (`x AT TIME ZONE
+    'utc'` becomes `x` for MySQL); this says so instead.
+    """
+    try:
+        parse_canonical(text).sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as err:
+        return str(err).splitlines()[0]
+    return None
 
 
 _TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR}

@@ -8,6 +8,7 @@ from typing import ClassVar
 from sqlglot import exp
 
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler
+from reviewkit.dialects.sqlite import defaults
 from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, rebuild_table
 from reviewkit.schema.expressions import column_names_in, parse_canonical
 from reviewkit.schema.operations import (
@@ -38,6 +39,7 @@ _AFFINITY = {
     "uuid": "NUMERIC affinity: stored as the text written",
     "smallint": "INTEGER affinity: the range is not enforced",
 }
+_LITERALS = (exp.Literal, exp.Boolean, exp.Null, exp.Neg)
 # SQLite's ALTER TABLE cannot change a column or a constraint at all.
 _ALWAYS_REBUILT = (AlterColumn, AddConstraint, DropConstraint, RenameConstraint)
 
@@ -70,9 +72,18 @@ class SQLiteCompiler(Compiler):
     def default_sql(self, column: Column) -> str:
         node = parse_canonical(column.default)
         sql = self.expression_sql(column.default)
-        if isinstance(node, (exp.Literal, exp.Boolean, exp.Null, exp.Neg, exp.CurrentTimestamp, exp.CurrentDate)):
+        if isinstance(node, (*_LITERALS, exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)):
             return sql
         return f"({sql})"
+
+    def default_refusal(self, table: Table, column: Column) -> str | None:
+        if not isinstance(parse_canonical(column.default), _LITERALS):
+            # Without NOT NULL and the key: the probe tries the default, not the table.
+            probed = Column(column.name, column.type, default=column.default)
+            problem = defaults.probe(self.column_sql(table, probed))
+            if problem:
+                return problem
+        return super().default_refusal(table, column)
 
     # -- operations: native where SQLite allows, a rebuild otherwise ---------------------
 
@@ -119,7 +130,7 @@ def _can_add_natively(column: Column) -> bool:
     if column.default is None:
         return column.nullable
     node = parse_canonical(column.default)
-    return isinstance(node, (exp.Literal, exp.Boolean, exp.Null, exp.Neg))
+    return isinstance(node, _LITERALS)
 
 
 def _columns_used_by_keys(table: Table) -> set[str]:
