@@ -125,3 +125,9 @@ def shop_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
 def postgres_only_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
     """The pg_features history: expression and partial indexes, which MySQL cannot hold."""
     return build_scenario("pg_features", tmp_path_factory.mktemp("pgf"), dialects=("postgres", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def defaults_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """The defaults history: defaults written as PostgreSQL takes them, normalised for every engine."""
+    return build_scenario("defaults", tmp_path_factory.mktemp("defaults"))
