@@ -25,7 +25,7 @@ from reviewkit.schema.expressions import canonical, parse_canonical
 from reviewkit.schema.types import PortableType, parse_type
 
 
-class DefaultRefused(Exception):
+class _Refused(Exception):
     """A default that does not fit its column; the message says why."""
 
 
@@ -35,7 +35,6 @@ _FALSE_WORDS = {"false", "f", "no", "n", "off", "0"}
 
 _INTEGER_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
 _TEMPORAL = {"date", "time", "timetz", "timestamp", "timestamptz"}
-_TEXT = {"varchar", "char", "text"}
 
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -57,6 +56,8 @@ _CAST_MOMENTS = {
     exp.DataType.Type.TIME: "time",
     exp.DataType.Type.TIMETZ: "time",
 }
+_TIMESTAMP_TYPES = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DATETIME}
+_CURRENT = {"date": exp.CurrentDate, "time": exp.CurrentTime, "timestamp": exp.CurrentTimestamp}
 
 
 def normalize_default(default: str | None, column_type: str, where: str) -> str | None:
@@ -68,13 +69,13 @@ def normalize_default(default: str | None, column_type: str, where: str) -> str 
         return None  # DEFAULT NULL is no default on every engine (PostgreSQL does not even store it)
     try:
         normalized = _normalize(node, parse_type(column_type))
-    except DefaultRefused as refusal:
+    except _Refused as refusal:
         raise ModelError(f"{where}: default {default} {refusal}") from None
     return default if normalized is node else canonical(normalized)
 
 
 def _normalize(node: exp.Expression, portable: PortableType) -> exp.Expression:
-    moment = moment_of(node)
+    moment = _moment_of(node)
     if moment is None and portable.kind in _TEMPORAL and (_string(node) or "").strip().lower() == "now":
         moment = _column_moment(portable.kind)  # PostgreSQL would fold 'now' into the moment of CREATE TABLE
     if moment is not None:
@@ -111,7 +112,7 @@ def _number(text: str) -> exp.Expression:
 # -- the current moment ----------------------------------------------------------------
 
 
-def moment_of(node: exp.Expression) -> str | None:
+def _moment_of(node: exp.Expression) -> str | None:
     """Return "date", "time" or "timestamp" for a current-moment default (`now()`, `CURRENT_DATE`), else None."""
     for kind, moment in _MOMENTS.items():
         if isinstance(node, kind):
@@ -119,7 +120,7 @@ def moment_of(node: exp.Expression) -> str | None:
     if isinstance(node, exp.Anonymous) and node.name.upper() in _TIMESTAMP_FUNCTIONS and not node.expressions:
         return "timestamp"
     if isinstance(node, exp.Cast):
-        return _cast_moment(moment_of(node.this), node.to.this)
+        return _cast_moment(_moment_of(node.this), node.to.this)
     return None
 
 
@@ -135,14 +136,10 @@ def _cast_moment(inner: str | None, target: exp.DataType.Type) -> str | None:
     return cast_to
 
 
-_TIMESTAMP_TYPES = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DATETIME}
-_CURRENT = {"date": exp.CurrentDate, "time": exp.CurrentTime, "timestamp": exp.CurrentTimestamp}
-
-
 def _moment_for(moment: str, kind: str) -> exp.Expression:
     """Return the current-moment function a column of `kind` takes for `moment`, at insert time on every engine."""
     if kind not in _TEMPORAL:
-        raise DefaultRefused(
+        raise _Refused(
             f"is a date/time function on this {kind} column; each engine would write the moment in its own format"
         )
     column_moment = _column_moment(kind)
@@ -150,7 +147,7 @@ def _moment_for(moment: str, kind: str) -> exp.Expression:
         return _CURRENT[column_moment]()
     if moment == "date" and column_moment == "timestamp":
         return exp.CurrentDate()  # midnight of the day of the insert, on every engine
-    raise DefaultRefused(f"is a {moment} and cannot fill this {kind} column")
+    raise _Refused(f"is a {moment} and cannot fill this {kind} column")
 
 
 def _column_moment(kind: str) -> str:
@@ -169,7 +166,7 @@ def _boolean(node: exp.Expression, portable: PortableType) -> exp.Expression:
         return exp.true()
     if word in _FALSE_WORDS:
         return exp.false()
-    raise DefaultRefused("is not a boolean; write TRUE or FALSE")
+    raise _Refused("is not a boolean; write TRUE or FALSE")
 
 
 def _integer(node: exp.Expression, portable: PortableType) -> exp.Expression:
@@ -177,12 +174,12 @@ def _integer(node: exp.Expression, portable: PortableType) -> exp.Expression:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise DefaultRefused(f"is not a number for this {portable.kind} column") from None
+        raise _Refused(f"is not a number for this {portable.kind} column") from None
     if value != value.to_integral_value():
-        raise DefaultRefused(f"is not a whole number; this {portable.kind} column would round it")
+        raise _Refused(f"is not a whole number; this {portable.kind} column would round it")
     limit = _INTEGER_RANGES[portable.kind]
     if not -limit <= value < limit:
-        raise DefaultRefused(f"is out of range for this {portable.kind} column")
+        raise _Refused(f"is out of range for this {portable.kind} column")
     return _number(str(int(value)))
 
 
@@ -199,7 +196,7 @@ def _plain_number(node: exp.Expression, kind: str) -> str:
     if text is None:
         text = _string(node)
         if text is None or not _NUMBER_TEXT.match(text.strip()):
-            raise DefaultRefused(f"is not a number for this {kind} column")
+            raise _Refused(f"is not a number for this {kind} column")
         text = text.strip().lstrip("+")
     if "e" in text.lower():
         # PostgreSQL stores 1e3 as 1000; say it that way from the start.
@@ -212,10 +209,10 @@ def _check_fits(value: Decimal, precision: int, scale: int) -> None:
     sign, digits, exponent = value.as_tuple()
     decimals = max(0, -int(exponent))
     if decimals > scale:
-        raise DefaultRefused(f"has more than {scale} decimals; numeric({precision},{scale}) would round it")
+        raise _Refused(f"has more than {scale} decimals; numeric({precision},{scale}) would round it")
     whole_digits = len(digits) - decimals if value != 0 else 0
     if whole_digits > precision - scale:
-        raise DefaultRefused(f"does not fit numeric({precision},{scale})")
+        raise _Refused(f"does not fit numeric({precision},{scale})")
 
 
 def _text(node: exp.Expression, portable: PortableType) -> exp.Expression:
@@ -223,22 +220,22 @@ def _text(node: exp.Expression, portable: PortableType) -> exp.Expression:
     if text is None:
         text = _number_text(node)
         if text is None:  # TRUE is 'true' on PostgreSQL and '1' on MySQL
-            raise DefaultRefused(f"is not text; write the {portable.kind} value as a string")
+            raise _Refused(f"is not text; write the {portable.kind} value as a string")
     if portable.params and len(text) > portable.params[0]:
-        raise DefaultRefused(f"is longer than {portable}")
+        raise _Refused(f"is longer than {portable}")
     return exp.Literal.string(text)
 
 
 def _json(node: exp.Expression, portable: PortableType) -> exp.Expression:
     text = _string(node)
     if text is None:
-        raise DefaultRefused(f"is not a string; write JSON as a string ('0', '{{}}') on a {portable.kind} column")
+        raise _Refused(f"is not a string; write JSON as a string ('0', '{{}}') on a {portable.kind} column")
     try:
         value = json.loads(
             text, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constant, object_pairs_hook=dict,
         )
     except ValueError as err:
-        raise DefaultRefused(f"is not JSON ({err})") from None
+        raise _Refused(f"is not JSON ({err})") from None
     if portable.kind == "jsonb":
         return exp.Literal.string(jsonb_text(value))
     return node
@@ -271,11 +268,11 @@ def _uuid(node: exp.Expression, portable: PortableType) -> exp.Expression:
     try:
         return exp.Literal.string(str(uuid.UUID(text or "")))  # PostgreSQL prints the lowercase hyphenated form
     except ValueError:
-        raise DefaultRefused("is not a UUID") from None
+        raise _Refused("is not a UUID") from None
 
 
 def _blob(node: exp.Expression, portable: PortableType) -> exp.Expression:
-    raise DefaultRefused(
+    raise _Refused(
         "on a blob column is read differently by each engine (PostgreSQL takes it as escaped bytes, "
         "SQLite stores text); leave blob columns without a literal default"
     )
@@ -286,7 +283,7 @@ def _date(node: exp.Expression, portable: PortableType) -> exp.Expression:
     if text.lower() == "today":
         return exp.CurrentDate()
     if not _DATE_TEXT.match(text) or not _is_valid(date.fromisoformat, text):
-        raise DefaultRefused("is not an ISO 8601 date (YYYY-MM-DD)")
+        raise _Refused("is not an ISO 8601 date (YYYY-MM-DD)")
     return exp.Literal.string(text)
 
 
@@ -299,13 +296,13 @@ def _timestamp(node: exp.Expression, portable: PortableType) -> exp.Expression:
     text = _temporal_string(node, portable)
     match = _TIMESTAMP_TEXT.match(text)
     if match is None or not _DATE_TEXT.match(match.group(1)) or not _is_valid(date.fromisoformat, match.group(1)):
-        raise DefaultRefused("is not an ISO 8601 timestamp (YYYY-MM-DD HH:MM:SS)")
+        raise _Refused("is not an ISO 8601 timestamp (YYYY-MM-DD HH:MM:SS)")
     return exp.Literal.string(f"{match.group(1)} {_time_text(match.group(2), portable)}")
 
 
 def _with_zone(node: exp.Expression, portable: PortableType) -> exp.Expression:
     _temporal_string(node, portable)
-    raise DefaultRefused(
+    raise _Refused(
         f"is a fixed {portable.kind}: each engine reads and shows it in its session's time zone; "
         "use a column without a time zone for a fixed moment"
     )
@@ -315,10 +312,10 @@ def _temporal_string(node: exp.Expression, portable: PortableType) -> str:
     """Return the string of a date/time literal ('now' has become the current moment before this)."""
     text = _string(node)
     if text is None:
-        raise DefaultRefused(f"is not a {portable.kind}; write it as a string")
+        raise _Refused(f"is not a {portable.kind}; write it as a string")
     text = text.strip()
     if text.lower() == "today" and portable.kind != "date":
-        raise DefaultRefused(
+        raise _Refused(
             f"means midnight of the day the table is created on PostgreSQL; for {portable.kind} columns "
             "write CURRENT_DATE (midnight of the insert's day) or CURRENT_TIMESTAMP"
         )
@@ -329,12 +326,12 @@ def _time_text(text: str, portable: PortableType) -> str:
     """Return a time of day as PostgreSQL prints it (`10:00:00`, `10:00:00.5`), checked against the precision."""
     match = _TIME_TEXT.match(text)
     if match is None or not _is_valid(time.fromisoformat, text):
-        raise DefaultRefused("is not an ISO 8601 time (HH:MM:SS)")
+        raise _Refused("is not an ISO 8601 time (HH:MM:SS)")
     hours, minutes, seconds, fraction = match.groups()
     fraction = (fraction or "").rstrip("0")
     precision = portable.params[0] if portable.params else 6
     if len(fraction) > precision:
-        raise DefaultRefused(f"has more fractional digits than {portable} keeps")
+        raise _Refused(f"has more fractional digits than {portable} keeps")
     return f"{hours}:{minutes}:{seconds or '00'}" + (f".{fraction}" if fraction else "")
 
 
