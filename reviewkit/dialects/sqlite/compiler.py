@@ -40,6 +40,8 @@ _AFFINITY = {
     "smallint": "INTEGER affinity: the range is not enforced",
 }
 _LITERALS = (exp.Literal, exp.Boolean, exp.Null, exp.Neg)
+# SQLite's own keywords for the moment of the insert, written bare.
+_MOMENTS = (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)
 # SQLite's ALTER TABLE cannot change a column or a constraint at all.
 _ALWAYS_REBUILT = (AlterColumn, AddConstraint, DropConstraint, RenameConstraint)
 
@@ -72,12 +74,12 @@ class SQLiteCompiler(Compiler):
     def default_sql(self, column: Column) -> str:
         node = parse_canonical(column.default)
         sql = self.expression_sql(column.default)
-        if isinstance(node, (*_LITERALS, exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)):
+        if isinstance(node, (*_LITERALS, *_MOMENTS)):
             return sql
         return f"({sql})"
 
     def default_refusal(self, table: Table, column: Column) -> str | None:
-        if not isinstance(parse_canonical(column.default), _LITERALS):
+        if not isinstance(parse_canonical(column.default), (*_LITERALS, *_MOMENTS)):
             # Without NOT NULL and the key: the probe tries the default, not the table.
             probed = Column(column.name, column.type, default=column.default)
             problem = defaults.probe(self.column_sql(table, probed))
