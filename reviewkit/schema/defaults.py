@@ -80,9 +80,10 @@ def _normalize(node: exp.Expression, portable: PortableType) -> exp.Expression:
         moment = _column_moment(portable.kind)  # PostgreSQL would fold 'now' into the moment of CREATE TABLE
     if moment is not None:
         return _moment_for(moment, portable.kind)
-    if not _is_literal(node):
+    rule = _LITERAL_RULES.get(portable.kind)
+    if rule is None or not _is_literal(node):
         return node  # other expressions are the engines' to accept or refuse (check_default)
-    return _LITERAL_RULES[portable.kind](node, portable)
+    return rule(node, portable)
 
 
 def _is_literal(node: exp.Expression) -> bool:
