@@ -41,6 +41,7 @@ def render(text: str, dialect: str) -> str:
     return node.sql(dialect=dialect)
 
 
+@lru_cache(maxsize=4096)
 def unsupported_in(text: str, dialect: str) -> str | None:
     """Return what of a canonical expression sqlglot cannot write for `dialect`, or None when all of it renders.
 
