@@ -136,4 +136,10 @@ def pg_objects_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]
 @pytest.fixture(scope="session")
 def mysql_types_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
     """MySQL models: unsigned and tiny integers, ENUM, SET, YEAR, BINARY, ON UPDATE, FULLTEXT, comments."""
-    return build_scenario("mysql_types", tmp_path_factory.mktemp("myt"), models_dialect="mysql")
+    return build_scenario("mysql_types", tmp_path_factory.mktemp("myt"))
+
+
+@pytest.fixture(scope="session")
+def defaults_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """The defaults history: defaults written as PostgreSQL takes them, normalised for every engine."""
+    return build_scenario("defaults", tmp_path_factory.mktemp("defaults"))

@@ -28,15 +28,24 @@ dialects = {dialects}
 """
 
 
-def build_scenario(
-    name: str, project: Path, dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite"), models_dialect: str = "postgres",
-) -> list[Bundle]:
+def scenario_steps(name: str) -> list[Path]:
+    """Return a scenario's step folders (1, 2, ...) in order."""
+    return sorted((p for p in (SCENARIOS / name).iterdir() if p.is_dir()), key=lambda p: int(p.name))
+
+
+def scenario_dialect(name: str) -> str:
+    """Return the dialect a scenario's models are written in: its `models_dialect` file, else PostgreSQL."""
+    marker = SCENARIOS / name / "models_dialect"
+    return marker.read_text().strip() if marker.exists() else "postgres"
+
+
+def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite")) -> list[Bundle]:
     """Generate one bundle per step folder of a scenario; return them in order."""
     project.mkdir(parents=True, exist_ok=True)
-    config = CONFIG.format(dialects=list(dialects), models_dialect=models_dialect).replace("'", '"')
+    config = CONFIG.format(dialects=list(dialects), models_dialect=scenario_dialect(name)).replace("'", '"')
     (project / "reviewkit.toml").write_text(config)
     models = project / "models"
-    for step in sorted((SCENARIOS / name).iterdir(), key=lambda p: int(p.name)):
+    for step in scenario_steps(name):
         shutil.rmtree(models, ignore_errors=True)
         shutil.copytree(step, models, ignore=shutil.ignore_patterns("*.txt"))
         renames_file = step / "renames.txt"

@@ -24,6 +24,7 @@ from reviewkit.schema.operations import (
 )
 from reviewkit.schema.state import Schema
 from reviewkit.schema.types import parse_type
+from tests.scenario_support import scenario_dialect, scenario_steps
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -129,8 +130,8 @@ def test_every_scenario_step_reverses_exactly(tmp_path):
     """up then down returns the exact previous state, for every step of every scenario."""
     for scenario in sorted(SCENARIOS.iterdir()):
         previous = Schema()
-        for step in sorted(scenario.iterdir(), key=lambda p: int(p.name)):
-            current = load_ddl_files(sorted(step.glob("*.sql")), "postgres", step)
+        for step in scenario_steps(scenario.name):
+            current = load_ddl_files(sorted(step.glob("*.sql")), scenario_dialect(scenario.name), step)
             renames = (step / "renames.txt").read_text().split() if (step / "renames.txt").exists() else []
             ops = diff_schemas(previous, current, DeclaredRenames.parse(renames))
             after = apply_all(previous, ops)

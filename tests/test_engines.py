@@ -35,6 +35,12 @@ def test_shop_scenario_round_trips(engine_db, shop_bundles):
     walk_bundles(engine_db, shop_bundles, assert_schema)
 
 
+def test_defaults_scenario_round_trips(engine_db, defaults_bundles):
+    """'false', 't', 0, '5', '0.00', ('now'::text)::date, now()... mean the same on every engine."""
+    assert len(defaults_bundles) == 2
+    walk_bundles(engine_db, defaults_bundles, assert_schema)
+
+
 def test_postgres_features_round_trip_on_postgres(postgres_db, postgres_only_bundles):
     walk_bundles(postgres_db, postgres_only_bundles, assert_schema)
 

@@ -89,10 +89,16 @@ def canonical_expression(source: str | exp.Expression, dialect: str, rewrite: Re
 
 
 def default_expression(text: str | None, column_type: str, dialect: str, rewrite: Rewrite | None = None) -> str | None:
-    """Return the canonical column default; 1 and 0 on a boolean column read as TRUE and FALSE."""
+    """Return the canonical column default, as the models normalise it (`reviewkit.schema.defaults`).
+
+    1 and 0 on a boolean column read as TRUE and FALSE (MySQL stores BOOLEAN as TINYINT(1)),
+    and DEFAULT NULL as no default (SQLite keeps the NULL it was given; the others do not).
+    """
     if text is None:
         return None
     value = canonical_expression(text, dialect, rewrite)
+    if value == "NULL":
+        return None
     if column_type == "boolean" and value in ("1", "0"):
         return "TRUE" if value == "1" else "FALSE"
     return value

@@ -2,7 +2,8 @@
 
 Both model sources (DDL files, SQLAlchemy metadata) feed a `SchemaBuilder`, which gives
 unnamed constraints and indexes their deterministic names, resolves foreign keys that
-name only a table, and checks that everything refers to columns that exist.
+name only a table, checks that everything refers to columns that exist, and brings each
+column default into the form its type calls for (`reviewkit.schema.defaults`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from reviewkit.errors import ModelError
 from reviewkit.models.problems import Problems
 from reviewkit.schema import naming
+from reviewkit.schema.defaults import normalize_default
 from reviewkit.schema.expressions import column_names_in
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 
@@ -127,6 +129,7 @@ class _TableBuild:
         if len(self.names) != len(draft.columns):
             raise ModelError(f"{draft.where}: table {draft.name} declares a column twice")
         self.used: set[str] = set()  # constraint names, unique within the table
+        self.columns = tuple(self.with_normal_default(c) for c in draft.columns)
 
     def pick(self, explicit: str | None, columns: tuple[str, ...], suffix: str) -> str:
         """Return the constraint's own name, or the conventional one for an unnamed constraint."""
@@ -144,9 +147,14 @@ class _TableBuild:
                 raise ModelError(f"{self.d.where}: {what} on {self.d.name} names unknown column {col}")
         return columns
 
+    def with_normal_default(self, column: Column) -> Column:
+        """Return the column with its default in the form its type calls for, or refuse the default."""
+        default = normalize_default(column.default, column.type, f"{self.d.where}: column {self.d.name}.{column.name}")
+        return column if default == column.default else Column(column.name, column.type, column.nullable, default, column.identity)
+
     def primary_key(self) -> tuple[PrimaryKey | None, tuple[Column, ...]]:
         """Return the primary key and the columns, those of the key made NOT NULL."""
-        d, primary_key, columns = self.d, None, list(self.d.columns)
+        d, primary_key, columns = self.d, None, list(self.columns)
         if d.primary_key:
             pk_cols = self.known(d.primary_key[1], "primary key")
             primary_key = PrimaryKey(self.pick(d.primary_key[0], (), "pkey"), pk_cols)

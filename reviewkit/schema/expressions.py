@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
 
 
 def canonical(node: exp.Expression) -> str:
@@ -45,10 +46,44 @@ def render(text: str, dialect: str) -> str:
     return node.sql(dialect=dialect)
 
 
+@lru_cache(maxsize=4096)
+def unsupported_in(text: str, dialect: str) -> str | None:
+    """Return what of a canonical expression sqlglot cannot write for `dialect`, or None when all of it renders.
+
+    `render` lets sqlglot drop what a dialect lacks with a logged warning (`x AT TIME ZONE
+    'utc'` becomes `x` for MySQL); this says so instead.
+    """
+    try:
+        parse_canonical(text).sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as err:
+        return str(err).splitlines()[0]
+    return None
+
+
 _TEXT_TYPES = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR}
+
+# PostgreSQL's "current moment" idiom: the string 'now' cast to a date/time type.
+_NOW_CAST_TO = {
+    exp.DataType.Type.DATE: exp.CurrentDate,
+    exp.DataType.Type.TIME: exp.CurrentTime,
+    exp.DataType.Type.TIMETZ: exp.CurrentTime,
+    exp.DataType.Type.TIMESTAMP: exp.CurrentTimestamp,
+    exp.DataType.Type.TIMESTAMPTZ: exp.CurrentTimestamp,
+    exp.DataType.Type.DATETIME: exp.CurrentTimestamp,
+}
 
 
 def _simplify(node: exp.Expression) -> exp.Expression:
+    simpler = _simplify_node(node)
+    if simpler is node or isinstance(simpler, exp.Identifier):
+        return simpler
+    return simpler.transform(_simplify)  # transform() does not descend into what replaces a node
+
+
+def _simplify_node(node: exp.Expression) -> exp.Expression:
+    moment = _moment_cast(node)
+    if moment is not None:
+        return moment
     # Engines echo defaults and checks back with casts and parentheses of their own
     # ('a'::character varying, (0)::numeric, ((x > 0))); they carry no meaning here.
     if isinstance(node, exp.Cast) and isinstance(_unparen(node.this), (exp.Literal, exp.Null, exp.Boolean)):
@@ -59,15 +94,43 @@ def _simplify(node: exp.Expression) -> exp.Expression:
         return node.this.copy()
     if isinstance(node, exp.Paren) and isinstance(node.parent, (exp.Paren, exp.Check, exp.CheckColumnConstraint)):
         return node.this.copy()
+    if isinstance(node, exp.Paren) and _is_call(node.parent):
+        return node.this.copy()  # an argument needs no parentheses of its own: replace((a || b), ...)
     if isinstance(node, exp.Between):
         # PostgreSQL stores `x BETWEEN a AND b` as `x >= a AND x <= b`.
         return exp.and_(exp.GTE(this=node.this.copy(), expression=node.args["low"].copy()),
                         exp.LTE(this=node.this.copy(), expression=node.args["high"].copy()))
-    if isinstance(node, exp.CurrentTimestamp) and node.this is not None:
-        return exp.CurrentTimestamp()  # CURRENT_TIMESTAMP(6) on MySQL: precision lives in the type
+    if isinstance(node, (exp.CurrentTimestamp, exp.CurrentTime)) and node.this is not None:
+        return type(node)()  # CURRENT_TIMESTAMP(6), curtime(6) on MySQL: precision lives in the type
     if isinstance(node, exp.Identifier):
         return exp.to_identifier(node.name if node.quoted else node.name.lower())
     return node
+
+
+def _is_call(node: exp.Expression | None) -> bool:
+    """Tell whether `node` is a function call written f(...) (sqlglot counts AND and + as functions too)."""
+    return isinstance(node, exp.Func) and not isinstance(node, (exp.Binary, exp.Connector, exp.Unary, exp.Predicate))
+
+
+def _moment_cast(node: exp.Expression) -> exp.Expression | None:
+    """Return CURRENT_DATE for `('now'::text)::date` (and the like), or None for any other node.
+
+    The cast is not noise to drop: `('now'::text)::date` is how PostgreSQL stores "the
+    date at insert time", and without the cast only the string 'now' would be left.
+    `'now'::date` means the same to whoever writes it (PostgreSQL itself would fold it
+    into the day the table is created, which nobody means by 'now').
+    """
+    if not isinstance(node, exp.Cast) or node.to.this not in _NOW_CAST_TO:
+        return None
+    value = _unparen(node.this)
+    while isinstance(value, exp.Cast) and value.to.this in _TEXT_TYPES:
+        value = _unparen(value.this)
+    if not (isinstance(value, exp.Literal) and value.is_string):
+        return None
+    word = value.this.strip().lower()
+    if word == "now" or (word == "today" and node.to.this == exp.DataType.Type.DATE):
+        return _NOW_CAST_TO[node.to.this]()
+    return None
 
 
 def _unparen(node: exp.Expression) -> exp.Expression:

@@ -8,6 +8,7 @@ from typing import ClassVar
 from sqlglot import exp
 
 from reviewkit.dialects.compiler import CompileContext, Compiler
+from reviewkit.dialects.mysql import defaults
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import parse_canonical
 from reviewkit.schema.operations import (
@@ -125,12 +126,7 @@ class MySQLCompiler(Compiler):
             column = replace(column, type=str(replace(portable, name=None)))
         if column.generated is not None:  # MariaDB allows no NOT NULL on a generated column
             column = replace(column, nullable=True)
-        if portable.kind == "numeric" and column.default is not None and len(portable.params) == 2:
-            node = parse_canonical(column.default)
-            if isinstance(node, exp.Literal) and not node.is_string:
-                # DECIMAL defaults come back with the column's scale: 0 -> 0.00
-                column = replace(column, default=f"{float(node.this):.{portable.params[1]}f}")
-        return column
+        return replace(column, default=defaults.stored_default(column.default, column.type))
 
     def column_sql(self, table: Table, column: Column) -> str:
         parts = [self.quote(column.name), self.type_sql(column.type, f"column {table.name}.{column.name}")]
@@ -156,13 +152,11 @@ class MySQLCompiler(Compiler):
         return f"CURRENT_TIMESTAMP({precision[0]})" if precision and precision[0] else "CURRENT_TIMESTAMP"
 
     def default_sql(self, column: Column) -> str:
-        node = parse_canonical(column.default)
-        if isinstance(node, exp.CurrentTimestamp):
-            return self._current_timestamp(column)
-        sql = self.expression_sql(column.default)
-        if isinstance(node, (exp.Literal, exp.Boolean, exp.Null, exp.Neg)):
-            return sql
-        return f"({sql})"  # expression defaults must be parenthesized
+        node, stored_type = parse_canonical(column.default), self.stored_column(column).type
+        return defaults.default_sql(node, self.expression_sql(column.default), parse_type(column.type).kind, stored_type)
+
+    def default_refusal(self, table: Table, column: Column) -> str | None:
+        return defaults.refusal(table, column) or super().default_refusal(table, column)
 
     def compile_rename_table(self, op: RenameTable, ctx: CompileContext) -> list[str]:
         return [f"RENAME TABLE {self.quote(op.table)} TO {self.quote(op.new_name)}"]

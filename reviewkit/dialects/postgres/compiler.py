@@ -11,7 +11,7 @@ from sqlglot import exp
 from reviewkit.dialects.compiler import CompileContext, Compiler, set_membership_check, touch_trigger_name
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
-from reviewkit.schema.expressions import canonical
+from reviewkit.schema.expressions import canonical, parse_canonical
 from reviewkit.schema.operations import (
     AlterColumn,
     AlterEnum,
@@ -306,6 +306,17 @@ class PostgresCompiler(Compiler):
         if old.kind != new.kind or old.array != new.array:
             clause += f" USING {col}::{new_type}"
         return clause
+
+    def default_sql(self, column: Column) -> str:
+        if isinstance(parse_canonical(column.default), exp.CurrentTime):
+            return "CURRENT_TIME"  # sqlglot writes CURRENT_TIME(), which PostgreSQL cannot parse
+        return super().default_sql(column)
+
+    def default_refusal(self, table: Table, column: Column) -> str | None:
+        column_ref = parse_canonical(column.default).find(exp.Column)
+        if column_ref is not None:  # "cannot use column reference in DEFAULT expression"
+            return f"column references are not allowed in a DEFAULT (it names {column_ref.name})"
+        return super().default_refusal(table, column)
 
     # -- what PostgreSQL keeps -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from reviewkit.dialects.compiler import (
     set_membership_check,
     touch_trigger_name,
 )
+from reviewkit.dialects.sqlite import defaults
 from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, rebuild_table
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
@@ -48,6 +49,9 @@ _AFFINITY = {
     "uuid": "NUMERIC affinity: stored as the text written",
     "smallint": "INTEGER affinity: the range is not enforced",
 }
+_LITERALS = (exp.Literal, exp.Boolean, exp.Null, exp.Neg)
+# SQLite's own keywords for the moment of the insert, written bare.
+_MOMENTS = (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)
 # SQLite's ALTER TABLE cannot change a column or a constraint at all.
 _ALWAYS_REBUILT = (AlterColumn, AddConstraint, DropConstraint, RenameConstraint)
 
@@ -144,9 +148,18 @@ class SQLiteCompiler(Compiler):
     def default_sql(self, column: Column) -> str:
         node = parse_canonical(column.default)
         sql = self.expression_sql(column.default)
-        if isinstance(node, (exp.Literal, exp.Boolean, exp.Null, exp.Neg, exp.CurrentTimestamp, exp.CurrentDate)):
+        if isinstance(node, (*_LITERALS, *_MOMENTS)):
             return sql
         return f"({sql})"
+
+    def default_refusal(self, table: Table, column: Column) -> str | None:
+        if not isinstance(parse_canonical(column.default), (*_LITERALS, *_MOMENTS)):
+            # Without NOT NULL and the key: the probe tries the default, not the table.
+            probed = Column(column.name, column.type, default=column.default)
+            problem = defaults.probe(self.column_sql(table, probed))
+            if problem:
+                return problem
+        return super().default_refusal(table, column)
 
     # -- operations: native where SQLite allows, a rebuild otherwise ---------------------
 
@@ -221,7 +234,7 @@ def _can_add_natively(column: Column) -> bool:
     if column.default is None:
         return column.nullable
     node = parse_canonical(column.default)
-    return isinstance(node, (exp.Literal, exp.Boolean, exp.Null, exp.Neg))
+    return isinstance(node, _LITERALS)
 
 
 def _columns_used_by_keys(table: Table) -> set[str]:
