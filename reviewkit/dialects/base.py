@@ -70,6 +70,7 @@ class Dialect:
     batch_size: ClassVar[int] = 1  # statements sent per round trip inside a bundle's transaction
     partial_indexes: ClassVar[bool] = True  # CREATE INDEX ... WHERE
     expression_indexes: ClassVar[bool] = True  # index keys on expressions
+    index_names_per_table: ClassVar[bool] = False  # MySQL: two tables may each have an index `idx_name`
 
     def quote(self, name: str) -> str:
         """Quote an identifier, doubling the closing quote inside it."""

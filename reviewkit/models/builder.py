@@ -70,8 +70,12 @@ class TableDraft:
 class SchemaBuilder:
     """Collect table drafts, then `build()` the validated, named schema state."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_table_index_names: bool = False) -> None:
         self._drafts: dict[str, TableDraft] = {}
+        # MySQL models may give two tables an index of the same name; PostgreSQL and
+        # SQLite keep index names once per schema, so the later one is renamed.
+        self.per_table_index_names = per_table_index_names
+        self.renamed_indexes: list[tuple[str, str, str]] = []  # (table, name in the models, name given)
 
     def new_table(self, name: str, where: str, source: str = "") -> TableDraft:
         if name in self._drafts:
@@ -79,6 +83,10 @@ class SchemaBuilder:
         draft = TableDraft(name, where, source)
         self._drafts[name] = draft
         return draft
+
+    def forget(self, name: str) -> None:
+        """Drop a table declared so far (one the models' reader decided to leave out)."""
+        self._drafts.pop(name, None)
 
     def existing(self, name: str, where: str) -> TableDraft:
         if name not in self._drafts:
@@ -108,7 +116,7 @@ class SchemaBuilder:
         uniques = table.uniques()
         checks = table.checks()
         fks = table.foreign_keys(lambda ref_table: self._primary_key_of(ref_table, d))
-        indexes = table.indexes(taken)
+        indexes = table.indexes(taken, self.per_table_index_names, self.renamed_indexes)
         return Table(d.name, columns, primary_key, uniques, checks, fks, indexes, d.comment)
 
     def _primary_key_of(self, table: str, referrer: TableDraft) -> tuple[str, ...]:
@@ -188,8 +196,12 @@ class _TableBuild:
             fks.append(ForeignKey(name, cols, ref_table, ref_cols or primary_key_of(ref_table), on_delete, on_update))
         return tuple(fks)
 
-    def indexes(self, taken: set[str]) -> tuple[Index, ...]:
-        """Return the indexes; `taken` holds every index name of the schema (one namespace per schema)."""
+    def indexes(self, taken: set[str], per_table: bool, renamed: list[tuple[str, str, str]]) -> tuple[Index, ...]:
+        """Return the indexes; `taken` holds every index name of the schema (one namespace per schema).
+
+        With `per_table` (MySQL models), a name another table's index has is prefixed with
+        this table's name instead of refused, and the rename recorded in `renamed`.
+        """
         d, indexes = self.d, []
         for index in d.indexes:
             self.known(tuple(p.expression for p in index.parts if p.is_column) + index.include, "index")
@@ -201,7 +213,10 @@ class _TableBuild:
             key_names = tuple(p.expression if p.is_column else "expr" for p in index.parts)
             name = index.name or naming.unique_among(naming.constraint_name(d.name, key_names, "idx"), taken)
             if index.name and index.name in taken:
-                raise ModelError(f"{d.where}: index name {index.name} is used twice")
+                if not per_table or index.name in {ix.name for ix in indexes}:
+                    raise ModelError(f"{d.where}: index name {index.name} is used twice")
+                name = naming.unique_among(naming.fit(f"{d.name}_{index.name}"), taken)
+                renamed.append((d.name, index.name, name))
             taken.add(name)
             indexes.append(replace(index, name=name))
         return tuple(indexes)

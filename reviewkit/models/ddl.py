@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,11 +26,12 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.parser import Parser
 from sqlglot.tokens import TokenType
 
-from reviewkit.dialects.splitter import split_statements
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.splitter import ScriptStatement, split_statements
 from reviewkit.errors import ModelError
 from reviewkit.models import ddl_tables
 from reviewkit.models.builder import SchemaBuilder
-from reviewkit.models.kinds import MODEL, NOISE, classify
+from reviewkit.models.kinds import MODEL, NOISE, UNSUPPORTED, StatementKind, classify, tables_named_by
 from reviewkit.models.problems import Problems
 from reviewkit.schema.state import Schema
 
@@ -71,19 +73,23 @@ def load_ddl_files(
     what was skipped.
     """
     problems = Problems()
-    builder = SchemaBuilder()
+    builder = SchemaBuilder(per_table_index_names=get_dialect(dialect).index_names_per_table)
     # The collector would scan sqlglot's many small tree nodes over and over while we
     # parse; nothing here makes reference cycles worth collecting early.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         with _quiet_sqlglot():
-            statements = [s for path in paths for s in read_file(path, dialect, root, ignore_unsupported, problems)]
-            context = ddl_tables.ModelContext(builder, dialect, problems)
-            for stmt in statements:
-                ddl_tables.apply_statement(context, stmt)
+            scripts = [(_relative(path, root), _sorted_statements(path, dialect, root)) for path in paths]
+            left_out = tables_left_out(scripts) if ignore_unsupported else set()
+            context = ddl_tables.ModelContext(builder, dialect, problems, ignore_unsupported=ignore_unsupported,
+                                              left_out=left_out)
+            for rel, statements in scripts:
+                for stmt in _schema_statements(rel, statements, dialect, context):
+                    ddl_tables.apply_statement(context, stmt)
             ddl_tables.check_one_schema(context)
             schema = builder.build(problems)
+            problems.renamed_indexes = builder.renamed_indexes
     finally:
         if was_enabled:
             gc.enable()
@@ -94,19 +100,40 @@ def load_ddl_files(
     return schema
 
 
-def read_file(path: Path, dialect: str, root: Path, ignore_unsupported: bool, problems: Problems) -> Iterator[Statement]:
+Sorted = list[tuple[ScriptStatement, StatementKind]]
+
+
+def _sorted_statements(path: Path, dialect: str, root: Path) -> Sorted:
+    """Split a file the way the engine's client does and say what each statement is."""
+    text = _read_text(path, _relative(path, root))
+    return [(statement, classify(statement.sql)) for statement in split_statements(text, dialect)]
+
+
+def tables_left_out(scripts: list[tuple[str, Sorted]]) -> set[str]:
+    """Return the tables that statements reviewkit does not model make: inherited tables, partitions.
+
+    With ignore_unsupported their indexes, keys and comments are left out with them,
+    including partitions made by a plain CREATE TABLE and attached later.
+    """
+    names: set[str] = set()
+    for _, statements in scripts:
+        for statement, kind in statements:
+            if kind.role == UNSUPPORTED:
+                names |= tables_named_by(statement.sql)
+    return names
+
+
+def _schema_statements(rel: str, statements: Sorted, dialect: str, context: ddl_tables.ModelContext) -> Iterator[Statement]:
     """Yield the parsed schema statements of one file; record its noise, its unsupported and unparsable statements."""
-    rel = _relative(path, root)
-    text = _read_text(path, rel)
+    problems = context.problems
     dia = Dialect.get_or_raise(dialect)
     parser = dia.parser()  # parse() resets it; one per file, not one per statement
-    for script_statement in split_statements(text, dialect):
+    for script_statement, kind in statements:
         where = f"{rel}:{script_statement.line}"
-        kind = classify(script_statement.sql)
         if kind.role == NOISE:
             problems.skipped[kind.label] += 1
         elif kind.role != MODEL:
-            if ignore_unsupported:
+            if context.ignore_unsupported:
                 problems.ignored.append((kind.label, where))
             else:
                 problems.add_unsupported(where, kind.label, script_statement.sql)
@@ -137,6 +164,7 @@ def _read_text(path: Path, rel: str) -> str:
 
 def _parse(sql: str, dia: Dialect, parser: Parser, where: str, problems: Problems) -> exp.Expression | None:
     """Parse one statement; record a problem (with the source text) and return None when it does not parse."""
+    sql = _without_generation_storage(sql)
     try:
         tokens = dia.tokenize(sql)
         stray = _stray_comma(tokens)
@@ -154,6 +182,18 @@ def _parse(sql: str, dia: Dialect, parser: Parser, where: str, problems: Problem
         problems.add(where, f"does not parse as {dia.__class__.__name__} DDL reviewkit can read", sql)
         return None
     return parsed[0]
+
+
+_GENERATION_STORAGE = re.compile(r"(\)\s*)(STORED|VIRTUAL|PERSISTENT)\b", re.IGNORECASE)
+
+
+def _without_generation_storage(sql: str) -> str:
+    """Blank out STORED / VIRTUAL after a generation expression, keeping every offset.
+
+    sqlglot's PostgreSQL reader knows neither PostgreSQL 18's VIRTUAL nor MariaDB's
+    PERSISTENT; the word is read from the source instead (`ddl_tables`).
+    """
+    return _GENERATION_STORAGE.sub(lambda m: m.group(1) + " " * len(m.group(2)), sql)
 
 
 def _stray_comma(tokens: list) -> int | None:

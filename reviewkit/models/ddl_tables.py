@@ -37,6 +37,8 @@ class ModelContext:
     problems: Problems
     schemas: set[str] = field(default_factory=set)  # schema qualifiers seen (`public.actor`)
     declared: Declarations = field(default_factory=Declarations)  # enum types, domains, sequences
+    ignore_unsupported: bool = False
+    left_out: set[str] = field(default_factory=set)  # tables skipped with what made them (partitions...)
 
     @property
     def null_ordering(self) -> str:
@@ -45,10 +47,41 @@ class ModelContext:
 
 def apply_statement(context: ModelContext, stmt: Statement) -> None:
     """Add what one parsed statement declares; record a problem instead of raising."""
+    target = _target_table(stmt.node)
+    if target is not None and target in context.left_out:
+        context.problems.ignored.append((f"{stmt.label} on a table left out", stmt.where))
+        return
     try:
         _dispatch(context, stmt)
+    except LeaveTableOut as out:
+        context.builder.forget(out.table)
+        context.left_out.add(out.table)
+        context.problems.ignored.append((f"CREATE TABLE with a type reviewkit cannot map ({out.type_text})", stmt.where))
     except ModelError as err:
         context.problems.add_error(err, stmt.source)
+
+
+class LeaveTableOut(Exception):
+    """With ignore_unsupported, a table whose column has a type no engine here can hold is left out."""
+
+    def __init__(self, table: str, type_text: str) -> None:
+        super().__init__(table)
+        self.table, self.type_text = table, type_text
+
+
+def _target_table(node: exp.Expression | None) -> str | None:
+    """Return the table a parsed statement is about: created, indexed, altered or commented on."""
+    if isinstance(node, exp.Create) and node.kind == "TABLE" and isinstance(node.this, exp.Schema):
+        return name_of(node.this.this)
+    if isinstance(node, exp.Create) and node.kind == "INDEX" and node.this.args.get("table") is not None:
+        return name_of(node.this.args["table"])
+    if isinstance(node, exp.Alter) and node.kind == "TABLE":
+        return name_of(node.this)
+    if isinstance(node, exp.Comment) and isinstance(node.this, exp.Column) and node.this.args.get("table") is not None:
+        return name_of(node.this.args["table"])
+    if isinstance(node, exp.Comment) and isinstance(node.this, exp.Table):
+        return name_of(node.this)
+    return None
 
 
 def _dispatch(context: ModelContext, stmt: Statement) -> None:
@@ -182,6 +215,8 @@ def _column(context: ModelContext, draft: TableDraft, node: exp.ColumnDef, stmt:
     try:
         resolved = ddl_objects.resolve_type(context, node.kind, col_where)
     except ModelError as err:
+        if context.ignore_unsupported:
+            raise LeaveTableOut(draft.name, node.kind.sql(dialect=context.dialect)) from None
         context.problems.add_error(err, stmt.source_at(node.this))
         # The run fails already; a stand-in type keeps the table whole, so that its keys
         # and the foreign keys to it are still checked instead of reported missing.
@@ -272,6 +307,9 @@ def _column_option(
         draft.add_check(cname, canonical(kind.this), (name,))
     elif isinstance(kind, exp.Reference):
         draft.add_foreign_key(cname, (name,), *_reference(kind, where))
+    elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint) and kind.args.get("expression") is not None:
+        # GENERATED ALWAYS AS (expression) with its STORED/VIRTUAL word blanked out: a computed column.
+        return replace(column, generated=canonical(kind.args["expression"]), stored=stored), primary
     elif isinstance(kind, (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint)):
         return replace(column, identity=True), primary
     elif isinstance(kind, exp.OnUpdateColumnConstraint):

@@ -140,3 +140,26 @@ def _comment_kind(words: list[str]) -> StatementKind:
         return StatementKind(MODEL, f"COMMENT ON {target}")
     # Comments on the database, its schemas and extensions, or on objects reviewkit skips.
     return StatementKind(NOISE, f"COMMENT ON {target}".strip())
+
+
+_NAME = r'((?:"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[\w$]+)(?:\.(?:"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[\w$]+))*)'
+_MADE_TABLE = re.compile(
+    r"^\s*CREATE\s+(?:\w+\s+)*?(?:TABLE|MATERIALIZED\s+VIEW|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _NAME, re.IGNORECASE)
+_ATTACHED = re.compile(r"\bATTACH\s+PARTITION\s+" + _NAME, re.IGNORECASE)
+
+
+def tables_named_by(sql: str) -> set[str]:
+    """Return the relations an unsupported statement makes: an inherited table, a partition, a materialized view."""
+    names = set()
+    made = _MADE_TABLE.match(sql)
+    if made:
+        names.add(plain_name(made.group(1)))
+    names.update(plain_name(match.group(1)) for match in _ATTACHED.finditer(sql))
+    return names
+
+
+def plain_name(qualified: str) -> str:
+    """Return the last part of a qualified name as the models name it: quoted as written, else lowercased."""
+    last = re.findall(r'"((?:[^"]|"")+)"|`([^`]+)`|\[([^\]]+)\]|([\w$]+)', qualified)[-1]
+    quoted = next((part for part in last[:3] if part), None)
+    return quoted.replace('""', '"') if quoted is not None else last[3].lower()

@@ -50,6 +50,7 @@ class Problems:
     skipped: Counter[str] = field(default_factory=Counter)  # noise: label -> count
     noted: Counter[str] = field(default_factory=Counter)  # clauses left out (ENGINE=, CHARACTER SET): word -> count
     ignored: list[tuple[str, str]] = field(default_factory=list)  # unsupported, skipped: (label, where)
+    renamed_indexes: list[tuple[str, str, str]] = field(default_factory=list)  # (table, model's name, name given)
     type_errors: bool = False  # a problem is an unknown or unmappable type
     unsupported: bool = False  # a statement of a kind reviewkit does not model
 
@@ -92,6 +93,11 @@ class Problems:
         if self.noted:
             counts = ", ".join(f"{n} {word}" for word, n in sorted(self.noted.items(), key=lambda kv: (-kv[1], kv[0])))
             out.append(f"left out MySQL storage clauses that no other engine has: {counts}")
+        if self.renamed_indexes:
+            shown = ", ".join(f"{table}.{old} -> {new}" for table, old, new in self.renamed_indexes[:5])
+            more = f" and {len(self.renamed_indexes) - 5} more" if len(self.renamed_indexes) > 5 else ""
+            out.append(f"renamed {len(self.renamed_indexes)} index(es) whose name another table's index has "
+                       f"(PostgreSQL and SQLite name indexes once per schema): {shown}{more}")
         if self.ignored:
             by_label: dict[str, list[str]] = {}
             for label, where in self.ignored:

@@ -27,6 +27,7 @@ class MySQL(Dialect):
         delimiter_command=True, executable_comments=True,
     )
     transactional_ddl = False
+    index_names_per_table = True
     partial_indexes = False
     expression_indexes = False
 
