@@ -12,7 +12,7 @@ import pytest
 from tests.scenario_support import build_scenario, walk_bundles
 from tests.test_engines import assert_schema
 
-FK_SCENARIOS = ("fk_index_swap", "fk_widen_key")
+FK_SCENARIOS = ("fk_index_swap", "fk_widen_key", "fk_parent_key_swap", "fk_renames", "fk_shared_index")
 
 
 @pytest.fixture(scope="module", params=FK_SCENARIOS)
@@ -20,7 +20,5 @@ def fk_bundles(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     return build_scenario(request.param, tmp_path_factory.mktemp(request.param))
 
 
-def test_foreign_key_scenario_round_trips(request, engine_db, fk_bundles):
-    request.applymarker(pytest.mark.xfail(engine_db.dialect == "mysql", strict=True,
-                                          reason="MySQL scripts do not yet keep foreign keys valid at every step"))
+def test_foreign_key_scenario_round_trips(engine_db, fk_bundles):
     walk_bundles(engine_db, fk_bundles, assert_schema)

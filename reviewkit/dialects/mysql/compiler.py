@@ -7,22 +7,23 @@ from typing import ClassVar
 
 from sqlglot import exp
 
-from reviewkit.dialects.compiler import CompileContext, Compiler
+from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler
+from reviewkit.dialects.foreign_keys import plan_statements
+from reviewkit.dialects.mysql import innodb
+from reviewkit.dialects.mysql.index_order import hoist_replacements
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import parse_canonical
 from reviewkit.schema.operations import (
     AlterColumn,
     DropConstraint,
     DropIndex,
+    Operation,
     RenameConstraint,
     RenameIndex,
     RenameTable,
 )
 from reviewkit.schema.state import Column, ForeignKey, PrimaryKey, Schema, Table, Unique
 from reviewkit.schema.types import parse_type
-
-# Key parts on these need a prefix length in MySQL; reviewkit does not invent one.
-_UNINDEXABLE = {"text", "blob", "json", "jsonb"}
 
 
 def _restrict(action: str) -> str:
@@ -108,6 +109,12 @@ class MySQLCompiler(Compiler):
             return sql
         return f"({sql})"  # expression defaults must be parenthesized
 
+    def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
+        # InnoDB refuses to drop a foreign key's last index or change the type of its
+        # columns: the plan moves index builds forward and takes foreign keys out of the way.
+        rules = innodb.InnoDBRules(lambda type_name: self.type_sql(type_name, "foreign key column"))
+        return plan_statements(self, rules, operations, contexts, hoist_replacements(operations, contexts))
+
     def compile_rename_table(self, op: RenameTable, ctx: CompileContext) -> list[str]:
         return [f"RENAME TABLE {self.quote(op.table)} TO {self.quote(op.new_name)}"]
 
@@ -153,7 +160,7 @@ class MySQLCompiler(Compiler):
             for what, obj in keyed:
                 names = obj.column_names if hasattr(obj, "parts") else obj.columns
                 for name in names:
-                    if kinds.get(name) in _UNINDEXABLE:
+                    if kinds.get(name) in innodb.UNINDEXABLE:
                         raise UnsupportedType(
                             f"{what} on {table.name}: {self.title} cannot index the {kinds[name]} column "
                             f"{name} without a prefix length; use varchar(n)"
