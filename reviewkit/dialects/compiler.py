@@ -227,6 +227,23 @@ class Compiler:
                     raise UnsupportedType(f"{where}: {self.title} has no partial indexes (WHERE ...)")
                 if not self.dialect.expression_indexes and any(not p.is_column for p in index.parts):
                     raise UnsupportedType(f"{where}: {self.title} has no indexes on expressions")
+            for fk in table.foreign_keys:
+                self.check_foreign_key(schema, table, fk)
+
+    def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
+        """Refuse a foreign key this engine would refuse, naming it.
+
+        Every engine: the referenced columns must be exactly a primary key or unique key.
+        PostgreSQL refuses to add it otherwise, SQLite every write to the child table
+        ("foreign key mismatch"), MySQL 8.4 by default; what MariaDB accepts instead (any
+        index) is not standard SQL.
+        """
+        parent = schema.table(fk.ref_table)
+        if parent is not None and set(fk.ref_columns) not in [set(key) for key in unique_keys(parent)]:
+            raise UnsupportedType(
+                f"foreign key {fk.name} on {table.name}: {parent.name} has no primary key or unique constraint on "
+                f"exactly ({', '.join(fk.ref_columns)}), which {self.title} requires of referenced columns"
+            )
 
     def stored_form(self, schema: Schema) -> Schema:
         """Return `schema` as this engine keeps it (types it folds, names it imposes)."""
@@ -245,6 +262,14 @@ class Compiler:
     def notes(self, schema: Schema) -> list[str]:
         """Return what a reviewer should know about how this engine stores the schema."""
         return []
+
+
+def unique_keys(table: Table) -> list[tuple[str, ...]]:
+    """Return the column lists a foreign key may reference: primary key, unique constraints, plain unique indexes."""
+    keys = [table.primary_key.columns] if table.primary_key else []
+    keys += [u.columns for u in table.uniques]
+    keys += [ix.column_names for ix in table.indexes if ix.unique and not ix.where and all(p.is_column for p in ix.parts)]
+    return keys
 
 
 def contexts_for(operations: list[Operation], before: Schema) -> list[CompileContext]:

@@ -153,18 +153,27 @@ class MySQLCompiler(Compiler):
     def check_schema(self, schema: Schema) -> None:
         super().check_schema(schema)
         for table in schema.tables:
-            kinds = {c.name: parse_type(c.type).kind for c in table.columns}
-            keyed = [("primary key", table.primary_key)] if table.primary_key else []
-            keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]
-            keyed += [(f"index {ix.name}", ix) for ix in table.indexes]
-            for what, obj in keyed:
-                names = obj.column_names if hasattr(obj, "parts") else obj.columns
-                for name in names:
-                    if kinds.get(name) in innodb.UNINDEXABLE:
-                        raise UnsupportedType(
-                            f"{what} on {table.name}: {self.title} cannot index the {kinds[name]} column "
-                            f"{name} without a prefix length; use varchar(n)"
-                        )
+            self._check_key_columns(table)
+
+    def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
+        super().check_foreign_key(schema, table, fk)
+        refusal = innodb.foreign_key_refusal(schema, table, fk)
+        if refusal:
+            raise UnsupportedType(f"foreign key {fk.name} on {table.name}: {self.title} {refusal}")
+
+    def _check_key_columns(self, table: Table) -> None:
+        kinds = {c.name: parse_type(c.type).kind for c in table.columns}
+        keyed = [("primary key", table.primary_key)] if table.primary_key else []
+        keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]
+        keyed += [(f"index {ix.name}", ix) for ix in table.indexes]
+        for what, obj in keyed:
+            names = obj.column_names if hasattr(obj, "parts") else obj.columns
+            for name in names:
+                if kinds.get(name) in innodb.UNINDEXABLE:
+                    raise UnsupportedType(
+                        f"{what} on {table.name}: {self.title} cannot index the {kinds[name]} column "
+                        f"{name} without a prefix length; use varchar(n)"
+                    )
 
     def notes(self, schema: Schema) -> list[str]:
         kinds = {parse_type(c.type).kind for t in schema.tables for c in t.columns}

@@ -95,6 +95,32 @@ def can_add(schema: Schema, table_name: str, fk: ForeignKey) -> bool:
     return set_null_on_not_null(fk, child) is None
 
 
+def foreign_key_refusal(schema: Schema, table: Table, fk: ForeignKey) -> str | None:
+    """Return why MySQL/MariaDB refuses foreign key `fk` of `table` in `schema` (to follow the engine's name), or None."""
+    parent = schema.table(fk.ref_table)
+    if parent is None:
+        return None  # the model builder names unknown tables
+    pairs = [(table.column(c), parent.column(r)) for c, r in zip(fk.columns, fk.ref_columns, strict=True)]
+    for column, ref_column in pairs:
+        for col, owner in ((column, table.name), (ref_column, parent.name)):
+            if col is not None and parse_type(col.type).kind in UNINDEXABLE:
+                return (f"cannot use the {parse_type(col.type).kind} column {owner}.{col.name} in a foreign key: "
+                        "its index would need a prefix length; use varchar(n)")
+    for clause, action in (("ON DELETE", fk.on_delete), ("ON UPDATE", fk.on_update)):
+        if action == "SET DEFAULT":
+            return f"has no {clause} SET DEFAULT (MySQL refuses it, MariaDB makes it RESTRICT)"
+    set_null = set_null_on_not_null(fk, table)
+    if set_null:
+        return f"refuses {set_null[0]} on the NOT NULL column {set_null[1].name}"
+    for column, ref_column in pairs:
+        if column is not None and ref_column is not None and not similar_types(column.type, ref_column.type):
+            return (f"refuses a foreign key from {column.name} ({column.type}) to {parent.name}.{ref_column.name} "
+                    f"({ref_column.type}): integers and decimals must be the same type, strings may differ in length only")
+    if not has_index_on(parent, fk.ref_columns):
+        return f"needs a key on {parent.name} that starts with ({', '.join(fk.ref_columns)}), in this order"
+    return None
+
+
 def relies_on_index_of(table: Table, fk: ForeignKey, other: ForeignKey) -> bool:
     """Tell whether `fk` may be using the index InnoDB made for `other`.
 

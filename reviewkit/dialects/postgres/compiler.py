@@ -6,8 +6,10 @@ from typing import ClassVar
 
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler
 from reviewkit.dialects.foreign_keys import plan_statements
-from reviewkit.dialects.postgres.foreign_keys import PostgresForeignKeyRules
+from reviewkit.dialects.postgres.foreign_keys import PostgresForeignKeyRules, incomparable_columns
+from reviewkit.errors import UnsupportedType
 from reviewkit.schema.operations import AlterColumn, Operation
+from reviewkit.schema.state import ForeignKey, Schema, Table
 from reviewkit.schema.types import parse_type
 
 
@@ -48,6 +50,14 @@ class PostgresCompiler(Compiler):
         # A foreign key pins the unique index it references and is checked again on every
         # type change: around such steps it is taken out of the way.
         return plan_statements(self, PostgresForeignKeyRules(), operations, contexts)
+
+    def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
+        super().check_foreign_key(schema, table, fk)
+        pair = incomparable_columns(schema, table.name, fk)
+        if pair:
+            child, parent = pair
+            raise UnsupportedType(f"foreign key {fk.name} on {table.name}: {self.title} cannot compare "
+                                  f"{child.name} ({child.type}) with {fk.ref_table}.{parent.name} ({parent.type})")
 
     def compile_alter_column(self, op: AlterColumn, ctx: CompileContext) -> list[str]:
         col = self.quote(op.new.name)

@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
-from reviewkit.dialects.compiler import CompileContext
+from reviewkit.dialects.compiler import CompileContext, unique_keys
 from reviewkit.dialects.foreign_keys import ForeignKeyRules
 from reviewkit.schema.operations import AlterColumn, DropConstraint, DropIndex, Operation
-from reviewkit.schema.state import ForeignKey, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Column, ForeignKey, PrimaryKey, Schema, Unique
 from reviewkit.schema.types import parse_type
 
 # Kinds whose values PostgreSQL compares across types (btree operator families with cross-type operators).
@@ -37,24 +37,16 @@ def comparable(child_type: str, parent_type: str) -> bool:
     return parent in _IMPLICIT_CASTS.get(child, set())
 
 
-def incomparable_columns(schema: Schema, table: str, fk: ForeignKey) -> tuple[str, str] | None:
-    """Return the first (child column, parent column) pair of `fk` PostgreSQL cannot compare, or None."""
+def incomparable_columns(schema: Schema, table: str, fk: ForeignKey) -> tuple[Column, Column] | None:
+    """Return the first (child column, parent column) of `fk` PostgreSQL cannot compare, or None."""
     child, parent = schema.table(table), schema.table(fk.ref_table)
     if child is None or parent is None:
         return None
     for name, ref_name in zip(fk.columns, fk.ref_columns, strict=True):
         column, ref_column = child.column(name), parent.column(ref_name)
         if column is not None and ref_column is not None and not comparable(column.type, ref_column.type):
-            return name, ref_name
+            return column, ref_column
     return None
-
-
-def unique_keys(table: Table) -> list[tuple[str, ...]]:
-    """Return the column lists a foreign key can reference: primary key, unique constraints, plain unique indexes."""
-    keys = [table.primary_key.columns] if table.primary_key else []
-    keys += [u.columns for u in table.uniques]
-    keys += [ix.column_names for ix in table.indexes if ix.unique and not ix.where and all(p.is_column for p in ix.parts)]
-    return keys
 
 
 class PostgresForeignKeyRules(ForeignKeyRules):
@@ -83,7 +75,8 @@ class PostgresForeignKeyRules(ForeignKeyRules):
         pair = incomparable_columns(ctx.after, table, fk)
         if pair is None:
             return None
-        return f"PostgreSQL cannot compare {table}.{pair[0]} with {fk.ref_table}.{pair[1]} once {op.table}.{name} is {op.new.type}"
+        return (f"PostgreSQL cannot compare {table}.{pair[0].name} with {fk.ref_table}.{pair[1].name} "
+                f"once {op.table}.{name} is {op.new.type}")
 
 
 def _dropped_unique_columns(op: Operation) -> tuple[str, ...] | None:
