@@ -93,3 +93,57 @@ def test_portable_foreign_keys_pass_every_engine(tmp_path, ddl):
     schema = schema_of(tmp_path, PARENT + ddl)
     for dialect in ("postgres", "mysql", "sqlite"):
         get_dialect(dialect).compiler.check_schema(schema)
+
+
+# -- the shape of the plan, read in the scripts ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Scenario bundles by name, built on first use."""
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = build_scenario(name, tmp_path_factory.mktemp(name))
+        return cache[name]
+    return get
+
+
+def statements(bundle, dialect: str, direction: str) -> list[str]:
+    return [line for line in bundle.script(dialect, direction).splitlines() if line and not line.startswith("--")]
+
+
+def test_mysql_builds_the_replacement_index_before_dropping_the_old_one(built):
+    swap = built("fk_index_swap")[1]
+    for direction, first, second in (("up", "books_author_title_idx", "books_author_idx"),
+                                     ("down", "books_author_idx", "books_author_title_idx")):
+        sql = statements(swap, "mysql", direction)
+        assert [s.split("`")[1] for s in sql] == [first, second], sql  # CREATE INDEX first, then DROP INDEX
+        assert sql[0].startswith("CREATE INDEX") and not any("FOREIGN KEY" in s for s in sql)
+    assert "runs at operation 1" in swap.script("mysql", "up")
+
+
+def test_a_foreign_key_is_dropped_once_around_a_type_change_of_both_ends(built):
+    widen = built("fk_widen_key")[1]
+    for direction in ("up", "down"):
+        sql = statements(widen, "mysql", direction)
+        kinds = [("drop fk" if "DROP FOREIGN KEY" in s else "add fk" if "ADD CONSTRAINT" in s
+                  else "modify" if "MODIFY" in s else "drop implicit index") for s in sql]
+        assert kinds == ["drop fk", "drop implicit index", "modify", "modify", "add fk"], sql
+
+
+def test_postgres_keeps_its_foreign_keys_where_it_needs_no_help(built):
+    """Index swaps and widening within the integers need nothing on PostgreSQL (SQLite's compiler is untouched)."""
+    for name, step in (("fk_index_swap", 1), ("fk_widen_key", 1)):
+        for direction in ("up", "down"):
+            sql = statements(built(name)[step], "postgres", direction)
+            assert not any("FOREIGN KEY" in s or "_fkey" in s for s in sql), sql
+
+
+def test_a_foreign_key_added_back_is_a_risk_finding_for_that_engine(built):
+    drop_only_index = built("fk_index_swap")[4]
+    findings = drop_only_index.manifest["risk"]["findings"]
+    assert drop_only_index.manifest["risk"]["level"] == "medium"
+    assert [(f["dialect"], f["code"]) for f in findings] == [("mysql", "scan")]
+    assert "adds back foreign key books_author_id_fkey" in findings[0]["message"]

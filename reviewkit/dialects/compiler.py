@@ -52,6 +52,8 @@ class CompiledOperation:
     statements: tuple[str, ...]
     note: str | None = None  # shown in the script when the statements live elsewhere
     rebuild: bool = False  # a table rebuild: every row copied under the write lock
+    # Foreign keys the engine needed out of the way, added back here: what each re-add costs.
+    readded: tuple[str, ...] = ()
 
 
 # (dialect, portable type) -> spelling: a bundle spells the same few types thousands of times.
