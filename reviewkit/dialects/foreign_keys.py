@@ -73,18 +73,48 @@ class ForeignKeyRules:
         return False
 
 
-def foreign_keys_touching(schema: Schema, table: str) -> Iterator[tuple[str, ForeignKey]]:
-    """Yield (child table, foreign key) for the foreign keys of `table` and those referencing it."""
+def foreign_keys_touching(
+    schema: Schema, table: str, children: set[str] | None = None,
+) -> Iterator[tuple[str, ForeignKey]]:
+    """Yield (child table, foreign key) for the foreign keys of `table` and those referencing it.
+
+    `children`, when given, holds at least every table that may reference `table`: only
+    those are searched.
+    """
     own = schema.table(table)
     if own is not None:
         for fk in own.foreign_keys:
             yield table, fk
-    for other in schema.tables:
+    others = schema.tables if children is None else [t for name in sorted(children) if (t := schema.table(name))]
+    for other in others:
         if other.name == table:
             continue
         for fk in other.foreign_keys:
             if fk.ref_table == table:
                 yield other.name, fk
+
+
+def possible_referrers(ops: list[Operation], before: Schema) -> dict[str, set[str]]:
+    """Map each table name to every table that references it at some point of `ops` (and maybe more).
+
+    Built once per script, it spares looking through every table for each type change.
+    """
+    referrers: dict[str, set[str]] = {}
+    declared = [(t.name, fk) for t in before.tables for fk in t.foreign_keys]
+    for op in ops:
+        if isinstance(op, CreateTable):
+            declared += [(op.table, fk) for fk in op.table_def.foreign_keys]
+        elif isinstance(op, AddConstraint) and isinstance(op.constraint, ForeignKey):
+            declared.append((op.table, op.constraint))
+    for child, fk in declared:
+        referrers.setdefault(fk.ref_table, set()).add(child)
+    for op in ops:
+        if isinstance(op, RenameTable):  # a renamed table keeps its references under its new name
+            referrers.setdefault(op.new_name, set()).update(referrers.get(op.table, ()))
+            for children in referrers.values():
+                if op.table in children:
+                    children.add(op.new_name)
+    return referrers
 
 
 def find_foreign_key(table: Table | None, name: str) -> ForeignKey | None:
@@ -140,6 +170,7 @@ class ForeignKeyWalk:
         # What a look-ahead visits: what the engine may refuse, and what renames or removes a foreign key.
         self.watched = [p for p, op in enumerate(ops)
                         if rules.may_refuse(op) or isinstance(op, RenameTable | DropTable | RenameConstraint | DropConstraint)]
+        self.referrers = possible_referrers(ops, ctxs[0].before) if self.watched else {}
 
     def run(self) -> list[_Step]:
         for p, op in enumerate(self.ops):
@@ -157,7 +188,7 @@ class ForeignKeyWalk:
             return
         ctx = self.ctxs[p]
         refusing: dict[FkKey, tuple[ForeignKey, str]] = {}
-        for table, fk in foreign_keys_touching(ctx.before, op.table):
+        for table, fk in foreign_keys_touching(ctx.before, op.table, self.referrers.get(op.table, set())):
             key = (table, fk.name)
             why = None if key in self.pending else self.rules.why_refused(op, ctx, table, fk)
             if why:
