@@ -22,7 +22,7 @@ from reviewkit.diff import DeclaredRenames
 from reviewkit.generate import GenerateOptions, generate
 from tests.fk_histories import Step, random_history
 from tests.scenario_support import CONFIG, walk_bundles
-from tests.test_engines import assert_schema
+from tests.test_foreign_keys import assert_schema_and_innodb_indexes
 
 HISTORIES = int(os.environ.get("REVIEWKIT_FK_SWEEP", "24"))
 SEEDS = [f"seed{n}" for n in range(HISTORIES)]
@@ -53,4 +53,4 @@ def test_random_foreign_key_history_round_trips(seed, engine_db, histories, tmp_
     if seed not in histories:
         steps = random_history(random.Random(int(seed.removeprefix("seed"))))
         histories[seed] = build_history(steps, tmp_path_factory.mktemp(seed) / "project")
-    walk_bundles(engine_db, histories[seed], assert_schema)
+    walk_bundles(engine_db, histories[seed], assert_schema_and_innodb_indexes)

@@ -14,11 +14,29 @@ from pathlib import Path
 import pytest
 
 from reviewkit.dialects import get_dialect
+from reviewkit.dialects.mysql.innodb import has_index_on
 from reviewkit.errors import UnsupportedType
 from reviewkit.models.ddl import load_ddl_files
 from reviewkit.schema.state import Schema
 from tests.scenario_support import build_scenario, walk_bundles
 from tests.test_engines import assert_schema
+
+
+def assert_schema_and_innodb_indexes(conn, expected: Schema, where: str, exact_order: bool = True) -> None:
+    """Compare the live schema, and on MySQL find no index InnoDB built for a foreign key a declared index serves.
+
+    The reader hides the index InnoDB builds for a foreign key (it is named after it);
+    one left behind once a declared index serves the key would go unseen otherwise.
+    """
+    assert_schema(conn, expected, where, exact_order)
+    if conn.dialect != "mysql":
+        return
+    named = set(conn.query("SELECT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS "
+                           "WHERE TABLE_SCHEMA = DATABASE() AND SEQ_IN_INDEX = 1"))
+    redundant = [f"{t.name}.{fk.name}" for t in expected.tables for fk in t.foreign_keys
+                 if (t.name, fk.name) in named and has_index_on(t, fk.columns)]
+    assert redundant == [], f"{where}: InnoDB's own index left beside a declared one for {redundant}"
+
 
 FK_SCENARIOS = ("fk_index_swap", "fk_widen_key", "fk_parent_key_swap", "fk_renames", "fk_shared_index")
 
@@ -29,7 +47,7 @@ def fk_bundles(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 
 def test_foreign_key_scenario_round_trips(engine_db, fk_bundles):
-    walk_bundles(engine_db, fk_bundles, assert_schema)
+    walk_bundles(engine_db, fk_bundles, assert_schema_and_innodb_indexes)
 
 
 # -- what an engine refuses is refused at generate, naming the foreign key and the engine ---
