@@ -4,7 +4,8 @@ The differ orders a bundle for every engine alike: foreign keys dropped, keys an
 dropped, columns changed, keys and indexes added, foreign keys added. An engine may refuse
 some of those steps while a foreign key exists: InnoDB will not drop the last index a
 foreign key uses or change the type of either of its ends; PostgreSQL will not drop the
-unique index a foreign key was checked against. Each such engine describes what it
+unique index a foreign key was checked against, nor change a type so that the two ends
+can no longer be compared. Each such engine describes what it
 refuses as `ForeignKeyRules`, and its compiler plans its scripts, up and down alike, with
 the walk below:
 
