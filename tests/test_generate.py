@@ -130,6 +130,9 @@ def test_empty_bundle_has_the_same_layout(project):
     ("CREATE TABLE t (id int PRIMARY KEY, (;", "schema.sql:1"),
     ("CREATE TABLE t (id int PRIMARY KEY, x int);\nCREATE INDEX ON t (x DESC NULLS LAST);", "NULLS FIRST/LAST"),
     ("CREATE TABLE t (id int PRIMARY KEY, x int REFERENCES t (id) DEFERRABLE);", "DEFERRABLE is not supported"),
+    ("CREATE TABLE language (id int PRIMARY KEY);\n"
+     "CREATE TABLE film (id int PRIMARY KEY, language_id int NOT NULL REFERENCES language ON DELETE SET NULL);",
+     "foreign key film_language_id_fkey on film: MySQL/MariaDB refuses ON DELETE SET NULL on the NOT NULL column language_id"),
 ])
 def test_model_errors_are_one_line_with_exit_2_and_write_nothing(project, ddl, message):
     (project / "models" / "schema.sql").write_text(ddl)

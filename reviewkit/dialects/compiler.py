@@ -59,6 +59,8 @@ class CompiledOperation:
     statements: tuple[str, ...]
     note: str | None = None  # shown in the script when the statements live elsewhere
     rebuild: bool = False  # a table rebuild: every row copied under the write lock
+    # Foreign keys the engine needed out of the way, added back here: what each re-add costs.
+    readded: tuple[str, ...] = ()
 
 
 _NEVER_IN_A_DEFAULT = (
@@ -354,6 +356,8 @@ class Compiler:
                     self.check_default(table, column)
             for index in table.indexes:
                 self.check_index(table, index)
+            for fk in table.foreign_keys:
+                self.check_foreign_key(schema, table, fk)
 
     def check_index(self, table: Table, index: Index) -> None:
         where = f"index {index.name} on {table.name}"
@@ -380,6 +384,21 @@ class Compiler:
             if node.find(kind) is not None:
                 return f"{what} are not allowed in a DEFAULT"
         return None
+
+    def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
+        """Refuse a foreign key this engine would refuse, naming it.
+
+        Every engine: the referenced columns must be exactly a primary key or unique key.
+        PostgreSQL refuses to add it otherwise, SQLite every write to the child table
+        ("foreign key mismatch"), MySQL 8.4 by default; what MariaDB accepts instead (any
+        index) is not standard SQL.
+        """
+        parent = schema.table(fk.ref_table)
+        if parent is not None and set(fk.ref_columns) not in [set(key) for key in unique_keys(parent)]:
+            raise UnsupportedType(
+                f"foreign key {fk.name} on {table.name}: {parent.name} has no primary key or unique constraint on "
+                f"exactly ({', '.join(fk.ref_columns)}), which {self.title} requires of referenced columns"
+            )
 
     def stored_form(self, schema: Schema) -> Schema:
         """Return `schema` as this engine keeps it (types it folds, names it imposes)."""
@@ -446,6 +465,14 @@ def set_membership_check(table: str, column: str, values: tuple[str, ...]) -> Ch
 def touch_trigger_name(table: str, column: str) -> str:
     """Return the name of the trigger (and PostgreSQL function) that does a column's ON UPDATE CURRENT_TIMESTAMP."""
     return naming.fit(f"reviewkit_touch_{table}_{column}")
+
+
+def unique_keys(table: Table) -> list[tuple[str, ...]]:
+    """Return the column lists a foreign key may reference: primary key, unique constraints, plain unique indexes."""
+    keys = [table.primary_key.columns] if table.primary_key else []
+    keys += [u.columns for u in table.uniques]
+    keys += [ix.column_names for ix in table.indexes if ix.unique and not ix.where and all(p.is_column for p in ix.parts)]
+    return keys
 
 
 def contexts_for(operations: list[Operation], before: Schema) -> list[CompileContext]:

@@ -19,7 +19,7 @@ from reviewkit.dialects.compiler import CompileContext, contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
 from reviewkit.errors import ModelError, UsageError
 from reviewkit.generate.review import render_empty_review, render_review
-from reviewkit.generate.risk import Finding, assess, overall_level, rebuild_findings
+from reviewkit.generate.risk import Finding, assess, foreign_key_findings, overall_level, rebuild_findings
 from reviewkit.generate.scripts import render_empty_script, render_script
 from reviewkit.models import load_models
 from reviewkit.schema.operations import Operation, reverse_all
@@ -91,8 +91,8 @@ def _bundle_files(
     for dialect in dialects:
         up = dialect.compiler.compile_all(operations, up_contexts)
         down = dialect.compiler.compile_all(down_ops, down_contexts)
-        findings += rebuild_findings(up, dialect.name)
-        down_findings += rebuild_findings(down, dialect.name)
+        findings += rebuild_findings(up, dialect.name) + foreign_key_findings(up, dialect.name)
+        down_findings += rebuild_findings(down, dialect.name) + foreign_key_findings(down, dialect.name)
         files[f"{dialect.name}/up.sql"] = render_script(bundle_id, dialect, "up", up, findings).encode()
         files[f"{dialect.name}/down.sql"] = render_script(bundle_id, dialect, "down", down, down_findings).encode()
     review = render_review(bundle_id, parent.id if parent else None, author, operations, findings, down_ops, dialects, after)

@@ -124,6 +124,11 @@ def rebuild_findings(compiled: list[CompiledOperation], dialect: str) -> list[Fi
     ]
 
 
+def foreign_key_findings(compiled: list[CompiledOperation], dialect: str) -> list[Finding]:
+    """A foreign key the engine needed out of the way is added back: every row of its table is checked again."""
+    return [Finding("medium", "scan", message, i, dialect) for i, c in enumerate(compiled) for message in c.readded]
+
+
 CHECKS: tuple[Callable[[Operation, set[str]], tuple[str, str, str] | None], ...] = (
     drop_table, drop_column, type_change, not_null_added, rename, index_on_existing_table, constraint_on_existing_table,
 )

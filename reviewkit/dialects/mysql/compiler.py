@@ -7,8 +7,10 @@ from typing import ClassVar
 
 from sqlglot import exp
 
-from reviewkit.dialects.compiler import CompileContext, Compiler
-from reviewkit.dialects.mysql import defaults
+from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler
+from reviewkit.dialects.foreign_keys import plan_statements
+from reviewkit.dialects.mysql import defaults, innodb
+from reviewkit.dialects.mysql.index_order import hoist_replacements
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import parse_canonical
 from reviewkit.schema.operations import (
@@ -16,15 +18,13 @@ from reviewkit.schema.operations import (
     AlterTableComment,
     DropConstraint,
     DropIndex,
+    Operation,
     RenameConstraint,
     RenameIndex,
     RenameTable,
 )
 from reviewkit.schema.state import Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique
 from reviewkit.schema.types import PortableType, parse_type
-
-# Key parts on these need a prefix length in MySQL; reviewkit does not invent one.
-_UNINDEXABLE = {"text", "blob", "json", "jsonb", "tsvector"}
 
 
 def _restrict(action: str) -> str:
@@ -158,6 +158,12 @@ class MySQLCompiler(Compiler):
     def default_refusal(self, table: Table, column: Column) -> str | None:
         return defaults.refusal(table, column) or super().default_refusal(table, column)
 
+    def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
+        # InnoDB refuses to drop a foreign key's last index or change the type of its
+        # columns: the plan moves index builds forward and takes foreign keys out of the way.
+        rules = innodb.InnoDBRules(lambda type_name: self.type_sql(type_name, "foreign key column"))
+        return plan_statements(self, rules, operations, contexts, hoist_replacements(operations, contexts))
+
     def compile_rename_table(self, op: RenameTable, ctx: CompileContext) -> list[str]:
         return [f"RENAME TABLE {self.quote(op.table)} TO {self.quote(op.new_name)}"]
 
@@ -196,19 +202,28 @@ class MySQLCompiler(Compiler):
     def check_schema(self, schema: Schema) -> None:
         super().check_schema(schema)
         for table in schema.tables:
-            kinds = {c.name: "json" if parse_type(c.type).array else parse_type(c.type).kind for c in table.columns}
-            keyed = [("primary key", table.primary_key)] if table.primary_key else []
-            keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]
-            built = [self.index_form(ix) for ix in table.indexes]
-            keyed += [(f"index {ix.name}", ix) for ix in built if ix is not None and ix.method is None]
-            for what, obj in keyed:
-                names = obj.column_names if hasattr(obj, "parts") else obj.columns
-                for name in names:
-                    if kinds.get(name) in _UNINDEXABLE:
-                        raise UnsupportedType(
-                            f"{what} on {table.name}: {self.title} cannot index the {kinds[name]} column "
-                            f"{name} without a prefix length; use varchar(n)"
-                        )
+            self._check_key_columns(table)
+
+    def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
+        super().check_foreign_key(schema, table, fk)
+        refusal = innodb.foreign_key_refusal(schema, table, fk)
+        if refusal:
+            raise UnsupportedType(f"foreign key {fk.name} on {table.name}: {self.title} {refusal}")
+
+    def _check_key_columns(self, table: Table) -> None:
+        kinds = {c.name: "json" if parse_type(c.type).array else parse_type(c.type).kind for c in table.columns}
+        keyed = [("primary key", table.primary_key)] if table.primary_key else []
+        keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]
+        built = [self.index_form(ix) for ix in table.indexes]
+        keyed += [(f"index {ix.name}", ix) for ix in built if ix is not None and ix.method is None]
+        for what, obj in keyed:
+            names = obj.column_names if hasattr(obj, "parts") else obj.columns
+            for name in names:
+                if kinds.get(name) in innodb.UNINDEXABLE:
+                    raise UnsupportedType(
+                        f"{what} on {table.name}: {self.title} cannot index the {kinds[name]} column "
+                        f"{name} without a prefix length; use varchar(n)"
+                    )
 
     def notes(self, schema: Schema) -> list[str]:
         columns = [c for t in schema.tables for c in t.columns]

@@ -1,5 +1,5 @@
-"""PostgreSQL's SQL: its type names, ALTER COLUMN clauses, enum types, comments, and the
-triggers that give a column MySQL's ON UPDATE CURRENT_TIMESTAMP."""
+"""PostgreSQL's SQL: its type names, ALTER COLUMN clauses, enum types, comments, the triggers
+that give a column MySQL's ON UPDATE CURRENT_TIMESTAMP, and foreign keys kept valid at every step."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from typing import ClassVar
 
 from sqlglot import exp
 
-from reviewkit.dialects.compiler import CompileContext, Compiler, set_membership_check, touch_trigger_name
+from reviewkit.dialects.compiler import (
+    CompileContext,
+    CompiledOperation,
+    Compiler,
+    set_membership_check,
+    touch_trigger_name,
+)
+from reviewkit.dialects.foreign_keys import plan_statements
+from reviewkit.dialects.postgres.foreign_keys import PostgresForeignKeyRules, incomparable_columns
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
 from reviewkit.schema.expressions import canonical, parse_canonical
@@ -18,10 +26,11 @@ from reviewkit.schema.operations import (
     AlterTableComment,
     CreateEnum,
     DropEnum,
+    Operation,
     RenameColumn,
     RenameTable,
 )
-from reviewkit.schema.state import Check, Column, Schema, Table
+from reviewkit.schema.state import Check, Column, ForeignKey, Schema, Table
 from reviewkit.schema.types import RANGES, PortableType, parse_type
 
 # Kinds PostgreSQL lacks, held in the next wider type with a CHECK on the range.
@@ -233,6 +242,19 @@ class PostgresCompiler(Compiler):
         if new.default is not None:
             clauses.append(f"ALTER COLUMN {col} SET DEFAULT {self.default_sql(new)}")
         return f"ALTER TABLE {self.quote(table)} " + ",\n  ".join(clauses)
+
+    def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
+        # A foreign key pins the unique index it references and is checked again on every
+        # type change: around such steps it is taken out of the way.
+        return plan_statements(self, PostgresForeignKeyRules(), operations, contexts)
+
+    def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
+        super().check_foreign_key(schema, table, fk)
+        pair = incomparable_columns(schema, table.name, fk)
+        if pair:
+            child, parent = pair
+            raise UnsupportedType(f"foreign key {fk.name} on {table.name}: {self.title} cannot compare "
+                                  f"{child.name} ({child.type}) with {fk.ref_table}.{parent.name} ({parent.type})")
 
     def compile_alter_column(self, op: AlterColumn, ctx: CompileContext) -> list[str]:
         table = ctx.after.table(op.table)
