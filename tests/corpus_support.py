@@ -56,6 +56,16 @@ class CorpusModel:
     dialect: str  # models_dialect
     change: Change
     settings: dict[str, str] = field(default_factory=dict)  # extra [reviewkit] settings, TOML values
+    # Edits made to the file as published, every occurrence, each with its reason: what the
+    # servers of the test machine cannot run (PostgreSQL 18's uuidv7() on PostgreSQL 15).
+    adapt: tuple[tuple[str, str, str], ...] = ()
+
+    def source_text(self) -> str:
+        text = corpus_file(self.file).read_text(encoding="utf-8-sig")
+        for old, new, _reason in self.adapt:
+            assert old in text, f"{self.file}: nothing to adapt for {old!r}"
+            text = text.replace(old, new)
+        return text
 
     @property
     def id(self) -> str:
@@ -73,13 +83,12 @@ dialects = ["postgres", "mysql", "sqlite"]
 
 def build_corpus_project(model: CorpusModel, project: Path, warnings: list[str] | None = None) -> list[Bundle]:
     """Generate bundle 1 from the corpus file as it is, then bundle 2 from the changed file."""
-    source = corpus_file(model.file)
     project.mkdir(parents=True, exist_ok=True)
     extra = "\n".join(f"{key} = {value}" for key, value in model.settings.items())
     (project / "reviewkit.toml").write_text(CONFIG.format(dialect=model.dialect, extra=extra))
     models = project / "models"
     models.mkdir(exist_ok=True)
-    text = source.read_text(encoding="utf-8-sig")
+    text = model.source_text()
     warn = (warnings.append if warnings is not None else None)
     steps = [(text, ()), (model.change.apply(text, model.file), model.change.renames)]
     for number, (step_text, renames) in enumerate(steps, 1):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from reviewkit.bundle.store import Bundle, load_bundles
@@ -100,7 +101,8 @@ def walk_bundles(conn: Connection, bundles: list[Bundle], check: SchemaCheck, lo
 # -- sample rows --------------------------------------------------------------------------
 
 # Columns whose check constraints in the scenarios accept only certain values.
-FIXED_VALUES = {"status": "paid", "stars": 3, "born": 1950, "died": 2020}
+FIXED_VALUES = {"status": "paid", "stars": 3, "born": 1950, "died": 2020, "rating": "G", "special_features": "Trailers",
+                "release_year": 2006}
 
 
 def sample_value(type_name: str, seed: int, dialect: str = "postgres") -> object:
@@ -123,7 +125,7 @@ def sample_value(type_name: str, seed: int, dialect: str = "postgres") -> object
     if kind in ("real", "double"):
         return seed + 0.5
     if kind in ("varchar", "char", "text"):
-        return f"v{seed}"
+        return f"v{seed}"[: portable.params[0]] if portable.params else f"v{seed}"
     if kind == "boolean":
         return seed % 2 == 0
     if kind == "date":
@@ -142,17 +144,48 @@ def sample_value(type_name: str, seed: int, dialect: str = "postgres") -> object
 
 
 def insert_sample_rows(conn: Connection, schema: Schema, seed: int) -> None:
-    """Insert one row into every table, parents before children, foreign keys pointing at them."""
-    rows: dict[str, dict[str, object]] = {}
-    for table in _parents_first(schema):
-        row = {c.name: FIXED_VALUES.get(c.name, sample_value(c.type, seed, conn.dialect))
-               for c in table.columns if c.generated is None}
+    """Insert one row into every table, each foreign key pointing at the row of its parent.
+
+    Every table's row is made of the same seed, so a key column holds the same value in
+    the parent and the child; the rows go in with foreign key checks off (sakila's stores
+    and staff reference each other through NOT NULL columns), and are consistent after.
+    """
+    rows = {table.name: _sample_row(table, seed, conn.dialect) for table in schema.tables}
+    for table in schema.tables:
         for fk in table.foreign_keys:
-            parent = rows.get(fk.ref_table)
+            parent = rows[fk.ref_table]
             for col, ref_col in zip(fk.columns, fk.ref_columns, strict=True):
-                row[col] = parent[ref_col] if parent is not None and fk.ref_table != table.name else None
-        rows[table.name] = row
-        _insert(conn, table, row)
+                rows[table.name][col] = parent[ref_col]
+    with _foreign_key_checks_off(conn):
+        for table in _parents_first(schema):
+            _insert(conn, table, rows[table.name])
+
+
+def _sample_row(table: Table, seed: int, dialect: str) -> dict[str, object]:
+    row = {}
+    for column in table.columns:
+        if column.generated is not None:
+            continue
+        fixed = FIXED_VALUES.get(column.name)
+        text_like = parse_type(column.type).kind in ("varchar", "char", "text") and not parse_type(column.type).array
+        row[column.name] = fixed if fixed is not None and (text_like or not isinstance(fixed, str)) else \
+            sample_value(column.type, seed, dialect)
+    return row
+
+
+@contextmanager
+def _foreign_key_checks_off(conn: Connection) -> Iterator[None]:
+    """Let rows that reference each other go in one at a time (the engines' own switches, tests only)."""
+    off, on = {
+        "postgres": ("SET session_replication_role = replica", "SET session_replication_role = DEFAULT"),
+        "mysql": ("SET FOREIGN_KEY_CHECKS = 0", "SET FOREIGN_KEY_CHECKS = 1"),
+        "sqlite": ("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON"),
+    }[conn.dialect]
+    conn.execute(off)
+    try:
+        yield
+    finally:
+        conn.execute(on)
 
 
 def _parents_first(schema: Schema) -> list[Table]:

@@ -161,7 +161,7 @@ UNLOCK TABLES;
     assert warnings == [
         "skipped 8 statements that are not schema: 1 CREATE SCHEMA, 1 DROP SCHEMA IF EXISTS, 1 INSERT, "
         "1 LOCK TABLES, 1 MySQL /*!...*/ version comment, 1 SET, 1 UNLOCK TABLES, 1 USE",
-        "left out MySQL storage clauses that no other engine has: 1 ENGINE=",
+        "left out or read as the engine does, clauses of the models' dialect no other engine has: 1 ENGINE=",
         "ignore_unsupported: skipped 1 statements reviewkit does not model: 1 CREATE PROCEDURE (first at models/schema.sql:8)",
     ]
 
@@ -237,7 +237,7 @@ def test_mysql_binary_and_collations_are_read_not_crashed_on(tmp_path):
                                       "name VARCHAR(9) COLLATE utf8mb4_general_ci) DEFAULT CHARSET=utf8mb4;", "mysql")
     table = schema.table("t")
     assert (table.column("password").collation, table.column("name").collation) == ("binary", None)
-    assert warnings == ["left out MySQL storage clauses that no other engine has: "
+    assert warnings == ["left out or read as the engine does, clauses of the models' dialect no other engine has: "
                         "1 COLLATE utf8mb4_general_ci, 1 DEFAULT CHARSET="]
 
 

@@ -72,6 +72,13 @@ class Dialect:
     expression_indexes: ClassVar[bool] = True  # index keys on expressions
     index_names_per_table: ClassVar[bool] = False  # MySQL: two tables may each have an index `idx_name`
 
+    def read_model_statement(self, sql: str, tokens: list) -> tuple[str, list[str]]:
+        """Return a model statement as sqlglot should read it, and notes on what the engine's own reading changed.
+
+        Most engines need nothing; SQLite reads any run of words as a column type.
+        """
+        return sql, []
+
     def quote(self, name: str) -> str:
         """Quote an identifier, doubling the closing quote inside it."""
         start, end = self.identifier_quotes

@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
-from reviewkit.schema.expressions import canonical, parse_canonical, render, unsupported_in
+from reviewkit.schema.expressions import canonical, canonical_text, parse_canonical, render, unsupported_in
 from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
@@ -208,7 +208,7 @@ class Compiler:
         """Return everything that makes `table` on this engine: CREATE TABLE, its indexes, comments, triggers."""
         statements = [self.create_table_sql(table)]
         for index in table.indexes:
-            statements.extend(self.index_statements(table.name, index))
+            statements.extend(self.index_statements(table, index))
         return statements + self.table_extras_sql(table)
 
     def table_extras_sql(self, table: Table) -> list[str]:
@@ -247,9 +247,10 @@ class Compiler:
         parts = index.parts if self.index_opclasses else tuple(replace(p, opclass=None) for p in index.parts)
         return replace(index, method=method, parts=parts, include=index.include if self.index_include else ())
 
-    def index_statements(self, table: str, index: Index) -> list[str]:
+    def index_statements(self, table: Table, index: Index) -> list[str]:
+        """Return CREATE INDEX as this engine builds the index on `table` (nothing when it has no such index)."""
         built = self.index_form(index)
-        return [] if built is None else [self.index_sql(table, built)]
+        return [] if built is None else [self.index_sql(table.name, built)]
 
     def index_sql(self, table: str, index: Index) -> str:
         keys = []
@@ -313,7 +314,7 @@ class Compiler:
         raise NotImplementedError
 
     def compile_add_index(self, op: AddIndex, ctx: CompileContext) -> list[str]:
-        return self.index_statements(op.table, op.index)
+        return self.index_statements(ctx.after.table(op.table), op.index)
 
     def compile_drop_index(self, op: DropIndex, ctx: CompileContext) -> list[str]:
         return self.drop_index_sql(op.table, op.index)
@@ -421,9 +422,20 @@ class Compiler:
             stored = self.stored_types.get("array")
         if stored is not None:
             column = replace(column, type=stored)
+        if column.generated is not None:
+            column = replace(column, generated=self.stored_expression(column.generated))
         if not self.keeps_comments:
             column = replace(column, comment=None)
         return column
+
+    def stored_expression(self, text: str) -> str:
+        """Return an expression as this engine holds it: as rendered for it and read back.
+
+        sqlglot keeps the meaning of `/` across engines by adding casts where division
+        differs (SQLite divides integers like PostgreSQL, MySQL does not): the engine
+        holds that form, so that is what it is compared with.
+        """
+        return canonical_text(self.expression_sql(text), self.name)
 
     def notes(self, schema: Schema) -> list[str]:
         """Return what a reviewer should know about how this engine stores the schema."""

@@ -126,8 +126,7 @@ def tables_left_out(scripts: list[tuple[str, Sorted]]) -> set[str]:
 def _schema_statements(rel: str, statements: Sorted, dialect: str, context: ddl_tables.ModelContext) -> Iterator[Statement]:
     """Yield the parsed schema statements of one file; record its noise, its unsupported and unparsable statements."""
     problems = context.problems
-    dia = Dialect.get_or_raise(dialect)
-    parser = dia.parser()  # parse() resets it; one per file, not one per statement
+    parser = Dialect.get_or_raise(dialect).parser()  # parse() resets it; one per file, not one per statement
     for script_statement, kind in statements:
         where = f"{rel}:{script_statement.line}"
         if kind.role == NOISE:
@@ -140,7 +139,7 @@ def _schema_statements(rel: str, statements: Sorted, dialect: str, context: ddl_
         elif ddl_tables.read_from_text(kind.label, script_statement.sql):
             yield Statement(None, rel, script_statement.line, script_statement.sql, kind.label)
         else:
-            node = _parse(script_statement.sql, dia, parser, where, problems)
+            node = _parse(script_statement.sql, dialect, parser, where, problems)
             if node is not None:
                 yield Statement(node, rel, script_statement.line, script_statement.sql, kind.label)
 
@@ -162,11 +161,16 @@ def _read_text(path: Path, rel: str) -> str:
                          "save it as UTF-8") from None
 
 
-def _parse(sql: str, dia: Dialect, parser: Parser, where: str, problems: Problems) -> exp.Expression | None:
+def _parse(sql: str, dialect: str, parser: Parser, where: str, problems: Problems) -> exp.Expression | None:
     """Parse one statement; record a problem (with the source text) and return None when it does not parse."""
     sql = _without_generation_storage(sql)
+    dia, engine = Dialect.get_or_raise(dialect), get_dialect(dialect)
     try:
         tokens = dia.tokenize(sql)
+        read, notes = engine.read_model_statement(sql, tokens)
+        if read != sql:
+            sql, tokens = read, dia.tokenize(read)
+            problems.noted.update(notes)
         stray = _stray_comma(tokens)
         if stray is not None:
             problems.add(_at(where, stray), "a comma with nothing after it (`,,` or `,)`)", sql)
@@ -179,7 +183,7 @@ def _parse(sql: str, dia: Dialect, parser: Parser, where: str, problems: Problem
         problems.add(where, f"does not parse (sqlglot: {type(err).__name__})", sql)
         return None
     if len(parsed) != 1 or isinstance(parsed[0], exp.Command):
-        problems.add(where, f"does not parse as {dia.__class__.__name__} DDL reviewkit can read", sql)
+        problems.add(where, f"does not parse as {engine.title} DDL reviewkit can read", sql)
         return None
     return parsed[0]
 

@@ -92,7 +92,7 @@ class Problems:
             out.append(f"skipped {total} statement{'s' if total != 1 else ''} that are not schema: {counts}")
         if self.noted:
             counts = ", ".join(f"{n} {word}" for word, n in sorted(self.noted.items(), key=lambda kv: (-kv[1], kv[0])))
-            out.append(f"left out MySQL storage clauses that no other engine has: {counts}")
+            out.append(f"left out or read as the engine does, clauses of the models' dialect no other engine has: {counts}")
         if self.renamed_indexes:
             shown = ", ".join(f"{table}.{old} -> {new}" for table, old, new in self.renamed_indexes[:5])
             more = f" and {len(self.renamed_indexes) - 5} more" if len(self.renamed_indexes) > 5 else ""

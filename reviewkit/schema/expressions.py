@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 
@@ -43,6 +44,13 @@ def render(text: str, dialect: str) -> str:
     node = parse_canonical(text).copy()
     for ident in node.find_all(exp.Identifier):
         ident.set("quoted", True)
+    # `/` is written as the engine's own division: the canonical form does not know how the
+    # model's dialect divided, and sqlglot would otherwise wrap each division in casts (one
+    # of which, CAST(... AS DECIMAL), is DECIMAL(10,0) on MySQL and rounds the result away).
+    engine = Dialect.get_or_raise(dialect)
+    for division in node.find_all(exp.Div):
+        division.set("typed", engine.TYPED_DIVISION)
+        division.set("safe", engine.SAFE_DIVISION)
     return node.sql(dialect=dialect)
 
 

@@ -23,8 +23,18 @@ from reviewkit.schema.operations import (
     RenameIndex,
     RenameTable,
 )
-from reviewkit.schema.state import Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 from reviewkit.schema.types import PortableType, parse_type
+
+# Characters of a text column an InnoDB index keeps: 255 * 4 bytes fits utf8mb4 in 3072.
+TEXT_KEY_PREFIX = 255
+
+
+def _prefixed_columns(table: Table, index: Index) -> frozenset[str]:
+    kinds = {c.name: "json" if parse_type(c.type).array else parse_type(c.type).kind for c in table.columns}
+    if index.method is not None:
+        return frozenset()
+    return frozenset(p.expression for p in index.parts if p.is_column and kinds.get(p.expression) in innodb.UNINDEXABLE)
 
 
 def _restrict(action: str) -> str:
@@ -95,11 +105,27 @@ class MySQLCompiler(Compiler):
         sql = super().create_table_sql(table, name)
         return sql + f" COMMENT = {self._string(table.comment)}" if table.comment is not None else sql
 
-    def index_sql(self, table: str, index: Index) -> str:
+    def index_statements(self, table: Table, index: Index) -> list[str]:
+        built = self.index_form(index)
+        if built is None:
+            return []
+        return [self.index_sql(table.name, built, _prefixed_columns(table, built))]
+
+    def index_sql(self, table: str, index: Index, prefixed: frozenset[str] = frozenset()) -> str:
+        """CREATE INDEX; a key on a text column is its first characters (`prefixed`), as InnoDB needs a length."""
+        if prefixed:
+            keys = ", ".join(self._key_sql(part, part.expression in prefixed) for part in index.parts)
+            return f"CREATE INDEX {self.quote(index.name)} ON {self.quote(table)} ({keys})"
         if index.method in ("fulltext", "spatial"):
             keys = self.quote_list(index.column_names)
             return f"CREATE {index.method.upper()} INDEX {self.quote(index.name)} ON {self.quote(table)} ({keys})"
         return super().index_sql(table, index)
+
+    def _key_sql(self, part: IndexPart, prefixed: bool) -> str:
+        key = self.quote(part.expression) if part.is_column else f"({self.expression_sql(part.expression)})"
+        if prefixed:
+            key += f"({TEXT_KEY_PREFIX})"
+        return key + (" DESC" if part.descending else "")
 
     def compile_alter_table_comment(self, op: AlterTableComment, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} COMMENT = {self._string(op.new or '')}"]
@@ -214,8 +240,10 @@ class MySQLCompiler(Compiler):
         kinds = {c.name: "json" if parse_type(c.type).array else parse_type(c.type).kind for c in table.columns}
         keyed = [("primary key", table.primary_key)] if table.primary_key else []
         keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]
+        # A plain index takes the first characters of a text column; a unique one would then
+        # compare prefixes only, so it is refused like a key.
         built = [self.index_form(ix) for ix in table.indexes]
-        keyed += [(f"index {ix.name}", ix) for ix in built if ix is not None and ix.method is None]
+        keyed += [(f"index {ix.name}", ix) for ix in built if ix is not None and ix.method is None and ix.unique]
         for what, obj in keyed:
             names = obj.column_names if hasattr(obj, "parts") else obj.columns
             for name in names:
@@ -230,6 +258,13 @@ class MySQLCompiler(Compiler):
         kinds = {parse_type(c.type).kind for c in columns}
         notes = ["DDL is not transactional: each statement commits; a failure leaves the statements before it applied."]
         notes += super().notes(schema)
+        for table in schema.tables:
+            for index in table.indexes:
+                built = self.index_form(index)
+                prefixed = _prefixed_columns(table, built) if built is not None else frozenset()
+                if prefixed:
+                    notes.append(f"index {index.name} on {table.name} keys the first {TEXT_KEY_PREFIX} characters of "
+                                 f"{', '.join(sorted(prefixed))}: InnoDB indexes no whole text column.")
         if "uuid" in kinds:
             notes.append("uuid is stored as CHAR(36).")
         if "jsonb" in kinds:

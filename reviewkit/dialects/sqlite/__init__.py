@@ -18,6 +18,11 @@ class SQLite(Dialect):
     file_based = True
     script_rules = ScriptRules(quotes="'\"`[", trigger_bodies=True)
 
+    def read_model_statement(self, sql: str, tokens: list) -> tuple[str, list[str]]:
+        from reviewkit.dialects.sqlite.affinity import read_declared_types
+
+        return read_declared_types(sql, tokens)
+
     def _load_compiler(self) -> Compiler:
         from reviewkit.dialects.sqlite.compiler import SQLiteCompiler
 

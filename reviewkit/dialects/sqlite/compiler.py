@@ -192,7 +192,7 @@ class SQLiteCompiler(Compiler):
         return False
 
     def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
-        return self.drop_index_sql(op.table, op.old) + self.index_statements(op.table, op.new)
+        return self.drop_index_sql(op.table, op.old) + self.index_statements(ctx.after.table(op.table), op.new)
 
     def compile_rename_table(self, op: RenameTable, ctx: CompileContext) -> list[str]:
         # The ON UPDATE triggers are named after the table: made again under the new name.

@@ -35,7 +35,7 @@ def rebuild_table(compiler: Compiler, before: Table, after: Table, renames: dict
     statements.append(f"DROP TABLE {compiler.quote(before.name)}")
     statements.append(f"ALTER TABLE {compiler.quote(temp)} RENAME TO {compiler.quote(after.name)}")
     for index in after.indexes:
-        statements.extend(compiler.index_statements(after.name, index))
+        statements.extend(compiler.index_statements(after, index))
     statements.extend(compiler.table_extras_sql(after))  # DROP TABLE took the table's triggers with it
     statements.append(f"PRAGMA foreign_key_check({compiler.quote(after.name)})")
     return statements
