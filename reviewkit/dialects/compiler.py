@@ -9,13 +9,21 @@ sqlglot for the dialect, and nothing is transpiled from another dialect's DDL.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 from sqlglot import exp
 
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
-from reviewkit.schema.expressions import canonical, canonical_text, parse_canonical, render, unsupported_in
+from reviewkit.schema.expressions import (
+    canonical,
+    canonical_text,
+    column_names_in,
+    parse_canonical,
+    render,
+    unsupported_in,
+)
 from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
@@ -69,6 +77,16 @@ _NEVER_IN_A_DEFAULT = (
     (exp.Window, "window functions"),
 )
 
+@lru_cache(maxsize=4096)
+def _refused_everywhere(default: str) -> str | None:
+    """Return why no engine takes this default (refused by PostgreSQL 15, MariaDB 10.11 and SQLite 3.40 alike)."""
+    node = parse_canonical(default)
+    for kind, what in _NEVER_IN_A_DEFAULT:
+        if node.find(kind) is not None:
+            return f"{what} are not allowed in a DEFAULT"
+    return None
+
+
 # (dialect, portable type) -> spelling: a bundle spells the same few types thousands of times.
 _SPELLINGS: dict[tuple[str, str], str] = {}
 
@@ -85,6 +103,7 @@ class Compiler:
         self.dialect = dialect
         self.name = dialect.name
         self.title = dialect.title
+        self._fine_defaults: set[tuple[str | None, str]] = set()
 
     # -- names, types, expressions -----------------------------------------------------
 
@@ -240,6 +259,8 @@ class Compiler:
     def index_form(self, index: Index) -> Index | None:
         """Return the index as this engine builds it, or None when the engine has no such index."""
         method = index.method
+        if method is None and not index.include and all(p.opclass is None for p in index.parts):
+            return index  # a plain index: every engine builds it as it is
         if method is not None and method not in self.index_methods:
             if not (method == "hash" and self.hash_as_default):
                 return None
@@ -372,19 +393,21 @@ class Compiler:
 
     def check_default(self, table: Table, column: Column) -> None:
         """Refuse a default this engine would refuse at apply, or keep with another meaning."""
+        # A default that names no column is judged the same on every column of its type:
+        # a schema repeats a few defaults (0, now(), '') thousands of times.
+        key = (column.default, column.type)
+        if key in self._fine_defaults:
+            return
         problem = unsupported_in(column.default, self.name) or self.default_refusal(table, column)  # type: ignore[arg-type]
+        if not problem and not column_names_in(column.default):  # type: ignore[arg-type]
+            self._fine_defaults.add(key)
         if problem:
             raise UnsupportedType(f"column {table.name}.{column.name}: {self.title} refuses the default "
                                   f"{column.default}: {problem}")
 
     def default_refusal(self, table: Table, column: Column) -> str | None:
         """Return why this engine refuses the column's (normalised) default, or None; engines add their own reasons."""
-        # Refused by PostgreSQL 15, MariaDB 10.11 and SQLite 3.40 alike (tried on each).
-        node = parse_canonical(column.default)  # type: ignore[arg-type]
-        for kind, what in _NEVER_IN_A_DEFAULT:
-            if node.find(kind) is not None:
-                return f"{what} are not allowed in a DEFAULT"
-        return None
+        return _refused_everywhere(column.default)  # type: ignore[arg-type]
 
     def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
         """Refuse a foreign key this engine would refuse, naming it.

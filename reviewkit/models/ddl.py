@@ -18,13 +18,14 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.parser import Parser
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Tokenizer, TokenType
 
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.splitter import ScriptStatement, split_statements
@@ -164,14 +165,14 @@ def _read_text(path: Path, rel: str) -> str:
 def _parse(sql: str, dialect: str, parser: Parser, where: str, problems: Problems) -> exp.Expression | None:
     """Parse one statement; record a problem (with the source text) and return None when it does not parse."""
     sql = _without_generation_storage(sql)
-    dia, engine = Dialect.get_or_raise(dialect), get_dialect(dialect)
+    engine, tokenizer = get_dialect(dialect), _tokenizer(dialect)
     try:
-        tokens = dia.tokenize(sql)
+        tokens = tokenizer.tokenize(sql)
         read, notes = engine.read_model_statement(sql, tokens)
         if read != sql:
-            sql, tokens = read, dia.tokenize(read)
+            sql, tokens = read, tokenizer.tokenize(read)
             problems.noted.update(notes)
-        stray = _stray_comma(tokens)
+        stray = _stray_comma(tokens) if _MAYBE_STRAY_COMMA.search(sql) else None
         if stray is not None:
             problems.add(_at(where, stray), "a comma with nothing after it (`,,` or `,)`)", sql)
             return None
@@ -198,6 +199,14 @@ def _without_generation_storage(sql: str) -> str:
     PERSISTENT; the word is read from the source instead (`ddl_tables`).
     """
     return _GENERATION_STORAGE.sub(lambda m: m.group(1) + " " * len(m.group(2)), sql)
+
+
+@cache
+def _tokenizer(name: str) -> Tokenizer:
+    return Dialect.get_or_raise(name).tokenizer()  # tokenize() resets it; building one costs more than using it
+
+
+_MAYBE_STRAY_COMMA = re.compile(r",\s*[,)]")  # cheap first look; the tokens decide (strings may hold ",)")
 
 
 def _stray_comma(tokens: list) -> int | None:

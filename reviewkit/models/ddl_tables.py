@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -40,7 +41,7 @@ class ModelContext:
     ignore_unsupported: bool = False
     left_out: set[str] = field(default_factory=set)  # tables skipped with what made them (partitions...)
 
-    @property
+    @cached_property
     def null_ordering(self) -> str:
         return Dialect.get_or_raise(self.dialect).NULL_ORDERING
 
@@ -221,19 +222,21 @@ def _column(context: ModelContext, draft: TableDraft, node: exp.ColumnDef, stmt:
         # The run fails already; a stand-in type keeps the table whole, so that its keys
         # and the foreign keys to it are still checked instead of reported missing.
         resolved = ddl_objects.ResolvedType("text")
-    column = Column(name, _named_enum(resolved.type, draft.name, name), identity=resolved.identity)
-    column = _with_domain(draft, column, resolved.domain)
+    fields: dict = {"name": name, "type": _named_enum(resolved.type, draft.name, name), "identity": resolved.identity}
+    if resolved.domain is not None:
+        _with_domain(draft, fields, resolved.domain)
     primary = False
-    stored = _generated_is_stored(stmt.source, node.this.meta.get("start"))
+    stored = any(isinstance(cc.args.get("kind"), (exp.ComputedColumnConstraint, exp.GeneratedAsIdentityColumnConstraint))
+                 for cc in node.constraints) and _generated_is_stored(stmt.source, node.this.meta.get("start"))
     for cc in node.constraints:
         kind, cname = cc.args.get("kind"), (name_of(cc.this) if cc.this else None)
         try:
-            column, primary = _column_option(context, draft, column, kind, cname, col_where, primary, stored)
+            primary = _column_option(context, draft, fields, kind, cname, col_where, stored) or primary
         except ModelError as err:
             context.problems.add_error(err, stmt.source_at(node.this))
-    if primary or column.identity:
-        column = replace(column, nullable=False)
-    draft.columns.append(column)
+    if primary or fields["identity"]:
+        fields["nullable"] = False
+    draft.columns.append(Column(**fields))
     if primary:
         draft.set_primary_key(None, (name,), stmt.where)
 
@@ -267,13 +270,11 @@ def _named_enum(type_name: str, table: str, column: str) -> str:
     return type_name
 
 
-def _with_domain(draft: TableDraft, column: Column, domain: ddl_objects.Domain | None) -> Column:
+def _with_domain(draft: TableDraft, fields: dict, domain: ddl_objects.Domain) -> None:
     """Give a column of a domain the domain's NOT NULL, default and checks (over the column, not VALUE)."""
-    if domain is None:
-        return column
     for check in domain.checks:
-        draft.add_check(None, rename_value(check, column.name), (column.name,))
-    return replace(column, nullable=domain.nullable, default=domain.default)
+        draft.add_check(None, rename_value(check, fields["name"]), (fields["name"],))
+    fields["nullable"], fields["default"] = domain.nullable, domain.default
 
 
 def rename_value(expression: str, column: str) -> str:
@@ -286,22 +287,23 @@ def rename_value(expression: str, column: str) -> str:
 
 
 def _column_option(
-    context: ModelContext, draft: TableDraft, column: Column, kind: exp.Expression, cname: str | None, where: str,
-    primary: bool, stored: bool = False,
-) -> tuple[Column, bool]:
-    """Apply one column option (NOT NULL, DEFAULT, a key, a comment...); return the column and whether it is the key."""
-    name = column.name
+    context: ModelContext, draft: TableDraft, fields: dict, kind: exp.Expression, cname: str | None, where: str,
+    stored: bool,
+) -> bool:
+    """Apply one column option (NOT NULL, DEFAULT, a key, a comment...) to `fields`; return whether it is the key."""
+    name = fields["name"]
     if isinstance(kind, exp.NotNullColumnConstraint):
-        return replace(column, nullable=bool(kind.args.get("allow_null"))), primary
-    if isinstance(kind, exp.DefaultColumnConstraint):
+        fields["nullable"] = bool(kind.args.get("allow_null"))
+    elif isinstance(kind, exp.DefaultColumnConstraint):
         sequence = ddl_objects.sequence_of_default(context, kind.this, where)
         if sequence is not None:
             ddl_objects.use_sequence(context, sequence, f"{draft.name}.{name}", where)
-            return replace(column, identity=True, default=None), primary
-        return replace(column, default=canonical(kind.this)), primary
-    if isinstance(kind, exp.PrimaryKeyColumnConstraint):
-        return column, True
-    if isinstance(kind, exp.UniqueColumnConstraint):
+            fields["identity"], fields["default"] = True, None
+        else:
+            fields["default"] = canonical(kind.this)
+    elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
+        return True
+    elif isinstance(kind, exp.UniqueColumnConstraint):
         draft.add_unique(cname, (name,))
     elif isinstance(kind, exp.CheckColumnConstraint):
         draft.add_check(cname, canonical(kind.this), (name,))
@@ -309,24 +311,24 @@ def _column_option(
         draft.add_foreign_key(cname, (name,), *_reference(kind, where))
     elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint) and kind.args.get("expression") is not None:
         # GENERATED ALWAYS AS (expression) with its STORED/VIRTUAL word blanked out: a computed column.
-        return replace(column, generated=canonical(kind.args["expression"]), stored=stored), primary
+        fields["generated"], fields["stored"] = canonical(kind.args["expression"]), stored
     elif isinstance(kind, (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint)):
-        return replace(column, identity=True), primary
+        fields["identity"] = True
     elif isinstance(kind, exp.OnUpdateColumnConstraint):
-        return replace(column, on_update=_on_update(kind, where)), primary
+        fields["on_update"] = _on_update(kind, where)
     elif isinstance(kind, exp.CommentColumnConstraint):
-        return replace(column, comment=kind.this.this), primary
+        fields["comment"] = kind.this.this
     elif isinstance(kind, exp.ComputedColumnConstraint):
-        return replace(column, generated=canonical(kind.this), stored=stored), primary
+        fields["generated"], fields["stored"] = canonical(kind.this), stored
     elif isinstance(kind, exp.BinaryColumnConstraint):
-        return replace(column, collation="binary"), primary
+        fields["collation"] = "binary"
     elif isinstance(kind, exp.CollateColumnConstraint):
-        return _collation(context, column, kind), primary
+        fields["collation"] = _collation(context, kind) or fields.get("collation")
     elif isinstance(kind, (exp.CharacterSetColumnConstraint, exp.ZeroFillColumnConstraint)):
         context.problems.noted["CHARACTER SET" if isinstance(kind, exp.CharacterSetColumnConstraint) else "ZEROFILL"] += 1
     else:
         raise ModelError(f"{where}: unsupported column option {kind.sql(dialect=context.dialect)}")
-    return column, primary
+    return False
 
 
 def _on_update(kind: exp.OnUpdateColumnConstraint, where: str) -> str:
@@ -338,14 +340,14 @@ def _on_update(kind: exp.OnUpdateColumnConstraint, where: str) -> str:
     raise ModelError(f"{where}: ON UPDATE {value.sql()} is not supported (only ON UPDATE CURRENT_TIMESTAMP)")
 
 
-def _collation(context: ModelContext, column: Column, kind: exp.CollateColumnConstraint) -> Column:
+def _collation(context: ModelContext, kind: exp.CollateColumnConstraint) -> str | None:
     """A binary collation (`utf8mb4_bin`, `C`) compares bytes: kept; MySQL's default-like `_ci` ones are noted."""
     collation = kind.this.name.lower() if isinstance(kind.this, (exp.Identifier, exp.Var, exp.Column)) else str(kind.this)
     collation = collation.strip('"`\'').lower()
     if collation.endswith("_bin") or collation in ("binary", "c", "posix"):
-        return replace(column, collation="binary")
+        return "binary"
     context.problems.noted["COLLATE " + collation] += 1
-    return column
+    return None
 
 
 def _table_constraint(context: ModelContext, draft: TableDraft, node: exp.Expression, where: str) -> None:

@@ -71,9 +71,14 @@ _TRIGGER_STATE = re.compile(r"\b(?:ENABLE|DISABLE)\s+(?:ALWAYS\s+|REPLICA\s+)?(?
 _STORAGE_ONLY = re.compile(r"\b(?:CLUSTER\s+ON|REPLICA\s+IDENTITY|SET\s+STATISTICS|SET\s+STORAGE)\b", re.IGNORECASE)
 
 
+_PLAIN_INDEX = re.compile(r"CREATE\s+(?:UNIQUE\s+)?INDEX\b", re.IGNORECASE)
+
+
 def classify(sql: str) -> StatementKind:
     """Return what the statement `sql` is, from its leading words."""
     text = sql.lstrip()
+    if _PLAIN_INDEX.match(text):  # the most common statement of a large schema, told apart cheaply
+        return StatementKind(MODEL, "CREATE INDEX")
     if text.startswith("\\"):
         return StatementKind(NOISE, "\\" + (_WORD.match(text, 1).group() if _WORD.match(text, 1) else ""))
     if text.startswith("/*!"):

@@ -15,6 +15,7 @@ from reviewkit.errors import ModelError, UnsupportedType
 
 _WHERE = re.compile(r"^([^\n:]+:\d+): ")  # "models/shop.sql:12: " at the start of a message
 _SHOWN_SOURCE = 100
+_SHOWN_PROBLEMS = 50  # enough to see the pattern; a dump read in the wrong dialect fails on every statement
 _IGNORE_HINT = "ignore_unsupported = true in [reviewkit] skips such statements with a warning"  # characters of the statement's first line quoted under a problem
 
 
@@ -75,7 +76,9 @@ class Problems:
         found = sorted(self.found, key=_position)
         if len(found) == 1 and self.unsupported:  # two lines: the problem with its remedy, and the source
             found = [Problem(found[0].where, found[0].message + f" ({_IGNORE_HINT})", found[0].source)]
-        lines = [line for problem in found for line in problem.lines()]
+        lines = [line for problem in found[:_SHOWN_PROBLEMS] for line in problem.lines()]
+        if len(found) > _SHOWN_PROBLEMS:
+            lines.append(f"... and {len(found) - _SHOWN_PROBLEMS} more")
         if len(found) > 1:
             lines.insert(0, f"{len(found)} problems in the models:")
             if self.unsupported:

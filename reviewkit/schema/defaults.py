@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from sqlglot import exp
 
@@ -64,14 +65,23 @@ def normalize_default(default: str | None, column_type: str, where: str) -> str 
     """Return the canonical default for a column of `column_type`, or raise naming `where` (`t.c`)."""
     if default is None:
         return None
+    normalized, refusal = _normalized(default, column_type)
+    if refusal is not None:
+        raise ModelError(f"{where}: default {default} {refusal}")
+    return normalized
+
+
+@lru_cache(maxsize=4096)
+def _normalized(default: str, column_type: str) -> tuple[str | None, str | None]:
+    """Return (normal form, None) or (None, why it is refused); a schema repeats a few defaults many times."""
     node = parse_canonical(default)
     if isinstance(node, exp.Null):
-        return None  # DEFAULT NULL is no default on every engine (PostgreSQL does not even store it)
+        return None, None  # DEFAULT NULL is no default on every engine (PostgreSQL does not even store it)
     try:
         normalized = _normalize(node, parse_type(column_type))
     except _Refused as refusal:
-        raise ModelError(f"{where}: default {default} {refusal}") from None
-    return default if normalized is node else canonical(normalized)
+        return None, str(refusal)
+    return (default if normalized is node else canonical(normalized)), None
 
 
 def _normalize(node: exp.Expression, portable: PortableType) -> exp.Expression:

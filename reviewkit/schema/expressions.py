@@ -8,12 +8,13 @@ Each dialect renders them back with `render`.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, UnsupportedError
+from sqlglot.generator import Generator
 
 
 def canonical(node: exp.Expression) -> str:
@@ -22,9 +23,21 @@ def canonical(node: exp.Expression) -> str:
     Parentheses that only restate precedence are dropped, whoever wrote them: a domain's
     `((VALUE >= 1) AND (VALUE <= 9))` and PostgreSQL's echo of a check compare equal.
     """
-    node = _unparen(node).transform(_simplify)  # transform copies the tree first
+    node = _unparen(node)
+    if isinstance(node, _LEAVES):  # most defaults: nothing inside to simplify
+        return _generator("").generate(_simplify_node(node.copy()), copy=False)
+    node = node.transform(_simplify)  # transform copies the tree first
     node = _drop_needless_parens(node)
-    return _unparen(node).sql(dialect="", normalize=False)
+    return _generator("").generate(_unparen(node), copy=False)
+
+
+@cache
+def _generator(dialect: str) -> Generator:
+    """One generator per dialect: `Expression.sql()` builds a new one on every call, most of its cost."""
+    return Dialect.get_or_raise(dialect).generator(normalize=False)
+
+
+_LEAVES = (exp.Literal, exp.Boolean, exp.Null)
 
 
 @lru_cache(maxsize=4096)
@@ -51,7 +64,7 @@ def render(text: str, dialect: str) -> str:
     for division in node.find_all(exp.Div):
         division.set("typed", engine.TYPED_DIVISION)
         division.set("safe", engine.SAFE_DIVISION)
-    return node.sql(dialect=dialect)
+    return _generator(dialect).generate(node, copy=False)
 
 
 @lru_cache(maxsize=4096)
@@ -85,7 +98,8 @@ def _simplify(node: exp.Expression) -> exp.Expression:
     simpler = _simplify_node(node)
     if simpler is node or isinstance(simpler, exp.Identifier):
         return simpler
-    return simpler.transform(_simplify)  # transform() does not descend into what replaces a node
+    # transform() does not descend into what replaces a node; the replacement is a copy already.
+    return simpler.transform(_simplify, copy=False)
 
 
 def _simplify_node(node: exp.Expression) -> exp.Expression:

@@ -126,8 +126,8 @@ class Schema:
         return {t.name: t for t in self.tables}
 
     @cached_property
-    def _positions(self) -> dict[str, int]:
-        return {t.name: i for i, t in enumerate(self.tables)}
+    def _names(self) -> list[str]:
+        return [t.name for t in self.tables]  # sorted, as the tables are
 
     def table(self, name: str) -> Table | None:
         return self._by_name.get(name)
@@ -154,20 +154,30 @@ class Schema:
         sorted) instead of re-normalizing the whole schema, which made generate quadratic.
         """
         table = table.normalized()
-        at = self._positions.get(table.name)
-        if at is None:
-            at = bisect.bisect_left([t.name for t in self.tables], table.name)
-            return Schema(self.tables[:at] + (table,) + self.tables[at:])
-        replaced = Schema(self.tables[:at] + (table,) + self.tables[at + 1:])
-        # Same names in the same places: hand the lookup tables on instead of rebuilding them.
-        by_name = dict(self._by_name)
+        names = self._names
+        at = bisect.bisect_left(names, table.name)  # the tables are sorted by name (normalized)
+        by_name = dict(self._by_name)  # copied in C: the lookups move on instead of being rebuilt
         by_name[table.name] = table
-        replaced.__dict__["_by_name"] = by_name
-        replaced.__dict__["_positions"] = self._positions
-        return replaced
+        if at < len(names) and names[at] == table.name:
+            changed = Schema(self.tables[:at] + (table,) + self.tables[at + 1:])
+            changed.__dict__["_names"] = names
+        else:
+            changed = Schema(self.tables[:at] + (table,) + self.tables[at:])
+            changed.__dict__["_names"] = names[:at] + [table.name] + names[at:]
+        changed.__dict__["_by_name"] = by_name
+        return changed
 
     def without_table(self, name: str) -> Schema:
-        return Schema(tuple(t for t in self.tables if t.name != name))
+        names = self._names
+        at = bisect.bisect_left(names, name)
+        if at == len(names) or names[at] != name:  # not there, or the tables are not sorted by name
+            return Schema(tuple(t for t in self.tables if t.name != name))
+        removed = Schema(self.tables[:at] + self.tables[at + 1:])
+        by_name = dict(self._by_name)
+        del by_name[name]
+        removed.__dict__["_by_name"] = by_name
+        removed.__dict__["_names"] = names[:at] + names[at + 1:]
+        return removed
 
     def enum_types(self) -> dict[str, tuple[str, ...]]:
         """Return every named enum type the columns use: name -> values."""
