@@ -4,6 +4,7 @@ Every stage speaks this language: model sources produce it, the differ compares 
 them, introspection reads one back from a live database, and a bundle's `schema.json`
 is its serialization. Column types are portable names (see `reviewkit.schema.types`);
 defaults, checks and index expressions are SQL text in sqlglot's neutral dialect.
+Views are a name and a query (canonical neutral-dialect SQL, like the expressions).
 Tuples are kept sorted where order carries no meaning, so equal schemas compare equal
 and serialize to the same bytes.
 """
@@ -118,8 +119,33 @@ class Table:
 
 
 @dataclass(frozen=True)
+class View:
+    """A view: its name and its SELECT, with what that SELECT reads derived from it.
+
+    `query` is the canonical neutral-dialect text (`reviewkit.schema.views`), rendered per
+    engine at generate. A view read back from a live database has no query (""): engines
+    rewrite the text they store, so a live view is known by its name, the columns it
+    returns (in `columns`) and its check option (`Compiler.stored_form` gives a model's
+    view the same form).
+    """
+
+    name: str
+    query: str
+    columns: tuple[str, ...] = ()  # CREATE VIEW v (a, b): names for the query's output; () when the query names them
+    check_option: str | None = None  # WITH CHECK OPTION: "cascaded" or "local"
+
+    @cached_property
+    def reads(self) -> frozenset[str]:
+        """Return the names of the tables and views the query reads (not its CTEs or aliases)."""
+        from reviewkit.schema.views import names_read  # state stays importable without sqlglot
+
+        return names_read(self.query) if self.query else frozenset()
+
+
+@dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...] = field(default=())
+    views: tuple[View, ...] = field(default=())
 
     @cached_property
     def _by_name(self) -> dict[str, Table]:
@@ -135,17 +161,31 @@ class Schema:
     def table_map(self) -> dict[str, Table]:
         return dict(self._by_name)
 
+    def view(self, name: str) -> View | None:
+        return next((v for v in self.views if v.name == name), None)
+
+    def view_map(self) -> dict[str, View]:
+        return {v.name: v for v in self.views}
+
     def normalized(self) -> Schema:
-        """Return the schema with tables and their unordered members sorted."""
-        return Schema(tuple(sorted((t.normalized() for t in self.tables), key=lambda t: t.name)))
+        """Return the schema with tables, views and the tables' unordered members sorted."""
+        tables = tuple(sorted((t.normalized() for t in self.tables), key=lambda t: t.name))
+        return Schema(tables, tuple(sorted(self.views, key=lambda v: v.name)))
 
     def ignoring_column_order(self) -> Schema:
-        """Return the schema with columns sorted by name.
+        """Return the schema with columns sorted by name, the columns of tables and views alike.
 
         A down script that restores a dropped column can only append it, so a schema
-        after a rollback matches its predecessor in everything but column order.
+        after a rollback matches its predecessor in everything but column order (and a
+        view that selects `*` from that table returns its columns in the new order).
         """
-        return Schema(tuple(replace(t, columns=tuple(sorted(t.columns, key=lambda c: c.name))) for t in self.normalized().tables))
+        normal = self.normalized()
+        tables = tuple(replace(t, columns=tuple(sorted(t.columns, key=lambda c: c.name))) for t in normal.tables)
+        return Schema(tables, tuple(replace(v, columns=tuple(sorted(v.columns))) for v in normal.views))
+
+    def with_tables(self, tables: tuple[Table, ...]) -> Schema:
+        """Return the schema with `tables` in place of its tables, its views kept, normalized."""
+        return Schema(tables, self.views).normalized()
 
     def with_table(self, table: Table) -> Schema:
         """Return a copy with `table` added or replacing the one of the same name.
@@ -157,8 +197,8 @@ class Schema:
         at = self._positions.get(table.name)
         if at is None:
             at = bisect.bisect_left([t.name for t in self.tables], table.name)
-            return Schema(self.tables[:at] + (table,) + self.tables[at:])
-        replaced = Schema(self.tables[:at] + (table,) + self.tables[at + 1:])
+            return Schema(self.tables[:at] + (table,) + self.tables[at:], self.views)
+        replaced = Schema(self.tables[:at] + (table,) + self.tables[at + 1:], self.views)
         # Same names in the same places: hand the lookup tables on instead of rebuilding them.
         by_name = dict(self._by_name)
         by_name[table.name] = table
@@ -167,7 +207,15 @@ class Schema:
         return replaced
 
     def without_table(self, name: str) -> Schema:
-        return Schema(tuple(t for t in self.tables if t.name != name))
+        return Schema(tuple(t for t in self.tables if t.name != name), self.views)
+
+    def with_view(self, view: View) -> Schema:
+        """Return a copy with `view` added or replacing the one of the same name."""
+        views = tuple(v for v in self.views if v.name != view.name) + (view,)
+        return Schema(self.tables, tuple(sorted(views, key=lambda v: v.name)))
+
+    def without_view(self, name: str) -> Schema:
+        return Schema(self.tables, tuple(v for v in self.views if v.name != name))
 
     def enum_types(self) -> dict[str, tuple[str, ...]]:
         """Return every named enum type the columns use: name -> values."""
@@ -205,6 +253,10 @@ def schema_to_json(schema: Schema) -> str:
             else:
                 lines.append(f'      "{key}": {_compact(value)}{end}')
         lines.append("    }" + ("," if i < len(tables) - 1 else ""))
+    views = [_view_to_dict(v) for v in schema.normalized().views]
+    if views:  # written only when there are views, so a schema without them reads as it always did
+        lines.append("  ],")
+        lines.append('  "views": [\n' + ",\n".join(f"    {_compact(view)}" for view in views))
     lines.append("  ]")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -217,7 +269,8 @@ def _compact(value: Any) -> str:
 def schema_from_dict(data: dict[str, Any]) -> Schema:
     if data.get("format") != SCHEMA_FORMAT:
         raise ValueError(f"unsupported schema format {data.get('format')!r}")
-    return Schema(tuple(_table_from_dict(t) for t in data["tables"])).normalized()
+    views = tuple(_view_from_dict(v) for v in data.get("views", ()))
+    return Schema(tuple(_table_from_dict(t) for t in data["tables"]), views).normalized()
 
 
 def schema_from_json(text: str) -> Schema:
@@ -307,6 +360,21 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
         indexes=tuple(_index_from_dict(i) for i in d.get("indexes", ())),
         comment=d.get("comment"),
     )
+
+
+def _view_to_dict(view: View) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": view.name}
+    if view.query:
+        out["query"] = view.query
+    if view.columns:
+        out["columns"] = list(view.columns)
+    if view.check_option:
+        out["check_option"] = view.check_option
+    return out
+
+
+def _view_from_dict(d: dict[str, Any]) -> View:
+    return View(d["name"], d.get("query", ""), tuple(d.get("columns", ())), d.get("check_option"))
 
 
 def _index_from_dict(d: dict[str, Any]) -> Index:
