@@ -61,7 +61,12 @@ def refusal(tmp_path: Path, text: str | bytes, dialect: str = "postgres", ignore
     ("CREATE TRIGGER t AFTER INSERT ON x FOR EACH ROW EXECUTE PROCEDURE f()", UNSUPPORTED, "CREATE TRIGGER"),
     ("CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING", UNSUPPORTED, "CREATE RULE"),
     ("CREATE POLICY p ON t USING (true)", UNSUPPORTED, "CREATE POLICY"),
-    ("CREATE DEFINER=CURRENT_USER SQL SECURITY INVOKER VIEW v AS SELECT 1", UNSUPPORTED, "CREATE VIEW"),
+    ("CREATE DEFINER=CURRENT_USER SQL SECURITY INVOKER VIEW v AS SELECT 1", MODEL, "CREATE VIEW"),
+    ("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1", MODEL, "CREATE VIEW"),
+    ("CREATE OR REPLACE VIEW v AS SELECT 1", MODEL, "CREATE VIEW"),
+    ("CREATE MATERIALIZED VIEW v AS SELECT 1", UNSUPPORTED, "CREATE MATERIALIZED VIEW"),
+    ("CREATE RECURSIVE VIEW v (n) AS SELECT 1", UNSUPPORTED, "CREATE RECURSIVE VIEW"),
+    ("DROP VIEW IF EXISTS v", NOISE, "DROP VIEW IF EXISTS"),
     ("CREATE TABLE p1 (x int) INHERITS (p)", UNSUPPORTED, "CREATE TABLE ... INHERITS (table inheritance)"),
     ("CREATE TABLE p (x int) PARTITION BY RANGE (x)", UNSUPPORTED, "CREATE TABLE ... PARTITION (partitioning)"),
     ("CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (1) TO (2)", UNSUPPORTED, "CREATE TABLE ... PARTITION (partitioning)"),
@@ -161,7 +166,7 @@ UNLOCK TABLES;
     assert warnings == [
         "skipped 8 statements that are not schema: 1 CREATE SCHEMA, 1 DROP SCHEMA IF EXISTS, 1 INSERT, "
         "1 LOCK TABLES, 1 MySQL /*!...*/ version comment, 1 SET, 1 UNLOCK TABLES, 1 USE",
-        "left out MySQL storage clauses that no other engine has: 1 ENGINE=",
+        "left out MySQL clauses that no other engine has: 1 ENGINE=",
         "ignore_unsupported: skipped 1 statements reviewkit does not model: 1 CREATE PROCEDURE (first at models/schema.sql:8)",
     ]
 
@@ -237,7 +242,7 @@ def test_mysql_binary_and_collations_are_read_not_crashed_on(tmp_path):
                                       "name VARCHAR(9) COLLATE utf8mb4_general_ci) DEFAULT CHARSET=utf8mb4;", "mysql")
     table = schema.table("t")
     assert (table.column("password").collation, table.column("name").collation) == ("binary", None)
-    assert warnings == ["left out MySQL storage clauses that no other engine has: "
+    assert warnings == ["left out MySQL clauses that no other engine has: "
                         "1 COLLATE utf8mb4_general_ci, 1 DEFAULT CHARSET="]
 
 

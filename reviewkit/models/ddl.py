@@ -113,7 +113,8 @@ def read_file(path: Path, dialect: str, root: Path, ignore_unsupported: bool, pr
         elif ddl_tables.read_from_text(kind.label, script_statement.sql):
             yield Statement(None, rel, script_statement.line, script_statement.sql, kind.label)
         else:
-            node = _parse(script_statement.sql, dia, parser, where, problems)
+            text = ddl_tables.parsable_text(kind.label, script_statement.sql)
+            node = _parse(text, dia, parser, where, problems, script_statement.sql)
             if node is not None:
                 yield Statement(node, rel, script_statement.line, script_statement.sql, kind.label)
 
@@ -135,23 +136,26 @@ def _read_text(path: Path, rel: str) -> str:
                          "save it as UTF-8") from None
 
 
-def _parse(sql: str, dia: Dialect, parser: Parser, where: str, problems: Problems) -> exp.Expression | None:
-    """Parse one statement; record a problem (with the source text) and return None when it does not parse."""
+def _parse(sql: str, dia: Dialect, parser: Parser, where: str, problems: Problems, source: str) -> exp.Expression | None:
+    """Parse one statement; record a problem (with its `source` text) and return None when it does not parse.
+
+    `sql` is what sqlglot reads: the source, or the source with clauses it cannot read blanked out.
+    """
     try:
         tokens = dia.tokenize(sql)
         stray = _stray_comma(tokens)
         if stray is not None:
-            problems.add(_at(where, stray), "a comma with nothing after it (`,,` or `,)`)", sql)
+            problems.add(_at(where, stray), "a comma with nothing after it (`,,` or `,)`)", source)
             return None
         parsed = [node for node in parser.parse(tokens, sql) if node is not None]
     except (ParseError, TokenError) as err:
-        problems.add(where, f"does not parse: {_parse_message(err)}", sql)
+        problems.add(where, f"does not parse: {_parse_message(err)}", source)
         return None
     except Exception as err:  # noqa: BLE001 - sqlglot's own bugs (a TypeError building a node) are a parse failure too
-        problems.add(where, f"does not parse (sqlglot: {type(err).__name__})", sql)
+        problems.add(where, f"does not parse (sqlglot: {type(err).__name__})", source)
         return None
     if len(parsed) != 1 or isinstance(parsed[0], exp.Command):
-        problems.add(where, f"does not parse as {dia.__class__.__name__} DDL reviewkit can read", sql)
+        problems.add(where, f"does not parse as {dia.__class__.__name__} DDL reviewkit can read", source)
         return None
     return parsed[0]
 

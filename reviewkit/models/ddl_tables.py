@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from reviewkit.errors import ModelError
-from reviewkit.models import ddl_objects
+from reviewkit.models import ddl_objects, ddl_views
 from reviewkit.models.builder import SchemaBuilder, TableDraft
 from reviewkit.models.ddl_objects import Declarations
 from reviewkit.models.problems import Problems
@@ -63,6 +63,8 @@ def _dispatch(context: ModelContext, stmt: Statement) -> None:
         ddl_objects.create_enum(context, stmt)
     elif isinstance(node, exp.Create) and node.kind == "SEQUENCE":
         ddl_objects.create_sequence(context, stmt)
+    elif isinstance(node, exp.Create) and node.kind == "VIEW":
+        ddl_views.create_view(context, stmt)
     elif isinstance(node, exp.Comment):
         ddl_objects.comment(context, stmt)
     elif isinstance(node, exp.Alter) and node.kind == "TABLE":
@@ -79,6 +81,11 @@ _TEXT_HANDLERS = {
     "COMMENT ON TABLE": ddl_objects.remove_comment,
     "COMMENT ON COLUMN": ddl_objects.remove_comment,
 }
+
+
+def parsable_text(label: str, source: str) -> str:
+    """Return what sqlglot parses of a statement: its text, less the clauses read from the text instead."""
+    return ddl_views.parsable(source) if label == "CREATE VIEW" else source
 
 
 def read_from_text(label: str, source: str) -> bool:

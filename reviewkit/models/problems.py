@@ -48,7 +48,7 @@ class Problems:
 
     found: list[Problem] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # noise: label -> count
-    noted: Counter[str] = field(default_factory=Counter)  # clauses left out (ENGINE=, CHARACTER SET): word -> count
+    noted: Counter[str] = field(default_factory=Counter)  # clauses left out (ENGINE=, CHARACTER SET, DEFINER=): word -> count
     ignored: list[tuple[str, str]] = field(default_factory=list)  # unsupported, skipped: (label, where)
     type_errors: bool = False  # a problem is an unknown or unmappable type
     unsupported: bool = False  # a statement of a kind reviewkit does not model
@@ -91,7 +91,7 @@ class Problems:
             out.append(f"skipped {total} statement{'s' if total != 1 else ''} that are not schema: {counts}")
         if self.noted:
             counts = ", ".join(f"{n} {word}" for word, n in sorted(self.noted.items(), key=lambda kv: (-kv[1], kv[0])))
-            out.append(f"left out MySQL storage clauses that no other engine has: {counts}")
+            out.append(f"left out MySQL clauses that no other engine has: {counts}")
         if self.ignored:
             by_label: dict[str, list[str]] = {}
             for label, where in self.ignored:

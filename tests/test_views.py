@@ -1,0 +1,156 @@
+"""Views without a database: read from model files, kept in the state, diffed, ordered, compiled.
+
+The engines prove the SQL in test_engines (the views scenario, up/down/up on all three);
+here the reader's refusals, the canonical query, the operations' order around the table
+changes that views depend on, and what each compiler writes or refuses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reviewkit.errors import ModelError
+from reviewkit.models.ddl import load_ddl_files
+from reviewkit.schema.state import Column, Schema, Table, View, schema_from_json, schema_to_json
+from reviewkit.schema.views import names_read, view_columns
+
+
+def load(tmp_path: Path, text: str, dialect: str = "postgres") -> tuple[Schema, list[str]]:
+    path = tmp_path / "models" / "schema.sql"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    warnings: list[str] = []
+    return load_ddl_files([path], dialect, tmp_path, False, warnings.append), warnings
+
+
+def refusal(tmp_path: Path, text: str, dialect: str = "postgres") -> str:
+    with pytest.raises(ModelError) as caught:
+        load(tmp_path, text, dialect)
+    return str(caught.value)
+
+
+ACTOR = "CREATE TABLE public.actor (actor_id int PRIMARY KEY, first_name text NOT NULL, last_name text);\n"
+
+
+# -- reading views -------------------------------------------------------------------------
+
+
+def test_a_view_is_read_with_its_query_in_canonical_form(tmp_path):
+    schema, _ = load(tmp_path, ACTOR + """
+        CREATE OR REPLACE VIEW public.actor_names (id, full_name) AS
+            SELECT a.actor_id, a.first_name || ' ' || a.last_name FROM public.actor a;
+        CREATE VIEW "Recent" AS SELECT * FROM actor_names WHERE id > 3 WITH LOCAL CHECK OPTION;
+    """)
+    names = schema.view("actor_names")
+    assert names.query == "SELECT a.actor_id, a.first_name || ' ' || a.last_name FROM actor AS a"
+    assert names.columns == ("id", "full_name") and names.reads == {"actor"}
+    recent = schema.view("Recent")  # quoted: kept as written, like a table's name
+    assert recent.reads == {"actor_names"} and recent.check_option == "local"
+    assert view_columns(schema) == {"actor_names": ("id", "full_name"), "Recent": ("id", "full_name")}
+
+
+def test_views_survive_schema_json(tmp_path):
+    schema, _ = load(tmp_path, ACTOR + "CREATE VIEW v AS SELECT actor_id FROM actor WITH CHECK OPTION;")
+    text = schema_to_json(schema)
+    assert '"views": [\n    {"name": "v", "query": "SELECT actor_id FROM actor", "check_option": "cascaded"}' in text
+    assert schema_from_json(text) == schema
+
+
+def test_a_schema_without_views_serializes_as_before():
+    schema = Schema((Table("t", (Column("a", "integer"),)),))
+    assert '"views"' not in schema_to_json(schema)
+    assert schema_from_json(schema_to_json(schema)).views == ()
+
+
+def test_mysql_view_options_are_left_out_with_a_warning(tmp_path):
+    schema, warnings = load(tmp_path, """
+        CREATE TABLE actor (actor_id int PRIMARY KEY, first_name varchar(45) NOT NULL, last_name varchar(45));
+        CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `names` AS
+            select CONCAT(a.first_name, _utf8' ', a.last_name) AS `Name`, GROUP_CONCAT(a.first_name SEPARATOR ', ') AS firsts
+            from sakila.actor a group by a.last_name;
+        CREATE DEFINER=CURRENT_USER SQL SECURITY INVOKER VIEW ids AS SELECT actor_id FROM actor WITH CASCADED CHECK OPTION;
+    """, "mysql")
+    assert schema.view("names").query == (
+        "SELECT CONCAT(a.first_name, ' ', a.last_name) AS \"Name\", GROUP_CONCAT(a.first_name, ', ') AS firsts "
+        "FROM actor AS a GROUP BY a.last_name")
+    assert schema.view("ids").check_option == "cascaded"
+    assert warnings == ["left out MySQL clauses that no other engine has: 2 DEFINER=, 2 SQL SECURITY, 1 ALGORITHM="]
+
+
+def test_what_a_query_reads_leaves_out_ctes_and_aliases():
+    query = "WITH c AS (SELECT a FROM t) SELECT * FROM c JOIN u AS x ON 1 = 1 WHERE EXISTS (SELECT 1 FROM w)"
+    assert names_read(query) == {"t", "u", "w"}
+
+
+# -- what the reader refuses, every problem at once -----------------------------------------
+
+
+def test_view_mistakes_are_reported_together_with_file_line_and_view(tmp_path):
+    message = refusal(tmp_path, ACTOR + """
+CREATE VIEW gone AS SELECT nope FROM missing_table;
+CREATE VIEW twice AS SELECT actor_id FROM actor;
+CREATE VIEW twice AS SELECT first_name FROM actor;
+CREATE VIEW counted AS SELECT count(*) FROM actor;
+CREATE VIEW typo AS SELECT a.frist_name FROM actor a;
+CREATE VIEW doubled AS SELECT actor_id, actor_id FROM actor;
+CREATE VIEW listed (a) AS SELECT actor_id, first_name FROM actor;
+CREATE TEMP VIEW session_only AS SELECT actor_id FROM actor;
+""")
+    assert message.splitlines()[0] == "7 problems in the models:"
+    for line in (
+        "models/schema.sql:3: view gone reads missing_table, which the models do not declare (as a table or a view)",
+        "models/schema.sql:5: view twice is already declared at models/schema.sql:4",
+        "models/schema.sql:6: view counted: name the column COUNT(*) (AS name) or list the view's columns: "
+        "each engine names it its own way",
+        "models/schema.sql:7: view typo: its query does not resolve: Unknown column: frist_name",
+        "models/schema.sql:8: view doubled returns two columns named actor_id; name them apart (AS ...)",
+        "models/schema.sql:9: view listed lists 1 column but its query returns 2",
+        "models/schema.sql:10: view session_only is temporary: it lasts one session and is no part of the schema",
+    ):
+        assert line in message.splitlines(), message
+
+
+def test_a_view_may_not_take_a_tables_name(tmp_path):
+    message = refusal(tmp_path, "CREATE VIEW actor AS SELECT 1 AS one;\n" + ACTOR)
+    assert message.startswith("models/schema.sql:1: view actor has the name of a table; tables and views share one "
+                              "namespace"), message
+
+
+def test_views_reading_each_other_in_a_circle_are_refused(tmp_path):
+    message = refusal(tmp_path, "CREATE VIEW a AS SELECT x FROM b;\nCREATE VIEW b AS SELECT x FROM a;\n")
+    assert "models/schema.sql:1: views a -> b -> a read each other in a circle" in message
+
+
+def test_a_view_over_a_broken_table_reports_only_the_table(tmp_path):
+    message = refusal(tmp_path, "CREATE TABLE t (a no_such_type);\nCREATE VIEW v AS SELECT a FROM t;\n")
+    assert "view v" not in message and "no_such_type" in message
+
+
+@pytest.mark.parametrize(("dialect", "query", "part"), [
+    # Their neutral form reads back as something else: MySQL's LENGTH counts bytes, and
+    # GROUP_CONCAT's ORDER BY swallows the SEPARATOR.
+    ("mysql", "SELECT SUBSTR(first_name, 1, LENGTH(first_name)) AS f FROM actor", "LENGTH(first_name)"),
+    ("mysql", "SELECT GROUP_CONCAT(first_name ORDER BY first_name SEPARATOR '; ') AS f FROM actor",
+     "GROUP_CONCAT(first_name ORDER BY first_name SEPARATOR '; ')"),
+    ("postgres", "SELECT string_agg(first_name, ', ' ORDER BY first_name) AS f FROM actor",
+     "STRING_AGG(first_name, ', ' ORDER BY first_name)"),
+])
+def test_a_query_sqlglot_cannot_keep_is_refused_naming_the_part(tmp_path, dialect, query, part):
+    message = refusal(tmp_path, f"CREATE TABLE actor (first_name varchar(40));\nCREATE VIEW v AS {query};", dialect)
+    assert f"models/schema.sql:2: view v: sqlglot's neutral form cannot hold {part} without changing it" in message
+
+
+def test_recursive_and_materialized_views_are_not_modelled(tmp_path):
+    message = refusal(tmp_path, "CREATE MATERIALIZED VIEW m AS SELECT 1 AS x;\nCREATE RECURSIVE VIEW r (n) AS SELECT 1;\n")
+    assert "models/schema.sql:1: CREATE MATERIALIZED VIEW is not part of the schema reviewkit models" in message
+    assert "models/schema.sql:2: CREATE RECURSIVE VIEW is not part of the schema reviewkit models" in message
+
+
+def test_a_view_of_a_view_gets_the_columns_of_the_view_it_reads():
+    schema = Schema(
+        (Table("t", (Column("a", "integer"), Column("Name", "text"))), Table("u", (Column("a", "integer"),))),
+        (View("v1", "SELECT * FROM t"), View("v2", "SELECT v1.*, u.a AS ua FROM v1 JOIN u ON v1.a = u.a")),
+    )
+    assert view_columns(schema) == {"v1": ("a", "Name"), "v2": ("a", "Name", "ua")}
