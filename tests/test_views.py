@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from reviewkit.diff import DeclaredRenames, diff_schemas
 from reviewkit.errors import ModelError
+from reviewkit.generate.risk import assess
 from reviewkit.models.ddl import load_ddl_files
+from reviewkit.schema.operations import apply_all, reverse_all
 from reviewkit.schema.state import Column, Schema, Table, View, schema_from_json, schema_to_json
 from reviewkit.schema.views import names_read, view_columns
 
@@ -154,3 +157,79 @@ def test_a_view_of_a_view_gets_the_columns_of_the_view_it_reads():
         (View("v1", "SELECT * FROM t"), View("v2", "SELECT v1.*, u.a AS ua FROM v1 JOIN u ON v1.a = u.a")),
     )
     assert view_columns(schema) == {"v1": ("a", "Name"), "v2": ("a", "Name", "ua")}
+
+
+# -- the differ: views dropped before the table changes they depend on, created after ------------
+
+BASE = """
+CREATE TABLE customers (id int PRIMARY KEY, name varchar(40) NOT NULL, city text);
+CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, amount numeric(10,2));
+CREATE VIEW names AS SELECT id, name FROM customers;
+CREATE VIEW totals AS SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id;
+CREATE VIEW report AS SELECT n.name, t.total FROM names n JOIN totals t ON t.customer_id = n.id;
+"""
+
+
+def steps(operations) -> list[tuple[str, str]]:
+    return [(op.kind, op.table) for op in operations]
+
+
+def test_a_new_view_is_created_after_the_tables_and_views_it_reads(tmp_path):
+    new, _ = load(tmp_path, BASE)
+    ops = diff_schemas(Schema(), new)
+    kinds = steps(ops)
+    assert kinds[-3:] == [("create_view", "names"), ("create_view", "totals"), ("create_view", "report")]
+    assert all(kind == "create_table" for kind, _ in kinds[:-3])
+
+
+def test_a_view_over_a_changed_table_is_dropped_before_and_created_after_with_its_readers(tmp_path):
+    old, _ = load(tmp_path, BASE)
+    new, _ = load(tmp_path, BASE.replace("name varchar(40)", "name varchar(80)"))
+    ops = diff_schemas(old, new)
+    # totals reads orders, which does not change: it stays. report reads names: it goes and comes back.
+    assert steps(ops) == [
+        ("drop_view", "report"), ("drop_view", "names"),
+        ("alter_column", "customers"),
+        ("create_view", "names"), ("create_view", "report"),
+    ]
+    down = reverse_all(ops)  # the old views come back after the old column
+    assert steps(down) == [
+        ("drop_view", "report"), ("drop_view", "names"),
+        ("alter_column", "customers"),
+        ("create_view", "names"), ("create_view", "report"),
+    ]
+    assert apply_all(apply_all(old, ops), down) == old
+
+
+def test_renames_and_drops_of_tables_take_their_views_down_first(tmp_path):
+    old, _ = load(tmp_path, BASE)
+    new, _ = load(tmp_path, BASE.replace("orders", "purchases").replace(
+        "CREATE VIEW names AS SELECT id, name FROM customers;", ""
+    ).replace("FROM names n JOIN", "FROM customers n JOIN"))
+    ops = diff_schemas(old, new, DeclaredRenames.parse(["orders=purchases"]))
+    assert steps(ops)[:3] == [("drop_view", "report"), ("drop_view", "totals"), ("drop_view", "names")]
+    assert ("rename_table", "orders") in steps(ops)
+    assert steps(ops)[-2:] == [("create_view", "totals"), ("create_view", "report")]
+    assert apply_all(old, ops).ignoring_column_order() == new.ignoring_column_order()
+
+
+def test_indexes_and_comments_leave_views_alone(tmp_path):
+    old, _ = load(tmp_path, BASE)
+    new, _ = load(tmp_path, BASE + "CREATE INDEX ON customers (city);\nCOMMENT ON TABLE orders IS 'x';\n")
+    assert sorted(steps(diff_schemas(old, new))) == [("add_index", "customers"), ("alter_table_comment", "orders")]
+
+
+def test_a_changed_query_is_a_drop_and_a_create(tmp_path):
+    old, _ = load(tmp_path, BASE)
+    new, _ = load(tmp_path, BASE.replace("SELECT id, name FROM customers", "SELECT id, name, city FROM customers"))
+    ops = diff_schemas(old, new)
+    assert steps(ops) == [("drop_view", "report"), ("drop_view", "names"), ("create_view", "names"), ("create_view", "report")]
+
+
+def test_dropping_a_view_is_a_finding_but_dropping_it_to_create_it_again_is_not(tmp_path):
+    old, _ = load(tmp_path, BASE)
+    new, _ = load(tmp_path, BASE.replace("name varchar(40)", "name varchar(80)").replace(
+        "CREATE VIEW report AS SELECT n.name, t.total FROM names n JOIN totals t ON t.customer_id = n.id;", ""))
+    findings = [(f.code, f.message) for f in assess(diff_schemas(old, new), old)]
+    assert ("drop-view", "drops view report: code that reads it breaks") in findings
+    assert not any("names" in message for code, message in findings if code == "drop-view")
