@@ -143,3 +143,9 @@ def mysql_types_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle
 def defaults_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
     """The defaults history: defaults written as PostgreSQL takes them, normalised for every engine."""
     return build_scenario("defaults", tmp_path_factory.mktemp("defaults"))
+
+
+@pytest.fixture(scope="session")
+def views_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """Views over tables and views, dropped and created again around renames, retypes and rebuilds."""
+    return build_scenario("views", tmp_path_factory.mktemp("views"))
