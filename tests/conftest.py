@@ -149,3 +149,9 @@ def defaults_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
 def views_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
     """Views over tables and views, dropped and created again around renames, retypes and rebuilds."""
     return build_scenario("views", tmp_path_factory.mktemp("views"))
+
+
+@pytest.fixture(scope="session")
+def mysql_views_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """Views written in MySQL (CONCAT, IF, IFNULL, GROUP_CONCAT ... SEPARATOR), as each engine runs them."""
+    return build_scenario("views_mysql", tmp_path_factory.mktemp("viewsmy"))

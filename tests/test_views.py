@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from reviewkit.dialects import get_dialect
 from reviewkit.diff import DeclaredRenames, diff_schemas
-from reviewkit.errors import ModelError
+from reviewkit.errors import ModelError, UnsupportedType
 from reviewkit.generate.risk import assess
 from reviewkit.models.ddl import load_ddl_files
 from reviewkit.schema.operations import apply_all, reverse_all
@@ -233,3 +234,58 @@ def test_dropping_a_view_is_a_finding_but_dropping_it_to_create_it_again_is_not(
     findings = [(f.code, f.message) for f in assess(diff_schemas(old, new), old)]
     assert ("drop-view", "drops view report: code that reads it breaks") in findings
     assert not any("names" in message for code, message in findings if code == "drop-view")
+
+
+# -- each engine: the SQL it is given, and what it refuses at generate --------------------------
+
+
+def compiled_views(schema: Schema, dialect: str) -> list[str]:
+    compiler = get_dialect(dialect).compiler
+    compiler.check_schema(schema)
+    return [compiler.view_sql(view) for view in schema.views]
+
+
+def test_string_agg_and_concatenation_are_written_for_each_engine(tmp_path):
+    schema, _ = load(tmp_path, """
+        CREATE TABLE actor (id int PRIMARY KEY, first_name text, last_name text);
+        CREATE VIEW names AS SELECT string_agg(first_name || ' ' || last_name, ', ') AS everyone FROM actor;
+    """)
+    assert compiled_views(schema, "postgres") == [
+        'CREATE VIEW "names" AS\nSELECT\n  STRING_AGG("first_name" || \' \' || "last_name", \', \') AS "everyone"\nFROM "actor"']
+    assert compiled_views(schema, "mysql") == [
+        "CREATE VIEW `names` AS\nSELECT\n  GROUP_CONCAT(CONCAT(`first_name`, ' ', `last_name`) SEPARATOR ', ') AS `everyone`"
+        "\nFROM `actor`"]
+    assert compiled_views(schema, "sqlite") == [
+        'CREATE VIEW "names" AS\nSELECT\n  GROUP_CONCAT("first_name" || \' \' || "last_name", \', \') AS "everyone"'
+        '\nFROM "actor"']
+
+
+@pytest.mark.parametrize(("query", "dialect", "reason"), [
+    # sqlglot says it cannot write these for MySQL...
+    ("SELECT id FROM t WHERE b = ANY (ARRAY[1, 2])", "mysql", "Arrays are not supported by MySQL"),
+    ("SELECT d AT TIME ZONE 'utc' AS u FROM t", "mysql", "AT TIME ZONE is not supported by MySQL"),
+    # ...and writes these for SQLite, which refuses them when the view first runs.
+    ("SELECT id FROM t WHERE b = ANY (ARRAY[1, 2])", "sqlite", "no such function: ARRAY"),
+    ("SELECT date_trunc('month', d) AS m FROM t", "sqlite", "no such column: MONTH"),
+    ("SELECT name ~ '^a' AS m FROM t", "sqlite", "no such function: REGEXP"),
+])
+def test_a_view_an_engine_cannot_run_is_refused_at_generate_naming_view_and_engine(tmp_path, query, dialect, reason):
+    schema, _ = load(tmp_path, f"CREATE TABLE t (id int PRIMARY KEY, b int, d timestamp, name text);\nCREATE VIEW v AS {query};")
+    compiled_views(schema, "postgres")  # PostgreSQL, the models' own dialect, takes each of them
+    compiler = get_dialect(dialect).compiler
+    with pytest.raises(UnsupportedType) as caught:
+        compiler.check_schema(schema)
+    assert str(caught.value).startswith(f"view v: {compiler.title} cannot run its query as sqlglot writes it: ")
+    assert reason in str(caught.value)
+
+
+def test_sqlite_leaves_the_check_option_out_and_says_so(tmp_path):
+    schema, _ = load(tmp_path, "CREATE TABLE t (id int PRIMARY KEY);\nCREATE VIEW v AS SELECT id FROM t WITH LOCAL CHECK OPTION;")
+    assert compiled_views(schema, "postgres")[0].endswith("\nWITH LOCAL CHECK OPTION")
+    assert compiled_views(schema, "mysql")[0].endswith("\nWITH LOCAL CHECK OPTION")
+    sqlite = get_dialect("sqlite").compiler
+    assert "CHECK OPTION" not in compiled_views(schema, "sqlite")[0]
+    assert ("WITH CHECK OPTION is left out of view v: SQLite's views are read-only, nothing is written through them "
+            "to check.") in sqlite.notes(schema)
+    assert sqlite.stored_form(schema).views == (View("v", "", ("id",)),)
+    assert get_dialect("postgres").compiler.stored_form(schema).views == (View("v", "", ("id",), "local"),)
