@@ -130,6 +130,9 @@ def test_empty_bundle_has_the_same_layout(project):
     ("CREATE TABLE t (id int PRIMARY KEY, (;", "schema.sql:1"),
     ("CREATE TABLE t (id int PRIMARY KEY, x int);\nCREATE INDEX ON t (x DESC NULLS LAST);", "NULLS FIRST/LAST"),
     ("CREATE TABLE t (id int PRIMARY KEY, x int REFERENCES t (id) DEFERRABLE);", "DEFERRABLE is not supported"),
+    ("CREATE VIEW v AS SELECT id FROM nowhere;", "schema.sql:1: view v reads nowhere, which the models do not declare"),
+    ("CREATE TABLE t (id int PRIMARY KEY, d timestamp);\nCREATE VIEW v AS SELECT d AT TIME ZONE 'utc' AS u FROM t;",
+     "view v: MySQL/MariaDB cannot run its query as sqlglot writes it: AT TIME ZONE is not supported by MySQL"),
 ])
 def test_model_errors_are_one_line_with_exit_2_and_write_nothing(project, ddl, message):
     (project / "models" / "schema.sql").write_text(ddl)

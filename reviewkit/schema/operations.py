@@ -538,7 +538,8 @@ class CreateView(Operation):
         return self.view.name
 
     def describe(self) -> str:
-        return f"Create view {self.view.name} (reads {', '.join(sorted(self.view.reads))})"
+        reads = f" (reads {', '.join(sorted(self.view.reads))})" if self.view.reads else ""
+        return f"Create view {self.view.name}{reads}"
 
     def reverse(self) -> Operation:
         return DropView(self.view)

@@ -45,6 +45,10 @@ def canonical_query(query: exp.Expression, dialect: str) -> str:
         ident.replace(_normal_identifier(ident))
     text = node.sql(dialect="", normalize=False)
     _refuse_a_changed_reading(node, text, dialect)
+    try:
+        names_read(text)
+    except Exception as err:  # noqa: BLE001 - sqlglot's scope builder failing is a query we cannot follow
+        raise ViewQueryError(f"sqlglot cannot tell what its query reads ({type(err).__name__})") from None
     return text
 
 
@@ -96,6 +100,15 @@ def shorten(sql: str) -> str:
     """Return a part of a query as a message quotes it: on one line, cut to a readable length."""
     text = " ".join(sql.split())
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+@lru_cache(maxsize=1024)
+def render_query(query: str, dialect: str) -> str:
+    """Render a canonical query for one dialect, laid out on several lines, every identifier quoted."""
+    node = sqlglot.parse_one(query, read="")
+    for ident in node.find_all(exp.Identifier):
+        ident.set("quoted", True)
+    return node.sql(dialect=dialect, pretty=True)
 
 
 @lru_cache(maxsize=1024)
@@ -162,6 +175,8 @@ def query_columns(query: str, sources: dict[str, tuple[str, ...]]) -> tuple[str,
     except OptimizeError as err:
         reason = str(err).splitlines()[0].split(". Line:")[0]  # the position is in the canonical text, not the file
         raise ViewQueryError(f"its query does not resolve: {reason}") from None
+    except Exception as err:  # noqa: BLE001 - sqlglot's own bugs resolving a query are a query we cannot follow
+        raise ViewQueryError(f"sqlglot cannot resolve the columns its query returns ({type(err).__name__})") from None
     return tuple(resolved.named_selects)
 
 
