@@ -85,7 +85,7 @@ def _strip_qualifiers(context: ModelContext, query: exp.Expression) -> None:
     The schemas are recorded, so that a view reading another schema's table is refused as
     tables spread over several schemas are, instead of being read from this one.
     """
-    from reviewkit.models.ddl_tables import table_name
+    from reviewkit.models.ddl_tables import name_of, table_name
 
     for table in query.find_all(exp.Table):
         table_name(context, table)
@@ -93,7 +93,7 @@ def _strip_qualifiers(context: ModelContext, query: exp.Expression) -> None:
         table.set("catalog", None)
     for column in query.find_all(exp.Column):
         if column.args.get("db") is not None:
-            context.schemas.add(column.args["db"].name.lower() if not column.args["db"].quoted else column.args["db"].name)
+            context.schemas.add(name_of(column.args["db"]))
         column.set("db", None)
         column.set("catalog", None)
 
