@@ -80,7 +80,10 @@ def classify(sql: str) -> StatementKind:
         return StatementKind(NOISE, "\\" + (_WORD.match(text, 1).group() if _WORD.match(text, 1) else ""))
     if text.startswith("/*!"):
         return StatementKind(NOISE, "MySQL /*!...*/ version comment")
-    words = [w.upper() for w in _WORD.findall(_DEFINER.sub(" DEFINER ", _COMMENT.sub(" ", text[:400])))[:12]]
+    head = _COMMENT.sub(" ", text[:400])
+    words = [w.upper() for w in _WORD.findall(head)[:12]]
+    if "DEFINER" in words:
+        words = [w.upper() for w in _WORD.findall(_DEFINER.sub(" DEFINER ", head))[:12]]
     if not words:
         return StatementKind(MODEL, "statement")
     first = words[0]

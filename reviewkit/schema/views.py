@@ -15,9 +15,6 @@ from functools import lru_cache
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
-from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import traverse_scope
-from sqlglot.schema import MappingSchema
 from sqlglot.tokens import Tokenizer
 
 from reviewkit.schema.state import Schema, View
@@ -114,6 +111,8 @@ def render_query(query: str, dialect: str) -> str:
 @lru_cache(maxsize=1024)
 def names_read(query: str) -> frozenset[str]:
     """Return the tables and views a canonical query reads: its FROM and JOIN sources, in subqueries too, not its CTEs."""
+    from sqlglot.optimizer.scope import traverse_scope  # sqlglot's optimizer takes a fifth of a second to import
+
     names = set()
     for scope in traverse_scope(sqlglot.parse_one(query, read="")):
         for source in scope.sources.values():
@@ -164,6 +163,9 @@ def query_columns(query: str, sources: dict[str, tuple[str, ...]]) -> tuple[str,
 
     An output without a name of its own gets sqlglot's (`_col_1`): `unnamed_outputs` finds those.
     """
+    from sqlglot.optimizer.qualify import qualify  # imported only for schemas with views, like traverse_scope
+    from sqlglot.schema import MappingSchema
+
     node = sqlglot.parse_one(query, read="")
     for ident in node.find_all(exp.Identifier):
         ident.set("quoted", True)  # names are compared as written: the text is canonical already
