@@ -147,3 +147,15 @@ def mysql_types_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle
 def defaults_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
     """The defaults history: defaults written as PostgreSQL takes them, normalised for every engine."""
     return build_scenario("defaults", tmp_path_factory.mktemp("defaults"))
+
+
+@pytest.fixture(scope="session")
+def views_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """Views over tables and views, dropped and created again around renames, retypes and rebuilds."""
+    return build_scenario("views", tmp_path_factory.mktemp("views"))
+
+
+@pytest.fixture(scope="session")
+def mysql_views_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """Views written in MySQL (CONCAT, IF, IFNULL, GROUP_CONCAT ... SEPARATOR), as each engine runs them."""
+    return build_scenario("views_mysql", tmp_path_factory.mktemp("viewsmy"))

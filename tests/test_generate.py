@@ -133,6 +133,9 @@ def test_empty_bundle_has_the_same_layout(project):
     ("CREATE TABLE language (id int PRIMARY KEY);\n"
      "CREATE TABLE film (id int PRIMARY KEY, language_id int NOT NULL REFERENCES language ON DELETE SET NULL);",
      "foreign key film_language_id_fkey on film: MySQL/MariaDB refuses ON DELETE SET NULL on the NOT NULL column language_id"),
+    ("CREATE VIEW v AS SELECT id FROM nowhere;", "schema.sql:1: view v reads nowhere, which the models do not declare"),
+    ("CREATE TABLE t (id int PRIMARY KEY, d timestamp);\nCREATE VIEW v AS SELECT d AT TIME ZONE 'utc' AS u FROM t;",
+     "view v: MySQL/MariaDB cannot run its query as sqlglot writes it: AT TIME ZONE is not supported by MySQL"),
 ])
 def test_model_errors_are_one_line_with_exit_2_and_write_nothing(project, ddl, message):
     (project / "models" / "schema.sql").write_text(ddl)

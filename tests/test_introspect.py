@@ -10,7 +10,7 @@ from reviewkit.dialects.introspection import canonical_expression
 from reviewkit.dialects.postgres.introspect import undo_rewrites
 from reviewkit.dialects.splitter import split_statements
 from reviewkit.errors import UnsupportedType
-from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique, View
 
 
 def run(conn, script: str) -> None:
@@ -612,6 +612,24 @@ def test_generated_columns_are_read_with_their_expression(engine_db) -> None:
     run(engine_db, GENERATED_COLUMN_DDL[engine_db.dialect])
     b = introspect(engine_db).table("t").column("b")
     assert (b.generated, b.stored, b.default) == ("a + 1", engine_db.dialect == "postgres", None)
+
+
+VIEW_DDL = {
+    "postgres": "CREATE TABLE t (a INTEGER, b TEXT); CREATE VIEW v (x, y) AS SELECT a, b FROM t WITH LOCAL CHECK OPTION; "
+                "CREATE VIEW w AS SELECT y FROM v",
+    "mysql": "CREATE TABLE t (a INT, b TEXT); CREATE VIEW v (x, y) AS SELECT a, b FROM t WITH LOCAL CHECK OPTION; "
+             "CREATE VIEW w AS SELECT y FROM v",
+    "sqlite": "CREATE TABLE t (a INTEGER, b TEXT); CREATE VIEW v (x, y) AS SELECT a, b FROM t; CREATE VIEW w AS SELECT y FROM v",
+}
+
+
+def test_views_are_read_as_views_not_tables(engine_db) -> None:
+    """A live view is its name, the columns it returns and its check option; its text is each engine's own."""
+    run(engine_db, VIEW_DDL[engine_db.dialect])
+    schema = introspect(engine_db)
+    assert [t.name for t in schema.tables] == ["t"]
+    check = None if engine_db.dialect == "sqlite" else "local"
+    assert schema.views == (View("v", "", ("x", "y"), check), View("w", "", ("y",)))
 
 
 # -- expressions as engines echo them -------------------------------------------------------

@@ -81,7 +81,7 @@ def test_every_dialect_provides_the_whole_interface(name):
     assert dialect.name == name and dialect.title and dialect.url_schemes
     assert isinstance(dialect.compiler, Compiler) and type(dialect.compiler) is not Compiler
     assert isinstance(dialect.driver, Driver) and type(dialect.driver) is not Driver
-    assert callable(dialect.introspection.read_tables)
+    assert callable(dialect.introspection.read_tables) and callable(dialect.introspection.read_views)
     assert get_lexer_by_name(dialect.lexer)  # `show` highlights with it
     assert dialect.file_based or dialect.default_port
     # The package is self-contained: its parts live inside it.

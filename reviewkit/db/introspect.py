@@ -13,5 +13,6 @@ from reviewkit.schema.state import Schema
 
 
 def introspect(conn: Connection) -> Schema:
-    """Return the schema of the database `conn` is connected to, reviewkit's own tables left out."""
-    return Schema(tuple(get_dialect(conn.dialect).introspection.read_tables(conn))).normalized()
+    """Return the schema of the database `conn` is connected to (tables and views), reviewkit's own tables left out."""
+    introspection = get_dialect(conn.dialect).introspection
+    return Schema(tuple(introspection.read_tables(conn)), tuple(introspection.read_views(conn))).normalized()

@@ -9,7 +9,8 @@ a database driver:
   (`reviewkit.dialects.compiler.Compiler` and the engine's subclass);
 - `driver`: connecting, the session a script runs in, the migration lock
   (`reviewkit.dialects.driver.Driver` and the engine's subclass);
-- `introspection`: reading the live schema back (a module with `read_tables(conn)`).
+- `introspection`: reading the live schema back (a module with `read_tables(conn)` and
+  `read_views(conn)`).
 
 This module imports nothing heavy: the configuration reads the registry's names from it.
 """
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from reviewkit.dialects.compiler import Compiler
     from reviewkit.dialects.connection import Connection
     from reviewkit.dialects.driver import Driver
-    from reviewkit.schema.state import Table
+    from reviewkit.schema.state import Table, View
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,11 @@ class ScriptRules:
 
 
 class Introspection(Protocol):
-    """The engine's catalog reader: every table of the connected database, engine internals left out."""
+    """The engine's catalog reader: every table and view of the connected database, engine internals left out."""
 
     def read_tables(self, conn: Connection) -> list[Table]: ...
+
+    def read_views(self, conn: Connection) -> list[View]: ...
 
 
 class Dialect:

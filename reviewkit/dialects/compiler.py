@@ -33,19 +33,22 @@ from reviewkit.schema.operations import (
     AlterTableComment,
     CreateEnum,
     CreateTable,
+    CreateView,
     DropColumn,
     DropConstraint,
     DropEnum,
     DropIndex,
     DropTable,
+    DropView,
     Operation,
     RenameColumn,
     RenameConstraint,
     RenameIndex,
     RenameTable,
 )
-from reviewkit.schema.state import Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique, View
 from reviewkit.schema.types import PortableType, parse_type
+from reviewkit.schema.views import render_query, view_columns
 
 if TYPE_CHECKING:
     from reviewkit.dialects.base import Dialect
@@ -361,6 +364,23 @@ class Compiler:
     def compile_alter_enum(self, op: AlterEnum, ctx: CompileContext) -> list[str]:
         return []
 
+    # -- views ---------------------------------------------------------------------------
+
+    keeps_check_option: ClassVar[bool] = True  # WITH CHECK OPTION on views
+
+    def view_sql(self, view: View) -> str:
+        columns = f" ({self.quote_list(view.columns)})" if view.columns else ""
+        sql = f"CREATE VIEW {self.quote(view.name)}{columns} AS\n{render_query(view.query, self.name)}"
+        if view.check_option and self.keeps_check_option:
+            sql += f"\nWITH {view.check_option.upper()} CHECK OPTION"
+        return sql
+
+    def compile_create_view(self, op: CreateView, ctx: CompileContext) -> list[str]:
+        return [self.view_sql(op.view)]
+
+    def compile_drop_view(self, op: DropView, ctx: CompileContext) -> list[str]:
+        return [f"DROP VIEW {self.quote(op.view.name)}"]
+
     def compile_add_constraint(self, op: AddConstraint, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} ADD {self.constraint_sql(op.constraint)}"]
 
@@ -380,6 +400,14 @@ class Compiler:
                 self.check_index(table, index)
             for fk in table.foreign_keys:
                 self.check_foreign_key(schema, table, fk)
+        for view in schema.views:
+            self.check_view(view)
+
+    def check_view(self, view: View) -> None:
+        """Refuse a view whose query sqlglot cannot write for this engine without leaving something out."""
+        problem = unsupported_in(view.query, self.name)
+        if problem:
+            raise UnsupportedType(f"view {view.name}: {self.title} cannot run its query as sqlglot writes it: {problem}")
 
     def check_index(self, table: Table, index: Index) -> None:
         where = f"index {index.name} on {table.name}"
@@ -425,8 +453,17 @@ class Compiler:
             )
 
     def stored_form(self, schema: Schema) -> Schema:
-        """Return `schema` as this engine keeps it (types it folds, names it imposes)."""
-        return Schema(tuple(self.stored_table(t) for t in schema.tables)).normalized()
+        """Return `schema` as this engine keeps it (types it folds, names it imposes).
+
+        A view is kept as the engine shows it: its name, the names of the columns it returns
+        and its check option. Its query is left out: every engine rewrites the text it stores.
+        """
+        columns = view_columns(schema) if schema.views else {}
+        views = tuple(self.stored_view(view, columns[view.name]) for view in schema.views)
+        return Schema(tuple(self.stored_table(t) for t in schema.tables), views).normalized()
+
+    def stored_view(self, view: View, columns: tuple[str, ...]) -> View:
+        return View(view.name, "", columns, view.check_option if self.keeps_check_option else None)
 
     def stored_table(self, table: Table) -> Table:
         indexes = tuple(built for built in (self.index_form(ix) for ix in table.indexes) if built is not None)

@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import canonical
-from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
 
 # reviewkit's own tables (the ledger) are not part of any schema it manages.
 OWN_TABLE_PREFIX = "reviewkit_"
@@ -51,6 +51,24 @@ class TableDraft:
 def drafts_by_name(names: list[str]) -> dict[str, TableDraft]:
     """Return an empty draft for every table name, skipping reviewkit's own tables."""
     return {name: TableDraft(name) for name in names if not name.startswith(OWN_TABLE_PREFIX)}
+
+
+def views_from_rows(rows: list[tuple]) -> list[View]:
+    """Return views from (view, column, check option) rows in column order; a column of None adds nothing.
+
+    A live view is known by what the engine shows of it: not its query, which every engine
+    rewrites, but its name, the columns it returns and its check option ("NONE" is none).
+    """
+    columns: dict[str, list[str]] = {}
+    options: dict[str, str | None] = {}
+    for name, column, option in rows:
+        if name.startswith(OWN_TABLE_PREFIX):
+            continue
+        columns.setdefault(name, [])
+        if column is not None:
+            columns[name].append(column)
+        options[name] = option.lower() if option and option.upper() != "NONE" else None
+    return [View(name, "", tuple(cols), options[name]) for name, cols in columns.items()]
 
 
 def fk_action(text: str | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from reviewkit.diff.compare import Phases, compare_enums, compare_table
 from reviewkit.diff.plan import order_creations, order_drops
 from reviewkit.diff.renames import DeclaredRenames, NoInputQuestioner, Questioner, resolve_renames
+from reviewkit.diff.views import plan_views
 from reviewkit.schema.operations import Operation, apply_all
 from reviewkit.schema.state import Schema
 
@@ -19,9 +20,11 @@ def diff_schemas(
 ) -> list[Operation]:
     """Return the operations that turn `old` into `new`, in an order every engine can run.
 
-    Renames come first, then: foreign keys dropped, keys and indexes dropped, tables
-    dropped, tables created, columns dropped/altered/added, keys and indexes added,
-    foreign keys added. Reversing the list (each operation reversed) is the down path.
+    Views that change, or read a table that changes, are dropped first; then renames,
+    foreign keys dropped, keys and indexes dropped, tables dropped, tables created,
+    columns dropped/altered/added, keys and indexes added, foreign keys added; views are
+    created last (`reviewkit.diff.views`). Reversing the list (each operation reversed)
+    is the down path.
     """
     rename_ops = resolve_renames(old, new, renames or DeclaredRenames(), questioner or NoInputQuestioner())
     base = apply_all(old, rename_ops)
@@ -37,7 +40,7 @@ def diff_schemas(
     narrowed = [op for op in altered_enums if not op.only_adds]
     drop_cycle_fks, drops = order_drops([old_tables[n] for n in sorted(old_tables.keys() - new_tables.keys())])
     creates, cycle_fks = order_creations([new_tables[n] for n in sorted(new_tables.keys() - old_tables.keys())], base)
-    return [
+    table_operations = [
         *rename_ops,
         *phases.renames,
         *created_enums,
@@ -54,3 +57,5 @@ def diff_schemas(
         *cycle_fks,
         *dropped_enums,
     ]
+    drop_views, create_views = plan_views(old, new, table_operations)
+    return [*drop_views, *table_operations, *create_views]

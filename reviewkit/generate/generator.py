@@ -22,7 +22,7 @@ from reviewkit.generate.review import render_empty_review, render_review
 from reviewkit.generate.risk import Finding, assess, foreign_key_findings, overall_level, rebuild_findings
 from reviewkit.generate.scripts import render_empty_script, render_script
 from reviewkit.models import load_models
-from reviewkit.schema.operations import Operation, reverse_all
+from reviewkit.schema.operations import CreateView, DropView, Operation, reverse_all
 from reviewkit.schema.state import Schema, schema_to_json
 
 
@@ -134,7 +134,8 @@ def slugify(text: str) -> str:
 def default_slug(operations: list[Operation], first: bool) -> str:
     if first:
         return "initial"
-    op = operations[0]
+    # Views dropped to be created again open many bundles: the first change of a table names it better.
+    op = next((o for o in operations if not isinstance(o, (DropView, CreateView))), operations[0])
     slug = f"{op.kind}_{op.table}"
     detail = op.to_dict()
     if "column" in detail:

@@ -17,8 +17,10 @@ from reviewkit.schema.operations import (
     AddIndex,
     AlterColumn,
     CreateTable,
+    CreateView,
     DropColumn,
     DropTable,
+    DropView,
     Operation,
     RenameColumn,
     RenameTable,
@@ -114,6 +116,17 @@ def constraint_on_existing_table(op: Operation, new_tables: set[str]) -> tuple[s
     return None
 
 
+def view_dropped(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """DROP VIEW with no CREATE VIEW of that name in the bundle: queries and code that read the view fail.
+
+    A view dropped and created again around a table change is only briefly gone (and not
+    at all where DDL is transactional), so that is no finding.
+    """
+    if isinstance(op, DropView) and op.table not in new_tables:
+        return "medium", "drop-view", f"drops view {op.table}: code that reads it breaks"
+    return None
+
+
 def rebuild_findings(compiled: list[CompiledOperation], dialect: str) -> list[Finding]:
     """A table rebuild (SQLite) copies every row while the database is locked for writes."""
     return [
@@ -131,12 +144,13 @@ def foreign_key_findings(compiled: list[CompiledOperation], dialect: str) -> lis
 
 CHECKS: tuple[Callable[[Operation, set[str]], tuple[str, str, str] | None], ...] = (
     drop_table, drop_column, type_change, not_null_added, rename, index_on_existing_table, constraint_on_existing_table,
+    view_dropped,
 )
 
 
 def assess(operations: list[Operation], before: Schema) -> list[Finding]:
     """Return the engine-independent findings for a bundle's operations."""
-    new_tables = {op.table for op in operations if isinstance(op, CreateTable)}
+    new_tables = {op.table for op in operations if isinstance(op, (CreateTable, CreateView))}  # and the views made
     findings = []
     for i, op in enumerate(operations):
         for check in CHECKS:

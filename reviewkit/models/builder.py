@@ -17,7 +17,7 @@ from reviewkit.models.problems import Problems
 from reviewkit.schema import naming
 from reviewkit.schema.defaults import normalize_default
 from reviewkit.schema.expressions import column_names_in
-from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique, View
 
 _FK_ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
 
@@ -67,8 +67,17 @@ class TableDraft:
         self.indexes.append(Index(name or "", parts, unique, where, method, include))
 
 
+@dataclass(frozen=True)
+class ViewDraft:
+    """A view as a model file declares it, with where, for messages."""
+
+    view: View
+    where: str
+    source: str = ""
+
+
 class SchemaBuilder:
-    """Collect table drafts, then `build()` the validated, named schema state."""
+    """Collect table and view drafts, then `build()` the validated, named schema state."""
 
     def __init__(self, per_table_index_names: bool = False) -> None:
         self._drafts: dict[str, TableDraft] = {}
@@ -76,6 +85,9 @@ class SchemaBuilder:
         # SQLite keep index names once per schema, so the later one is renamed.
         self.per_table_index_names = per_table_index_names
         self.renamed_indexes: list[tuple[str, str, str]] = []  # (table, name in the models, name given)
+        self._views: dict[str, ViewDraft] = {}
+        # With ignore_unsupported: told of each view left out because it reads what is left out.
+        self.leave_out_view: Callable[[ViewDraft, str], None] | None = None
 
     def new_table(self, name: str, where: str, source: str = "") -> TableDraft:
         if name in self._drafts:
@@ -88,6 +100,11 @@ class SchemaBuilder:
         """Drop a table declared so far (one the models' reader decided to leave out)."""
         self._drafts.pop(name, None)
 
+    def new_view(self, view: View, where: str, source: str = "") -> None:
+        if view.name in self._views:
+            raise ModelError(f"{where}: view {view.name} is already declared at {self._views[view.name].where}")
+        self._views[view.name] = ViewDraft(view, where, source)
+
     def existing(self, name: str, where: str) -> TableDraft:
         if name not in self._drafts:
             raise ModelError(f"{where}: table {name} is not declared (declare it before its indexes and constraints)")
@@ -98,13 +115,18 @@ class SchemaBuilder:
         taken: set[str] = set()  # PostgreSQL and SQLite share one namespace for indexes and tables
         tables = []
         for draft in self._drafts.values():
-            with _recorded(problems, draft.source):
+            with recorded(problems, draft.source):
                 tables.append(self._build_table(draft, taken))
         schema = Schema(tuple(tables)).normalized()
         for table in schema.tables:
-            with _recorded(problems, self._drafts[table.name].source):
+            with recorded(problems, self._drafts[table.name].source):
                 _check_foreign_keys(table, schema, self._drafts[table.name].where)
-        return schema
+        if not self._views:
+            return schema
+        from reviewkit.models.view_checks import checked_views  # sqlglot's optimizer, only for models with views
+
+        views = checked_views(list(self._views.values()), schema, set(self._drafts), problems, self.leave_out_view)
+        return Schema(schema.tables, views).normalized()
 
     def _build_table(self, d: TableDraft, taken: set[str]) -> Table:
         if not d.columns:
@@ -230,7 +252,7 @@ def _known_expression(expression: str, names: set[str], d: TableDraft, what: str
 
 
 @contextmanager
-def _recorded(problems: Problems | None, source: str) -> Iterator[None]:
+def recorded(problems: Problems | None, source: str) -> Iterator[None]:
     """Record a ModelError in `problems` instead of raising it, when there is somewhere to record it."""
     try:
         yield

@@ -32,7 +32,15 @@ from reviewkit.dialects.splitter import ScriptStatement, split_statements
 from reviewkit.errors import ModelError
 from reviewkit.models import ddl_tables
 from reviewkit.models.builder import SchemaBuilder
-from reviewkit.models.kinds import MODEL, NOISE, UNSUPPORTED, StatementKind, classify, tables_named_by
+from reviewkit.models.kinds import (
+    MODEL,
+    NOISE,
+    UNSUPPORTED,
+    StatementKind,
+    classify,
+    routine_named_by,
+    tables_named_by,
+)
 from reviewkit.models.problems import Problems
 from reviewkit.schema.state import Schema
 
@@ -84,7 +92,9 @@ def load_ddl_files(
             scripts = [(_relative(path, root), _sorted_statements(path, dialect, root)) for path in paths]
             left_out = tables_left_out(scripts) if ignore_unsupported else set()
             context = ddl_tables.ModelContext(builder, dialect, problems, ignore_unsupported=ignore_unsupported,
-                                              left_out=left_out)
+                                              left_out=left_out, left_out_routines=routines_left_out(scripts))
+            if ignore_unsupported:
+                builder.leave_out_view = lambda draft, why: problems.ignored.append((f"CREATE VIEW ({why})", draft.where))
             for rel, statements in scripts:
                 for stmt in _schema_statements(rel, statements, dialect, context):
                     ddl_tables.apply_statement(context, stmt)
@@ -124,6 +134,16 @@ def tables_left_out(scripts: list[tuple[str, Sorted]]) -> set[str]:
     return names
 
 
+def routines_left_out(scripts: list[tuple[str, Sorted]]) -> set[str]:
+    """Return the functions and aggregates the models declare but reviewkit does not model: views calling them go too."""
+    names = set()
+    for _, statements in scripts:
+        for statement, kind in statements:
+            if kind.role == UNSUPPORTED and (name := routine_named_by(statement.sql)):
+                names.add(name)
+    return names
+
+
 def _schema_statements(rel: str, statements: Sorted, dialect: str, context: ddl_tables.ModelContext) -> Iterator[Statement]:
     """Yield the parsed schema statements of one file; record its noise, its unsupported and unparsable statements."""
     problems = context.problems
@@ -140,7 +160,8 @@ def _schema_statements(rel: str, statements: Sorted, dialect: str, context: ddl_
         elif ddl_tables.read_from_text(kind.label, script_statement.sql):
             yield Statement(None, rel, script_statement.line, script_statement.sql, kind.label)
         else:
-            node = _parse(script_statement.sql, dialect, parser, where, problems)
+            text = ddl_tables.parsable_text(kind.label, script_statement.sql)
+            node = _parse(text, dialect, parser, where, problems, script_statement.sql)
             if node is not None:
                 yield Statement(node, rel, script_statement.line, script_statement.sql, kind.label)
 
@@ -162,8 +183,13 @@ def _read_text(path: Path, rel: str) -> str:
                          "save it as UTF-8") from None
 
 
-def _parse(sql: str, dialect: str, parser: Parser, where: str, problems: Problems) -> exp.Expression | None:
-    """Parse one statement; record a problem (with the source text) and return None when it does not parse."""
+def _parse(
+    sql: str, dialect: str, parser: Parser, where: str, problems: Problems, source: str,
+) -> exp.Expression | None:
+    """Parse one statement; record a problem (with its `source` text) and return None when it does not parse.
+
+    `sql` is what sqlglot reads: the source, or the source with clauses it cannot read blanked out.
+    """
     sql = _without_generation_storage(sql)
     engine, tokenizer = get_dialect(dialect), _tokenizer(dialect)
     try:
@@ -174,17 +200,17 @@ def _parse(sql: str, dialect: str, parser: Parser, where: str, problems: Problem
             problems.noted.update(notes)
         stray = _stray_comma(tokens) if _MAYBE_STRAY_COMMA.search(sql) else None
         if stray is not None:
-            problems.add(_at(where, stray), "a comma with nothing after it (`,,` or `,)`)", sql)
+            problems.add(_at(where, stray), "a comma with nothing after it (`,,` or `,)`)", source)
             return None
         parsed = [node for node in parser.parse(tokens, sql) if node is not None]
     except (ParseError, TokenError) as err:
-        problems.add(where, f"does not parse: {_parse_message(err)}", sql)
+        problems.add(where, f"does not parse: {_parse_message(err)}", source)
         return None
     except Exception as err:  # noqa: BLE001 - sqlglot's own bugs (a TypeError building a node) are a parse failure too
-        problems.add(where, f"does not parse (sqlglot: {type(err).__name__})", sql)
+        problems.add(where, f"does not parse (sqlglot: {type(err).__name__})", source)
         return None
     if len(parsed) != 1 or isinstance(parsed[0], exp.Command):
-        problems.add(where, f"does not parse as {engine.title} DDL reviewkit can read", sql)
+        problems.add(where, f"does not parse as {engine.title} DDL reviewkit can read", source)
         return None
     return parsed[0]
 

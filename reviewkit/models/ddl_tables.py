@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from reviewkit.errors import ModelError
-from reviewkit.models import ddl_objects
+from reviewkit.models import ddl_objects, ddl_views
 from reviewkit.models.builder import SchemaBuilder, TableDraft
 from reviewkit.models.ddl_objects import Declarations
 from reviewkit.models.problems import Problems
@@ -40,6 +40,7 @@ class ModelContext:
     declared: Declarations = field(default_factory=Declarations)  # enum types, domains, sequences
     ignore_unsupported: bool = False
     left_out: set[str] = field(default_factory=set)  # tables skipped with what made them (partitions...)
+    left_out_routines: set[str] = field(default_factory=set)  # functions and aggregates the models skip
 
     @cached_property
     def null_ordering(self) -> str:
@@ -97,6 +98,8 @@ def _dispatch(context: ModelContext, stmt: Statement) -> None:
         ddl_objects.create_enum(context, stmt)
     elif isinstance(node, exp.Create) and node.kind == "SEQUENCE":
         ddl_objects.create_sequence(context, stmt)
+    elif isinstance(node, exp.Create) and node.kind == "VIEW":
+        ddl_views.create_view(context, stmt)
     elif isinstance(node, exp.Comment):
         ddl_objects.comment(context, stmt)
     elif isinstance(node, exp.Alter) and node.kind == "TABLE":
@@ -113,6 +116,11 @@ _TEXT_HANDLERS = {
     "COMMENT ON TABLE": ddl_objects.remove_comment,
     "COMMENT ON COLUMN": ddl_objects.remove_comment,
 }
+
+
+def parsable_text(label: str, source: str) -> str:
+    """Return what sqlglot parses of a statement: its text, less the clauses read from the text instead."""
+    return ddl_views.parsable(source) if label == "CREATE VIEW" else source
 
 
 def read_from_text(label: str, source: str) -> bool:

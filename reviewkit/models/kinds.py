@@ -29,6 +29,9 @@ class StatementKind:
 
 _COMMENT = re.compile(r"/\*(?!!).*?\*/|--[^\n]*|#[^\n]*", re.DOTALL)
 _WORD = re.compile(r"[A-Za-z_]+")
+# MySQL's DEFINER=`user`@`host` before the kind of object: its words name a user, not the kind.
+_DEFINER = re.compile(r"""\bDEFINER\s*=\s*(?:`[^`]*`|'[^']*'|"[^"]*"|\w+)(?:\s*@\s*(?:`[^`]*`|'[^']*'|"[^"]*"|[\w.%-]+))?""",
+                      re.IGNORECASE)
 # Words that may stand between CREATE and the kind of object without changing it.
 _CREATE_MODIFIERS = {
     "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE", "RECURSIVE",
@@ -48,7 +51,7 @@ _NOISE_FIRST_WORDS = {
 _CREATE_NOISE = {"DATABASE": "CREATE DATABASE", "SCHEMA": "CREATE SCHEMA", "EXTENSION": "CREATE EXTENSION"}
 _CREATE_MODEL = {
     "TABLE": "CREATE TABLE", "INDEX": "CREATE INDEX", "TYPE": "CREATE TYPE", "SEQUENCE": "CREATE SEQUENCE",
-    "DOMAIN": "CREATE DOMAIN",
+    "DOMAIN": "CREATE DOMAIN", "VIEW": "CREATE VIEW",
 }
 _CREATE_UNSUPPORTED = {
     "FUNCTION": "CREATE FUNCTION", "PROCEDURE": "CREATE PROCEDURE", "TRIGGER": "CREATE TRIGGER",
@@ -59,7 +62,6 @@ _CREATE_UNSUPPORTED = {
     "SERVER": "CREATE SERVER", "PUBLICATION": "CREATE PUBLICATION", "SUBSCRIPTION": "CREATE SUBSCRIPTION",
     "STATISTICS": "CREATE STATISTICS", "TEXT": "CREATE TEXT SEARCH", "ROLE": "CREATE ROLE", "USER": "CREATE USER",
     "TABLESPACE": "CREATE TABLESPACE", "ACCESS": "CREATE ACCESS METHOD", "TRANSFORM": "CREATE TRANSFORM",
-    "VIEW": "CREATE VIEW",
 }
 _INHERITS = re.compile(r"\)\s*INHERITS\s*\(", re.IGNORECASE)
 _PARTITIONED = re.compile(r"\)\s*PARTITION\s+BY\b", re.IGNORECASE)
@@ -83,7 +85,10 @@ def classify(sql: str) -> StatementKind:
         return StatementKind(NOISE, "\\" + (_WORD.match(text, 1).group() if _WORD.match(text, 1) else ""))
     if text.startswith("/*!"):
         return StatementKind(NOISE, "MySQL /*!...*/ version comment")
-    words = [w.upper() for w in _WORD.findall(_COMMENT.sub(" ", text[:400]))[:12]]
+    head = _COMMENT.sub(" ", text[:400])
+    words = [w.upper() for w in _WORD.findall(head)[:12]]
+    if "DEFINER" in words:
+        words = [w.upper() for w in _WORD.findall(_DEFINER.sub(" DEFINER ", head))[:12]]
     if not words:
         return StatementKind(MODEL, "statement")
     first = words[0]
@@ -111,6 +116,8 @@ def _create_kind(words: list[str], text: str) -> StatementKind:
             return StatementKind(UNSUPPORTED, "CREATE TABLE ... INHERITS (table inheritance)")
         if _PARTITIONED.search(text) or _PARTITION_OF.match(text):
             return StatementKind(UNSUPPORTED, "CREATE TABLE ... PARTITION (partitioning)")
+    if kind == "VIEW" and "RECURSIVE" in words[:words.index("VIEW")]:
+        return StatementKind(UNSUPPORTED, "CREATE RECURSIVE VIEW")
     if kind in _CREATE_MODEL:
         return StatementKind(MODEL, _CREATE_MODEL[kind])
     if kind in _CREATE_UNSUPPORTED:
@@ -151,6 +158,17 @@ _NAME = r'((?:"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[\w$]+)(?:\.(?:"(?:[^"]|"")+"|`[
 _MADE_TABLE = re.compile(
     r"^\s*CREATE\s+(?:\w+\s+)*?(?:TABLE|MATERIALIZED\s+VIEW|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _NAME, re.IGNORECASE)
 _ATTACHED = re.compile(r"\bATTACH\s+PARTITION\s+" + _NAME, re.IGNORECASE)
+
+
+_MADE_ROUTINE = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:FUNCTION|AGGREGATE|PROCEDURE)\s+" + _NAME,
+    re.IGNORECASE)
+
+
+def routine_named_by(sql: str) -> str | None:
+    """Return the function, aggregate or procedure an unsupported statement makes, if it makes one."""
+    made = _MADE_ROUTINE.match(sql)
+    return plain_name(made.group(1)) if made else None
 
 
 def tables_named_by(sql: str) -> set[str]:

@@ -49,7 +49,7 @@ class Problems:
 
     found: list[Problem] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # noise: label -> count
-    noted: Counter[str] = field(default_factory=Counter)  # clauses left out (ENGINE=, CHARACTER SET): word -> count
+    noted: Counter[str] = field(default_factory=Counter)  # clauses left out (ENGINE=, CHARACTER SET, DEFINER=): word -> count
     ignored: list[tuple[str, str]] = field(default_factory=list)  # unsupported, skipped: (label, where)
     renamed_indexes: list[tuple[str, str, str]] = field(default_factory=list)  # (table, model's name, name given)
     type_errors: bool = False  # a problem is an unknown or unmappable type

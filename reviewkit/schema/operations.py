@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique, View
 
 Constraint = PrimaryKey | Unique | Check | ForeignKey
 
@@ -118,7 +118,7 @@ class RenameTable(Operation):
                 t = replace(t, name=self.new_name)
             fks = tuple(replace(fk, ref_table=self.new_name) if fk.ref_table == self.table else fk for fk in t.foreign_keys)
             tables.append(replace(t, foreign_keys=fks))
-        return Schema(tuple(tables)).normalized()
+        return schema.with_tables(tuple(tables))
 
     def _details(self) -> dict[str, Any]:
         return {"new_name": self.new_name}
@@ -234,7 +234,7 @@ class RenameColumn(Operation):
 
     def apply(self, schema: Schema) -> Schema:
         tables = [self._rename_in(t) for t in schema.tables]
-        return Schema(tuple(tables)).normalized()
+        return schema.with_tables(tuple(tables))
 
     def _rename_in(self, t: Table) -> Table:
         ren = lambda cols: tuple(self.new_name if c == self.old_name else c for c in cols)  # noqa: E731
@@ -523,3 +523,50 @@ class AlterEnum(Operation):
 
     def _details(self) -> dict[str, Any]:
         return {"values": list(self.new)}
+
+
+# -- views: a name and a query; changing one is dropping it and creating it again ---------------
+
+
+@dataclass(frozen=True)
+class CreateView(Operation):
+    view: View
+    kind: ClassVar[str] = "create_view"
+
+    @property
+    def table(self) -> str:  # type: ignore[override]
+        return self.view.name
+
+    def describe(self) -> str:
+        reads = f" (reads {', '.join(sorted(self.view.reads))})" if self.view.reads else ""
+        return f"Create view {self.view.name}{reads}"
+
+    def reverse(self) -> Operation:
+        return DropView(self.view)
+
+    def apply(self, schema: Schema) -> Schema:
+        return schema.with_view(self.view)
+
+    def _details(self) -> dict[str, Any]:
+        return {"reads": sorted(self.view.reads)}
+
+
+@dataclass(frozen=True)
+class DropView(Operation):
+    """Drop a view; it holds no data, and the reverse creates it again as it was."""
+
+    view: View
+    kind: ClassVar[str] = "drop_view"
+
+    @property
+    def table(self) -> str:  # type: ignore[override]
+        return self.view.name
+
+    def describe(self) -> str:
+        return f"Drop view {self.view.name}"
+
+    def reverse(self) -> Operation:
+        return CreateView(self.view)
+
+    def apply(self, schema: Schema) -> Schema:
+        return schema.without_view(self.view.name)

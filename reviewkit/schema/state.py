@@ -4,6 +4,7 @@ Every stage speaks this language: model sources produce it, the differ compares 
 them, introspection reads one back from a live database, and a bundle's `schema.json`
 is its serialization. Column types are portable names (see `reviewkit.schema.types`);
 defaults, checks and index expressions are SQL text in sqlglot's neutral dialect.
+Views are a name and a query (canonical neutral-dialect SQL, like the expressions).
 Tuples are kept sorted where order carries no meaning, so equal schemas compare equal
 and serialize to the same bytes.
 """
@@ -118,8 +119,33 @@ class Table:
 
 
 @dataclass(frozen=True)
+class View:
+    """A view: its name and its SELECT, with what that SELECT reads derived from it.
+
+    `query` is the canonical neutral-dialect text (`reviewkit.schema.views`), rendered per
+    engine at generate. A view read back from a live database has no query (""): engines
+    rewrite the text they store, so a live view is known by its name, the columns it
+    returns (in `columns`) and its check option (`Compiler.stored_form` gives a model's
+    view the same form).
+    """
+
+    name: str
+    query: str
+    columns: tuple[str, ...] = ()  # CREATE VIEW v (a, b): names for the query's output; () when the query names them
+    check_option: str | None = None  # WITH CHECK OPTION: "cascaded" or "local"
+
+    @cached_property
+    def reads(self) -> frozenset[str]:
+        """Return the names of the tables and views the query reads (not its CTEs or aliases)."""
+        from reviewkit.schema.views import names_read  # state stays importable without sqlglot
+
+        return names_read(self.query) if self.query else frozenset()
+
+
+@dataclass(frozen=True)
 class Schema:
     tables: tuple[Table, ...] = field(default=())
+    views: tuple[View, ...] = field(default=())
 
     @cached_property
     def _by_name(self) -> dict[str, Table]:
@@ -135,17 +161,31 @@ class Schema:
     def table_map(self) -> dict[str, Table]:
         return dict(self._by_name)
 
+    def view(self, name: str) -> View | None:
+        return next((v for v in self.views if v.name == name), None)
+
+    def view_map(self) -> dict[str, View]:
+        return {v.name: v for v in self.views}
+
     def normalized(self) -> Schema:
-        """Return the schema with tables and their unordered members sorted."""
-        return Schema(tuple(sorted((t.normalized() for t in self.tables), key=lambda t: t.name)))
+        """Return the schema with tables, views and the tables' unordered members sorted."""
+        tables = tuple(sorted((t.normalized() for t in self.tables), key=lambda t: t.name))
+        return Schema(tables, tuple(sorted(self.views, key=lambda v: v.name)))
 
     def ignoring_column_order(self) -> Schema:
-        """Return the schema with columns sorted by name.
+        """Return the schema with columns sorted by name, the columns of tables and views alike.
 
         A down script that restores a dropped column can only append it, so a schema
-        after a rollback matches its predecessor in everything but column order.
+        after a rollback matches its predecessor in everything but column order (and a
+        view that selects `*` from that table returns its columns in the new order).
         """
-        return Schema(tuple(replace(t, columns=tuple(sorted(t.columns, key=lambda c: c.name))) for t in self.normalized().tables))
+        normal = self.normalized()
+        tables = tuple(replace(t, columns=tuple(sorted(t.columns, key=lambda c: c.name))) for t in normal.tables)
+        return Schema(tables, tuple(replace(v, columns=tuple(sorted(v.columns))) for v in normal.views))
+
+    def with_tables(self, tables: tuple[Table, ...]) -> Schema:
+        """Return the schema with `tables` in place of its tables, its views kept, normalized."""
+        return Schema(tables, self.views).normalized()
 
     def with_table(self, table: Table) -> Schema:
         """Return a copy with `table` added or replacing the one of the same name.
@@ -159,10 +199,10 @@ class Schema:
         by_name = dict(self._by_name)  # copied in C: the lookups move on instead of being rebuilt
         by_name[table.name] = table
         if at < len(names) and names[at] == table.name:
-            changed = Schema(self.tables[:at] + (table,) + self.tables[at + 1:])
+            changed = Schema(self.tables[:at] + (table,) + self.tables[at + 1:], self.views)
             changed.__dict__["_names"] = names
         else:
-            changed = Schema(self.tables[:at] + (table,) + self.tables[at:])
+            changed = Schema(self.tables[:at] + (table,) + self.tables[at:], self.views)
             changed.__dict__["_names"] = names[:at] + [table.name] + names[at:]
         changed.__dict__["_by_name"] = by_name
         return changed
@@ -171,13 +211,21 @@ class Schema:
         names = self._names
         at = bisect.bisect_left(names, name)
         if at == len(names) or names[at] != name:  # not there, or the tables are not sorted by name
-            return Schema(tuple(t for t in self.tables if t.name != name))
-        removed = Schema(self.tables[:at] + self.tables[at + 1:])
+            return Schema(tuple(t for t in self.tables if t.name != name), self.views)
+        removed = Schema(self.tables[:at] + self.tables[at + 1:], self.views)
         by_name = dict(self._by_name)
         del by_name[name]
         removed.__dict__["_by_name"] = by_name
         removed.__dict__["_names"] = names[:at] + names[at + 1:]
         return removed
+
+    def with_view(self, view: View) -> Schema:
+        """Return a copy with `view` added or replacing the one of the same name."""
+        views = tuple(v for v in self.views if v.name != view.name) + (view,)
+        return Schema(self.tables, tuple(sorted(views, key=lambda v: v.name)))
+
+    def without_view(self, name: str) -> Schema:
+        return Schema(self.tables, tuple(v for v in self.views if v.name != name))
 
     def enum_types(self) -> dict[str, tuple[str, ...]]:
         """Return every named enum type the columns use: name -> values."""
@@ -215,6 +263,10 @@ def schema_to_json(schema: Schema) -> str:
             else:
                 lines.append(f'      "{key}": {_compact(value)}{end}')
         lines.append("    }" + ("," if i < len(tables) - 1 else ""))
+    views = [_view_to_dict(v) for v in schema.normalized().views]
+    if views:  # written only when there are views, so a schema without them reads as it always did
+        lines.append("  ],")
+        lines.append('  "views": [\n' + ",\n".join(f"    {_compact(view)}" for view in views))
     lines.append("  ]")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -227,7 +279,8 @@ def _compact(value: Any) -> str:
 def schema_from_dict(data: dict[str, Any]) -> Schema:
     if data.get("format") != SCHEMA_FORMAT:
         raise ValueError(f"unsupported schema format {data.get('format')!r}")
-    return Schema(tuple(_table_from_dict(t) for t in data["tables"])).normalized()
+    views = tuple(_view_from_dict(v) for v in data.get("views", ()))
+    return Schema(tuple(_table_from_dict(t) for t in data["tables"]), views).normalized()
 
 
 def schema_from_json(text: str) -> Schema:
@@ -317,6 +370,21 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
         indexes=tuple(_index_from_dict(i) for i in d.get("indexes", ())),
         comment=d.get("comment"),
     )
+
+
+def _view_to_dict(view: View) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": view.name}
+    if view.query:
+        out["query"] = view.query
+    if view.columns:
+        out["columns"] = list(view.columns)
+    if view.check_option:
+        out["check_option"] = view.check_option
+    return out
+
+
+def _view_from_dict(d: dict[str, Any]) -> View:
+    return View(d["name"], d.get("query", ""), tuple(d.get("columns", ())), d.get("check_option"))
 
 
 def _index_from_dict(d: dict[str, Any]) -> Index:

@@ -289,4 +289,8 @@ class MySQLCompiler(Compiler):
             notes.append("Arrays are stored as JSON arrays; the element type is not enforced.")
         if any(c.generated is not None and not c.nullable for c in columns):
             notes.append("Generated columns are declared without NOT NULL: MariaDB refuses it on them.")
+        concatenating = [view.name for view in schema.views if parse_canonical(view.query).find(exp.GroupConcat)]
+        if concatenating:
+            notes.append(f"GROUP_CONCAT in view{'s' if len(concatenating) > 1 else ''} {', '.join(concatenating)} cuts "
+                         "its result at group_concat_max_len (1,024 bytes unless the server sets more).")
         return notes

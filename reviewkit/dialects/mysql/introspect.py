@@ -19,8 +19,9 @@ from reviewkit.dialects.introspection import (
     drafts_by_name,
     fk_action,
     unsupported,
+    views_from_rows,
 )
-from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
 
 _COLUMNS = """
 SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT, c.EXTRA,
@@ -57,6 +58,15 @@ WHERE TABLE_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
 """
 
+# A view that no longer works (a table under it was dropped) has no columns: it is read with none.
+_VIEWS = """
+SELECT v.TABLE_NAME, c.COLUMN_NAME, v.CHECK_OPTION
+FROM information_schema.VIEWS v
+LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = v.TABLE_SCHEMA AND c.TABLE_NAME = v.TABLE_NAME
+WHERE v.TABLE_SCHEMA = DATABASE()
+ORDER BY v.TABLE_NAME, c.ORDINAL_POSITION
+"""
+
 _TYPE = re.compile(r"^(?P<name>[a-z]+)(?:\((?P<params>\d+(?:,\d+)?)\))?(?P<unsigned> unsigned)?(?: zerofill)?$")
 _VALUES = re.compile(r"^(?P<kind>enum|set)\((?P<values>.*)\)$", re.DOTALL)
 _KINDS = {
@@ -85,6 +95,11 @@ def read_tables(conn: Connection) -> list[Table]:
     fk_names = _read_foreign_keys(conn, drafts)
     _read_indexes(conn, drafts, fk_names)
     return [draft.build() for draft in drafts.values()]
+
+
+def read_views(conn: Connection) -> list[View]:
+    """Return every view of the current database: its name, the columns it returns, its check option."""
+    return views_from_rows(conn.query(_VIEWS))
 
 
 def portable_type(type_text: str) -> str | None:

@@ -16,8 +16,9 @@ from reviewkit.dialects.introspection import (
     fk_action,
     index_from_sql,
     unsupported,
+    views_from_rows,
 )
-from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
 from reviewkit.schema.types import PortableType
 
 _COLUMNS = """
@@ -82,6 +83,17 @@ WHERE n.nspname = current_schema() AND NOT tg.tgisinternal AND tg.tgname LIKE 'r
 """
 _TOUCHED_COLUMN = re.compile(r'NEW\.("(?:[^"]|"")+"|\w+) := CURRENT_TIMESTAMP')
 
+# Views: the columns they return, and the check option PostgreSQL keeps among the view's options.
+_VIEWS = """
+SELECT c.relname, a.attname,
+       (SELECT option_value FROM pg_options_to_table(c.reloptions) WHERE option_name = 'check_option')
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE n.nspname = current_schema() AND c.relkind = 'v'
+ORDER BY c.relname, a.attnum
+"""
+
 _FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _TYPE = re.compile(r"^(?P<name>[a-z ]+?)(?:\((?P<params>\d+(?:,\d+)?)\))?(?P<tz> with(?:out)? time zone)?$")
 _KINDS = {
@@ -115,6 +127,11 @@ def read_tables(conn: Connection) -> list[Table]:
             drafts[table].indexes.append(index_from_sql(name, definition, "postgres", undo_rewrites))
     _read_touch_triggers(conn, drafts)
     return [draft.build() for draft in drafts.values()]
+
+
+def read_views(conn: Connection) -> list[View]:
+    """Return every view of the current schema: its name, the columns it returns, its check option."""
+    return views_from_rows(conn.query(_VIEWS))
 
 
 def _read_enums(conn: Connection) -> dict[str, tuple[str, ...]]:

@@ -16,6 +16,7 @@ from reviewkit.dialects.compiler import (
 )
 from reviewkit.dialects.sqlite import defaults
 from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, rebuild_table
+from reviewkit.dialects.sqlite.views import probe_views
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
 from reviewkit.schema.expressions import canonical, column_names_in, parse_canonical
@@ -67,6 +68,7 @@ class SQLiteCompiler(Compiler):
     }
     stored_types: ClassVar[dict[str, str]] = {"tsvector": "text", "array": "json"}
     hash_as_default = True  # SQLite's one index kind serves the same lookups
+    keeps_check_option = False  # SQLite's views are read-only: nothing is written through them to check
 
     def array_type_sql(self, portable: PortableType, where: str) -> str:
         return "JSON"  # a JSON array: SQLite has no array columns
@@ -84,6 +86,9 @@ class SQLiteCompiler(Compiler):
                 if parse_type(column.type).kind == "ubigint":
                     raise UnsupportedType(f"column {table.name}.{column.name}: SQLite's integers stop at 2^63-1, "
                                           "below BIGINT UNSIGNED's range")
+        failed = probe_views(self, schema) if schema.views else None
+        if failed:
+            raise UnsupportedType(f"view {failed[0]}: SQLite cannot run its query as sqlglot writes it: {failed[1]}")
 
     def column_checks(self, table: str, column: Column) -> list[Check]:
         """Enum values, set members and integer ranges, which SQLite's types do not hold, as CHECKs.
@@ -221,6 +226,10 @@ class SQLiteCompiler(Compiler):
                          "(reviewkit_touch_<table>_<column>); it sets the time on any UPDATE that leaves the column as it was.")
         if any(c.collation for c in columns):
             notes.append("Binary collations are SQLite's default: text compares byte by byte.")
+        checked = [view.name for view in schema.views if view.check_option]
+        if checked:
+            notes.append(f"WITH CHECK OPTION is left out of view{'s' if len(checked) > 1 else ''} {', '.join(checked)}: "
+                         "SQLite's views are read-only, nothing is written through them to check.")
         return notes
 
 

@@ -26,9 +26,9 @@ from reviewkit.dialects.introspection import (
     index_from_sql,
     unsupported,
 )
-from reviewkit.errors import UnsupportedType
+from reviewkit.errors import OperationFailed, UnsupportedType
 from reviewkit.schema import naming, types
-from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
 
 _MASTER = "SELECT type, name, sql, tbl_name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') ORDER BY name"
 # hidden: 0 an ordinary column, 1 a virtual table's hidden one, 2 and 3 generated columns
@@ -36,6 +36,9 @@ _COLUMNS = 'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_tab
 _INDEX_LIST = "SELECT name, origin FROM pragma_index_list(%s)"
 _INDEX_COLUMNS = "SELECT name FROM pragma_index_xinfo(%s) WHERE key = 1 ORDER BY seqno"
 _FOREIGN_KEYS = 'SELECT id, "table", "from", "to", on_delete, on_update FROM pragma_foreign_key_list(%s) ORDER BY id, seq'
+
+_VIEWS = "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name"
+_VIEW_COLUMNS = "SELECT name FROM pragma_table_info(%s) ORDER BY cid"
 
 Key = tuple[str, ...]  # a column list, lowercased: SQLite compares names without case
 
@@ -72,6 +75,18 @@ def read_tables(conn: Connection) -> list[Table]:
         if kind == "trigger" and name.startswith("reviewkit_touch_") and table in drafts:
             _mark_touched(drafts[table], sql)
     return [draft.build() for draft in drafts.values()]
+
+
+def read_views(conn: Connection) -> list[View]:
+    """Return every view of the database: its name and the columns it returns (SQLite has no check option)."""
+    views = []
+    for (name,) in conn.query(_VIEWS):
+        try:
+            columns = tuple(row[0] for row in conn.query(_VIEW_COLUMNS, (name,)))
+        except OperationFailed as err:  # SQLite resolves a view's columns only now, and may fail to
+            raise UnsupportedType(f"view {name} does not work on this database: {err}") from None
+        views.append(View(name, "", columns))
+    return views
 
 
 def _mark_touched(draft: TableDraft, sql: str) -> None:
