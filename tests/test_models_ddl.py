@@ -263,3 +263,87 @@ def test_the_cli_prints_nothing_from_the_libraries_underneath(tmp_path):
         "    CREATE TABLE u (x point)",
         "Ignore_unsupported = true in [reviewkit] skips such statements with a warning",
     ]
+
+
+# -- the objects around tables --------------------------------------------------------------
+
+def test_enum_types_domains_sequences_and_comments_become_columns(tmp_path):
+    schema, _ = load(tmp_path, """
+CREATE TYPE public.mood AS ENUM ('sad', 'ok');
+ALTER TYPE public.mood ADD VALUE 'happy';
+ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok';
+CREATE DOMAIN public."bıgınt" AS bigint;
+CREATE DOMAIN year AS integer DEFAULT 2000 NOT NULL CONSTRAINT year_check CHECK (((VALUE >= 1901) AND (VALUE <= 2155)));
+CREATE SEQUENCE public.person_id_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1;
+CREATE TABLE public.person (
+    id integer DEFAULT nextval('public.person_id_seq'::regclass) NOT NULL,
+    feeling public.mood DEFAULT 'ok'::public.mood,
+    big public."bıgınt",
+    born public.year,
+    other_id integer NOT NULL
+);
+ALTER SEQUENCE public.person_id_seq OWNED BY public.person.id;
+ALTER TABLE ONLY public.person ADD CONSTRAINT person_pkey PRIMARY KEY (id);
+COMMENT ON TABLE public.person IS 'People';
+COMMENT ON COLUMN public.person.big IS 'A big number';
+COMMENT ON COLUMN public.person.big IS NULL;
+COMMENT ON COLUMN public.person.born IS 'The year';
+""")
+    person = schema.table("person")
+    assert person.column("id").identity and person.column("id").default is None
+    assert person.column("feeling").type == "enum mood('sad','meh','ok','happy')"
+    assert person.column("feeling").default == "'ok'"
+    assert (person.column("big").type, person.column("big").comment) == ("bigint", None)
+    born = person.column("born")
+    assert (born.type, born.nullable, born.default, born.comment) == ("integer", False, "2000", "The year")
+    assert [(c.name, c.expression) for c in person.checks] == [("person_born_check", "born >= 1901 AND born <= 2155")]
+    assert person.comment == "People"
+
+
+def test_identity_added_by_alter_table_as_pg_dump_writes_it(tmp_path):
+    schema, _ = load(tmp_path, """
+CREATE TABLE t (id integer NOT NULL, name text);
+ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME t_id_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1
+);
+ALTER TABLE ONLY t ADD CONSTRAINT t_pkey PRIMARY KEY (id);
+""")
+    assert schema.table("t").column("id").identity
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("CREATE SEQUENCE s;\nCREATE TABLE a (id int DEFAULT nextval('s') PRIMARY KEY);\n"
+     "CREATE TABLE b (id int DEFAULT nextval('s') PRIMARY KEY);", "sequence s feeds both a.id and b.id"),
+    ("CREATE TYPE t AS (a int);", "only enum types (AS ENUM) are modelled"),
+    ("CREATE TYPE m AS ENUM ('a', 'a');", "enum type m needs distinct values"),
+    ("ALTER TYPE nowhere ADD VALUE 'x';", "no enum type nowhere is declared before it"),
+    ("CREATE TABLE t (id int PRIMARY KEY);\nCOMMENT ON COLUMN t.nope IS 'x';", "table t has no column nope"),
+    ("CREATE TABLE t (id int PRIMARY KEY, at date ON UPDATE CURRENT_DATE);", "only ON UPDATE CURRENT_TIMESTAMP"),
+])
+def test_objects_that_cannot_be_held_are_refused(tmp_path, text, expected):
+    dialect = "mysql" if "ON UPDATE" in text else "postgres"
+    assert expected in refusal(tmp_path, text, dialect)
+
+
+def test_mysql_columns_keep_what_they_say(tmp_path):
+    schema, _ = load(tmp_path, """
+CREATE TABLE film (
+  film_id SMALLINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  rating ENUM('G','PG') DEFAULT 'G',
+  features SET('a','b c') DEFAULT NULL,
+  released YEAR,
+  note TEXT COMMENT 'free text',
+  last_update TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  h DECIMAL(4,2) AS (film_id / 60.0) PERSISTENT,
+  PRIMARY KEY (film_id),
+  KEY idx_rating (rating),
+  FULLTEXT KEY idx_note (note)
+) ENGINE=InnoDB COMMENT='Films';
+""", "mysql")
+    film = schema.table("film")
+    assert [c.type for c in film.columns[:4]] == [
+        "usmallint", "enum film_rating('G','PG')", "set('a','b c')", "year"]
+    assert film.column("note").comment == "free text" and film.comment == "Films"
+    assert film.column("last_update").on_update == "CURRENT_TIMESTAMP"
+    assert (film.column("h").generated, film.column("h").stored) == ("film_id / 60.0", True)
+    assert {ix.name: ix.method for ix in film.indexes} == {"idx_rating": None, "idx_note": "fulltext"}

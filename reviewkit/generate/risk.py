@@ -16,6 +16,7 @@ from reviewkit.schema.operations import (
     AddConstraint,
     AddIndex,
     AlterColumn,
+    AlterEnum,
     CreateTable,
     CreateView,
     DropColumn,
@@ -72,6 +73,9 @@ def type_change(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | N
     """
     if not isinstance(op, AlterColumn) or not op.type_changed:
         return None
+    old, new = parse_type(op.old.type), parse_type(op.new.type)
+    if old.kind == new.kind == "enum" and old.name == new.name:
+        return None  # the enum's own change (alter_enum) says what it costs
     where = f"{op.table}.{op.new.name}"
     if is_widening(parse_type(op.old.type), parse_type(op.new.type)):
         return "medium", "rewrite", f"changes {where} from {op.old.type} to {op.new.type}: rewrites or scans the table"
@@ -127,6 +131,22 @@ def view_dropped(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | 
     return None
 
 
+def enum_values_removed(op: Operation, new_tables: set[str]) -> tuple[str, str, str] | None:
+    """An enum cannot give a value back while a row holds it: the change fails, nothing is converted.
+
+    PostgreSQL has no ALTER TYPE ... DROP VALUE: the type is re-created and every column of
+    it converted, rewriting those tables; MySQL rewrites each ENUM column; SQLite rebuilds.
+    Update the rows that hold the value first.
+    """
+    if isinstance(op, AlterEnum) and not op.only_adds:
+        removed = [v for v in op.old if v not in op.new]
+        what = f"removes {', '.join(removed)} from" if removed else "reorders"
+        return "high", "enum-values", (
+            f"{what} enum {op.name}: fails while a row holds a removed value; every column of the type is rewritten"
+        )
+    return None
+
+
 def rebuild_findings(compiled: list[CompiledOperation], dialect: str) -> list[Finding]:
     """A table rebuild (SQLite) copies every row while the database is locked for writes."""
     return [
@@ -144,6 +164,7 @@ def foreign_key_findings(compiled: list[CompiledOperation], dialect: str) -> lis
 
 CHECKS: tuple[Callable[[Operation, set[str]], tuple[str, str, str] | None], ...] = (
     drop_table, drop_column, type_change, not_null_added, rename, index_on_existing_table, constraint_on_existing_table,
+    enum_values_removed,
     view_dropped,
 )
 

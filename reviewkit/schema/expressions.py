@@ -28,6 +28,7 @@ def canonical(node: exp.Expression) -> str:
         return _generator("").generate(_simplify_node(node.copy()), copy=False)
     node = node.transform(_simplify)  # transform copies the tree first
     node = _drop_needless_parens(node)
+    _plain_division(node, "")
     return _generator("").generate(_unparen(node), copy=False)
 
 
@@ -57,14 +58,21 @@ def render(text: str, dialect: str) -> str:
     node = parse_canonical(text).copy()
     for ident in node.find_all(exp.Identifier):
         ident.set("quoted", True)
-    # `/` is written as the engine's own division: the canonical form does not know how the
-    # model's dialect divided, and sqlglot would otherwise wrap each division in casts (one
-    # of which, CAST(... AS DECIMAL), is DECIMAL(10,0) on MySQL and rounds the result away).
+    _plain_division(node, dialect)
+    return _generator(dialect).generate(node, copy=False)
+
+
+def _plain_division(node: exp.Expression, dialect: str) -> None:
+    """Make every `/` the dialect's own division, so that sqlglot writes it as `/`.
+
+    The canonical form does not know how the model's dialect divided; sqlglot would
+    otherwise keep each dialect's meaning with casts and NULLIF (one of which,
+    CAST(... AS DECIMAL), is DECIMAL(10,0) on MySQL and rounds the result away).
+    """
     engine = Dialect.get_or_raise(dialect)
     for division in node.find_all(exp.Div):
         division.set("typed", engine.TYPED_DIVISION)
         division.set("safe", engine.SAFE_DIVISION)
-    return _generator(dialect).generate(node, copy=False)
 
 
 @lru_cache(maxsize=4096)
