@@ -70,7 +70,8 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
         return None
     up_contexts = contexts_for(operations, before)
     after = up_contexts[-1].after
-    if after.ignoring_column_order() != models.ignoring_column_order():
+    # Both are normalized: equal as they are, unless a rename moved a column to the end.
+    if after != models and after.ignoring_column_order() != models.ignoring_column_order():
         raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
     files, findings = _bundle_files(bundle_id, dialects, operations, up_contexts, parent, author)

@@ -33,10 +33,17 @@ TEXT_KEY_PREFIX = 255
 
 
 def _prefixed_columns(table: Table, index: Index) -> frozenset[str]:
-    kinds = {c.name: "json" if parse_type(c.type).array else parse_type(c.type).kind for c in table.columns}
+    """Return the index's key columns that InnoDB can only index by a prefix (text, blob, json)."""
     if index.method is not None:
         return frozenset()
-    return frozenset(p.expression for p in index.parts if p.is_column and kinds.get(p.expression) in innodb.UNINDEXABLE)
+    prefixed = set()
+    for part in index.parts:
+        column = table.column(part.expression) if part.is_column else None
+        if column is not None:
+            portable = parse_type(column.type)
+            if portable.array or portable.kind in innodb.UNINDEXABLE:
+                prefixed.add(part.expression)
+    return frozenset(prefixed)
 
 
 def _restrict(action: str) -> str:
