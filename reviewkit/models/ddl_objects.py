@@ -153,16 +153,12 @@ def _domain_clauses(text: str, where: str) -> list[tuple[str, str]]:
             clauses.append((word, ""))
             pos = match.end()
             continue
-        end = _first_clause_at_depth_zero_after(text, match.end())
+        end = match.end() + _first_clause_at_depth_zero(text[match.end():])
         clauses.append((word, text[match.end():end].strip()))
         pos = end
     if not clauses and text.strip():
         raise ModelError(f"{where}: CREATE DOMAIN: cannot read {text.strip()[:40]!r}")
     return clauses
-
-
-def _first_clause_at_depth_zero_after(text: str, start: int) -> int:
-    return start + _first_clause_at_depth_zero(text[start:])
 
 
 # -- sequences --------------------------------------------------------------------------

@@ -112,7 +112,7 @@ class PostgresCompiler(Compiler):
             column = replace(column, type="text")
         if column.generated is not None and not column.stored:
             column = replace(column, stored=True)  # PostgreSQL before 18 has only stored generated columns
-        return replace(column, collation=None, on_update=column.on_update)
+        return replace(column, collation=None)
 
     def generated_sql(self, column: Column) -> str:
         return f"GENERATED ALWAYS AS ({self.expression_sql(column.generated)}) STORED"  # type: ignore[arg-type]
@@ -321,9 +321,7 @@ class PostgresCompiler(Compiler):
         new_type = self.type_sql(op.new.type, where)
         old, new = parse_type(op.old.type), parse_type(op.new.type)
         clause = f"ALTER COLUMN {col} TYPE {new_type}"
-        if new.kind == "set" or old.kind == "set":
-            return clause + f" USING {col}::text::{new_type}"
-        if old.kind in ("enum", "set") or new.kind in ("enum",):
+        if {old.kind, new.kind} & {"enum", "set"}:  # through text: enums cast to and from nothing else
             return clause + f" USING {col}::text::{new_type}"
         if old.kind != new.kind or old.array != new.array:
             clause += f" USING {col}::{new_type}"
