@@ -247,7 +247,7 @@ APPLY_BREAKDOWN = [
     ("load_bundles (read every manifest)", [("reviewkit/bundle/store.py", "load_bundles")]),
     ("connect (incl. importing psycopg)", [("reviewkit/dialects/connection.py", "connect")]),
     ("plan (incl. split_statements)", [("reviewkit/db/runner.py", "plan")]),
-    ("  split_statements", [("reviewkit/db/statements.py", "split_statements")]),
+    ("  split_statements", [("reviewkit/dialects/splitter.py", "split_statements")]),
     ("verify_steps (sha256 of the bundle files)", [("reviewkit/db/runner.py", "verify_steps")]),
     ("Runner.run (statements + ledger row)", [("reviewkit/db/runner.py", "run")]),
     ("  psycopg waiting for the server", [("psycopg/connection.py", "wait")]),

@@ -227,3 +227,25 @@ def test_blank_author_is_refused_before_anything_is_written(project):
     result = run(project, "generate", "--author", "   ")
     assert result.returncode == 2 and result.stderr.strip() == "error: --author is blank; give a name or an email"
     assert not list((project / "bundles").glob("0*"))
+
+
+def test_process_output_is_flushed_and_a_closed_pipe_is_quiet(project):
+    """The process leaves without interpreter teardown: what it printed must still arrive whole."""
+    assert run(project, "generate").returncode == 0
+    shown = run(project, "show", "1", "--dialect", "postgres")
+    script = (project / "bundles" / "0001_initial" / "postgres" / "up.sql").read_text()
+    assert shown.returncode == 0 and shown.stdout == script
+    # The reader is gone before the command prints (`reviewkit show 1 | true`): no traceback
+    # from the write, nor from the flush on the way out.
+    reader = subprocess.Popen([sys.executable, "-m", "reviewkit", "show", "1"], cwd=project,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()
+    _, stderr = reader.communicate(timeout=60)
+    assert stderr == b"", stderr
+
+
+def test_process_exit_codes_for_usage_and_model_errors(project):
+    assert run(project, "generate", "--no-such-option").returncode == 2
+    (project / "models" / "schema.sql").write_text("CREATE TABLE t (id frobnicate);\n")
+    failed = run(project, "generate")
+    assert failed.returncode == 2 and failed.stderr.startswith("error: models/schema.sql:1"), failed.stderr

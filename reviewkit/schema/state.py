@@ -272,8 +272,8 @@ def schema_to_json(schema: Schema) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+# One encoder for every line: json.dumps with options builds a new encoder per call.
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 def schema_from_dict(data: dict[str, Any]) -> Schema:
