@@ -51,6 +51,8 @@ from reviewkit.schema.types import PortableType, parse_type
 from reviewkit.schema.views import render_query, view_columns
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from reviewkit.dialects.base import Dialect
 
 
@@ -390,16 +392,46 @@ class Compiler:
     # -- what the engine keeps, what it cannot keep --------------------------------------
 
     def check_schema(self, schema: Schema) -> None:
-        """Refuse a schema this engine cannot hold faithfully, naming the object."""
+        """Refuse a schema this engine cannot hold faithfully, naming every object it refuses."""
+        refusals = self.schema_refusals(schema)
+        if refusals:
+            raise UnsupportedType("\n".join(refusals))
+
+    def schema_refusals(self, schema: Schema) -> list[str]:
+        """Return why this engine refuses each object of `schema` it cannot hold, one line per object.
+
+        Every object is checked, not only up to the first refusal: a model with five
+        problems for MySQL is fixed in one edit, not five runs.
+        """
+        refusals: list[str] = []
+
+        def check(method: Callable[..., None], *args: object) -> None:
+            try:
+                method(*args)
+            except UnsupportedType as refused:
+                refusals.append(str(refused))
+
         for table in schema.tables:
             for column in table.columns:
-                self.type_sql(column.type, f"column {table.name}.{column.name}")
-                if column.default is not None:
-                    self.check_default(table, column)
+                check(self.check_column, table, column)
+            check(self.check_table, table)
             for index in table.indexes:
-                self.check_index(table, index)
+                check(self.check_index, table, index)
             for fk in table.foreign_keys:
-                self.check_foreign_key(schema, table, fk)
+                check(self.check_foreign_key, schema, table, fk)
+        if schema.views:
+            check(self.check_views, schema)
+        return refusals
+
+    def check_column(self, table: Table, column: Column) -> None:
+        self.type_sql(column.type, f"column {table.name}.{column.name}")
+        if column.default is not None:
+            self.check_default(table, column)
+
+    def check_table(self, table: Table) -> None:
+        """Refuse what this engine cannot keep of a table as a whole (its keys); engines add their rules."""
+
+    def check_views(self, schema: Schema) -> None:
         for view in schema.views:
             self.check_view(view)
 

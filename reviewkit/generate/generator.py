@@ -17,7 +17,7 @@ from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.compiler import CompileContext, contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
-from reviewkit.errors import ModelError, UsageError
+from reviewkit.errors import ModelError, UnsupportedType, UsageError
 from reviewkit.generate.review import render_empty_review, render_review
 from reviewkit.generate.risk import Finding, assess, foreign_key_findings, overall_level, rebuild_findings
 from reviewkit.generate.scripts import render_empty_script, render_script
@@ -63,8 +63,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
         return write_bundle(settings.bundles_dir, bundle_id, files, _manifest(bundle_id, parent, author, dialects, [], []))
 
     models = load_models(settings, options.warn)
-    for dialect in dialects:
-        dialect.compiler.check_schema(models)
+    check_engines_hold(models, dialects)
     operations = diff_schemas(before, models, options.renames, questioner or NoInputQuestioner())
     if not operations:
         return None
@@ -77,6 +76,21 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
     files, findings = _bundle_files(bundle_id, dialects, operations, up_contexts, parent, author)
     manifest = _manifest(bundle_id, parent, author, dialects, operations, findings)
     return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
+
+
+_SHOWN_REFUSALS = 50
+
+
+def check_engines_hold(models: Schema, dialects: list[Dialect]) -> None:
+    """Refuse models that an engine would refuse at apply or keep with another meaning: every refusal at once."""
+    refusals = [line for dialect in dialects for line in dialect.compiler.schema_refusals(models)]
+    if len(refusals) > 1:
+        shown = refusals[:_SHOWN_REFUSALS]
+        if len(refusals) > _SHOWN_REFUSALS:
+            shown.append(f"... and {len(refusals) - _SHOWN_REFUSALS} more")
+        refusals = [f"{len(refusals)} objects of the models that an engine cannot hold:", *shown]
+    if refusals:
+        raise UnsupportedType("\n".join(refusals))
 
 
 def _bundle_files(

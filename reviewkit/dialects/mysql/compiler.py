@@ -241,10 +241,6 @@ class MySQLCompiler(Compiler):
                     f"ALTER TABLE {table} DROP INDEX IF EXISTS {self.quote(c.name)}"]
         return [f"ALTER TABLE {table} DROP CONSTRAINT {self.quote(c.name)}"]
 
-    def check_schema(self, schema: Schema) -> None:
-        super().check_schema(schema)
-        for table in schema.tables:
-            self._check_key_columns(table)
 
     def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
         super().check_foreign_key(schema, table, fk)
@@ -252,7 +248,8 @@ class MySQLCompiler(Compiler):
         if refusal:
             raise UnsupportedType(f"foreign key {fk.name} on {table.name}: {self.title} {refusal}")
 
-    def _check_key_columns(self, table: Table) -> None:
+    def check_table(self, table: Table) -> None:
+        """Refuse keys on TEXT and BLOB columns: InnoDB indexes them only by a prefix."""
         kinds = {c.name: "json" if parse_type(c.type).array else parse_type(c.type).kind for c in table.columns}
         keyed = [("primary key", table.primary_key)] if table.primary_key else []
         keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]

@@ -79,14 +79,15 @@ class SQLiteCompiler(Compiler):
     def set_type_sql(self, portable: PortableType, where: str) -> str:
         return "TEXT"
 
-    def check_schema(self, schema: Schema) -> None:
-        super().check_schema(schema)
-        for table in schema.tables:
-            for column in table.columns:
-                if parse_type(column.type).kind == "ubigint":
-                    raise UnsupportedType(f"column {table.name}.{column.name}: SQLite's integers stop at 2^63-1, "
-                                          "below BIGINT UNSIGNED's range")
-        failed = probe_views(self, schema) if schema.views else None
+    def check_column(self, table: Table, column: Column) -> None:
+        super().check_column(table, column)
+        if parse_type(column.type).kind == "ubigint":
+            raise UnsupportedType(f"column {table.name}.{column.name}: SQLite's integers stop at 2^63-1, "
+                                  "below BIGINT UNSIGNED's range")
+
+    def check_views(self, schema: Schema) -> None:
+        super().check_views(schema)
+        failed = probe_views(self, schema)
         if failed:
             raise UnsupportedType(f"view {failed[0]}: SQLite cannot run its query as sqlglot writes it: {failed[1]}")
 
