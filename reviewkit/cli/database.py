@@ -1,4 +1,4 @@
-"""CLI commands that touch a database: `apply` and `status`."""
+"""CLI commands that touch a database: `apply`, `status` and `drift`."""
 
 from __future__ import annotations
 
@@ -102,6 +102,27 @@ def status_cmd(
     else:
         _print_status(report, out)
     if check and report.needs_attention:
+        raise typer.Exit(1)
+
+
+def drift_cmd(
+    database: Annotated[str | None, typer.Option("--database", help="A name from [databases] or a URL.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Compare the live schema with the newest bundle applied to it; exit 1 when they differ."""
+    from reviewkit.db.drift import check_drift
+
+    report = check_drift(load_settings(), database)
+    if json_output:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        expected = f"bundle {report.bundle}" if report.bundle else "the empty schema (no bundle applied)"
+        out.print(f"database {report.database} against {expected}: "
+                  f"{len(report.differences) or 'no'} difference{'s' if len(report.differences) != 1 else ''}",
+                  highlight=False, markup=False, soft_wrap=True)
+        for difference in report.differences:
+            out.print(f"  {difference.describe()}", highlight=False, markup=False, soft_wrap=True)
+    if report.differences:
         raise typer.Exit(1)
 
 

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
+from reviewkit.dialects.introspection import unmapped_problems
+from reviewkit.errors import UnsupportedType
 from reviewkit.schema.state import Schema
 
 
-def introspect(conn: Connection) -> Schema:
-    """Return the schema of the database `conn` is connected to (tables and views), reviewkit's own tables left out."""
+def introspect(conn: Connection, unmapped: bool = False) -> Schema:
+    """Return the schema of the database `conn` is connected to (tables and views), reviewkit's own tables left out.
+
+    A column whose type has no portable name is refused, every one in one error, unless
+    `unmapped`: then it is kept with the engine's type name after `UNMAPPED` (for `drift`,
+    which reports it rather than stops).
+    """
     introspection = get_dialect(conn.dialect).introspection
-    return Schema(tuple(introspection.read_tables(conn)), tuple(introspection.read_views(conn))).normalized()
+    tables = introspection.read_tables(conn)
+    problems = [] if unmapped else unmapped_problems(tables)
+    if problems:
+        raise UnsupportedType("\n".join(problems))
+    return Schema(tuple(tables), tuple(introspection.read_views(conn))).normalized()

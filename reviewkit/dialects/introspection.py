@@ -79,9 +79,23 @@ def fk_action(text: str | None) -> str:
     return action
 
 
-def unsupported(table: str, column: str, type_text: str) -> UnsupportedType:
-    """Return the error for a column whose type has no portable name."""
-    return UnsupportedType(f"column {table}.{column} has type {type_text}, which reviewkit cannot map to a portable type")
+UNMAPPED = "unmapped "  # the type of a column whose engine type has no portable name, before the engine's name
+
+
+def unmapped_column(name: str, type_text: str, nullable: bool) -> Column:
+    """Return a column whose type reviewkit has no portable name for, the engine's type name kept.
+
+    Readers keep such a column rather than stop: `drift` names it as it is, and
+    `introspect` refuses every one of them at once for the callers that need portable types.
+    """
+    return Column(name, UNMAPPED + type_text, nullable)
+
+
+def unmapped_problems(tables: list[Table]) -> list[str]:
+    """Return one line per column whose type has no portable name."""
+    return [f"column {table.name}.{column.name} has type {column.type.removeprefix(UNMAPPED)}, "
+            "which reviewkit cannot map to a portable type"
+            for table in tables for column in table.columns if column.type.startswith(UNMAPPED)]
 
 
 def generated(table: str, column: str) -> UnsupportedType:

@@ -251,7 +251,7 @@ def schema_to_json(schema: Schema) -> str:
     (`indent=` would force the pure-Python one, a third of generate's time on large schemas).
     """
     lines = ['{', f'  "format": {SCHEMA_FORMAT},', '  "tables": [']
-    tables = [_table_to_dict(t) for t in schema.normalized().tables]
+    tables = [table_to_dict(t) for t in schema.normalized().tables]
     for i, table in enumerate(tables):
         lines.append("    {")
         members = list(table.items())
@@ -263,7 +263,7 @@ def schema_to_json(schema: Schema) -> str:
             else:
                 lines.append(f'      "{key}": {_compact(value)}{end}')
         lines.append("    }" + ("," if i < len(tables) - 1 else ""))
-    views = [_view_to_dict(v) for v in schema.normalized().views]
+    views = [view_to_dict(v) for v in schema.normalized().views]
     if views:  # written only when there are views, so a schema without them reads as it always did
         lines.append("  ],")
         lines.append('  "views": [\n' + ",\n".join(f"    {_compact(view)}" for view in views))
@@ -287,8 +287,8 @@ def schema_from_json(text: str) -> Schema:
     return schema_from_dict(json.loads(text))
 
 
-def _table_to_dict(table: Table) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": table.name, "columns": [_column_to_dict(c) for c in table.columns]}
+def table_to_dict(table: Table) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": table.name, "columns": [column_to_dict(c) for c in table.columns]}
     if table.primary_key:
         out["primary_key"] = {"name": table.primary_key.name, "columns": list(table.primary_key.columns)}
     if table.uniques:
@@ -296,9 +296,9 @@ def _table_to_dict(table: Table) -> dict[str, Any]:
     if table.checks:
         out["checks"] = [{"name": c.name, "expression": c.expression} for c in table.checks]
     if table.foreign_keys:
-        out["foreign_keys"] = [_fk_to_dict(fk) for fk in table.foreign_keys]
+        out["foreign_keys"] = [fk_to_dict(fk) for fk in table.foreign_keys]
     if table.indexes:
-        out["indexes"] = [_index_to_dict(ix) for ix in table.indexes]
+        out["indexes"] = [index_to_dict(ix) for ix in table.indexes]
     if table.comment is not None:
         out["comment"] = table.comment
     return out
@@ -309,7 +309,7 @@ def _table_to_dict(table: Table) -> dict[str, Any]:
 _COLUMN_EXTRAS = ("default", "identity", "on_update", "generated", "stored", "comment", "collation")
 
 
-def _column_to_dict(col: Column) -> dict[str, Any]:
+def column_to_dict(col: Column) -> dict[str, Any]:
     out: dict[str, Any] = {"name": col.name, "type": col.type, "nullable": col.nullable}
     for key in _COLUMN_EXTRAS:
         value = getattr(col, key)
@@ -318,7 +318,7 @@ def _column_to_dict(col: Column) -> dict[str, Any]:
     return out
 
 
-def _fk_to_dict(fk: ForeignKey) -> dict[str, Any]:
+def fk_to_dict(fk: ForeignKey) -> dict[str, Any]:
     return {
         "name": fk.name,
         "columns": list(fk.columns),
@@ -329,7 +329,7 @@ def _fk_to_dict(fk: ForeignKey) -> dict[str, Any]:
     }
 
 
-def _index_to_dict(ix: Index) -> dict[str, Any]:
+def index_to_dict(ix: Index) -> dict[str, Any]:
     parts = []
     for p in ix.parts:
         part: dict[str, Any] = {"column": p.expression} if p.is_column else {"expression": p.expression}
@@ -372,7 +372,7 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
     )
 
 
-def _view_to_dict(view: View) -> dict[str, Any]:
+def view_to_dict(view: View) -> dict[str, Any]:
     out: dict[str, Any] = {"name": view.name}
     if view.query:
         out["query"] = view.query

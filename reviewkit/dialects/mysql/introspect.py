@@ -18,7 +18,7 @@ from reviewkit.dialects.introspection import (
     default_expression,
     drafts_by_name,
     fk_action,
-    unsupported,
+    unmapped_column,
     views_from_rows,
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
@@ -140,7 +140,7 @@ def _column(
 ) -> Column:
     portable = "json" if is_json else portable_type(type_text)
     if portable is None:
-        raise unsupported(table, name, type_text)
+        return unmapped_column(name, type_text, nullable == "YES")
     extra = extra.lower()
     if "generated" in extra:
         generated = canonical_expression(expression, "mysql")

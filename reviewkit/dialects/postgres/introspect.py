@@ -15,7 +15,7 @@ from reviewkit.dialects.introspection import (
     drafts_by_name,
     fk_action,
     index_from_sql,
-    unsupported,
+    unmapped_column,
     views_from_rows,
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
@@ -179,7 +179,7 @@ def _column(
 ) -> Column:
     portable = portable_type(type_text, enums)
     if portable is None:
-        raise unsupported(table, name, type_text)
+        return unmapped_column(name, type_text, not not_null)
     if is_generated:  # the default holds the generation expression
         expression = canonical_expression(default, "postgres", undo_rewrites)
         return Column(name, portable, not not_null, generated=expression, stored=True, comment=comment)

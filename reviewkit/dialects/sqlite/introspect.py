@@ -24,7 +24,7 @@ from reviewkit.dialects.introspection import (
     fk_action,
     generated,
     index_from_sql,
-    unsupported,
+    unmapped_column,
 )
 from reviewkit.errors import OperationFailed, UnsupportedType
 from reviewkit.schema import naming, types
@@ -123,7 +123,8 @@ def _read_columns(conn: Connection, draft: TableDraft, declared: _Declared) -> N
     for name, type_text, not_null, default, pk, hidden in conn.query(_COLUMNS, (draft.name,)):
         portable = portable_type(type_text) if type_text else None
         if portable is None:
-            raise unsupported(draft.name, name, type_text or "(none declared)")
+            draft.columns.append(unmapped_column(name, type_text or "(none declared)", not not_null))
+            continue
         if hidden:  # 2: a VIRTUAL generated column, 3: a STORED one
             if name.lower() not in declared.generated:
                 raise generated(draft.name, name)

@@ -1,0 +1,59 @@
+"""`reviewkit drift`: does the live database still match the bundle it was last brought to?
+
+The expected schema is the `schema.json` of the newest bundle the database's ledger shows
+applied (the empty schema without a ledger), as the database's engine stores it; the
+actual one is read from the engine's catalog. The ledger is checked first: a tampered
+ledger cannot say which bundle the database should match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reviewkit.bundle.store import Bundle, load_bundles
+from reviewkit.config import Settings
+from reviewkit.db.introspect import introspect
+from reviewkit.db.ledger import bundle_states, first_of, ledger_problems, read_rows
+from reviewkit.db.target import open_database, target_url
+from reviewkit.dialects import get_dialect
+from reviewkit.diff.differences import Difference, schema_differences
+from reviewkit.errors import LedgerMismatch, OperationFailed
+from reviewkit.schema.state import Schema
+
+
+@dataclass
+class DriftReport:
+    database: str  # the URL without its password
+    bundle: str | None  # the bundle the database should match; None: no bundle applied
+    differences: list[Difference] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"database": self.database, "bundle": self.bundle,
+                "differences": [d.to_dict() for d in self.differences]}
+
+
+def check_drift(settings: Settings, database: str | None) -> DriftReport:
+    """Compare the live schema of `database` with the schema its newest applied bundle left."""
+    url = target_url(settings, database)
+    conn = open_database(url, create=False)
+    if conn is None:
+        raise OperationFailed(f"database {url.redacted()}: the file does not exist")
+    bundles = load_bundles(settings.bundles_dir)
+    with conn:
+        rows = read_rows(conn)
+        problems = ledger_problems(rows, bundles)
+        if problems:
+            raise LedgerMismatch(f"database {url.redacted()}: {first_of(problems)}")
+        newest = newest_applied(bundles, rows)
+        expected = newest.schema() if newest else Schema()
+        actual = introspect(conn, unmapped=True)
+    stored = get_dialect(url.dialect).compiler.stored_form(expected)
+    return DriftReport(url.redacted(), newest.id if newest else None, schema_differences(stored, actual))
+
+
+def newest_applied(bundles: list[Bundle], rows: list) -> Bundle | None:
+    """Return the last bundle, in bundle order, that the ledger shows applied or faked."""
+    states = bundle_states(rows)
+    applied = [b for b in bundles if b.id in states and states[b.id].is_applied]
+    return applied[-1] if applied else None
