@@ -180,11 +180,18 @@ def test_each_field_missing_is_refused(bundle, name):
     assert refused(bundle) == f"missing field {name!r}"
 
 
-@pytest.mark.parametrize("extra", ["baseline", "digest ", "Format", "replaces"])
+@pytest.mark.parametrize("extra", ["baselined", "digest ", "Format", "replaces"])
 def test_an_unknown_top_level_field_is_refused(bundle, extra):
     manifest = manifest_of(bundle) | {extra: True}
     (bundle / MANIFEST).write_text(json.dumps(manifest))
     assert refused(bundle).startswith(f"unknown field {json.dumps(extra)} (format 1 has exactly: format, id, parent,")
+
+
+@pytest.mark.parametrize("value", [False, "yes", 1, None])
+def test_baseline_is_true_or_absent(bundle, value):
+    manifest = manifest_of(bundle) | {"baseline": value}
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    assert refused(bundle).startswith("baseline must be true when present")
 
 
 @pytest.mark.parametrize(("data", "expected"), [

@@ -2,8 +2,8 @@
 
 `check_manifest` is the one gate: a field of the wrong type, an unknown field, or fields
 that contradict each other is an IntegrityError naming the manifest file and the field,
-never a TypeError three modules later. Format 1 has exactly the fields of `_FIELDS`; a
-new field means a new format. The JSON rules (`read_json`) and the shapes of digests and
+never a TypeError three modules later. Format 1 has exactly the fields of `_FIELDS`, and
+may have those of `_OPTIONAL` (`baseline`); a new required field means a new format. The JSON rules (`read_json`) and the shapes of digests and
 times serve the approval files as well.
 """
 
@@ -254,6 +254,15 @@ _FIELDS: dict[str, Callable[[Any], None]] = {
 FIELDS = tuple(_FIELDS)
 
 
+def _baseline(value: Any) -> None:
+    if value is not True:
+        raise _Wrong(f"must be true when present (a bundle that records an existing schema), not {describe(value)}")
+
+
+# Fields a manifest may leave out: format 1 readers before them never met them.
+_OPTIONAL: dict[str, Callable[[Any], None]] = {"baseline": _baseline}
+
+
 # -- the whole manifest -----------------------------------------------------------------
 
 
@@ -269,10 +278,13 @@ def check_manifest(manifest: Any, folder: str, where: str) -> dict[str, Any]:
     missing = [k for k in _FIELDS if k not in manifest]
     if missing:
         raise IntegrityError(f"{where}: missing field {missing[0]!r}")
-    unknown = sorted(set(manifest) - set(_FIELDS))
+    unknown = sorted(set(manifest) - set(_FIELDS) - set(_OPTIONAL))
     if unknown:
-        raise IntegrityError(f"{where}: unknown field {json.dumps(unknown[0])} (format {BUNDLE_FORMAT} has exactly: {', '.join(_FIELDS)})")
-    for name, check in _FIELDS.items():
+        raise IntegrityError(f"{where}: unknown field {json.dumps(unknown[0])} (format {BUNDLE_FORMAT} has exactly: "
+                             f"{', '.join(_FIELDS)}, and may have {', '.join(_OPTIONAL)})")
+    for name, check in {**_FIELDS, **_OPTIONAL}.items():
+        if name not in manifest:
+            continue
         try:
             check(manifest[name])
         except _Wrong as wrong:

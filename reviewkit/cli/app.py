@@ -33,6 +33,7 @@ COMMANDS = (
     ("show", project.show_cmd),
     ("status", database.status_cmd),
     ("apply", database.apply_cmd),
+    ("baseline", database.baseline_cmd),
     ("drift", database.drift_cmd),
     ("keygen", signoff.keygen_cmd),
     ("approve", signoff.approve_cmd),

@@ -126,6 +126,27 @@ def drift_cmd(
         raise typer.Exit(1)
 
 
+def baseline_cmd(
+    database: Annotated[str, typer.Option("--database", help="The existing database: a name from [databases] or a URL.")],
+    name: Annotated[str | None, typer.Argument(help="Name of the bundle (default: baseline).")] = None,
+    models_out: Annotated[str | None, typer.Option("--models-out", help="Model file to write (default: models/baseline.sql).")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
+) -> None:
+    """Start the history from an existing database: its schema as models and as bundle 0001."""
+    from reviewkit.generate.baseline import baseline
+
+    settings = load_settings()
+    bundle, models = baseline(settings, database, name, models_out, author, warn=lambda line: err.print(
+        f"warning: {line}", highlight=False, markup=False, soft_wrap=True))
+    root = settings.root.resolve()
+    out.print(f"Wrote {models.relative_to(root) if models.is_relative_to(root) else models} and bundle "
+              f"{bundle.path.relative_to(settings.root)} ({len(bundle.manifest['operations'])} operations)",
+              highlight=False, markup=False, soft_wrap=True)
+    out.print(f"Next: approve it, then record it without running it: reviewkit apply --fake --database {database}",
+              highlight=False, markup=False, soft_wrap=True)
+    out.print(f"digest {bundle.digest}", highlight=False)
+
+
 def _confirmer(yes: bool, console):
     def confirm(steps: list[Step]) -> bool:
         risky = [s for s in steps if s.direction == "down" or s.bundle.risk_level == "high"]

@@ -10,7 +10,7 @@ a database driver:
 - `driver`: connecting, the session a script runs in, the migration lock
   (`reviewkit.dialects.driver.Driver` and the engine's subclass);
 - `introspection`: reading the live schema back (a module with `read_tables(conn)` and
-  `read_views(conn)`).
+  `read_views(conn)`, and `read_view_queries(conn)` for `baseline`).
 
 This module imports nothing heavy: the configuration reads the registry's names from it.
 """
@@ -52,6 +52,8 @@ class Introspection(Protocol):
     def read_tables(self, conn: Connection) -> list[Table]: ...
 
     def read_views(self, conn: Connection) -> list[View]: ...
+
+    def read_view_queries(self, conn: Connection) -> dict[str, str]: ...
 
 
 class Dialect:

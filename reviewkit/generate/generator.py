@@ -33,6 +33,7 @@ class GenerateOptions:
     renames: DeclaredRenames = DeclaredRenames()
     author: str | None = None
     warn: Callable[[str], None] | None = None  # receives what the model readers skipped
+    baseline: str | None = None  # the database a baseline bundle was read from (URL without password)
 
 
 def generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> Bundle | None:
@@ -75,7 +76,17 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
     files, findings = _bundle_files(bundle_id, dialects, operations, up_contexts, parent, author)
     manifest = _manifest(bundle_id, parent, author, dialects, operations, findings)
+    if options.baseline is not None:
+        manifest["baseline"] = True
+        files["REVIEW.md"] = baseline_note(options.baseline).encode() + files["REVIEW.md"]
     return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
+
+
+def baseline_note(database: str) -> str:
+    """Return what a baseline bundle's REVIEW.md says first: it records a schema, it does not change one."""
+    return (f"> **Baseline** of {database}: this bundle records the schema that database already has.\n"
+            "> Record it there with `reviewkit apply --fake`; its up.sql builds the same schema on an empty\n"
+            "> database, and its down.sql drops all of it.\n\n")
 
 
 _SHOWN_REFUSALS = 50

@@ -9,7 +9,7 @@ problem recorded with its file, line and source text, and the run goes on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -230,7 +230,7 @@ def _column(context: ModelContext, draft: TableDraft, node: exp.ColumnDef, stmt:
         # The run fails already; a stand-in type keeps the table whole, so that its keys
         # and the foreign keys to it are still checked instead of reported missing.
         resolved = ddl_objects.ResolvedType("text")
-    fields: dict = {"name": name, "type": _named_enum(resolved.type, draft.name, name), "identity": resolved.identity}
+    fields: dict = {"name": name, "type": types.named_enum(resolved.type, draft.name, name), "identity": resolved.identity}
     if resolved.domain is not None:
         _with_domain(draft, fields, resolved.domain)
     primary = False
@@ -268,14 +268,6 @@ def _generated_is_stored(source: str, start: int | None) -> bool:
         pos += 1
     word = _STORAGE_WORD.match(source, pos)
     return word is not None and word.group(1).upper() in ("STORED", "PERSISTENT")
-
-
-def _named_enum(type_name: str, table: str, column: str) -> str:
-    """Name an inline MySQL ENUM after its column: PostgreSQL needs a named type for it."""
-    portable = types.parse_type(type_name)
-    if portable.kind == "enum" and portable.name is None:
-        return str(replace(portable, name=f"{table}_{column}"))
-    return type_name
 
 
 def _with_domain(draft: TableDraft, fields: dict, domain: ddl_objects.Domain) -> None:

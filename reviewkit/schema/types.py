@@ -8,7 +8,7 @@ every kind is spelled on its engine, and refuses the kinds it cannot store faith
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from sqlglot import exp
@@ -215,3 +215,11 @@ def _int_params(data_type: exp.DataType) -> tuple[int, ...]:
             raise UnsupportedType(f"type {data_type.sql()} has a parameter reviewkit cannot read")
         params.append(int(value.this))
     return tuple(params)
+
+
+def named_enum(type_name: str, table: str, column: str) -> str:
+    """Name an inline MySQL ENUM after its table and column: PostgreSQL needs a named type for it."""
+    portable = parse_type(type_name)
+    if portable.kind == "enum" and portable.name is None:
+        return str(replace(portable, name=f"{table}_{column}"))
+    return type_name

@@ -102,6 +102,12 @@ def read_views(conn: Connection) -> list[View]:
     return views_from_rows(conn.query(_VIEWS))
 
 
+def read_view_queries(conn: Connection) -> dict[str, str]:
+    """Return each view's query as MySQL shows it (for `baseline`, which writes it into the models)."""
+    return dict(conn.query(
+        "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()"))
+
+
 def portable_type(type_text: str) -> str | None:
     """Return the portable type for a COLUMN_TYPE like `decimal(10,2)`, or None when there is none."""
     values = _VALUES.match(type_text)

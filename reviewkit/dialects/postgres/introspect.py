@@ -134,6 +134,19 @@ def read_views(conn: Connection) -> list[View]:
     return views_from_rows(conn.query(_VIEWS))
 
 
+def read_view_queries(conn: Connection) -> dict[str, str]:
+    """Return each view's query as PostgreSQL shows it (for `baseline`, which writes it into the models)."""
+    return dict(conn.query(_VIEW_QUERIES))
+
+
+_VIEW_QUERIES = """
+SELECT c.relname, pg_get_viewdef(c.oid, true)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind = 'v'
+"""
+
+
 def _read_enums(conn: Connection) -> dict[str, tuple[str, ...]]:
     enums: dict[str, list[str]] = {}
     for name, label in conn.query(_ENUMS):

@@ -89,6 +89,15 @@ def read_views(conn: Connection) -> list[View]:
     return views
 
 
+def read_view_queries(conn: Connection) -> dict[str, str]:
+    """Return each view's query as its CREATE VIEW statement was written (for `baseline`)."""
+    queries = {}
+    for name, sql in conn.query("SELECT name, sql FROM sqlite_master WHERE type = 'view'"):
+        created = sqlglot.parse_one(sql, read="sqlite")
+        queries[name] = created.expression.sql(dialect="sqlite")
+    return queries
+
+
 def _mark_touched(draft: TableDraft, sql: str) -> None:
     """Mark the column whose ON UPDATE CURRENT_TIMESTAMP this reviewkit trigger does."""
     match = _TOUCHED_COLUMN.search(sql or "")

@@ -1,0 +1,145 @@
+"""`reviewkit baseline`: start a project's history from a database that already exists.
+
+The live schema is read from the engine's catalog and written out twice: as model DDL
+in the project's `models_dialect` (so that the models say what the database has) and as
+bundle 0001, generated from those models like any first bundle, marked `"baseline": true`.
+The models are read back before anything is kept: their schema, as the live engine
+stores it, must be the live schema, or nothing is written. Then `apply --fake` records
+the bundle in that database and `generate` finds nothing to do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reviewkit import __version__
+from reviewkit.bundle.store import Bundle, load_bundles
+from reviewkit.config import Settings
+from reviewkit.db.introspect import introspect_with_queries
+from reviewkit.db.target import open_database, target_url
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.compiler import contexts_for
+from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
+from reviewkit.diff.differences import schema_differences
+from reviewkit.errors import ConfigError, ModelError, OperationFailed, UsageError
+from reviewkit.generate.generator import GenerateOptions, generate
+from reviewkit.models import SQLALCHEMY_PREFIX, load_models
+from reviewkit.schema import naming
+from reviewkit.schema.state import Schema
+from reviewkit.schema.types import named_enum
+
+DEFAULT_MODELS_OUT = "models/baseline.sql"
+_SHOWN_DIFFERENCES = 10
+
+
+def baseline(
+    settings: Settings, database: str | None, name: str | None = None, models_out: str | None = None,
+    author: str | None = None, warn: Callable[[str], None] | None = None,
+) -> tuple[Bundle, Path]:
+    """Write the live schema of `database` as models and as bundle 0001; return the bundle and the models file."""
+    out = _models_path(settings, models_out)
+    url = target_url(settings, database)
+    conn = open_database(url, create=False)
+    if conn is None:
+        raise OperationFailed(f"database {url.redacted()}: the file does not exist")
+    with conn:
+        live = introspect_with_queries(conn)
+    text = models_ddl(_portable_names(live), settings.models_dialect, url.redacted())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    try:
+        if out not in _model_files(settings):
+            raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
+                             "generate would not read it; choose a path the models setting matches")
+        _check_models_give_back(settings, live, url.dialect, out)
+        bundle = generate(settings, GenerateOptions(name=name or "baseline", author=author, warn=warn,
+                                                    baseline=url.redacted()))
+    except BaseException:
+        out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
+        raise
+    if bundle is None:  # the database has no table and no view
+        out.unlink(missing_ok=True)
+        raise UsageError(f"database {url.redacted()} has no tables or views: there is nothing to baseline; "
+                         "start with `reviewkit generate`")
+    return bundle, out
+
+
+def _models_path(settings: Settings, models_out: str | None) -> Path:
+    """Return where the models go; refuse a project with bundles or SQLAlchemy models, and an existing file."""
+    existing = load_bundles(settings.bundles_dir)
+    if existing:
+        raise UsageError(f"{settings.bundles}/ has {len(existing)} bundle(s) already; baseline starts a project's "
+                         "history, so it needs a project without bundles (use `reviewkit drift` to compare a "
+                         "database with them)")
+    if any(pattern.startswith(SQLALCHEMY_PREFIX) for pattern in settings.models):
+        raise UsageError("baseline writes DDL model files, but models are SQLAlchemy metadata here; "
+                         "point models at DDL files (models = [\"models/*.sql\"]) to baseline")
+    out = (settings.root / (models_out or DEFAULT_MODELS_OUT)).resolve()
+    if out.exists():
+        raise UsageError(f"{_shown(out, settings)} exists already; baseline never overwrites a model file "
+                         "(choose another with --models-out)")
+    return out
+
+
+def models_ddl(schema: Schema, dialect: str, source: str) -> str:
+    """Return `schema` as a model file in `dialect`: the statements that create it, as a first bundle's are built."""
+    operations = diff_schemas(Schema(), schema, DeclaredRenames(), NoInputQuestioner())
+    compiled = get_dialect(dialect).compiler.compile_all(operations, contexts_for(operations, Schema()))
+    when = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    lines = [f"-- The schema of {source}, read by reviewkit {__version__} baseline at {when}.",
+             "-- From now on this file is the model: edit it, then run `reviewkit generate`."]
+    for item in compiled:
+        lines.append("")
+        lines += [statement + ";" for statement in item.statements]
+    return "\n".join(lines) + "\n"
+
+
+def _model_files(settings: Settings) -> set[Path]:
+    try:
+        return {path.resolve() for path in settings.model_files()}
+    except ConfigError:  # the models match no file at all
+        return set()
+
+
+def _portable_names(schema: Schema) -> Schema:
+    """Give the live schema the names every engine can hold, as the model reader gives them.
+
+    MySQL's inline enums get a type name (`table_column`), and primary keys that share a
+    name (MySQL calls every one PRIMARY) get the usual `table_pkey`: PostgreSQL names
+    constraints once per schema.
+    """
+    pk_names = Counter(t.primary_key.name for t in schema.tables if t.primary_key)
+    tables = []
+    for table in schema.tables:
+        columns = tuple(replace(c, type=named_enum(c.type, table.name, c.name)) for c in table.columns)
+        key = table.primary_key
+        if key is not None and pk_names[key.name] > 1:
+            key = replace(key, name=naming.constraint_name(table.name, (), "pkey"))
+        tables.append(replace(table, columns=columns, primary_key=key))
+    return Schema(tuple(tables), schema.views)
+
+
+def _check_models_give_back(settings: Settings, live: Schema, engine: str, out: Path) -> None:
+    """Refuse when the project's models, the written file included, do not give the live schema back."""
+    models = load_models(settings)
+    stored = get_dialect(engine).compiler.stored_form(models)
+    differences = schema_differences(get_dialect(engine).compiler.stored_form(live), stored)
+    if differences:
+        shown = [f"  {d.describe()}" for d in differences[:_SHOWN_DIFFERENCES]]
+        more = [f"  ... and {len(differences) - _SHOWN_DIFFERENCES} more"] if len(differences) > _SHOWN_DIFFERENCES else []
+        hint = []
+        if settings.models_dialect != engine:
+            hint = [f"models_dialect = \"{settings.models_dialect}\" cannot say everything {get_dialect(engine).title} "
+                    f"keeps; models_dialect = \"{engine}\" writes the models in the database's own dialect"]
+        raise ModelError("\n".join([
+            f"the models, with {_shown(out, settings)} written by baseline, do not give the live schema back "
+            "(\"expected\" is the database, \"actual\" the models; other model files may declare tables too):",
+            *shown, *more, *hint]))
+
+
+def _shown(path: Path, settings: Settings) -> str:
+    return str(path.relative_to(settings.root.resolve())) if path.is_relative_to(settings.root.resolve()) else str(path)

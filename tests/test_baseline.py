@@ -1,0 +1,227 @@
+"""`reviewkit baseline` on databases built by hand with psql, mariadb and sqlite3, not by reviewkit.
+
+Each database holds what real schemas have (enums, sequences and identity columns,
+comments, views, checks, foreign keys, indexes). The baseline's models must give the
+live schema back, `generate` must find nothing to do, `apply --fake` and `drift` must
+agree, and every dialect's up.sql must build the same schema on an empty database.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reviewkit.bundle.store import load_bundles
+from reviewkit.db.introspect import introspect
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.connection import DatabaseURL, connect
+from tests.test_runner import cli_url, run
+
+BY_HAND = {
+    "postgres": """
+CREATE TYPE mood AS ENUM ('happy', 'sad', 'meh');
+CREATE SEQUENCE author_ids;
+CREATE TABLE authors (
+  id integer NOT NULL DEFAULT nextval('author_ids'::regclass) PRIMARY KEY,
+  name character varying(100) NOT NULL,
+  feeling mood DEFAULT 'meh',
+  born date CHECK (born > '1800-01-01')
+);
+ALTER SEQUENCE author_ids OWNED BY authors.id;
+CREATE TABLE books (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  author_id integer NOT NULL REFERENCES authors (id) ON DELETE CASCADE,
+  title text NOT NULL,
+  price numeric(8,2) NOT NULL DEFAULT 0,
+  isbn varchar(20) UNIQUE
+);
+CREATE INDEX books_title_idx ON books (title);
+COMMENT ON TABLE books IS 'what we sell';
+COMMENT ON COLUMN books.isbn IS 'ten or thirteen digits';
+CREATE VIEW cheap_books AS SELECT id, title FROM books WHERE price < 10;
+""",
+    "mysql": """
+CREATE TABLE authors (
+  id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name varchar(100) NOT NULL,
+  feeling enum('happy','sad','meh') DEFAULT 'meh',
+  born date,
+  CONSTRAINT authors_born_check CHECK (born > '1800-01-01')
+) ENGINE=InnoDB;
+CREATE TABLE books (
+  id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  author_id int unsigned NOT NULL,
+  title varchar(200) NOT NULL,
+  price decimal(8,2) NOT NULL DEFAULT 0,
+  isbn varchar(20) COMMENT 'ten or thirteen digits',
+  UNIQUE KEY books_isbn_key (isbn),
+  KEY books_title_idx (title),
+  CONSTRAINT books_author_id_fkey FOREIGN KEY (author_id) REFERENCES authors (id) ON DELETE CASCADE
+) ENGINE=InnoDB COMMENT='what we sell';
+CREATE VIEW cheap_books AS SELECT id, title FROM books WHERE price < 10;
+""",
+    "sqlite": """
+CREATE TABLE authors (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name varchar(100) NOT NULL,
+  feeling text DEFAULT 'meh' CHECK (feeling IN ('happy', 'sad', 'meh')),
+  born date
+);
+CREATE TABLE books (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  author_id INTEGER NOT NULL REFERENCES authors (id) ON DELETE CASCADE,
+  title text NOT NULL,
+  price numeric(8,2) NOT NULL DEFAULT 0,
+  isbn varchar(20) UNIQUE
+);
+CREATE INDEX books_title_idx ON books (title);
+CREATE VIEW cheap_books AS SELECT id, title FROM books WHERE price < 10;
+""",
+}
+CONFIG = """\
+[reviewkit]
+models = ["models/*.sql"]
+models_dialect = "{models_dialect}"
+dialects = ["postgres", "mysql", "sqlite"]
+
+[policy]
+approvals = 0
+high_risk_approvals = 0
+"""
+
+
+def build_by_hand(url: DatabaseURL, script: str) -> None:
+    """Run `script` with the engine's own command-line client, as a DBA builds a database."""
+    if url.dialect == "postgres":
+        argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url.raw]
+    elif url.dialect == "mysql":
+        argv = ["mariadb", "-h", url.host, "-P", str(url.port), "-u", url.user, url.database]
+    else:
+        argv = ["sqlite3", "-bail", url.path]
+    if shutil.which(argv[0]) is None:
+        pytest.skip(f"the {argv[0]} client is not installed")
+    result = subprocess.run(argv, input=script, capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def project(tmp_path: Path, models_dialect: str) -> Path:
+    root = tmp_path / "proj"
+    (root / "models").mkdir(parents=True)
+    (root / "reviewkit.toml").write_text(CONFIG.replace("{models_dialect}", models_dialect))
+    return root
+
+
+def live(url: DatabaseURL):
+    with connect(url) as conn:
+        return introspect(conn)
+
+
+@pytest.mark.parametrize("models_dialect", ["own", "postgres"])
+def test_baseline_then_fake_then_nothing_to_generate_and_no_drift(tmp_path, engine_url, models_dialect):
+    script = BY_HAND[engine_url.dialect]
+    if engine_url.dialect == "mysql" and models_dialect == "postgres":
+        script = script.replace("int unsigned", "int")  # PostgreSQL has no unsigned integers: see the next test
+    build_by_hand(engine_url, script)
+    root = project(tmp_path, engine_url.dialect if models_dialect == "own" else models_dialect)
+    db = cli_url(engine_url)
+    made = run(root, "baseline", "--database", db)
+    assert made.returncode == 0, made.stderr
+    assert (root / "models" / "baseline.sql").exists() and "Next: approve it" in made.stdout
+    bundle = load_bundles(root / "bundles")[0]
+    assert bundle.id == "0001_baseline" and bundle.manifest["baseline"] is True
+    assert "Baseline" in (bundle.path / "REVIEW.md").read_text()
+    again = run(root, "generate", "--no-input")
+    assert again.returncode == 0 and "No changes detected" in again.stdout, again.stdout + again.stderr
+    assert run(root, "apply", "--fake", "--yes", "--database", db).returncode == 0
+    drift = run(root, "drift", "--database", db, "--json")
+    assert drift.returncode == 0 and json.loads(drift.stdout)["differences"] == [], drift.stdout
+    assert run(root, "verify").returncode == 0
+
+
+def test_mysql_unsigned_cannot_be_written_as_postgres_models(tmp_path, mysql_url):
+    build_by_hand(mysql_url, BY_HAND["mysql"])
+    root = project(tmp_path, "postgres")
+    refused = run(root, "baseline", "--database", cli_url(mysql_url))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "column authors.id changed: type uinteger -> bigint" in refused.stderr
+    assert 'models_dialect = "mysql" writes the models in the database\'s own dialect' in refused.stderr
+    assert not (root / "models" / "baseline.sql").exists() and not (root / "bundles").exists()
+
+
+def test_every_dialects_up_sql_builds_the_live_schema(tmp_path, request, engine_url):
+    """Baseline a hand-built database, then build its bundle on an empty database of every engine."""
+    build_by_hand(engine_url, BY_HAND[engine_url.dialect])
+    root = project(tmp_path, engine_url.dialect)
+    assert run(root, "baseline", "--database", cli_url(engine_url)).returncode == 0
+    bundle = load_bundles(root / "bundles")[0]
+    original = live(engine_url)
+    for engine in ("sqlite", "postgres", "mysql"):
+        target = request.getfixturevalue(f"{engine}_url") if engine != engine_url.dialect else None
+        if target is None:  # the same engine: a second, empty database of it
+            target = _second_database(request, engine, tmp_path)
+        applied = run(root, "apply", "--yes", "--database", cli_url(target))
+        assert applied.returncode == 0, f"{engine}: {applied.stderr}"
+        built = live(target)
+        expected = get_dialect(engine).compiler.stored_form(bundle.schema())
+        assert built.ignoring_column_order() == expected.ignoring_column_order(), engine
+        if engine == engine_url.dialect:
+            assert built.ignoring_column_order() == original.ignoring_column_order()
+
+
+def _second_database(request, engine: str, tmp_path: Path) -> DatabaseURL:
+    if engine == "sqlite":
+        from reviewkit.dialects.connection import parse_url
+
+        return parse_url("sqlite:///second.sqlite3", tmp_path)
+    from tests.conftest import _fresh_database
+
+    server = request.getfixturevalue(f"{engine}_server")
+    maker = _fresh_database(server)
+    url = next(maker)
+    request.addfinalizer(lambda: next(maker, None))
+    return url
+
+
+def test_refused_with_bundles_already_there(tmp_path, sqlite_url):
+    build_by_hand(sqlite_url, BY_HAND["sqlite"])
+    root = project(tmp_path, "sqlite")
+    (root / "models" / "schema.sql").write_text("CREATE TABLE t (id integer PRIMARY KEY);\n")
+    assert run(root, "generate", "--no-input").returncode == 0
+    result = run(root, "baseline", "--database", cli_url(sqlite_url))
+    assert result.returncode == 2 and "has 1 bundle(s) already" in result.stderr
+    assert not (root / "models" / "baseline.sql").exists()
+
+
+def test_models_that_would_not_give_the_schema_back_write_nothing(tmp_path, sqlite_url):
+    build_by_hand(sqlite_url, BY_HAND["sqlite"])
+    root = project(tmp_path, "sqlite")
+    (root / "models" / "extra.sql").write_text("CREATE TABLE extra (id integer PRIMARY KEY);\n")
+    result = run(root, "baseline", "--database", cli_url(sqlite_url))
+    assert result.returncode == 2 and "table extra" in result.stderr and "Traceback" not in result.stderr
+    assert not (root / "models" / "baseline.sql").exists() and not (root / "bundles").exists()
+
+
+def test_models_out_must_be_read_by_the_models_setting(tmp_path, sqlite_url):
+    build_by_hand(sqlite_url, BY_HAND["sqlite"])
+    root = project(tmp_path, "sqlite")
+    result = run(root, "baseline", "--database", cli_url(sqlite_url), "--models-out", "elsewhere/schema.sql")
+    assert result.returncode == 2 and "is not matched by models" in result.stderr
+    assert not (root / "elsewhere" / "schema.sql").exists()
+    named = run(root, "baseline", "--database", cli_url(sqlite_url), "legacy", "--models-out", "models/legacy.sql")
+    assert named.returncode == 0, named.stderr
+    assert load_bundles(root / "bundles")[0].id == "0001_legacy" and (root / "models" / "legacy.sql").exists()
+
+
+def test_missing_database_file_and_unmapped_types(tmp_path, postgres_url):
+    root = project(tmp_path, "postgres")
+    missing = run(root, "baseline", "--database", "sqlite:///nowhere.sqlite3")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    build_by_hand(postgres_url, "CREATE TABLE places (id integer PRIMARY KEY, spot point, area circle);")
+    refused = run(root, "baseline", "--database", cli_url(postgres_url))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "places.spot has type point" in refused.stderr and "places.area has type circle" in refused.stderr
+    assert not (root / "models" / "baseline.sql").exists()
