@@ -189,9 +189,18 @@ def test_failure_halfway_on_mariadb_then_resume(project, mysql_url):
     status = run(project, "status", "--database", db, "--json")
     state = json.loads(status.stdout)["bundles"][1]
     assert state["state"] == "failed" and "failed at statement 2 of" in state["detail"]
+    # What statement 1 left, read from the live schema: the table, not yet the index.
+    explained = state["explanation"]
+    assert explained[0].startswith("0002_step2 (up) failed at statement 2 of ") and "statement 1 took effect" in explained[0]
+    assert "statement 2 belongs to operation 1 (Create table reviews" in explained[0], explained
+    assert "took effect: table reviews added" in explained, explained
+    assert any(line.startswith("not yet done: ") and "index books.books_title_idx added" in line for line in explained)
+    words = run(project, "status", "--database", db)
+    assert "took effect: table reviews added" in words.stdout, words.stdout
     edit_script(project, 2, "mysql", lambda text: text.replace("SELECT * FROM no_such_table;", "SELECT 1;"))
     resumed = run(project, "apply", "--resume", "--database", db)
     assert resumed.returncode == 0, resumed.stderr
+    assert "took effect: table reviews added" in resumed.stdout, resumed.stdout
     assert live_matches(mysql_url, bundles_of(project)[-1])
     rows = ledger(mysql_url)
     assert [r.status for r in rows if r.bundle_id == "0002_step2"] == ["failed", "applied"]

@@ -31,6 +31,9 @@ class PlainProgress:
     def step_finished(self, step: Step, seconds: float) -> None:
         self.echo(f"      done in {seconds:.2f} s")
 
+    def note(self, line: str) -> None:
+        self.echo(line)
+
 
 class BarProgress:
     """A rich progress bar per bundle, statement by statement, on a terminal."""
@@ -53,6 +56,9 @@ class BarProgress:
 
     def step_finished(self, step: Step, seconds: float) -> None:
         self.bar.update(self.task, completed=len(step.statements))
+
+    def note(self, line: str) -> None:
+        self.bar.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
     def stop(self) -> None:
         if self.task is not None:
@@ -198,5 +204,7 @@ def _print_status(report: StatusReport, console) -> None:
     for b in report.bundles:
         for flag in b.flags:
             console.print(f"FLAG {flag}", highlight=False, markup=False)
+        for line in b.explanation:
+            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     for problem in report.ledger_problems:
         console.print(f"FLAG {problem}", highlight=False, markup=False)

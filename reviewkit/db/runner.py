@@ -75,6 +75,8 @@ class Progress(Protocol):
 
     def step_finished(self, step: Step, seconds: float) -> None: ...
 
+    def note(self, line: str) -> None: ...
+
 
 class SilentProgress:
     def step_started(self, step: Step, index: int, total: int) -> None:
@@ -84,6 +86,9 @@ class SilentProgress:
         pass
 
     def step_finished(self, step: Step, seconds: float) -> None:
+        pass
+
+    def note(self, line: str) -> None:
         pass
 
 
@@ -144,6 +149,16 @@ def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: Ap
     if goal > head or (goal == head and not half_done):
         return [_step(b, "up", dialect) for b in bundles[head:goal]]
     return [_step(b, "down", dialect) for b in half_done + list(reversed(bundles[goal:head]))]
+
+
+def _explain_resumed(conn: Connection, bundles: list[Bundle], step: Step, progress: Progress) -> None:
+    """Say, from the live schema, what the half-applied bundle left before its remaining statements run."""
+    from reviewkit.db.partial import explain_partial
+
+    position = bundles.index(step.bundle)
+    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
+    for line in explain_partial(conn, step.bundle, bundles[position - 1] if position else None, row):
+        progress.note(line)
 
 
 def transactional_failure(state: BundleState, dialect: str) -> bool:
@@ -357,7 +372,10 @@ def apply(
                 return ApplyResult([])
             if not ledger_exists(conn):
                 create_ledger(conn)
-            runner = Runner(conn, options, progress or SilentProgress(), gate.approvals, resolve_actor(options.actor))
+            progress = progress or SilentProgress()
+            if options.resume:
+                _explain_resumed(conn, bundles, steps[0], progress)
+            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor))
             started = time.monotonic()
             count = runner.run(steps)
             return ApplyResult(steps, count, time.monotonic() - started)

@@ -11,6 +11,9 @@ from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, ledger_problems, read_rows
 from reviewkit.db.target import open_database, target_url
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.connection import Connection
+from reviewkit.errors import ReviewkitError
 from reviewkit.signoff.gate import approval_gate
 
 
@@ -24,10 +27,12 @@ class BundleStatus:
     state: str | None  # None: no database
     detail: str = ""
     flags: list[str] = field(default_factory=list)
+    explanation: list[str] = field(default_factory=list)  # a half-applied bundle, read from the live schema
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "created_at": self.created_at, "author": self.author, "risk": self.risk,
-                "approvals": self.approvals, "state": self.state, "detail": self.detail, "flags": self.flags}
+                "approvals": self.approvals, "state": self.state, "detail": self.detail, "flags": self.flags,
+                "explanation": self.explanation}
 
 
 @dataclass
@@ -58,17 +63,38 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
     conn = open_database(target_url(settings, database), create=False)
     rows: list[LedgerRow] | None = None
     where = None
+    explained: dict[str, list[str]] = {}
     if conn is not None:
         with conn:
             where = conn.url.redacted()
             rows = read_rows(conn)
+            explained = _half_applied(conn, bundles, bundle_states(rows))
     states = bundle_states(rows or [])
     report = StatusReport(where, [])
     for bundle in bundles:
         report.bundles.append(_bundle_status(bundle, states, rows is not None, approvals_summary))
+        report.bundles[-1].explanation = explained.get(bundle.id, [])
     if rows is not None:
         report.ledger_problems = ledger_problems(rows, bundles)
     return report
+
+
+def _half_applied(conn: Connection, bundles: list[Bundle], states: dict[str, BundleState]) -> dict[str, list[str]]:
+    """Explain, from the live schema, each bundle that failed on an engine that commits statement by statement."""
+    if get_dialect(conn.dialect).transactional_ddl:
+        return {}  # a failed bundle left nothing behind
+    from reviewkit.db.partial import explain_partial  # reads the live schema: sqlglot, only when needed
+
+    explained = {}
+    for position, bundle in enumerate(bundles):
+        state = states.get(bundle.id)
+        if state is not None and state.state == "failed" and state.row is not None:
+            parent = bundles[position - 1] if position else None
+            try:
+                explained[bundle.id] = explain_partial(conn, bundle, parent, state.row)
+            except ReviewkitError as err:  # the explanation helps; its failure must not hide the status
+                explained[bundle.id] = [f"cannot compare with the live schema: {err}"]
+    return explained
 
 
 def database_ledger_problems(settings: Settings, database: str, bundles: list[Bundle]) -> list[str]:

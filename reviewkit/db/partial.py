@@ -1,0 +1,94 @@
+"""A bundle that failed half-way on an engine without transactional DDL, explained from the live schema.
+
+MySQL and MariaDB commit each DDL statement: after statement k failed, statements 1..k-1
+are in the database and the rest are not. The ledger says how many statements ran; this
+module says what that means for the schema, by comparing the live schema with the
+bundle's parent and with its own `schema.json` (both as the engine stores them): which of
+the bundle's changes are there, which are not yet, and what else the database has that
+the bundle does not explain. Each statement is tied to the operation it performs by the
+numbered comment (`-- 3. ...`) the script carries above each operation's statements.
+"""
+
+from __future__ import annotations
+
+import re
+
+from reviewkit.bundle.store import Bundle
+from reviewkit.db.introspect import introspect
+from reviewkit.db.ledger import LedgerRow
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.connection import Connection
+from reviewkit.dialects.splitter import split_statements
+from reviewkit.diff.differences import Difference, schema_differences
+from reviewkit.schema.state import Schema
+
+_OPERATION_COMMENT = re.compile(r"^-- (\d+)\. (.+)$", re.MULTILINE)
+_SHOWN = 8  # changes listed per line
+
+
+def explain_partial(conn: Connection, bundle: Bundle, parent: Bundle | None, row: LedgerRow) -> list[str]:
+    """Return lines saying which statements and changes of a half-applied bundle took effect."""
+    compiler = get_dialect(conn.dialect).compiler
+    parent_schema = compiler.stored_form(parent.schema() if parent else Schema())
+    bundle_schema = compiler.stored_form(bundle.schema())
+    start, goal = (parent_schema, bundle_schema) if row.direction == "up" else (bundle_schema, parent_schema)
+    live = introspect(conn, unmapped=True)
+    changes = schema_differences(start, goal)
+    done = _keys(schema_differences(start, live))
+    left = _keys(schema_differences(live, goal))
+    expected = _keys(changes)
+    took = [c for c in changes if _key(c) in done and _key(c) not in left]
+    partly = [c for c in changes if _key(c) in done and _key(c) in left]
+    not_yet = [c for c in changes if _key(c) not in done]
+    others = [d for d in schema_differences(start, live) if _key(d) not in expected]
+    lines = [_statements_line(bundle, conn.dialect, row)]
+    for label, found in (("took effect", took), ("partly done", partly), ("not yet done", not_yet),
+                         ("in the database but not in the bundle", others)):
+        if found:
+            lines.append(f"{label}: {_listed(found)}")
+    return lines
+
+
+def _statements_line(bundle: Bundle, dialect: str, row: LedgerRow) -> str:
+    """Say which statements ran and which operation the failed one belongs to."""
+    script = bundle.script(dialect, row.direction)
+    statements = split_statements(script, dialect)
+    failed = row.statements_done + 1
+    done = f"statements 1-{row.statements_done}" if row.statements_done > 1 else (
+        "statement 1" if row.statements_done == 1 else "no statement")
+    text = (f"{bundle.id} ({row.direction}) failed at statement {failed} of {len(statements)}: {done} took "
+            "effect, each committed on its own")
+    if failed <= len(statements):
+        operation = _operation_at(script, statements[failed - 1].line)
+        if operation:
+            text += f"; statement {failed} belongs to operation {operation}"
+    return text
+
+
+def _operation_at(script: str, line: int) -> str | None:
+    """Return `N (description)` of the numbered operation comment last seen before `line`."""
+    found = None
+    for match in _OPERATION_COMMENT.finditer(script):
+        if script.count("\n", 0, match.start()) + 1 > line:
+            break
+        found = f"{match.group(1)} ({match.group(2)})"
+    return found
+
+
+def _key(difference: Difference) -> tuple[str, str]:
+    return difference.object, difference.name
+
+
+def _keys(differences: list[Difference]) -> set[tuple[str, str]]:
+    return {_key(d) for d in differences}
+
+
+def _listed(differences: list[Difference]) -> str:
+    shown = [f"{d.object} {d.name} {_done_word(d.change)}" for d in differences[:_SHOWN]]
+    more = f" and {len(differences) - _SHOWN} more" if len(differences) > _SHOWN else ""
+    return "; ".join(shown) + more
+
+
+def _done_word(change: str) -> str:
+    """The change a bundle makes, in the words `schema_differences(start, goal)` gives it."""
+    return {"added": "added", "missing": "dropped", "changed": "changed"}[change]
