@@ -322,11 +322,11 @@ EXPECTED_MYSQL = [
             col("c_boolean", "boolean", False, "TRUE"),  # stored as tinyint(1) DEFAULT 1
             col("c_boolean_false", "boolean", default="FALSE"),
             col("c_date", "date"),
-            col("c_time", "time"),
+            col("c_time", "time(0)"),  # MySQL keeps whole seconds unless told otherwise
             col("c_time3", "time(3)"),
-            col("c_datetime", "timestamp"),
+            col("c_datetime", "timestamp(0)"),
             col("c_datetime6", "timestamp(6)"),
-            col("c_timestamp", "timestamptz"),
+            col("c_timestamp", "timestamptz(0)"),
             col("c_timestamp3", "timestamptz(3)", default="CURRENT_TIMESTAMP()"),
             col("c_json", "json"),  # LONGTEXT plus a json_valid() check, which is not reported
             col("c_uuid", "char(36)"),
@@ -370,7 +370,8 @@ EXPECTED_MYSQL = [
         primary_key=PrimaryKey("PRIMARY", ("order_id", "line_no")),
         # A unique index is a unique constraint to MySQL: it reads back as one.
         uniques=[Unique("order_lines_product_idx", ("order_id", "product"))],
-        foreign_keys=[ForeignKey("order_lines_order_fkey", ("order_id",), "orders", ("id",), "CASCADE", "NO ACTION")],
+        # NO ACTION written out reads as RESTRICT, InnoDB's name for what it does.
+        foreign_keys=[ForeignKey("order_lines_order_fkey", ("order_id",), "orders", ("id",), "CASCADE", "RESTRICT")],
     ),
     table(
         "shipments",
@@ -378,7 +379,7 @@ EXPECTED_MYSQL = [
         primary_key=PrimaryKey("PRIMARY", ("id",)),
         foreign_keys=[
             ForeignKey(
-                "shipments_line_fkey", ("order_id", "line_no"), "order_lines", ("order_id", "line_no"), "RESTRICT", "NO ACTION",
+                "shipments_line_fkey", ("order_id", "line_no"), "order_lines", ("order_id", "line_no"), "RESTRICT", "RESTRICT",
             ),
         ],
     ),
@@ -398,7 +399,7 @@ def test_mysql_keeps_an_index_the_user_made_for_a_foreign_key(mysql_db) -> None:
     """)
     child = introspect(mysql_db).table("c")
     assert child.indexes == (Index("c_p_idx", (part("p_id"),)),)
-    assert child.foreign_keys == (ForeignKey("c_p_fkey", ("p_id",), "p", ("id",)),)
+    assert child.foreign_keys == (ForeignKey("c_p_fkey", ("p_id",), "p", ("id",), "RESTRICT", "RESTRICT"),)
 
 
 def test_mysql_type_without_portable_mapping(mysql_db) -> None:

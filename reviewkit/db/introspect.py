@@ -31,25 +31,50 @@ def introspect(conn: Connection, unmapped: bool = False) -> Schema:
     return Schema(tuple(tables), tuple(introspection.read_views(conn))).normalized()
 
 
-def introspect_with_queries(conn: Connection) -> Schema:
-    """Return the schema with each view's query, as canonical text, for writing the schema out as models.
+def with_view_queries(
+    conn: Connection, live: Schema, models_dialect: str, leave_out: bool = False,
+) -> tuple[Schema, list[str]]:
+    """Return `live` (as `introspect` read it) with each view's query as canonical text, for writing it out as models.
 
     The engines rewrite a view's text when they store it; what they show is what the
-    models will say (PostgreSQL's `pg_get_viewdef`, MySQL's qualified names removed).
+    models will say (PostgreSQL's `pg_get_viewdef`, MySQL's qualified names removed). The
+    names of the columns a view returns are kept as the engine reports them: SQLite and
+    MySQL keep the case of `AS ID`, which the canonical form would fold. A view whose query
+    the canonical form cannot hold, or that would not read back the same from a model file
+    in `models_dialect`, is refused, every one in one error, or with `leave_out` left out;
+    the second value names the views left out, with why.
     """
     import sqlglot  # only baseline needs the queries parsed
     from sqlglot.errors import SqlglotError
 
-    from reviewkit.schema.views import ViewQueryError, canonical_query
+    from reviewkit.schema.views import ViewQueryError, canonical_query, render_query
 
-    schema = introspect(conn)
     dialect = conn.dialect
     queries = get_dialect(dialect).introspection.read_view_queries(conn)
-    views = []
-    for view in schema.views:
+    views, refused = [], []
+    for view in live.views:
         try:
-            query = canonical_query(sqlglot.parse_one(queries[view.name], read=dialect), dialect)
+            node = _named_as_reported(sqlglot.parse_one(queries[view.name], read=dialect), view.columns)
+            query = canonical_query(node, dialect)
+            canonical_query(sqlglot.parse_one(render_query(query, models_dialect), read=models_dialect), models_dialect)
+            views.append(replace(view, query=query, columns=()))
         except (ViewQueryError, SqlglotError) as err:
-            raise UnsupportedType(f"view {view.name}: {err}") from None
-        views.append(replace(view, query=query, columns=()))
-    return Schema(schema.tables, tuple(views)).normalized()
+            refused.append(f"view {view.name}: {str(err).splitlines()[0]}")
+    if refused and not leave_out:
+        raise UnsupportedType("\n".join(refused))
+    return Schema(live.tables, tuple(views)).normalized(), refused
+
+
+def _named_as_reported(query, columns: tuple[str, ...]):
+    """Give a SELECT's output columns the names the engine reports, quoted where the case differs."""
+    from sqlglot import exp
+
+    if not isinstance(query, exp.Select) or len(query.expressions) != len(columns):
+        return query
+    for projection, name in zip(list(query.expressions), columns, strict=True):
+        if name == name.lower() or isinstance(projection, exp.Star):
+            continue  # the canonical form gives this name as it is
+        if projection.alias_or_name.lower() == name.lower():
+            target = projection.this if isinstance(projection, exp.Alias) else projection
+            projection.replace(exp.alias_(target.copy(), exp.to_identifier(name, quoted=True)))
+    return query

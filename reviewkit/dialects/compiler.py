@@ -391,6 +391,8 @@ class Compiler:
 
     # -- what the engine keeps, what it cannot keep --------------------------------------
 
+    identity_only_as_primary_key = False  # MySQL's AUTO_INCREMENT and SQLite's rowid alias are the key itself
+
     def check_schema(self, schema: Schema) -> None:
         """Refuse a schema this engine cannot hold faithfully, naming every object it refuses."""
         refusals = self.schema_refusals(schema)
@@ -430,6 +432,12 @@ class Compiler:
 
     def check_table(self, table: Table) -> None:
         """Refuse what this engine cannot keep of a table as a whole (its keys); engines add their rules."""
+        if self.identity_only_as_primary_key:
+            for column in table.columns:
+                key = table.primary_key.columns if table.primary_key else ()
+                if column.identity and key != (column.name,):
+                    raise UnsupportedType(f"auto-increment column {table.name}.{column.name}: {self.title} allows "
+                                          "one only as the table's whole primary key")
 
     def check_views(self, schema: Schema) -> None:
         for view in schema.views:

@@ -141,7 +141,10 @@ def default_expression(text: str | None, column_type: str, dialect: str, rewrite
 
 def index_from_sql(name: str, sql: str, dialect: str, rewrite: Rewrite | None = None) -> Index:
     """Read a stored CREATE INDEX statement into an Index named `name`."""
-    node = sqlglot.parse_one(sql, read=dialect)
+    try:
+        node = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError as err:
+        raise UnsupportedType(f"index {name}: cannot read its definition: {str(err).splitlines()[0]}") from None
     params = node.this.args.get("params")
     parts = tuple(_index_part(key, dialect, rewrite) for key in params.args.get("columns") or [])
     where = params.args.get("where")

@@ -19,7 +19,7 @@ from pathlib import Path
 from reviewkit import __version__
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
-from reviewkit.db.introspect import introspect_with_queries
+from reviewkit.db.introspect import introspect, with_view_queries
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.compiler import contexts_for
@@ -29,6 +29,7 @@ from reviewkit.errors import ConfigError, ModelError, OperationFailed, UsageErro
 from reviewkit.generate.generator import GenerateOptions, generate
 from reviewkit.models import SQLALCHEMY_PREFIX, load_models
 from reviewkit.schema import naming
+from reviewkit.schema.operations import AddConstraint, CreateTable
 from reviewkit.schema.state import Schema
 from reviewkit.schema.types import named_enum
 
@@ -47,15 +48,19 @@ def baseline(
     if conn is None:
         raise OperationFailed(f"database {url.redacted()}: the file does not exist")
     with conn:
-        live = introspect_with_queries(conn)
-    text = models_ddl(_portable_names(live), settings.models_dialect, url.redacted())
+        live = introspect(conn)
+        with_queries, left_out = with_view_queries(conn, live, settings.models_dialect, settings.ignore_unsupported)
+    if warn is not None and left_out:
+        warn(f"ignore_unsupported: left out {len(left_out)} view(s) the models cannot hold, which drift will "
+             f"report as added: {'; '.join(left_out)}")
+    text = models_ddl(_portable_names(with_queries), settings.models_dialect, url.redacted())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     try:
         if out not in _model_files(settings):
             raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
                              "generate would not read it; choose a path the models setting matches")
-        _check_models_give_back(settings, live, url.dialect, out)
+        _check_models_give_back(settings, _without(live, left_out), url.dialect, out)
         bundle = generate(settings, GenerateOptions(name=name or "baseline", author=author, warn=warn,
                                                     baseline=url.redacted()))
     except BaseException:
@@ -88,7 +93,13 @@ def _models_path(settings: Settings, models_out: str | None) -> Path:
 def models_ddl(schema: Schema, dialect: str, source: str) -> str:
     """Return `schema` as a model file in `dialect`: the statements that create it, as a first bundle's are built."""
     operations = diff_schemas(Schema(), schema, DeclaredRenames(), NoInputQuestioner())
-    compiled = get_dialect(dialect).compiler.compile_all(operations, contexts_for(operations, Schema()))
+    compiler = get_dialect(dialect).compiler
+    # A model file declares each table whole, its foreign keys inline, in any order; a script
+    # must make a key only once its table exists, so the differ defers the keys of a cycle
+    # (which SQLite adds by rebuilding a table). Here every table gets all its keys back.
+    whole = [replace(op, table_def=schema.table(op.table)) if isinstance(op, CreateTable) else op
+             for op in operations if not isinstance(op, AddConstraint)]
+    compiled = [compiler.compile(op, ctx) for op, ctx in zip(whole, contexts_for(whole, Schema()), strict=True)]
     when = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     lines = [f"-- The schema of {source}, read by reviewkit {__version__} baseline at {when}.",
              "-- From now on this file is the model: edit it, then run `reviewkit generate`."]
@@ -123,18 +134,30 @@ def _portable_names(schema: Schema) -> Schema:
     return Schema(tuple(tables), schema.views)
 
 
+def _without(live: Schema, left_out: list[str]) -> Schema:
+    names = {line.split(":")[0].removeprefix("view ") for line in left_out}
+    return Schema(live.tables, tuple(v for v in live.views if v.name not in names))
+
+
 def _check_models_give_back(settings: Settings, live: Schema, engine: str, out: Path) -> None:
-    """Refuse when the project's models, the written file included, do not give the live schema back."""
+    """Refuse when the project's models, the written file included, do not give the live schema back.
+
+    `live` is the schema as the engine reports it, as `drift` will compare it later.
+    """
     models = load_models(settings)
-    stored = get_dialect(engine).compiler.stored_form(models)
-    differences = schema_differences(get_dialect(engine).compiler.stored_form(live), stored)
+    differences = schema_differences(live, get_dialect(engine).compiler.stored_form(models))
     if differences:
         shown = [f"  {d.describe()}" for d in differences[:_SHOWN_DIFFERENCES]]
         more = [f"  ... and {len(differences) - _SHOWN_DIFFERENCES} more"] if len(differences) > _SHOWN_DIFFERENCES else []
         hint = []
         if settings.models_dialect != engine:
-            hint = [f"models_dialect = \"{settings.models_dialect}\" cannot say everything {get_dialect(engine).title} "
-                    f"keeps; models_dialect = \"{engine}\" writes the models in the database's own dialect"]
+            hint.append(f"models_dialect = \"{settings.models_dialect}\" cannot say everything {get_dialect(engine).title} "
+                        f"keeps; models_dialect = \"{engine}\" writes the models in the database's own dialect")
+        per_schema = [d for d in settings.dialects if not get_dialect(d).index_names_per_table]
+        if get_dialect(engine).index_names_per_table and per_schema and any(d.object == "index" for d in differences):
+            hint.append(f"{get_dialect(engine).title} names indexes per table, {', '.join(per_schema)} once per schema: "
+                        "two tables' indexes of one name are renamed for them; a project whose dialects are "
+                        f"[\"{engine}\"] keeps the names")
         raise ModelError("\n".join([
             f"the models, with {_shown(out, settings)} written by baseline, do not give the live schema back "
             "(\"expected\" is the database, \"actual\" the models; other model files may declare tables too):",

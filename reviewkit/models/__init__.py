@@ -20,4 +20,5 @@ def load_models(settings: Settings, warn: Callable[[str], None] | None = None) -
 
     return load_ddl_files(
         settings.model_files(), settings.models_dialect, settings.root, settings.ignore_unsupported, warn,
+        settings.dialects,
     )

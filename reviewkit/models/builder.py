@@ -84,6 +84,9 @@ class SchemaBuilder:
         # MySQL models may give two tables an index of the same name; PostgreSQL and
         # SQLite keep index names once per schema, so the later one is renamed.
         self.per_table_index_names = per_table_index_names
+        # False when every engine the project targets names indexes per table (MySQL only):
+        # then two tables' indexes may share a name, as the database has them.
+        self.index_names_per_schema = True
         self.renamed_indexes: list[tuple[str, str, str]] = []  # (table, name in the models, name given)
         self._views: dict[str, ViewDraft] = {}
         # With ignore_unsupported: told of each view left out because it reads what is left out.
@@ -116,7 +119,7 @@ class SchemaBuilder:
         tables = []
         for draft in self._drafts.values():
             with recorded(problems, draft.source):
-                tables.append(self._build_table(draft, taken))
+                tables.append(self._build_table(draft, taken if self.index_names_per_schema else set()))
         schema = Schema(tuple(tables)).normalized()
         for table in schema.tables:
             with recorded(problems, self._drafts[table.name].source):
@@ -190,12 +193,6 @@ class _TableBuild:
             primary_key = PrimaryKey(self.pick(d.primary_key[0], (), "pkey"), pk_cols)
             # A primary key implies NOT NULL on every engine; say so in the state too.
             columns = [replace(c, nullable=False) if c.name in pk_cols else c for c in columns]
-        for c in columns:
-            if c.identity and (primary_key is None or primary_key.columns != (c.name,)):
-                raise ModelError(
-                    f"{d.where}: auto-increment column {d.name}.{c.name} must be the table's whole primary key "
-                    "(MySQL and SQLite allow it nowhere else)"
-                )
         return primary_key, tuple(columns)
 
     def uniques(self) -> tuple[Unique, ...]:

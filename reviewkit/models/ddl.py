@@ -75,14 +75,17 @@ class Statement:
 
 def load_ddl_files(
     paths: list[Path], dialect: str, root: Path, ignore_unsupported: bool = False, warn: Warn | None = None,
+    targets: tuple[str, ...] = (),
 ) -> Schema:
     """Read every DDL file and return the schema they declare together.
 
     Raises one ModelError listing every problem found; `warn` receives the lines saying
-    what was skipped.
+    what was skipped. `targets` are the dialects the project generates for: when every
+    one of them names indexes per table, two tables may have indexes of the same name.
     """
     problems = Problems()
     builder = SchemaBuilder(per_table_index_names=get_dialect(dialect).index_names_per_table)
+    builder.index_names_per_schema = not (targets and all(get_dialect(d).index_names_per_table for d in targets))
     # The collector would scan sqlglot's many small tree nodes over and over while we
     # parse; nothing here makes reference cycles worth collecting early.
     was_enabled = gc.isenabled()

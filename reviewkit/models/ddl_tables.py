@@ -118,9 +118,21 @@ _TEXT_HANDLERS = {
 }
 
 
+_KIND_OF_INDEX = re.compile(r"^(\s*CREATE\s+)(FULLTEXT|SPATIAL)\s+(INDEX\s+(?:`[^`]+`|\S+)\s+ON\s+(?:`[^`]+`|[^\s(]+))\s*",
+                            re.IGNORECASE)
+
+
 def parsable_text(label: str, source: str) -> str:
-    """Return what sqlglot parses of a statement: its text, less the clauses read from the text instead."""
-    return ddl_views.parsable(source) if label == "CREATE VIEW" else source
+    """Return what sqlglot parses of a statement: its text, less the clauses read from the text instead.
+
+    MySQL's `CREATE FULLTEXT INDEX i ON t (...)`, which sqlglot does not read, is read as
+    the index method it is: `CREATE INDEX i ON t USING fulltext (...)`.
+    """
+    if label == "CREATE VIEW":
+        return ddl_views.parsable(source)
+    if label == "CREATE INDEX":
+        return _KIND_OF_INDEX.sub(lambda m: f"{m.group(1)}{m.group(3)} USING {m.group(2).lower()} ", source, count=1)
+    return source
 
 
 def read_from_text(label: str, source: str) -> bool:

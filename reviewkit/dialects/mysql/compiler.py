@@ -97,6 +97,7 @@ class MySQLCompiler(Compiler):
     index_methods: ClassVar[frozenset[str]] = frozenset({"fulltext", "spatial"})
     hash_as_default = True  # InnoDB builds USING HASH as a B-tree anyway
     keeps_comments = True
+    identity_only_as_primary_key = True
 
     def identity_sql(self) -> str:
         return "AUTO_INCREMENT"
@@ -250,6 +251,7 @@ class MySQLCompiler(Compiler):
 
     def check_table(self, table: Table) -> None:
         """Refuse keys on TEXT and BLOB columns: InnoDB indexes them only by a prefix."""
+        super().check_table(table)
         kinds = {c.name: "json" if parse_type(c.type).array else parse_type(c.type).kind for c in table.columns}
         keyed = [("primary key", table.primary_key)] if table.primary_key else []
         keyed += [(f"unique constraint {u.name}", u) for u in table.uniques]

@@ -77,6 +77,7 @@ _KINDS = {
     "longtext": "text", "date": "date", "time": "time", "datetime": "timestamp", "timestamp": "timestamptz",
     "json": "json", "tinyblob": "blob", "blob": "blob", "mediumblob": "blob", "longblob": "blob",
 }
+_FRACTIONAL_SECONDS = {"time", "timestamp", "timestamptz"}
 _KEEPS_PARAMS = {"numeric", "varchar", "char", "time", "timestamp", "timestamptz"}
 
 
@@ -100,6 +101,12 @@ def read_tables(conn: Connection) -> list[Table]:
 def read_views(conn: Connection) -> list[View]:
     """Return every view of the current database: its name, the columns it returns, its check option."""
     return views_from_rows(conn.query(_VIEWS))
+
+
+def _innodb_action(text: str | None) -> str:
+    """Read NO ACTION as RESTRICT: InnoDB checks both at once, and reports RESTRICT unless NO ACTION was written."""
+    action = fk_action(text)
+    return "RESTRICT" if action == "NO ACTION" else action
 
 
 def read_view_queries(conn: Connection) -> dict[str, str]:
@@ -126,6 +133,8 @@ def portable_type(type_text: str) -> str | None:
         if kind not in _UNSIGNED:
             return None
         kind = _UNSIGNED[kind]
+    if kind in _FRACTIONAL_SECONDS and not params:
+        params = "0"  # MySQL's DATETIME, TIMESTAMP and TIME keep whole seconds unless told otherwise
     return f"{kind}({params})" if params and kind in _KEEPS_PARAMS else kind
 
 
@@ -186,7 +195,7 @@ def _read_foreign_keys(conn: Connection, drafts: dict[str, TableDraft]) -> set[t
     for (table, name), rows in grouped.items():
         drafts[table].foreign_keys.append(ForeignKey(
             name, tuple(r[2] for r in rows), rows[0][3], tuple(r[4] for r in rows),
-            fk_action(rows[0][5]), fk_action(rows[0][6]),
+            _innodb_action(rows[0][5]), _innodb_action(rows[0][6]),
         ))
     return set(grouped)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import sqlglot
 from sqlglot import exp
 
 from reviewkit.dialects.connection import Connection
@@ -18,19 +19,35 @@ from reviewkit.dialects.introspection import (
     unmapped_column,
     views_from_rows,
 )
+from reviewkit.schema import naming
 from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
 from reviewkit.schema.types import PortableType
 
+# A column of a domain reads as the domain's base type with the domain's NOT NULL and
+# default (its checks are read by _DOMAIN_CHECKS), as the models read a domain.
 _COLUMNS = """
-SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid), a.attidentity <> '', a.attgenerated <> '',
-       col_description(c.oid, a.attnum), obj_description(c.oid, 'pg_class')
+SELECT c.relname, a.attname,
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END,
+       a.attnotnull OR coalesce(t.typtype = 'd' AND t.typnotnull, false),
+       coalesce(pg_get_expr(d.adbin, d.adrelid), CASE WHEN t.typtype = 'd' THEN t.typdefault END),
+       a.attidentity <> '', a.attgenerated <> '',
+       col_description(c.oid, a.attnum), obj_description(c.oid, 'pg_class'),
+       CASE WHEN t.typtype = 'd' THEN t.oid END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)  -- partitions and INHERITS children: not modelled
 ORDER BY c.relname, a.attnum
+"""
+
+_DOMAIN_CHECKS = """
+SELECT con.contypid, pg_get_expr(con.conbin, 0)
+FROM pg_constraint con
+WHERE con.contypid <> 0 AND con.contype = 'c'
+ORDER BY con.contypid, con.conname
 """
 
 _CONSTRAINTS = """
@@ -113,17 +130,22 @@ def read_tables(conn: Connection) -> list[Table]:
     """Return every table of the current schema."""
     rows = conn.query(_COLUMNS)
     enums = _read_enums(conn)
+    domain_checks = _read_domain_checks(conn) if any(row[9] is not None for row in rows) else {}
     drafts = drafts_by_name(sorted({row[0] for row in rows}))
-    for table, name, type_text, not_null, default, identity, is_generated, comment, table_comment in rows:
+    for table, name, type_text, not_null, default, identity, is_generated, comment, table_comment, domain in rows:
         if table in drafts and name is not None:
             drafts[table].comment = table_comment
             drafts[table].columns.append(
                 _column(table, name, type_text, not_null, default, identity, is_generated, comment, enums))
+            for check in domain_checks.get(domain, ()):
+                drafts[table].checks.append(_domain_check(table, name, check))
     for row in conn.query(_CONSTRAINTS):
         if row[0] in drafts:
             _add_constraint(drafts[row[0]], *row[1:])
     for table, name, definition in conn.query(_INDEXES):
         if table in drafts:
+            # A partitioned table's index is defined ON ONLY the parent; its partitions are not modelled.
+            definition = definition.replace(" ON ONLY ", " ON ", 1)
             drafts[table].indexes.append(index_from_sql(name, definition, "postgres", undo_rewrites))
     _read_touch_triggers(conn, drafts)
     return [draft.build() for draft in drafts.values()]
@@ -152,6 +174,22 @@ def _read_enums(conn: Connection) -> dict[str, tuple[str, ...]]:
     for name, label in conn.query(_ENUMS):
         enums.setdefault(name, []).append(label)
     return {name: tuple(labels) for name, labels in enums.items()}
+
+
+def _read_domain_checks(conn: Connection) -> dict[int, list[str]]:
+    checks: dict[int, list[str]] = {}
+    for domain, expression in conn.query(_DOMAIN_CHECKS):
+        checks.setdefault(domain, []).append(expression)
+    return checks
+
+
+def _domain_check(table: str, column: str, expression: str) -> Check:
+    """Return a domain's check as a check on the column (VALUE replaced), named as the models name it."""
+    node = sqlglot.parse_one(expression, read="postgres")
+    for value in list(node.find_all(exp.Column)):
+        if value.name.lower() == "value" and not value.table:
+            value.replace(exp.column(column))
+    return Check(naming.constraint_name(table, (column,), "check"), canonical_expression(node, "postgres", undo_rewrites))
 
 
 def _read_touch_triggers(conn: Connection, drafts: dict[str, TableDraft]) -> None:

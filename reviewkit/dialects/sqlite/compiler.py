@@ -68,6 +68,7 @@ class SQLiteCompiler(Compiler):
     }
     stored_types: ClassVar[dict[str, str]] = {"tsvector": "text", "array": "json"}
     hash_as_default = True  # SQLite's one index kind serves the same lookups
+    identity_only_as_primary_key = True
     keeps_check_option = False  # SQLite's views are read-only: nothing is written through them to check
 
     def array_type_sql(self, portable: PortableType, where: str) -> str:

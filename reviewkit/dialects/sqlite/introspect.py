@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.dialects.sqlite import SQLite
+from sqlglot.errors import ParseError, TokenError
 
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
@@ -26,6 +27,7 @@ from reviewkit.dialects.introspection import (
     index_from_sql,
     unmapped_column,
 )
+from reviewkit.dialects.sqlite.affinity import read_declared_types
 from reviewkit.errors import OperationFailed, UnsupportedType
 from reviewkit.schema import naming, types
 from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
@@ -189,8 +191,10 @@ def _key(columns: Key) -> Key:
 def _declared(table: str, sql: str) -> _Declared:
     """Read names, checks and AUTOINCREMENT from a stored CREATE TABLE statement."""
     try:
-        node = sqlglot.parse_one(sql, read="sqlite")
-    except ParseError as err:
+        # Types sqlglot cannot read (sakila's `BLOB SUB_TYPE TEXT`) by their affinity, as the models read them.
+        readable, _ = read_declared_types(sql, SQLite.Tokenizer().tokenize(sql))
+        node = sqlglot.parse_one(readable, read="sqlite")
+    except (ParseError, TokenError) as err:
         raise UnsupportedType(f"table {table}: cannot read its stored CREATE TABLE: {str(err).splitlines()[0]}") from None
     collected = _Collected()
     for item in node.this.expressions:
