@@ -257,8 +257,8 @@ def _print_status(report: StatusReport, console) -> None:
     console.print(f"database: {report.database or 'none (not created yet)'}", highlight=False)
     for b in report.bundles:
         for flag in b.flags:
-            console.print(f"FLAG {flag}", highlight=False, markup=False)
+            say(console, f"FLAG {flag}")  # never wrapped: one flag, one line, for whoever greps them
         for line in b.explanation:
             console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     for problem in report.ledger_problems:
-        console.print(f"FLAG {problem}", highlight=False, markup=False)
+        say(console, f"FLAG {problem}")
