@@ -102,7 +102,7 @@ def status_cmd(
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is pending, failed or flagged.")] = False,
     reviewers: Annotated[str | None, typer.Option("--reviewers", help="Trusted reviewers file.")] = None,
 ) -> None:
-    """Show every bundle: risk, approvals, and its state in the database."""
+    """Show every bundle: risk, approvals, proofs, and its state in the database."""
     from reviewkit.db.status import collect_status
 
     settings = load_settings()

@@ -152,7 +152,7 @@ def verify_cmd(
     reviewers: ReviewersOption = None,
     database: Annotated[str | None, typer.Option("--database", help="Also check this database's ledger: hash chain and digests.")] = None,
 ) -> None:
-    """Check checksums, digest, signatures and policy, bundle by bundle; exit 3 on any problem."""
+    """Check checksums, digest, signatures and policy, and show proofs, bundle by bundle; exit 3 on any problem."""
     settings = load_settings()
     from reviewkit.signoff.verify import verify_bundles
 
