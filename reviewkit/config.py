@@ -3,7 +3,8 @@
 Read once into a frozen `Settings` object that every stage receives; nothing else
 reads the configuration or the environment's REVIEWKIT_* variables for settings.
 
-Every setting is checked against the tables `_MAIN`, `_DATABASE` and `_POLICY`: a value
+Every setting is checked against the tables `_MAIN`, `_DATABASE`, `_POLICY` and
+`_PROVE`: a value
 of the wrong type, an unknown key or an unknown section is a ConfigError naming the
 file, the section and the key. A setting that is silently coerced or ignored is a
 security bug here (`self_approval = "false"` must not turn self-approval on), so nothing
@@ -24,13 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reviewkit.dialects import dialect_names
+from reviewkit.dialects import dialect_names, get_dialect
 from reviewkit.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///reviewkit.sqlite3"
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-SECTIONS = ("reviewkit", "databases", "policy")
+SECTIONS = ("reviewkit", "databases", "policy", "prove")
+# The tables [tool.reviewkit] holds besides its own settings.
+SUBTABLES = SECTIONS[1:]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Policy:
     high_risk_approvals: int = 2
     self_approval: bool = False
     required_roles: tuple[str, ...] = ()
+    require_proof: tuple[str, ...] = ()  # dialects whose fresh passing proof `approve` needs
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Settings:
     ignore_unsupported: bool = False  # skip functions, triggers, partitions... in model files, with a warning
     databases: dict[str, str] = field(default_factory=lambda: {"default": DEFAULT_DATABASE_URL})
     policy: Policy = Policy()
+    prove: dict[str, str] = field(default_factory=dict)  # [prove]: dialect -> URL of a server for scratch databases
 
     @property
     def bundles_dir(self) -> Path:
@@ -83,6 +88,24 @@ class Settings:
             known = ", ".join(sorted(self.databases)) or "none"
             raise ConfigError(f"no database named {name_or_url!r} in [databases] (known: {known})")
         return expand_env(url, f"[databases] {name_or_url or 'default'}")
+
+    def prove_server(self, dialect: str) -> str | None:
+        """Return the server `prove` makes scratch databases of `dialect` on, or None when none is named.
+
+        The environment (REVIEWKIT_PROVE_<DIALECT>_URL) wins over [prove], as
+        REVIEWKIT_DATABASE_URL wins over [databases.default]: a CI job points at its own
+        server without editing the file.
+        """
+        env = prove_env_var(dialect)
+        if os.environ.get(env):
+            return os.environ[env]
+        url = self.prove.get(dialect)
+        return None if url is None else expand_env(url, f"[prove] {dialect}")
+
+
+def prove_env_var(dialect: str) -> str:
+    """Return the environment variable naming `prove`'s server for `dialect`: REVIEWKIT_PROVE_MYSQL_URL."""
+    return f"REVIEWKIT_PROVE_{dialect.upper()}_URL"
 
 
 def os_user() -> str:
@@ -196,6 +219,17 @@ def _dialects(value: Any) -> tuple[str, ...]:
     """Accept a non-empty list of distinct dialect names."""
     if not isinstance(value, list) or not value:
         raise _Invalid(f"must list at least one dialect (e.g. {json.dumps(list(dialect_names()))}), not {describe(value)}")
+    return _distinct_dialects(value)
+
+
+def _required_proofs(value: Any) -> tuple[str, ...]:
+    """Accept a list of distinct dialect names, empty for none."""
+    if not isinstance(value, list):
+        raise _Invalid(f"must be a list of dialect names (e.g. {json.dumps(list(dialect_names())[:2])}), not {describe(value)}")
+    return _distinct_dialects(value)
+
+
+def _distinct_dialects(value: list) -> tuple[str, ...]:
     for index, item in enumerate(value):
         try:
             _dialect(item)
@@ -221,9 +255,15 @@ _POLICY: dict[str, Check] = {
     "high_risk_approvals": _count,
     "self_approval": _flag,
     "required_roles": _roles,
+    "require_proof": _required_proofs,
 }
+
+
+# [prove]: one server URL per dialect that lives on a server (a file-based one needs none).
+_PROVE: dict[str, Check] = {name: _text for name in dialect_names() if not get_dialect(name).file_based}
 # Where a setting belongs, for one misplaced in another section.
-_HOME = {**dict.fromkeys(_MAIN, "reviewkit"), **dict.fromkeys(_DATABASE, "databases.NAME"), **dict.fromkeys(_POLICY, "policy")}
+_HOME = {**dict.fromkeys(_MAIN, "reviewkit"), **dict.fromkeys(_DATABASE, "databases.NAME"), **dict.fromkeys(_POLICY, "policy"),
+         **dict.fromkeys(_PROVE, "prove")}
 
 
 # -- reading the file ---------------------------------------------------------------------
@@ -274,14 +314,14 @@ def load_settings(start: Path | None = None) -> Settings:
         raise ConfigError(f"no reviewkit.toml found in {start} or above; run `reviewkit init` first")
     data, source = _read_toml(path), _Source.of(path)
     if source.prefix:
-        main, databases, policy = _split_pyproject(source, data["tool"]["reviewkit"])
+        main, databases, policy, prove = _split_pyproject(source, data["tool"]["reviewkit"])
     else:
-        main, databases, policy = _split_sections(source, data)
-    return settings_from_dict(path, main, databases, policy)
+        main, databases, policy, prove = _split_sections(source, data)
+    return settings_from_dict(path, main, databases, policy, prove)
 
 
-def _split_sections(source: _Source, data: dict[str, Any]) -> tuple[dict, dict, dict]:
-    """Return reviewkit.toml's [reviewkit], [databases] and [policy]; refuse anything else at the top."""
+def _split_sections(source: _Source, data: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
+    """Return reviewkit.toml's [reviewkit], [databases], [policy] and [prove]; refuse anything else at the top."""
     for key, value in data.items():
         if key not in SECTIONS and isinstance(value, dict):
             raise source.error(f"unknown section [{toml_key(key)}] (known: {', '.join(SECTIONS)})")
@@ -290,30 +330,42 @@ def _split_sections(source: _Source, data: dict[str, Any]) -> tuple[dict, dict, 
             raise source.error(f"setting {key!r} is outside any section ({home})")
         if not isinstance(value, dict):
             raise source.error(f"{key} must be a section {source.section(key)}, not {describe(value)}")
-    return data.get("reviewkit", {}), data.get("databases", {}), data.get("policy", {})
+    return data.get("reviewkit", {}), data.get("databases", {}), data.get("policy", {}), data.get("prove", {})
 
 
-def _split_pyproject(source: _Source, table: Any) -> tuple[dict, dict, dict]:
-    """Return [tool.reviewkit]'s own settings and its databases and policy subtables."""
+def _split_pyproject(source: _Source, table: Any) -> tuple[dict, dict, dict, dict]:
+    """Return [tool.reviewkit]'s own settings and its databases, policy and prove subtables."""
     if not isinstance(table, dict):
         raise source.error(f"tool.reviewkit must be a table [tool.reviewkit], not {describe(table)}")
-    for key in ("databases", "policy"):
+    for key in SUBTABLES:
         if key in table and not isinstance(table[key], dict):
             raise source.error(f"{source.section('reviewkit')} {key} must be a table {source.section(key)}, not {describe(table[key])}")
-    main = {k: v for k, v in table.items() if k not in ("databases", "policy")}
-    return main, table.get("databases", {}), table.get("policy", {})
+    main = {k: v for k, v in table.items() if k not in SUBTABLES}
+    return main, table.get("databases", {}), table.get("policy", {}), table.get("prove", {})
 
 
-def settings_from_dict(path: Path, main: dict[str, Any], databases: dict[str, Any], policy: dict[str, Any]) -> Settings:
+def settings_from_dict(path: Path, main: dict[str, Any], databases: dict[str, Any], policy: dict[str, Any],
+                       prove: dict[str, Any] | None = None) -> Settings:
     """Return the Settings of config file `path`'s sections, each setting checked; raise ConfigError naming it."""
     source = _Source.of(path)
-    return Settings(
+    settings = Settings(
         root=path.parent,
         config_file=path,
         databases={"default": DEFAULT_DATABASE_URL, **_databases(source, databases)},
         policy=Policy(**_checked(source, "policy", policy, _POLICY)),
+        prove=_checked(source, "prove", prove or {}, _PROVE),
         **_checked(source, "reviewkit", main, _MAIN),
     )
+    _check_required_proofs(source, settings)
+    return settings
+
+
+def _check_required_proofs(source: _Source, settings: Settings) -> None:
+    """Refuse a proof required of a dialect no bundle carries: it could never be given."""
+    for index, name in enumerate(settings.policy.require_proof):
+        if name not in settings.dialects:
+            raise source.error(f"{source.section('policy')} require_proof[{index}] names {name!r}, which "
+                               f"{source.section('reviewkit')} dialects does not list ({', '.join(settings.dialects)})")
 
 
 def _databases(source: _Source, databases: dict[str, Any]) -> dict[str, str]:
@@ -350,7 +402,9 @@ def _unknown(source: _Source, section: str, key: str, value: Any, rules: dict[st
     if isinstance(value, dict):
         return f"unknown section [{header[1:-1]}.{toml_key(key)}] ({_section_hint(source, section, key)})"
     close = _closest(key, rules) or _closest(key, _HOME)
-    if key in _HOME:
+    if section == "prove" and key in dialect_names():
+        hint = f"{get_dialect(key).title} needs no server: prove uses a temporary file; known: {', '.join(rules)}"
+    elif key in _HOME:
         hint = f"it belongs in {source.section(_HOME[key])}"
     elif close in rules:
         hint = f"did you mean {close!r}?"
@@ -363,11 +417,11 @@ def _unknown(source: _Source, section: str, key: str, value: Any, rules: dict[st
 
 def _section_hint(source: _Source, section: str, key: str) -> str:
     """Return the hint for an unknown table `key` inside `section`: the section meant, or what is known."""
-    close = _closest(key, SECTIONS[1:], cutoff=0.7)  # "replica" is not "policy"
+    close = _closest(key, SUBTABLES, cutoff=0.7)  # "replica" is not "policy"
     if close:
         return f"did you mean {source.section(close)}?"
     if source.prefix and section == "reviewkit":  # [tool.reviewkit] holds the other sections
-        return f"known: {', '.join(SECTIONS[1:])}"
+        return f"known: {', '.join(SUBTABLES)}"
     return f"{source.section(section)} has no subsections"
 
 

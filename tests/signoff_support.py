@@ -30,7 +30,8 @@ REVIEWERS = {
     "bob": {"emails": ["bob@example.com"], "roles": []},
     "dana-r": {"emails": ["DANA@example.com"], "roles": ["dba"]},
 }
-_SCRUBBED = ("REVIEWKIT_REVIEWERS", "REVIEWKIT_KEY_PASSPHRASE", "REVIEWKIT_DATABASE_URL")
+_SCRUBBED = ("REVIEWKIT_REVIEWERS", "REVIEWKIT_KEY_PASSPHRASE", "REVIEWKIT_DATABASE_URL",
+             "REVIEWKIT_PROVE_POSTGRES_URL", "REVIEWKIT_PROVE_MYSQL_URL")
 
 
 @dataclass

@@ -115,6 +115,34 @@ required_roles = ["dba", "security"]
     assert settings.policy == Policy(approvals=0, high_risk_approvals=3, self_approval=True, required_roles=("dba", "security"))
 
 
+def test_prove_servers_and_required_proofs(tmp_path, monkeypatch):
+    """[prove] names a server per engine; REVIEWKIT_PROVE_<D>_URL wins over it, as REVIEWKIT_DATABASE_URL does."""
+    monkeypatch.delenv("REVIEWKIT_PROVE_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("REVIEWKIT_PROVE_MYSQL_URL", raising=False)
+    monkeypatch.setenv("PROVE_PG", "postgresql://ci@pg:5432/postgres")
+    write(tmp_path / "reviewkit.toml", '[prove]\npostgres = "${PROVE_PG}"\n[policy]\nrequire_proof = ["postgres", "sqlite"]\n')
+    settings = load_settings(tmp_path)
+    assert settings.policy.require_proof == ("postgres", "sqlite")
+    assert settings.prove == {"postgres": "${PROVE_PG}"}  # expanded when used, as [databases] are
+    assert settings.prove_server("postgres") == "postgresql://ci@pg:5432/postgres"
+    assert settings.prove_server("mysql") is None
+    monkeypatch.setenv("REVIEWKIT_PROVE_POSTGRES_URL", "postgresql://other@h/x")
+    monkeypatch.setenv("REVIEWKIT_PROVE_MYSQL_URL", "mysql://root@h/")
+    assert settings.prove_server("postgres") == "postgresql://other@h/x"
+    assert settings.prove_server("mysql") == "mysql://root@h/"
+    monkeypatch.delenv("REVIEWKIT_PROVE_POSTGRES_URL")
+    monkeypatch.delenv("PROVE_PG")
+    with pytest.raises(ConfigError, match=r"\[prove\] postgres: environment variable PROVE_PG is not set"):
+        settings.prove_server("postgres")
+
+
+def test_prove_table_in_pyproject(tmp_path):
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n[tool.reviewkit.prove]\nmysql = "mysql://root@db/"\n'
+                                       '[tool.reviewkit.policy]\nrequire_proof = ["mysql"]\n')
+    settings = load_settings(tmp_path)
+    assert settings.prove == {"mysql": "mysql://root@db/"} and settings.policy.require_proof == ("mysql",)
+
+
 def test_a_pyproject_without_tool_reviewkit_is_passed_over(tmp_path):
     write(tmp_path / "reviewkit.toml", "[policy]\napprovals = 2\n")
     inner = tmp_path / "pkg"
@@ -125,9 +153,10 @@ def test_a_pyproject_without_tool_reviewkit_is_passed_over(tmp_path):
 
 def test_the_checks_cover_exactly_the_settings_fields():
     """A new Settings or Policy field without a check would be unreachable from the file."""
-    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"root", "config_file", "databases", "policy"}
+    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"root", "config_file", "databases", "policy", "prove"}
     assert set(config._MAIN) == settings_fields
     assert set(config._POLICY) == {f.name for f in dataclasses.fields(Policy)}
+    assert set(config._PROVE) == {"postgres", "mysql"}  # the engines on a server; SQLite's scratch database is a file
 
 
 # -- wrong types, in both file forms ----------------------------------------------------------
@@ -166,6 +195,12 @@ WRONG = [
     ("policy", "required_roles", '"dba"', 'must be a list of strings (e.g. ["dba"]), not the string "dba"'),
     ("policy", "required_roles", '["dba", ""]', '[1] must be a non-empty string, not the string ""'),
     ("policy", "required_roles", "[1]", "[0] must be a non-empty string, not 1"),
+    ("policy", "require_proof", '"mysql"', 'must be a list of dialect names (e.g. ["postgres", "mysql"]), not the string "mysql"'),
+    ("policy", "require_proof", '["oracle"]', "[0] names an unknown dialect 'oracle' (known: postgres, mysql, sqlite)"),
+    ("policy", "require_proof", '["mysql", "mysql"]', "[1] names 'mysql' twice"),
+    ("policy", "require_proof", "[true]", "[0] must be a dialect name"),
+    ("prove", "mysql", "3306", "must be a non-empty string, not 3306"),
+    ("prove", "postgres", '""', "must be a non-empty string"),
     ("databases.prod", "url", "5432", "must be a non-empty string, not 5432"),
     ("databases.prod", "url", '""', "must be a non-empty string"),
 ]
@@ -189,7 +224,8 @@ def test_a_huge_whole_number_is_a_whole_number(tmp_path):
 
 # -- unknown and misspelled names ---------------------------------------------------------------
 
-SETTINGS = [("reviewkit", k) for k in config._MAIN] + [("policy", k) for k in config._POLICY] + [("databases.prod", "url")]
+SETTINGS = [("reviewkit", k) for k in config._MAIN] + [("policy", k) for k in config._POLICY] + [("databases.prod", "url")] + \
+    [("prove", k) for k in config._PROVE]
 
 
 def misspell(name: str) -> str:
@@ -207,16 +243,16 @@ def test_a_misspelled_setting_is_refused_with_the_name_meant(tmp_path, form, sec
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy)"),
-    ("[policies]\napprovals = 1\n", "reviewkit.toml: unknown section [policies] (known: reviewkit, databases, policy)"),
-    ("[reviewkt]\nbundles = 'b'\n", "reviewkit.toml: unknown section [reviewkt] (known: reviewkit, databases, policy)"),
-    ("[database.prod]\nurl = 'x'\n", "reviewkit.toml: unknown section [database] (known: reviewkit, databases, policy)"),
+    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy, prove)"),
+    ("[policies]\napprovals = 1\n", "reviewkit.toml: unknown section [policies] (known: reviewkit, databases, policy, prove)"),
+    ("[reviewkt]\nbundles = 'b'\n", "reviewkit.toml: unknown section [reviewkt] (known: reviewkit, databases, policy, prove)"),
+    ("[database.prod]\nurl = 'x'\n", "reviewkit.toml: unknown section [database] (known: reviewkit, databases, policy, prove)"),
     ("[reviewkit.policy]\napprovals = 1\n", "reviewkit.toml: unknown section [reviewkit.policy] (did you mean [policy]?)"),
     ("[policy.roles]\ndba = 1\n", "reviewkit.toml: unknown section [policy.roles] ([policy] has no subsections)"),
     ("[databases.prod.replica]\nurl = 'x'\n", "reviewkit.toml: unknown section [databases.prod.replica] ([databases.prod] has no subsections)"),
-    ('["po\\nlicy"]\napprovals = 1\n', 'reviewkit.toml: unknown section ["po\\nlicy"] (known: reviewkit, databases, policy)'),
+    ('["po\\nlicy"]\napprovals = 1\n', 'reviewkit.toml: unknown section ["po\\nlicy"] (known: reviewkit, databases, policy, prove)'),
     ("approvals = 1\n", "reviewkit.toml: setting 'approvals' is outside any section (it belongs in [policy])"),
-    ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, policy)"),
+    ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, policy, prove)"),
     ("policy = 1\n", "reviewkit.toml: policy must be a section [policy], not 1"),
     ("[reviewkit]\napprovals = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'approvals' (it belongs in [policy])"),
     ("[reviewkit]\ncolour = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'colour' (known: models, models_dialect, bundles, dialects, reviewers, ignore_unsupported)"),
@@ -224,6 +260,13 @@ def test_a_misspelled_setting_is_refused_with_the_name_meant(tmp_path, form, sec
     ("[databases]\nurl = 'sqlite:///x'\n", "reviewkit.toml: [databases] url must be a table [databases.url] with url = \"...\", not the string \"sqlite:///x\""),
     ("[databases.x]\nuri = 'y'\n", "reviewkit.toml: [databases.x] unknown setting 'uri' (did you mean 'url'?)"),
     ("[databases.x]\n", 'reviewkit.toml: [databases.x] needs url = "..."'),
+    ("[prove]\nsqlite = 'x'\n", "reviewkit.toml: [prove] unknown setting 'sqlite' (SQLite needs no server: prove uses a temporary file; known: postgres, mysql)"),
+    ("[prove]\nurl = 'x'\n", "reviewkit.toml: [prove] unknown setting 'url' (it belongs in [databases.NAME])"),
+    ("[prove.mysql]\nurl = 'x'\n", "reviewkit.toml: [prove] mysql must be a non-empty string, not a table"),
+    ("[prove]\nrequire_proof = ['mysql']\n", "reviewkit.toml: [prove] unknown setting 'require_proof' (it belongs in [policy])"),
+    ("mysql = 'mysql://h/'\n", "reviewkit.toml: setting 'mysql' is outside any section (it belongs in [prove])"),
+    ("[reviewkit]\ndialects = ['postgres', 'sqlite']\n[policy]\nrequire_proof = ['sqlite', 'mysql']\n",
+     "reviewkit.toml: [policy] require_proof[1] names 'mysql', which [reviewkit] dialects does not list (postgres, sqlite)"),
 ])
 def test_unknown_sections_and_settings_of_reviewkit_toml(tmp_path, text, expected):
     write(tmp_path / "reviewkit.toml", text)
@@ -232,9 +275,9 @@ def test_unknown_sections_and_settings_of_reviewkit_toml(tmp_path, text, expecte
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("[tool.reviewkit.polcy]\napprovals = 1\n", "pyproject.toml: unknown section [tool.reviewkit.polcy] (did you mean [tool.reviewkit.policy]?)"),
-    ("[tool.reviewkit.settings]\nx = 1\n", "pyproject.toml: unknown section [tool.reviewkit.settings] (known: databases, policy)"),
+    ("[tool.reviewkit.settings]\nx = 1\n", "pyproject.toml: unknown section [tool.reviewkit.settings] (known: databases, policy, prove)"),
     ("[tool.reviewkit.databse.prod]\nurl = 'x'\n", "pyproject.toml: unknown section [tool.reviewkit.databse] (did you mean [tool.reviewkit.databases]?)"),
-    ("[tool.reviewkit.reviewkit]\nbundles = 'b'\n", "pyproject.toml: unknown section [tool.reviewkit.reviewkit] (known: databases, policy)"),
+    ("[tool.reviewkit.reviewkit]\nbundles = 'b'\n", "pyproject.toml: unknown section [tool.reviewkit.reviewkit] (known: databases, policy, prove)"),
     ("[tool.reviewkit]\naprovals = 1\n", "pyproject.toml: [tool.reviewkit] unknown setting 'aprovals' (did you mean 'approvals' in [tool.reviewkit.policy]?)"),
     ("[tool.reviewkit]\napprovals = 1\n", "pyproject.toml: [tool.reviewkit] unknown setting 'approvals' (it belongs in [tool.reviewkit.policy])"),
     ("[tool.reviewkit]\npolicy = 1\n", "pyproject.toml: [tool.reviewkit] policy must be a table [tool.reviewkit.policy], not 1"),
@@ -268,7 +311,7 @@ def test_a_file_that_does_not_parse_is_named(tmp_path, name, data, expected):
 
 @pytest.mark.parametrize(("text", "expected"), [
     ('[policy]\nself_approval = "false"\n', 'reviewkit.toml: [policy] self_approval must be true or false, not the string "false"'),
-    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy)"),
+    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy, prove)"),
     ("[policy]\napprovals = -1\n", "reviewkit.toml: [policy] approvals must be a whole number >= 0, not -1"),
     ("[policy]\napprovals = " + "1" * 5000 + "\n", "reviewkit.toml: not valid TOML (Exceeds the limit (4300 digits)"),
 ])

@@ -86,8 +86,9 @@ def toml_value(value: Any) -> str:
 
 KNOWN = {
     "reviewkit": ("models", "models_dialect", "bundles", "dialects", "reviewers", "ignore_unsupported"),
-    "policy": ("approvals", "high_risk_approvals", "self_approval", "required_roles"),
+    "policy": ("approvals", "high_risk_approvals", "self_approval", "required_roles", "require_proof"),
     "databases.NAME": ("url",),
+    "prove": ("postgres", "mysql"),
 }
 GOOD = {
     "models": st.one_of(st.just("models/*.sql"), st.lists(st.sampled_from(["models/*.sql", "more.sql"]), max_size=2)),
@@ -100,6 +101,9 @@ GOOD = {
     "high_risk_approvals": st.integers(0, 3),
     "self_approval": st.booleans(),
     "required_roles": st.lists(st.sampled_from(["dba", "security"]), max_size=2),
+    "require_proof": st.lists(st.sampled_from(DIALECTS), max_size=2, unique=True),
+    "postgres": st.sampled_from(["postgresql://ci@pg/postgres", "${PG_URL}"]),
+    "mysql": st.just("mysql://root@db/"),
     "url": st.sampled_from(["sqlite:///x.db", "${PROD_URL}"]),
 }
 TOML_SCALARS = st.one_of(
@@ -123,7 +127,7 @@ KEYS = st.one_of(
     st.sampled_from(ALL_KEYS).map(lambda k: k.upper()),
     st.text(max_size=10),
 )
-KNOWN_SECTIONS = st.sampled_from(["reviewkit", "policy", "databases.default", "databases.prod"])
+KNOWN_SECTIONS = st.sampled_from(["reviewkit", "policy", "databases.default", "databases.prod", "prove"])
 ODD_SECTIONS = st.one_of(
     st.sampled_from(["databases", "polcy", "policies", "reviewkit.policy", "policy.extra", "databases.prod.replica", "Policy"]),
     st.text(min_size=1, max_size=8),
@@ -179,6 +183,8 @@ def assert_well_typed(found: Any) -> None:
         assert type(count) is int and count >= 0
     assert type(policy.self_approval) is bool
     assert isinstance(policy.required_roles, tuple) and all(type(r) is str and r.strip() for r in policy.required_roles)
+    assert isinstance(policy.require_proof, tuple) and set(policy.require_proof) <= set(found.dialects)
+    assert set(found.prove) <= set(DIALECTS) and all(type(url) is str and url.strip() for url in found.prove.values())
     assert isinstance(found.models, tuple) and all(type(m) is str and m.strip() for m in found.models)
     assert found.models_dialect in DIALECTS
     assert found.dialects and set(found.dialects) <= set(DIALECTS) and len(set(found.dialects)) == len(found.dialects)
@@ -195,6 +201,8 @@ def assert_settings_hold(found: Any, sections: list) -> None:
             expected = tuple(value) if isinstance(value, list) else value
             if section == "policy":
                 assert getattr(found.policy, key) == expected
+            elif section == "prove":
+                assert found.prove[key] == value
             elif section == "reviewkit":
                 assert getattr(found, key) == (expected if key != "models" or isinstance(value, list) else (value,))
             elif section == "databases":  # [databases] prod = { url = "..." }

@@ -1,7 +1,7 @@
 """What a bundle's digest covers, and the one walk over a bundle folder that decides it.
 
 The manifest lists every file of the bundle folder with its sha256, except the manifest
-itself and the folders of evidence added after sealing (`approvals/`); the digest is a
+itself and the folders of evidence added after sealing (`approvals/`, `proofs/`); the digest is a
 sha256 over the manifest's canonical JSON without the digest. `seal` lists the files
 this walk finds, `verify` compares them with the manifest: both by the same rules, so
 nothing one accepts is refused by the other.
@@ -17,8 +17,9 @@ from typing import Any
 
 MANIFEST = "manifest.json"
 APPROVALS = "approvals"
-# Top-level folders outside the digest: signatures are made over it, so they cannot be in it.
-UNSIGNED_FOLDERS = (APPROVALS,)
+PROOFS = "proofs"
+# Top-level folders outside the digest: signatures and proofs are made of it, so they cannot be in it.
+UNSIGNED_FOLDERS = (APPROVALS, PROOFS)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -1,18 +1,28 @@
 """`reviewkit seal`: re-list a hand-edited bundle's files, recompute checksums and the digest.
 
-Everything in the bundle folder but `manifest.json` and `approvals/` is listed; every
-other manifest field stays as it was. Approvals of the old digest become stale.
+Everything in the bundle folder but `manifest.json`, `approvals/` and `proofs/` is listed;
+every other manifest field stays as it was. Approvals and proofs of the old digest become
+stale.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, file_sha256, manifest_bytes, signed_files
+from reviewkit.bundle.digest import (
+    APPROVALS,
+    MANIFEST,
+    PROOFS,
+    compute_digest,
+    file_sha256,
+    manifest_bytes,
+    signed_files,
+)
 from reviewkit.bundle.manifest import UnreadableJSON, read_json
+from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle
 from reviewkit.errors import IntegrityError, OperationFailed
 
@@ -25,6 +35,7 @@ class SealResult:
     removed: list[str]
     changed: list[str]
     stale: list[str]  # approval files that signed another digest
+    stale_proofs: list[str] = field(default_factory=list)  # proof files of another digest
 
     @property
     def unchanged(self) -> bool:
@@ -48,6 +59,7 @@ def seal_bundle(bundle: Bundle) -> SealResult:
         removed=sorted(set(old) - set(files)),
         changed=sorted(rel for rel in files if rel in old and old[rel] != files[rel]),
         stale=stale_approvals(sealed),
+        stale_proofs=[f"{PROOFS}/{s.dialect}.json" for s in proof_states(sealed) if s.state == "stale"],
     )
 
 

@@ -1,4 +1,4 @@
-"""CLI commands that touch a database: `apply`, `status` and `drift`."""
+"""CLI commands that touch a database: `apply`, `status`, `drift`, `baseline` and `prove`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reviewkit.cli.console import err, out
+from reviewkit.cli.console import err, out, say
 from reviewkit.config import Settings, load_settings
 
 if TYPE_CHECKING:  # imported where used: the runner pulls in the drivers and sqlglot
+    from reviewkit.db.prove import DialectProof, ProveReport
     from reviewkit.db.runner import ApplyResult, Step
     from reviewkit.db.status import StatusReport
+
+# Differences listed per failing step; the proof file holds them all.
+SHOWN_DIFFERENCES = 20
 
 
 class PlainProgress:
@@ -98,7 +102,7 @@ def status_cmd(
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is pending, failed or flagged.")] = False,
     reviewers: Annotated[str | None, typer.Option("--reviewers", help="Trusted reviewers file.")] = None,
 ) -> None:
-    """Show every bundle: risk, approvals, and its state in the database."""
+    """Show every bundle: risk, approvals, proofs, and its state in the database."""
     from reviewkit.db.status import collect_status
 
     settings = load_settings()
@@ -153,6 +157,56 @@ def baseline_cmd(
     out.print(f"digest {bundle.digest}", highlight=False)
 
 
+def prove_cmd(
+    bundle: Annotated[str | None, typer.Argument(help="Bundle number, id or path (default: the newest).")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", help="Prove on this dialect only (default: every dialect of the bundle).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Replay the bundle on scratch databases (up, down, up again), compare with schema.json, write proofs/."""
+    from reviewkit.db.prove import prove
+
+    settings = load_settings()
+    started = (lambda name: say(err, f"proving on {name}...", "dim")) if err.is_terminal and not json_output else (lambda name: None)
+    report = prove(settings, bundle, dialect, started)
+    if json_output:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_prove(report, settings)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_prove(report: ProveReport, settings: Settings) -> None:
+    """Print one line per dialect, one per failing step, and the differences in words."""
+    for proof in report.proofs:
+        _print_dialect_proof(proof, settings)
+    proven = [p.dialect for p in report.proofs if p.result == "proven"]
+    failed = [p.dialect for p in report.proofs if p.result != "proven"]
+    parts = ([f"proven on {', '.join(proven)}"] if proven else []) + ([f"failed on {', '.join(failed)}"] if failed else [])
+    say(out, f"{report.bundle.id}: {'; '.join(parts)}", "bold" if not failed else "bold red")
+
+
+def _print_dialect_proof(proof: DialectProof, settings: Settings) -> None:
+    if proof.record is None:
+        say(out, f"{proof.dialect:<9} failed   {proof.reason}")
+        return
+    file = proof.file.relative_to(settings.root) if proof.file and proof.file.is_relative_to(settings.root) else proof.file
+    say(out, f"{proof.dialect:<9} {proof.result:<8} {proof.record['server_version']}  wrote {file}")
+    for step in proof.steps:
+        if step.error is not None:
+            at = f" statement {step.error['statement']} (line {step.error['line']})" if step.error["statement"] else ""
+            say(out, f"  {step.name}: failed: {step.error['file']}{at}: {step.error['message']}")
+        elif step.differences:
+            count = len(step.differences)
+            say(out, f"  {step.name}: failed: {count} difference{'s' if count > 1 else ''} from the schema expected")
+            for difference in step.differences[:SHOWN_DIFFERENCES]:
+                say(out, f"    {difference.describe()}")
+            if count > SHOWN_DIFFERENCES:
+                say(out, f"    ... and {count - SHOWN_DIFFERENCES} more (see {file})")
+        elif step.result == "skipped":
+            say(out, f"  {step.name}: skipped")
+
+
 def _confirmer(yes: bool, console):
     def confirm(steps: list[Step]) -> bool:
         risky = [s for s in steps if s.direction == "down" or s.bundle.risk_level == "high"]
@@ -192,19 +246,19 @@ def _print_status(report: StatusReport, console) -> None:
         console.print("No bundles yet: run `reviewkit generate`.")
         return
     if report.database:
-        table = Table("bundle", "risk", "approvals", "state")
+        table = Table("bundle", "risk", "approvals", "proofs", "state")
         for b in report.bundles:
-            table.add_row(b.id, b.risk, b.approvals or "-", f"{b.state}{(' ' + b.detail) if b.detail else ''}")
+            table.add_row(b.id, b.risk, b.approvals or "-", b.proofs_cell(), f"{b.state}{(' ' + b.detail) if b.detail else ''}")
     else:
-        table = Table("bundle", "created", "risk", "approvals", "author")
+        table = Table("bundle", "created", "risk", "approvals", "proofs", "author")
         for b in report.bundles:
-            table.add_row(b.id, b.created_at[:10], b.risk, b.approvals or "-", b.author)
+            table.add_row(b.id, b.created_at[:10], b.risk, b.approvals or "-", b.proofs_cell(), b.author)
     console.print(table)
     console.print(f"database: {report.database or 'none (not created yet)'}", highlight=False)
     for b in report.bundles:
         for flag in b.flags:
-            console.print(f"FLAG {flag}", highlight=False, markup=False)
+            say(console, f"FLAG {flag}")  # never wrapped: one flag, one line, for whoever greps them
         for line in b.explanation:
             console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     for problem in report.ledger_problems:
-        console.print(f"FLAG {problem}", highlight=False, markup=False)
+        say(console, f"FLAG {problem}")

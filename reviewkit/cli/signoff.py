@@ -85,6 +85,19 @@ def approve_cmd(
     say(out, f"approved {found.id} as {record['reviewer']} ({record['fingerprint']}): wrote {_shown(written)}")
     result = evaluate_with(found, settings.policy, trusted)
     say(out, f"policy {result.summary()}" + ("" if result.met else " (not met yet)"))
+    if yes:  # nobody saw the summary: say what the proofs were
+        _print_proofs(found)
+
+
+def _print_proofs(bundle: Bundle) -> None:
+    """Print each dialect's proof state on one line, then a line for each that is not a fresh pass."""
+    from reviewkit.bundle.proofs import proof_states, proof_summary
+
+    states = proof_states(bundle)
+    say(out, f"proofs   {proof_summary(states)}")
+    for state in states:
+        if state.detail:
+            say(out, f"  {state.dialect} {state.state}: {state.detail}")
 
 
 def _passphrase(path: Path) -> str | None:
@@ -113,6 +126,7 @@ def _confirm(bundle: Bundle, reviewer: Reviewer) -> bool:
         scope = f" [{finding['dialect']}]" if "dialect" in finding else ""
         say(out, f"  {finding['level']:<6} {finding['message']}{scope}")
     say(out, f"digest   {bundle.digest}")
+    _print_proofs(bundle)
     say(out, f"signer   {reviewer.name} ({', '.join(reviewer.roles) or 'no roles'})")
     say(out, f"Read the SQL first: reviewkit show {bundle.number} [--dialect D] [--down]")
     return typer.confirm(f"Approve {bundle.id} as {reviewer.name}?", default=False)
@@ -138,7 +152,7 @@ def verify_cmd(
     reviewers: ReviewersOption = None,
     database: Annotated[str | None, typer.Option("--database", help="Also check this database's ledger: hash chain and digests.")] = None,
 ) -> None:
-    """Check checksums, digest, signatures and policy, bundle by bundle; exit 3 on any problem."""
+    """Check checksums, digest, signatures and policy, and show proofs, bundle by bundle; exit 3 on any problem."""
     settings = load_settings()
     from reviewkit.signoff.verify import verify_bundles
 
@@ -177,6 +191,8 @@ def _render_bundle(out: Console, report: BundleReport) -> None:
     say(out, f"  files     {len(b.manifest['files'])} listed, {files}")
     for check in p.checks:
         say(out, f"  approval  {check.reviewer or check.file.rsplit('/', 1)[-1]}  {check.status}  {check.fingerprint or ''}".rstrip())
+    for proof in report.proofs:
+        say(out, f"  proof     {proof.line()}")
     enough = len(p.counted) >= p.needed and not p.missing_roles
     verdict = "met" if p.met else "not met (see the problems below)" if enough else "not met"
     say(out, f"  policy    {p.summary()}  {verdict}")
@@ -206,6 +222,8 @@ def render_seal(result: SealResult) -> None:
         say(out, f"sealed {b.id}: digest {result.old_digest[:12]} -> {b.digest}")
     for stale in result.stale:
         say(out, f"stale    {b.id}/{stale}: signed another digest; the reviewer must approve again")
+    for stale in result.stale_proofs:
+        say(out, f"stale    {b.id}/{stale}: proved another digest; run `reviewkit prove {b.number}` again")
     if not result.stale:
         say(out, "no approvals to renew" if not result.unchanged else "approvals unaffected")
 

@@ -1,10 +1,15 @@
-"""Run one statement of a bundle script, naming it when it fails.
+"""Run the statements of a bundle script, naming the one that fails.
 
 A failure names the statement's number, its line in the file and the first line of its
 text; a statement that ran but reports a problem (SQLite's foreign_key_check) fails too.
+`run_script` runs a whole script as `apply` does, but records nothing: for `prove` and
+anything else that replays scripts on a scratch database.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import suppress
 
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
@@ -18,7 +23,10 @@ class StatementFailed(OperationFailed):
     def __init__(self, where: str, number: int, statement: ScriptStatement, message: str) -> None:
         first = statement.sql.strip().splitlines()[0][:80]
         super().__init__(f"{where}: statement {number} (line {statement.line}) failed: {message}\n  {first}")
+        self.where = where
         self.number = number
+        self.line = statement.line
+        self.message = message
 
 
 def run_statement(conn: Connection, statement: ScriptStatement, number: int, where: str) -> None:
@@ -31,3 +39,32 @@ def run_statement(conn: Connection, statement: ScriptStatement, number: int, whe
     problem = driver.statement_problem(statement.sql, rows)
     if problem:
         raise StatementFailed(where, number, statement, problem)
+
+
+def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: str) -> None:
+    """Run a script's statements as `apply` does, without a ledger; raise StatementFailed naming the failing one.
+
+    Where DDL is transactional and no statement refuses a transaction (CONCURRENTLY), the
+    script runs in one transaction, so a failure leaves nothing of it; otherwise statement
+    by statement, and the statements before the failing one stay done.
+    """
+    driver = get_dialect(conn.dialect).driver
+    in_transaction = get_dialect(conn.dialect).transactional_ddl and not any(driver.needs_autocommit(s.sql) for s in statements)
+    restore = driver.prepare_session(conn)
+    try:
+        if in_transaction:
+            conn.begin()
+        for number, statement in enumerate(statements, 1):
+            run_statement(conn, statement, number, where)
+        if in_transaction:
+            conn.commit()
+    except BaseException:
+        # The failure (or Ctrl-C) is what matters: a connection it broke may refuse
+        # the rollback and the session's restore too.
+        if in_transaction:
+            with suppress(OperationFailed):
+                conn.rollback()
+        with suppress(OperationFailed):
+            restore()
+        raise
+    restore()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviewkit.bundle.digest import verify_files
+from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, ledger_problems, read_rows
@@ -28,11 +29,18 @@ class BundleStatus:
     detail: str = ""
     flags: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)  # a half-applied bundle, read from the live schema
+    proofs: dict[str, str] = field(default_factory=dict)  # dialect -> proven, failed, stale, none, invalid
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "created_at": self.created_at, "author": self.author, "risk": self.risk,
-                "approvals": self.approvals, "state": self.state, "detail": self.detail, "flags": self.flags,
-                "explanation": self.explanation}
+                "approvals": self.approvals, "proofs": self.proofs, "state": self.state, "detail": self.detail,
+                "flags": self.flags, "explanation": self.explanation}
+
+    def proofs_cell(self) -> str:
+        """Return the proofs for a table cell: a line per dialect ("postgres proven"), or "none" when there is none."""
+        if all(state == "none" for state in self.proofs.values()):
+            return "none"
+        return "\n".join(f"{dialect} {state}" for dialect, state in self.proofs.items())
 
 
 @dataclass
@@ -113,6 +121,10 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
     m = bundle.manifest
     status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, approvals_summary(bundle), None)
     status.flags += verify_files(bundle.path, bundle.manifest)
+    for proof in proof_states(bundle):
+        status.proofs[proof.dialect] = proof.state
+        if proof.state == "invalid":
+            status.flags.append(f"{proof.file}: not a valid proof: {proof.detail}")
     if not with_db:
         return status
     state = states.get(bundle.id, BundleState("pending"))

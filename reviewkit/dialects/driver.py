@@ -42,6 +42,10 @@ class Driver:
             raise UsageError(f"{self.dialect.title} needs the {self.module} driver: "
                              f"pip install 'reviewkit[{self.extra}]'") from None
 
+    def server_version(self, conn: Connection) -> str:
+        """Return the engine and its version as a reviewer reads them: "PostgreSQL 16.2"."""
+        raise NotImplementedError
+
     def create_database(self, conn: Connection, name: str) -> None:
         """Create database `name` on the server `conn` is connected to."""
         conn.execute(f"CREATE DATABASE {self.dialect.quote(name)}")

@@ -36,6 +36,7 @@ from reviewkit.bundle.manifest import (
     is_utc_time,
     read_json,
 )
+from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle
 from reviewkit.config import Policy
 from reviewkit.errors import IntegrityError, OperationFailed, UsageError
@@ -44,7 +45,7 @@ from reviewkit.signoff.reviewers import Reviewer, Reviewers, resolve_reviewers_p
 
 __all__ = [
     "ApprovalCheck", "CountedApproval", "PolicyResult", "approval_message", "approve", "check_approvals",
-    "evaluate_with", "find_signer", "needs_reviewers", "resolve_reviewers_path", "required_approvals",
+    "evaluate_with", "find_signer", "missing_proofs", "needs_reviewers", "resolve_reviewers_path", "required_approvals",
 ]
 
 APPROVAL_FORMAT = 1
@@ -175,10 +176,30 @@ def approve(
     reviewer = find_signer(reviewers, key, as_name)
     if not policy.self_approval and reviewer.is_author(bundle.manifest["author"]):
         raise IntegrityError(f"{bundle.id}: {reviewer.name} is the bundle's author ({bundle.manifest['author']}); self-approval is off in [policy]")
+    lacking = missing_proofs(bundle, policy)
+    if lacking:
+        raise IntegrityError(lacking)
     if not confirm(bundle, reviewer):
         return None
     record = sign_approval(bundle, key, reviewer.name, comment)
     return write_approval(bundle, record)
+
+
+def missing_proofs(bundle: Bundle, policy: Policy) -> str | None:
+    """Return why `[policy] require_proof` refuses the bundle, or None when every required proof is fresh and passing.
+
+    A required dialect the bundle carries no scripts for cannot be proven, and needs no proof.
+    """
+    required = [d for d in policy.require_proof if d in bundle.manifest["dialects"]]
+    if not required:
+        return None
+    states = {state.dialect: state for state in proof_states(bundle)}
+    lacking = [states[d] for d in required if not states[d].fresh_pass]
+    if not lacking:
+        return None
+    found = "; ".join(f"{s.dialect} {s.state}" + (f" ({s.detail})" if s.detail else "") for s in lacking)
+    return (f"{bundle.id}: [policy] require_proof needs a fresh passing proof on {', '.join(s.dialect for s in lacking)}, "
+            f"found {found}; run `reviewkit prove {bundle.number}` first")
 
 
 def write_approval(bundle: Bundle, record: dict[str, Any]) -> Path:

@@ -1,4 +1,8 @@
-"""`reviewkit verify`: checksums, digest, signatures and policy, bundle by bundle.
+"""`reviewkit verify`: checksums, digest, signatures and policy, bundle by bundle; and proofs.
+
+Proofs are evidence, not part of the policy: a bundle without a fresh proof verifies
+(`approve` is where `[policy] require_proof` refuses), but a proof file that is not a
+proof (`invalid`) is a problem, like a malformed approval: someone wrote it by hand.
 
 The report is plain data: callers may append problems of their own (the ledger's, for
 `verify --database`) to a bundle's `problems` or to the report's, before rendering it.
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewkit.bundle.digest import compute_digest
+from reviewkit.bundle.proofs import ProofState, proof_states
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.signoff.approvals import PolicyResult, evaluate_with, needs_reviewers
@@ -22,6 +27,7 @@ class BundleReport:
     bundle: Bundle
     policy: PolicyResult
     problems: list[str] = field(default_factory=list)  # the policy's, then any a caller appends
+    proofs: list[ProofState] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -46,6 +52,7 @@ class BundleReport:
                 "missing_roles": p.missing_roles,
                 "summary": p.summary(),
             },
+            "proofs": [proof.to_dict() for proof in self.proofs],
             "ok": self.ok,
             "problems": self.problems,
         }
@@ -87,5 +94,7 @@ def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | 
 def verify_bundle(bundle: Bundle, settings: Settings, reviewers: Reviewers | None) -> BundleReport:
     """Return the report of one bundle: its files, its approvals and the policy."""
     policy = evaluate_with(bundle, settings.policy, reviewers)
-    return BundleReport(bundle, policy, list(policy.problems))
+    proofs = proof_states(bundle)
+    invalid = [f"{proof.file}: not a valid proof: {proof.detail}" for proof in proofs if proof.state == "invalid"]
+    return BundleReport(bundle, policy, list(policy.problems) + invalid, proofs)
 

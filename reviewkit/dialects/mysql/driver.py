@@ -22,6 +22,10 @@ class MySQLDriver(Driver):
             raise OperationFailed(f"cannot connect to {url.redacted()}: {driver_message(err, url)}") from None
         return Connection(raw, url, (pymysql.Error,))
 
+    def server_version(self, conn: Connection) -> str:
+        version = conn.query("SELECT VERSION()")[0][0]  # MariaDB says so in it: 10.11.6-MariaDB-0+deb12u1
+        return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version}"
+
     def table_exists(self, conn: Connection, name: str) -> bool:
         rows = conn.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", [name])
         return bool(rows)

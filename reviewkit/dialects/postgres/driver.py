@@ -32,6 +32,9 @@ class PostgresDriver(Driver):
             raise OperationFailed(f"cannot connect to {url.redacted()}: {driver_message(err, url)}") from None
         return Connection(raw, url, (psycopg.Error,))
 
+    def server_version(self, conn: Connection) -> str:
+        return f"PostgreSQL {conn.query('SHOW server_version')[0][0]}"
+
     def drop_database(self, conn: Connection, name: str) -> None:
         statement = f"DROP DATABASE IF EXISTS {self.dialect.quote(name)}"
         if conn.raw.info.server_version >= 130000:

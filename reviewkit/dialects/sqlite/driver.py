@@ -34,6 +34,9 @@ class SQLiteDriver(Driver):
             raise OperationFailed(f"cannot open {url.redacted()}: {driver_message(err, url)}") from None
         return SQLiteConnection(raw, url, (sqlite3.Error,))
 
+    def server_version(self, conn: Connection) -> str:
+        return f"SQLite {conn.query('SELECT sqlite_version()')[0][0]}"
+
     # -- running scripts -----------------------------------------------------------------
 
     def prepare_session(self, conn: Connection) -> Callable[[], None]:
