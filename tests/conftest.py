@@ -72,6 +72,16 @@ def mysql_url(mysql_server: DatabaseURL) -> Iterator[DatabaseURL]:
     yield from _fresh_database(mysql_server)
 
 
+def another_database(request: pytest.FixtureRequest, dialect: str, tmp_path: Path) -> DatabaseURL:
+    """Return one more empty database of `dialect` for a test that already has one, dropped after the test."""
+    if dialect == "sqlite":
+        return parse_url(f"sqlite:///another_{secrets.token_hex(4)}.sqlite3", tmp_path)
+    maker = _fresh_database(request.getfixturevalue(f"{dialect}_server"))
+    url = next(maker)
+    request.addfinalizer(lambda: next(maker, None))
+    return url
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> DatabaseURL:
     """Return the URL of a new SQLite file in the test's own folder."""

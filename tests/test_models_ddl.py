@@ -347,3 +347,22 @@ CREATE TABLE film (
     assert film.column("last_update").on_update == "CURRENT_TIMESTAMP"
     assert (film.column("h").generated, film.column("h").stored) == ("film_id / 60.0", True)
     assert {ix.name: ix.method for ix in film.indexes} == {"idx_rating": None, "idx_note": "fulltext"}
+
+
+def test_mysql_times_without_a_precision_keep_whole_seconds(tmp_path):
+    schema, _ = load(tmp_path, "CREATE TABLE t (id INT PRIMARY KEY, a DATETIME, b DATETIME(3), c TIME, d TIMESTAMP NULL);",
+                     "mysql")
+    assert [c.type for c in schema.table("t").columns[1:]] == ["timestamp(0)", "timestamp(3)", "time(0)", "timestamptz(0)"]
+    pg, _ = load(tmp_path, "CREATE TABLE t (id int PRIMARY KEY, a timestamp, c time);")
+    assert [c.type for c in pg.table("t").columns[1:]] == ["timestamp", "time"]  # PostgreSQL's microseconds
+
+
+def test_index_names_repeat_across_tables_only_when_every_target_names_them_per_table(tmp_path):
+    ddl = "CREATE TABLE a (id INT PRIMARY KEY, x INT, KEY idx_x (x));\nCREATE TABLE b (id INT PRIMARY KEY, x INT, KEY idx_x (x));"
+    path = tmp_path / "models" / "schema.sql"
+    path.parent.mkdir()
+    path.write_text(ddl)
+    mysql_only = load_ddl_files([path], "mysql", tmp_path, targets=("mysql",))
+    assert [ix.name for t in mysql_only.tables for ix in t.indexes] == ["idx_x", "idx_x"]
+    everywhere = load_ddl_files([path], "mysql", tmp_path, targets=("postgres", "mysql"))
+    assert [ix.name for t in everywhere.tables for ix in t.indexes] == ["idx_x", "b_idx_x"]

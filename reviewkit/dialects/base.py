@@ -10,7 +10,7 @@ a database driver:
 - `driver`: connecting, the session a script runs in, the migration lock
   (`reviewkit.dialects.driver.Driver` and the engine's subclass);
 - `introspection`: reading the live schema back (a module with `read_tables(conn)` and
-  `read_views(conn)`, and `read_view_queries(conn)` for `baseline`).
+  `read_views(conn)`, and for `baseline` `read_view_queries(conn)` and `read_unmodelled(conn)`).
 
 This module imports nothing heavy: the configuration reads the registry's names from it.
 """
@@ -55,6 +55,8 @@ class Introspection(Protocol):
 
     def read_view_queries(self, conn: Connection) -> dict[str, str]: ...
 
+    def read_unmodelled(self, conn: Connection) -> dict[str, int]: ...
+
 
 class Dialect:
     """One engine. Subclasses set the class attributes and say where their parts live."""
@@ -76,6 +78,9 @@ class Dialect:
     partial_indexes: ClassVar[bool] = True  # CREATE INDEX ... WHERE
     expression_indexes: ClassVar[bool] = True  # index keys on expressions
     index_names_per_table: ClassVar[bool] = False  # MySQL: two tables may each have an index `idx_name`
+    # The fractional-second digits TIME and TIMESTAMP keep when a model file gives none
+    # (MySQL: 0, whole seconds); None: the portable default, PostgreSQL's microseconds.
+    default_time_precision: ClassVar[int | None] = None
 
     def read_model_statement(self, sql: str, tokens: list) -> tuple[str, list[str]]:
         """Return a model statement as sqlglot should read it, and notes on what the engine's own reading changed.

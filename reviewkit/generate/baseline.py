@@ -50,6 +50,11 @@ def baseline(
     with conn:
         live = introspect(conn)
         with_queries, left_out = with_view_queries(conn, live, settings.models_dialect, settings.ignore_unsupported)
+        unmodelled = get_dialect(url.dialect).introspection.read_unmodelled(conn)
+    if warn is not None and unmodelled:
+        counts = ", ".join(f"{count} {kind}{'s' if count != 1 else ''}" for kind, count in sorted(unmodelled.items()))
+        warn(f"left out, as reviewkit does not model them (they stay in the database; the bundle's up.sql "
+             f"does not make them, and drift does not compare them): {counts}")
     if warn is not None and left_out:
         warn(f"ignore_unsupported: left out {len(left_out)} view(s) the models cannot hold, which drift will "
              f"report as added: {'; '.join(left_out)}")

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from sqlglot import exp
 
+from reviewkit.dialects import get_dialect
 from reviewkit.errors import UnsupportedType
 
 T = exp.DataType.Type
@@ -156,6 +157,9 @@ def _split_values(text: str, whole: str) -> tuple[str, ...]:
     return tuple(values)
 
 
+_TIMES = ("time", "timestamp", "timestamptz")
+
+
 def from_sqlglot(data_type: exp.DataType, where: str, dialect: str = "") -> tuple[str, bool]:
     """Return (portable type, auto-increment) for a parsed model type, or raise naming `where`.
 
@@ -184,6 +188,9 @@ def from_sqlglot(data_type: exp.DataType, where: str, dialect: str = "") -> tupl
         params = (params[0], 0)  # NUMERIC(p) is NUMERIC(p,0) everywhere; say it one way
     if len(params) > _MAX_PARAMS.get(kind, 0):
         raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has too many parameters")
+    if kind in _TIMES and not params and dialect:
+        precision = get_dialect(dialect).default_time_precision  # MySQL's DATETIME keeps whole seconds
+        params = () if precision is None else (precision,)
     return str(PortableType(kind, params)), identity
 
 

@@ -28,6 +28,7 @@ class MySQL(Dialect):
     )
     transactional_ddl = False
     index_names_per_table = True
+    default_time_precision = 0
     partial_indexes = False
     expression_indexes = False
 

@@ -109,6 +109,21 @@ def _innodb_action(text: str | None) -> str:
     return "RESTRICT" if action == "NO ACTION" else action
 
 
+_UNMODELLED = """
+SELECT 'trigger', count(*) FROM information_schema.TRIGGERS
+ WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME NOT LIKE 'reviewkit\\_touch\\_%'
+UNION ALL
+SELECT lower(ROUTINE_TYPE), count(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() GROUP BY ROUTINE_TYPE
+UNION ALL
+SELECT 'event', count(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()
+"""
+
+
+def read_unmodelled(conn: Connection) -> dict[str, int]:
+    """Count the objects of the database reviewkit does not model (triggers, routines, events)."""
+    return {kind: count for kind, count in conn.query(_UNMODELLED) if count}
+
+
 def read_view_queries(conn: Connection) -> dict[str, str]:
     """Return each view's query as MySQL shows it (for `baseline`, which writes it into the models)."""
     return dict(conn.query(

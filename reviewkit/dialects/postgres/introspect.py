@@ -156,6 +156,37 @@ def read_views(conn: Connection) -> list[View]:
     return views_from_rows(conn.query(_VIEWS))
 
 
+# What a PostgreSQL schema can hold that reviewkit does not model, counted for `baseline`
+# to name what it leaves out. Objects of extensions and reviewkit's own triggers are not counted.
+_UNMODELLED = """
+SELECT 'function', count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = current_schema() AND p.proname NOT LIKE 'reviewkit\\_touch\\_%'
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'trigger', count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND t.tgname NOT LIKE 'reviewkit\\_touch\\_%'
+UNION ALL
+SELECT 'partition or inheriting table', count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+UNION ALL
+SELECT 'materialized view', count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = current_schema() AND c.relkind = 'm'
+UNION ALL
+SELECT 'exclusion constraint', count(*) FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
+ WHERE n.nspname = current_schema() AND con.contype = 'x'
+UNION ALL
+SELECT 'rule', count(*) FROM pg_rules WHERE schemaname = current_schema()
+UNION ALL
+SELECT 'row security policy', count(*) FROM pg_policies WHERE schemaname = current_schema()
+"""
+
+
+def read_unmodelled(conn: Connection) -> dict[str, int]:
+    """Count the objects of the schema reviewkit does not model (functions, triggers, partitions...)."""
+    return {kind: count for kind, count in conn.query(_UNMODELLED) if count}
+
+
 def read_view_queries(conn: Connection) -> dict[str, str]:
     """Return each view's query as PostgreSQL shows it (for `baseline`, which writes it into the models)."""
     return dict(conn.query(_VIEW_QUERIES))

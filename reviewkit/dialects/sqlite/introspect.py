@@ -91,6 +91,12 @@ def read_views(conn: Connection) -> list[View]:
     return views
 
 
+def read_unmodelled(conn: Connection) -> dict[str, int]:
+    """Count the objects of the database reviewkit does not model: triggers (not reviewkit's own)."""
+    rows = conn.query("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name NOT LIKE 'reviewkit\\_touch\\_%' ESCAPE '\\'")
+    return {"trigger": rows[0][0]} if rows[0][0] else {}
+
+
 def read_view_queries(conn: Connection) -> dict[str, str]:
     """Return each view's query as its CREATE VIEW statement was written (for `baseline`)."""
     queries = {}
