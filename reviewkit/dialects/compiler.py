@@ -524,7 +524,7 @@ class Compiler:
             column = replace(column, type=stored)
         if column.generated is not None:
             column = replace(column, generated=self.stored_expression(column.generated))
-        if not self.keeps_comments:
+        if not self.keeps_comments and column.comment is not None:
             column = replace(column, comment=None)
         return column
 

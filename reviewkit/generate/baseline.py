@@ -65,9 +65,14 @@ def baseline(
         if out not in _model_files(settings):
             raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
                              "generate would not read it; choose a path the models setting matches")
-        _check_models_give_back(settings, _without(live, left_out), url.dialect, out)
+        skipped: list[str] = []
+        models = _check_models_give_back(settings, _without(live, left_out), url.dialect, out, skipped.append)
+        for line in skipped:  # what the model readers skipped, said once the models are known to be right
+            if warn is not None:
+                warn(line)
+        # The models just read are the bundle's: reading the files again would give the same schema.
         bundle = generate(settings, GenerateOptions(name=name or "baseline", author=author, warn=warn,
-                                                    baseline=url.redacted()))
+                                                    baseline=url.redacted(), models=models))
     except BaseException:
         out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
         raise
@@ -131,7 +136,8 @@ def _portable_names(schema: Schema) -> Schema:
     pk_names = Counter(t.primary_key.name for t in schema.tables if t.primary_key)
     tables = []
     for table in schema.tables:
-        columns = tuple(replace(c, type=named_enum(c.type, table.name, c.name)) for c in table.columns)
+        columns = tuple(c if (named := named_enum(c.type, table.name, c.name)) == c.type else replace(c, type=named)
+                        for c in table.columns)
         key = table.primary_key
         if key is not None and pk_names[key.name] > 1:
             key = replace(key, name=naming.constraint_name(table.name, (), "pkey"))
@@ -144,12 +150,14 @@ def _without(live: Schema, left_out: list[str]) -> Schema:
     return Schema(live.tables, tuple(v for v in live.views if v.name not in names))
 
 
-def _check_models_give_back(settings: Settings, live: Schema, engine: str, out: Path) -> None:
-    """Refuse when the project's models, the written file included, do not give the live schema back.
+def _check_models_give_back(
+    settings: Settings, live: Schema, engine: str, out: Path, warn: Callable[[str], None] | None = None,
+) -> Schema:
+    """Return the project's models, the written file included; refuse them when they do not give the live schema back.
 
     `live` is the schema as the engine reports it, as `drift` will compare it later.
     """
-    models = load_models(settings)
+    models = load_models(settings, warn)
     differences = schema_differences(live, get_dialect(engine).compiler.stored_form(models))
     if differences:
         shown = [f"  {d.describe()}" for d in differences[:_SHOWN_DIFFERENCES]]
@@ -167,6 +175,7 @@ def _check_models_give_back(settings: Settings, live: Schema, engine: str, out: 
             f"the models, with {_shown(out, settings)} written by baseline, do not give the live schema back "
             "(\"expected\" is the database, \"actual\" the models; other model files may declare tables too):",
             *shown, *more, *hint]))
+    return models
 
 
 def _shown(path: Path, settings: Settings) -> str:

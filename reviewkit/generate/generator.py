@@ -34,6 +34,7 @@ class GenerateOptions:
     author: str | None = None
     warn: Callable[[str], None] | None = None  # receives what the model readers skipped
     baseline: str | None = None  # the database a baseline bundle was read from (URL without password)
+    models: Schema | None = None  # the models, when the caller has just read them (baseline): not read again
 
 
 def generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> Bundle | None:
@@ -63,7 +64,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
         files = _empty_files(bundle_id, dialects, before, parent, author)
         return write_bundle(settings.bundles_dir, bundle_id, files, _manifest(bundle_id, parent, author, dialects, [], []))
 
-    models = load_models(settings, options.warn)
+    models = options.models if options.models is not None else load_models(settings, options.warn)
     check_engines_hold(models, dialects)
     operations = diff_schemas(before, models, options.renames, questioner or NoInputQuestioner())
     if not operations:

@@ -108,6 +108,9 @@ class Table:
 
     def normalized(self) -> Table:
         """Return this table with unordered members sorted by name."""
+        members = (self.uniques, self.checks, self.foreign_keys, self.indexes)
+        if all(type(m) is tuple and all(a.name <= b.name for a, b in zip(m, m[1:], strict=False)) for m in members):
+            return self  # sorted already, as most tables are (frozen: the same value either way)
         by_name = lambda obj: obj.name  # noqa: E731
         return replace(
             self,

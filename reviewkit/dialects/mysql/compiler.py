@@ -169,7 +169,8 @@ class MySQLCompiler(Compiler):
             column = replace(column, type=str(replace(portable, name=None)))
         if column.generated is not None:  # MariaDB allows no NOT NULL on a generated column
             column = replace(column, nullable=True)
-        return replace(column, default=defaults.stored_default(column.default, column.type))
+        default = defaults.stored_default(column.default, column.type)
+        return replace(column, default=default) if default != column.default else column
 
     def column_sql(self, table: Table, column: Column) -> str:
         parts = [self.quote(column.name), self.type_sql(column.type, f"column {table.name}.{column.name}")]

@@ -23,13 +23,21 @@ from reviewkit.dialects.introspection import (
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
 
+# information_schema's tables are read one by one and put together here: MariaDB answers a join
+# of two of them by reading the second again for every row of the first (COLUMNS joined to
+# TABLES: 1.7 s for 1,000 tables, against 0.07 s for the two read apart).
 _COLUMNS = """
-SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT, c.EXTRA,
-       c.GENERATION_EXPRESSION, c.COLUMN_COMMENT, c.COLLATION_NAME, t.TABLE_COMMENT
-FROM information_schema.COLUMNS c
-JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
-WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'
-ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION
+SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA,
+       GENERATION_EXPRESSION, COLUMN_COMMENT, COLLATION_NAME
+FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = DATABASE()
+ORDER BY TABLE_NAME, ORDINAL_POSITION
+"""
+
+_TABLES = """
+SELECT TABLE_NAME, TABLE_COMMENT
+FROM information_schema.TABLES
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
 """
 
 _CHECKS = """
@@ -39,15 +47,18 @@ WHERE CONSTRAINT_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, CONSTRAINT_NAME
 """
 
+# A foreign key's columns, and its actions (0.2 s joined, 0.03 s apart, for 1,000 foreign keys).
 _FOREIGN_KEYS = """
-SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME,
-       r.DELETE_RULE, r.UPDATE_RULE
-FROM information_schema.KEY_COLUMN_USAGE k
-JOIN information_schema.REFERENTIAL_CONSTRAINTS r
-  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME
- AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
-WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
-ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
+SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = DATABASE() AND CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL
+ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION
+"""
+
+_FOREIGN_KEY_ACTIONS = """
+SELECT TABLE_NAME, CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE
+FROM information_schema.REFERENTIAL_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA = DATABASE()
 """
 
 # Primary keys, unique constraints and indexes are all indexes to InnoDB.
@@ -83,12 +94,13 @@ _KEEPS_PARAMS = {"numeric", "varchar", "char", "time", "timestamp", "timestamptz
 
 def read_tables(conn: Connection) -> list[Table]:
     """Return every base table of the current database."""
-    rows = conn.query(_COLUMNS)
+    comments = dict(conn.query(_TABLES))
+    rows = [row for row in conn.query(_COLUMNS) if row[0] in comments]  # the columns of views left out
     drafts = drafts_by_name(sorted({row[0] for row in rows}))
     json_checks = _read_checks(conn, drafts)
-    for table, name, type_text, nullable, default, extra, expression, comment, collation, table_comment in rows:
+    for table, name, type_text, nullable, default, extra, expression, comment, collation in rows:
         if table in drafts:
-            drafts[table].comment = table_comment or None
+            drafts[table].comment = comments[table] or None
             is_json = (table, name) in json_checks
             column = _column(table, name, type_text, nullable, default, extra, is_json, expression)
             collation = _collation(collation) if column.type.split("(")[0] in _TEXT_KINDS else None
@@ -203,14 +215,16 @@ def _json_check(column: str) -> str:
 
 def _read_foreign_keys(conn: Connection, drafts: dict[str, TableDraft]) -> set[tuple[str, str]]:
     """Add the foreign keys to the drafts; return their (table, name) pairs."""
+    actions = {(table, name): (on_delete, on_update) for table, name, on_delete, on_update in conn.query(_FOREIGN_KEY_ACTIONS)}
     grouped: dict[tuple[str, str], list[tuple]] = {}
     for row in conn.query(_FOREIGN_KEYS):
-        if row[0] in drafts:
+        if row[0] in drafts and (row[0], row[1]) in actions:
             grouped.setdefault((row[0], row[1]), []).append(row)
     for (table, name), rows in grouped.items():
+        on_delete, on_update = actions[(table, name)]
         drafts[table].foreign_keys.append(ForeignKey(
             name, tuple(r[2] for r in rows), rows[0][3], tuple(r[4] for r in rows),
-            _innodb_action(rows[0][5]), _innodb_action(rows[0][6]),
+            _innodb_action(on_delete), _innodb_action(on_update),
         ))
     return set(grouped)
 

@@ -112,7 +112,7 @@ class PostgresCompiler(Compiler):
             column = replace(column, type="text")
         if column.generated is not None and not column.stored:
             column = replace(column, stored=True)  # PostgreSQL before 18 has only stored generated columns
-        return replace(column, collation=None)
+        return replace(column, collation=None) if column.collation is not None else column
 
     def generated_sql(self, column: Column) -> str:
         return f"GENERATED ALWAYS AS ({self.expression_sql(column.generated)}) STORED"  # type: ignore[arg-type]

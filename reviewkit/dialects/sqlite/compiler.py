@@ -119,7 +119,7 @@ class SQLiteCompiler(Compiler):
         portable = parse_type(column.type)
         if portable.kind in ("enum", "set") and not portable.array:
             column = replace(column, type="text")
-        return replace(column, collation=None)
+        return replace(column, collation=None) if column.collation is not None else column
 
     # -- ON UPDATE CURRENT_TIMESTAMP: a trigger per column ---------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -120,8 +121,12 @@ def _is_internal(name: str, sql: str) -> bool:
     return name.startswith("sqlite_") or sql.startswith("CREATE VIRTUAL")
 
 
+@lru_cache(maxsize=1024)
 def portable_type(declared: str) -> str | None:
-    """Return the portable type for a declared column type like `NUMERIC(10, 2)`, or None."""
+    """Return the portable type for a declared column type like `NUMERIC(10, 2)`, or None.
+
+    Kept per declared text: a schema spells its types the same way table after table.
+    """
     text = re.sub(r"\s*([(),])\s*", r"\1", " ".join(declared.lower().split()))
     if text.endswith(" unsigned") and text[:-9] in ("tinyint", "smallint", "mediumint", "integer"):
         return "u" + text[:-9]
