@@ -176,6 +176,23 @@ def test_failure_halfway_transactional_engines_leave_nothing(project, request):
         assert verify_chain(ledger(url)) == []
 
 
+def test_a_failed_rollback_leaves_the_bundle_applied_and_can_be_retried(project, engine_url):
+    """A down script whose first statement fails (or that rolls back whole) leaves the bundle applied."""
+    db = cli_url(engine_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    with connect(engine_url) as conn:  # a DBA dropped the column by hand: the down script's drop fails
+        conn.execute("ALTER TABLE books DROP COLUMN isbn")
+    failed = run(project, "apply", "--to", "2", "--yes", "--database", db)
+    assert failed.returncode == 1 and "isbn" in failed.stderr, failed.stderr
+    status = json.loads(run(project, "status", "--database", db, "--json").stdout)
+    assert [b["state"] for b in status["bundles"]] == ["applied", "applied", "applied"]
+    with connect(engine_url) as conn:
+        conn.execute("ALTER TABLE books ADD COLUMN isbn varchar(20)")
+    again = run(project, "apply", "--to", "2", "--yes", "--database", db)
+    assert again.returncode == 0 and "Nothing to do" not in again.stdout, again.stdout + again.stderr
+    assert live_matches(engine_url, bundles_of(project)[1])
+
+
 def test_failure_halfway_on_mariadb_then_resume(project, mysql_url):
     db = cli_url(mysql_url)
     assert run(project, "apply", "1", "--database", db).returncode == 0

@@ -205,6 +205,10 @@ def bundle_states(rows: list[LedgerRow]) -> dict[str, BundleState]:
 
 
 def state_of(row: LedgerRow) -> BundleState:
+    if row.status == "failed" and row.direction == "down" and row.statements_done == 0:
+        # A rollback that failed before any of its statements took effect (or was rolled
+        # back as a whole) left the bundle as it was: applied, and the rollback can be tried again.
+        return BundleState("applied", row)
     if row.status in ("failed", "running"):  # running: the runner died mid-bundle
         return BundleState("failed", row)
     if row.direction == "down":
