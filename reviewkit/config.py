@@ -31,7 +31,7 @@ from reviewkit.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///reviewkit.sqlite3"
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-SECTIONS = ("reviewkit", "databases", "policy", "prove")
+SECTIONS = ("reviewkit", "databases", "policy", "prove", "lint")
 # The tables [tool.reviewkit] holds besides its own settings.
 SUBTABLES = SECTIONS[1:]
 
@@ -43,6 +43,19 @@ class Policy:
     self_approval: bool = False
     required_roles: tuple[str, ...] = ()
     require_proof: tuple[str, ...] = ()  # dialects whose fresh passing proof `approve` needs
+
+
+LEVELS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """[lint]: how `lint` weighs its findings."""
+
+    small_table_rows: int = 10_000  # lock findings on smaller tables drop to low
+    large_table_rows: int = 1_000_000  # and on larger ones rise to high
+    disable: tuple[str, ...] = ()  # rules turned off
+    fail_on: str = "high"  # `lint` exits 1 on a finding at or above this level
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class Settings:
     databases: dict[str, str] = field(default_factory=lambda: {"default": DEFAULT_DATABASE_URL})
     policy: Policy = Policy()
     prove: dict[str, str] = field(default_factory=dict)  # [prove]: dialect -> URL of a server for scratch databases
+    lint: LintSettings = LintSettings()
 
     @property
     def bundles_dir(self) -> Path:
@@ -259,11 +273,29 @@ _POLICY: dict[str, Check] = {
 }
 
 
+def _level(value: Any) -> str:
+    if value not in LEVELS:
+        raise _Invalid(f"must be one of {', '.join(LEVELS)}, not {describe(value)}")
+    return value
+
+
+def _rules(value: Any) -> tuple[str, ...]:
+    return _text_list(value, '["pg-index-without-concurrently"]')
+
+
+_LINT: dict[str, Check] = {
+    "small_table_rows": _count,
+    "large_table_rows": _count,
+    "disable": _rules,
+    "fail_on": _level,
+}
+
+
 # [prove]: one server URL per dialect that lives on a server (a file-based one needs none).
 _PROVE: dict[str, Check] = {name: _text for name in dialect_names() if not get_dialect(name).file_based}
 # Where a setting belongs, for one misplaced in another section.
 _HOME = {**dict.fromkeys(_MAIN, "reviewkit"), **dict.fromkeys(_DATABASE, "databases.NAME"), **dict.fromkeys(_POLICY, "policy"),
-         **dict.fromkeys(_PROVE, "prove")}
+         **dict.fromkeys(_PROVE, "prove"), **dict.fromkeys(_LINT, "lint")}
 
 
 # -- reading the file ---------------------------------------------------------------------
@@ -313,15 +345,12 @@ def load_settings(start: Path | None = None) -> Settings:
     if path is None:
         raise ConfigError(f"no reviewkit.toml found in {start} or above; run `reviewkit init` first")
     data, source = _read_toml(path), _Source.of(path)
-    if source.prefix:
-        main, databases, policy, prove = _split_pyproject(source, data["tool"]["reviewkit"])
-    else:
-        main, databases, policy, prove = _split_sections(source, data)
-    return settings_from_dict(path, main, databases, policy, prove)
+    sections = _split_pyproject(source, data["tool"]["reviewkit"]) if source.prefix else _split_sections(source, data)
+    return settings_from_dict(path, **sections)
 
 
-def _split_sections(source: _Source, data: dict[str, Any]) -> tuple[dict, dict, dict, dict]:
-    """Return reviewkit.toml's [reviewkit], [databases], [policy] and [prove]; refuse anything else at the top."""
+def _split_sections(source: _Source, data: dict[str, Any]) -> dict[str, dict]:
+    """Return reviewkit.toml's sections by name ([reviewkit] as `main`); refuse anything else at the top."""
     for key, value in data.items():
         if key not in SECTIONS and isinstance(value, dict):
             raise source.error(f"unknown section [{toml_key(key)}] (known: {', '.join(SECTIONS)})")
@@ -330,22 +359,22 @@ def _split_sections(source: _Source, data: dict[str, Any]) -> tuple[dict, dict, 
             raise source.error(f"setting {key!r} is outside any section ({home})")
         if not isinstance(value, dict):
             raise source.error(f"{key} must be a section {source.section(key)}, not {describe(value)}")
-    return data.get("reviewkit", {}), data.get("databases", {}), data.get("policy", {}), data.get("prove", {})
+    return {"main": data.get("reviewkit", {}), **{key: data.get(key, {}) for key in SUBTABLES}}
 
 
-def _split_pyproject(source: _Source, table: Any) -> tuple[dict, dict, dict, dict]:
-    """Return [tool.reviewkit]'s own settings and its databases, policy and prove subtables."""
+def _split_pyproject(source: _Source, table: Any) -> dict[str, dict]:
+    """Return [tool.reviewkit]'s own settings (as `main`) and its subtables by name."""
     if not isinstance(table, dict):
         raise source.error(f"tool.reviewkit must be a table [tool.reviewkit], not {describe(table)}")
     for key in SUBTABLES:
         if key in table and not isinstance(table[key], dict):
             raise source.error(f"{source.section('reviewkit')} {key} must be a table {source.section(key)}, not {describe(table[key])}")
     main = {k: v for k, v in table.items() if k not in SUBTABLES}
-    return main, table.get("databases", {}), table.get("policy", {}), table.get("prove", {})
+    return {"main": main, **{key: table.get(key, {}) for key in SUBTABLES}}
 
 
 def settings_from_dict(path: Path, main: dict[str, Any], databases: dict[str, Any], policy: dict[str, Any],
-                       prove: dict[str, Any] | None = None) -> Settings:
+                       prove: dict[str, Any] | None = None, lint: dict[str, Any] | None = None) -> Settings:
     """Return the Settings of config file `path`'s sections, each setting checked; raise ConfigError naming it."""
     source = _Source.of(path)
     settings = Settings(
@@ -354,6 +383,7 @@ def settings_from_dict(path: Path, main: dict[str, Any], databases: dict[str, An
         databases={"default": DEFAULT_DATABASE_URL, **_databases(source, databases)},
         policy=Policy(**_checked(source, "policy", policy, _POLICY)),
         prove=_checked(source, "prove", prove or {}, _PROVE),
+        lint=LintSettings(**_checked(source, "lint", lint or {}, _LINT)),
         **_checked(source, "reviewkit", main, _MAIN),
     )
     _check_required_proofs(source, settings)

@@ -11,6 +11,7 @@ import typer
 from reviewkit.bundle import find_bundle, load_bundles
 from reviewkit.cli.console import err, out, say
 from reviewkit.config import load_settings
+from reviewkit.errors import UsageError
 
 
 class TerminalQuestioner:
@@ -82,3 +83,30 @@ def show_cmd(
         out.print(Syntax(text, get_dialect(name).lexer, word_wrap=True))
     else:
         sys.stdout.write(text)
+
+
+def lint_cmd(
+    bundles: Annotated[list[str] | None, typer.Argument(help="Bundles to lint (default: the newest).")] = None,
+    all_bundles: Annotated[bool, typer.Option("--all", help="Lint every bundle.")] = False,
+    dialect: Annotated[str | None, typer.Option("--dialect", help="Only this dialect's scripts.")] = None,
+    database: Annotated[str | None, typer.Option("--database", help="Weigh findings by this database's table sizes.")] = None,
+    output: Annotated[str, typer.Option("--format", help="text, json, github or gitlab.")] = "text",
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="low, medium or high (default: [lint] fail_on, high).")] = None,
+) -> None:
+    """Lint the bundle's SQL as it is on disk: locks, rewrites, data loss, and the safer forms."""
+    from reviewkit.config import LEVELS
+    from reviewkit.dialects import dialect_names
+    from reviewkit.lint import LintRequest, failing, lint_project
+    from reviewkit.lint.formats import FORMATS
+
+    if output not in FORMATS:
+        raise UsageError(f"--format {output!r}: choose one of {', '.join(FORMATS)}")
+    if fail_on is not None and fail_on not in LEVELS:
+        raise UsageError(f"--fail-on {fail_on!r}: choose one of {', '.join(LEVELS)}")
+    if dialect is not None and dialect not in dialect_names():
+        raise UsageError(f"--dialect {dialect!r}: choose one of {', '.join(dialect_names())}")
+    settings = load_settings()
+    findings = lint_project(settings, LintRequest(tuple(bundles or ()), all_bundles, dialect, database))
+    sys.stdout.write(FORMATS[output](findings))
+    if failing(findings, fail_on or settings.lint.fail_on):
+        raise typer.Exit(1)

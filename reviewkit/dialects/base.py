@@ -57,6 +57,8 @@ class Introspection(Protocol):
 
     def read_unmodelled(self, conn: Connection) -> dict[str, int]: ...
 
+    def read_table_rows(self, conn: Connection) -> dict[str, int]: ...
+
 
 class Dialect:
     """One engine. Subclasses set the class attributes and say where their parts live."""
@@ -105,6 +107,14 @@ class Dialect:
     @cached_property
     def introspection(self) -> Introspection:
         return self._load_introspection()
+
+    @cached_property
+    def lint_rules(self) -> list:
+        """The engine's `lint` rules (`reviewkit.lint.engine.Rule`), each a function of a statement and its script."""
+        return self._load_lint_rules()
+
+    def _load_lint_rules(self) -> list:
+        return []
 
     def _load_compiler(self) -> Compiler:
         raise NotImplementedError

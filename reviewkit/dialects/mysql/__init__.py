@@ -42,6 +42,11 @@ class MySQL(Dialect):
 
         return MySQLDriver(self)
 
+    def _load_lint_rules(self) -> list:
+        from reviewkit.dialects.mysql.lint_rules import RULES
+
+        return RULES
+
     def _load_introspection(self) -> Introspection:
         from reviewkit.dialects.mysql import introspect
 

@@ -136,6 +136,13 @@ def read_unmodelled(conn: Connection) -> dict[str, int]:
     return {kind: count for kind, count in conn.query(_UNMODELLED) if count}
 
 
+def read_table_rows(conn: Connection) -> dict[str, int]:
+    """Return InnoDB's row estimate of each table (information_schema.TABLES.TABLE_ROWS)."""
+    rows = conn.query("SELECT TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES "
+                      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'")
+    return {name: int(count) for name, count in rows if count is not None}
+
+
 def read_view_queries(conn: Connection) -> dict[str, str]:
     """Return each view's query as MySQL shows it (for `baseline`, which writes it into the models)."""
     return dict(conn.query(

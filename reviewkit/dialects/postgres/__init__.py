@@ -34,6 +34,11 @@ class PostgreSQL(Dialect):
 
         return PostgresDriver(self)
 
+    def _load_lint_rules(self) -> list:
+        from reviewkit.dialects.postgres.lint_rules import RULES
+
+        return RULES
+
     def _load_introspection(self) -> Introspection:
         from reviewkit.dialects.postgres import introspect
 

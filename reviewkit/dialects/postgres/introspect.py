@@ -189,6 +189,14 @@ def read_unmodelled(conn: Connection) -> dict[str, int]:
     return {kind: count for kind, count in conn.query(_UNMODELLED) if count}
 
 
+def read_table_rows(conn: Connection) -> dict[str, int]:
+    """Return the planner's row estimate of each table (`reltuples`); a table never analyzed is left out."""
+    rows = conn.query(
+        "SELECT c.relname, c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')")
+    return {name: count for name, count in rows if count >= 0}
+
+
 def read_view_queries(conn: Connection) -> dict[str, str]:
     """Return each view's query as PostgreSQL shows it (for `baseline`, which writes it into the models)."""
     return dict(conn.query(_VIEW_QUERIES))

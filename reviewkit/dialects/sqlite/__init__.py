@@ -33,6 +33,11 @@ class SQLite(Dialect):
 
         return SQLiteDriver(self)
 
+    def _load_lint_rules(self) -> list:
+        from reviewkit.dialects.sqlite.lint_rules import RULES
+
+        return RULES
+
     def _load_introspection(self) -> Introspection:
         from reviewkit.dialects.sqlite import introspect
 

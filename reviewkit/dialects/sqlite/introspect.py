@@ -17,6 +17,7 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
 
+from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
     TableDraft,
@@ -96,6 +97,13 @@ def read_unmodelled(conn: Connection) -> dict[str, int]:
     """Count the objects of the database reviewkit does not model: triggers (not reviewkit's own)."""
     rows = conn.query("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name NOT LIKE 'reviewkit\\_touch\\_%' ESCAPE '\\'")
     return {"trigger": rows[0][0]} if rows[0][0] else {}
+
+
+def read_table_rows(conn: Connection) -> dict[str, int]:
+    """Return each table's row count: SQLite keeps no estimate, and its databases are small enough to count."""
+    names = [name for (name,) in conn.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+             if not name.startswith("sqlite_")]
+    return {name: conn.query(f"SELECT count(*) FROM {get_dialect(conn.dialect).quote(name)}")[0][0] for name in names}
 
 
 def read_view_queries(conn: Connection) -> dict[str, str]:

@@ -1,0 +1,67 @@
+"""`reviewkit lint`: the review of locks and risk, over the bytes the DBA signs.
+
+`engine` runs each dialect's rules (`reviewkit.dialects.<engine>.lint_rules`) over a
+bundle's scripts; `findings` weighs them by table size and applies the DBA's allowances;
+`formats` writes them for a terminal, JSON, GitHub or GitLab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
+from reviewkit.config import Settings
+from reviewkit.errors import OperationFailed, UsageError
+from reviewkit.lint.findings import Finding, at_or_above
+
+
+@dataclass(frozen=True)
+class LintRequest:
+    bundles: tuple[str, ...] = ()  # BUNDLE arguments; none: the newest
+    all: bool = False
+    dialect: str | None = None
+    database: str | None = None  # tables' live sizes come from here
+
+
+def lint_project(settings: Settings, request: LintRequest) -> list[Finding]:
+    """Return the findings of every script of the bundles asked for, in bundle, dialect and file order."""
+    from reviewkit.lint.engine import lint_bundle  # sqlglot: imported only when linting
+
+    bundles = load_bundles(settings.bundles_dir)
+    if not bundles:
+        raise UsageError("there are no bundles to lint; run `reviewkit generate` first")
+    chosen = _chosen(bundles, request)
+    rows = _live_rows(settings, request.database) if request.database else None
+    found: list[Finding] = []
+    for bundle in chosen:
+        position = bundles.index(bundle)
+        parent = bundles[position - 1] if position else None
+        dialects = [request.dialect] if request.dialect else list(bundle.manifest["dialects"])
+        found += lint_bundle(bundle, parent, dialects, settings.lint, settings.root, rows)
+    return found
+
+
+def failing(findings: list[Finding], threshold: str) -> list[Finding]:
+    """The findings that make `lint` exit 1: at or above `threshold`, and not allowed."""
+    return [f for f in findings if f.allowed is None and at_or_above(f.level, threshold)]
+
+
+def _chosen(bundles: list[Bundle], request: LintRequest) -> list[Bundle]:
+    if request.all:
+        return bundles
+    if request.bundles:
+        return [find_bundle(bundles, ref) for ref in request.bundles]
+    return [bundles[-1]]
+
+
+def _live_rows(settings: Settings, database: str) -> dict[str, dict[str, int]]:
+    """Return the live row estimate of each table of `database`, under its dialect's name."""
+    from reviewkit.db.target import open_database, target_url
+    from reviewkit.dialects import get_dialect
+
+    url = target_url(settings, database)
+    conn = open_database(url, create=False)
+    if conn is None:
+        raise OperationFailed(f"database {url.redacted()}: the file does not exist")
+    with conn:
+        return {url.dialect: get_dialect(url.dialect).introspection.read_table_rows(conn)}

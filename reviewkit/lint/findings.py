@@ -1,0 +1,84 @@
+"""What `lint` finds: one finding per rule and statement, weighed by table size, allowed by the DBA.
+
+A finding starts at its rule's level. A finding about a lock (`table` set) is then weighed
+by the live size of the table when `--database` gives one: under `small_table_rows` it
+drops to low, over `large_table_rows` it rises to high, and the message states the rows.
+A DBA accepts a finding in the bytes they sign, with a comment line directly above the
+statement: `-- reviewkit: allow RULE[, RULE] -- REASON`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from reviewkit.config import LEVELS, LintSettings
+
+_ALLOW = re.compile(r"^\s*--\s*reviewkit:\s*allow\s+(?P<rules>[a-z0-9,\s-]+?)\s*(?:--\s*(?P<reason>.*?))?\s*$",
+                    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's finding on one statement of one script."""
+
+    rule: str  # kebab-case code, `pg-index-without-concurrently`
+    level: str  # low, medium, high
+    message: str
+    help: str  # the safer form
+    file: str = ""  # path from the project root
+    line: int = 0
+    statement: int = 0  # its number in the file
+    table: str | None = None  # the table a lock finding locks: weighed by its size
+    rows: int | None = None  # that table's live row estimate, when known
+    allowed: str | None = None  # the DBA's reason, when the finding is allowed in the script
+
+    def to_dict(self) -> dict[str, Any]:
+        found = {"rule": self.rule, "level": self.level, "file": self.file, "line": self.line,
+                 "statement": self.statement, "message": self.message, "help": self.help}
+        if self.table is not None:
+            found["table"] = self.table
+        if self.rows is not None:
+            found["rows"] = self.rows
+        if self.allowed is not None:
+            found["allowed"] = self.allowed
+        return found
+
+
+def weighed(finding: Finding, rows: dict[str, int] | None, settings: LintSettings) -> Finding:
+    """Return the finding with its level set by the size of the table it locks, when that is known."""
+    if finding.table is None or rows is None or finding.table not in rows:
+        return finding
+    count = rows[finding.table]
+    level = finding.level
+    if count < settings.small_table_rows:
+        level = "low"
+    elif count > settings.large_table_rows:
+        level = "high"
+    return replace(finding, level=level, rows=count, message=f"{finding.message} ({finding.table}: about {count:,} rows)")
+
+
+def allowances(comment_lines: list[str]) -> dict[str, str]:
+    """Return the rules the comment lines right above a statement allow, each with its reason."""
+    allowed = {}
+    for line in comment_lines:
+        match = _ALLOW.match(line)
+        if match:
+            reason = (match.group("reason") or "").strip() or "no reason given"
+            for rule in re.split(r"[,\s]+", match.group("rules").strip().lower()):
+                if rule:
+                    allowed[rule] = reason
+    return allowed
+
+
+def at_or_above(level: str, threshold: str) -> bool:
+    return LEVELS.index(level) >= LEVELS.index(threshold)
+
+
+def summary(findings: list[Finding]) -> dict[str, int]:
+    """Count the findings by level, the allowed ones apart."""
+    counts = dict.fromkeys(LEVELS, 0) | {"allowed": 0}
+    for finding in findings:
+        counts["allowed" if finding.allowed is not None else finding.level] += 1
+    return counts
