@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
+from reviewkit.bundle.store import SCHEMA, Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings
-from reviewkit.errors import OperationFailed, UsageError
-from reviewkit.lint.findings import Finding, at_or_above
+from reviewkit.errors import IntegrityError, OperationFailed, UsageError
+from reviewkit.lint import cache
+from reviewkit.lint.findings import Finding, at_or_above, weighed
 
 
 @dataclass(frozen=True)
@@ -25,19 +26,45 @@ class LintRequest:
 
 def lint_project(settings: Settings, request: LintRequest) -> list[Finding]:
     """Return the findings of every script of the bundles asked for, in bundle, dialect and file order."""
-    from reviewkit.lint.engine import lint_bundle  # sqlglot: imported only when linting
-
     bundles = load_bundles(settings.bundles_dir)
     if not bundles:
         raise UsageError("there are no bundles to lint; run `reviewkit generate` first")
-    chosen = _chosen(bundles, request)
-    rows = _live_rows(settings, request.database) if request.database else None
+    rows = _live_rows(settings, request.database) if request.database else {}
     found: list[Finding] = []
-    for bundle in chosen:
+    for bundle in _chosen(bundles, request):
         position = bundles.index(bundle)
         parent = bundles[position - 1] if position else None
         dialects = [request.dialect] if request.dialect else list(bundle.manifest["dialects"])
-        found += lint_bundle(bundle, parent, dialects, settings.lint, settings.root, rows)
+        for dialect in dialects:
+            if dialect not in bundle.manifest["dialects"]:
+                continue
+            for direction, before in (("up", parent), ("down", bundle)):
+                raw = _script_findings(settings, bundle, dialect, direction, before)
+                found += [weighed(f, rows.get(dialect), settings.lint) for f in raw if f.rule not in settings.lint.disable]
+    return found
+
+
+def _script_findings(settings: Settings, bundle: Bundle, dialect: str, direction: str, before: Bundle | None) -> list[Finding]:
+    """Return one script's findings, from the cache when its bytes were linted before."""
+    path = bundle.script_path(dialect, direction)
+    root = settings.root.resolve()
+    shown = str(path.resolve().relative_to(root)) if path.resolve().is_relative_to(root) else str(path)
+    try:
+        script = path.read_bytes()
+        before_bytes = (before.path / SCHEMA).read_bytes() if before is not None else b""
+    except OSError as err:
+        raise IntegrityError(f"{shown}: cannot read it ({err.strerror or err})") from None
+    entry = cache.key(script, dialect, before_bytes, shown)
+    kept = cache.load(settings.root, entry)
+    if kept is not None:
+        return kept
+    from reviewkit.lint.engine import lint_script, rules_of  # sqlglot: imported only for bytes not linted before
+    from reviewkit.schema.state import Schema
+
+    schema = before.schema() if before is not None else Schema()
+    text = script.decode("utf-8", errors="replace")
+    found = lint_script(text, dialect, shown, schema, rules_of(dialect))
+    cache.store(settings.root, entry, found)
     return found
 
 

@@ -19,11 +19,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from reviewkit.bundle.store import Bundle
-from reviewkit.config import LintSettings
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.splitter import split_statements
-from reviewkit.lint.findings import Finding, allowances, weighed
+from reviewkit.lint.findings import Finding, allowances
 from reviewkit.schema.state import Schema
 
 
@@ -62,11 +60,12 @@ class Script:
 Rule = Callable[[Statement, Script], Iterable[Finding]]
 
 
-def lint_script(
-    text: str, dialect: str, path: str, before: Schema, rules: list[Rule], settings: LintSettings,
-    rows: dict[str, int] | None = None,
-) -> list[Finding]:
-    """Return every finding of `rules` on the script `text`, weighed by `rows` and allowed by its comments."""
+def lint_script(text: str, dialect: str, path: str, before: Schema, rules: list[Rule]) -> list[Finding]:
+    """Return every finding of `rules` on the script `text`, allowed by its comments; not yet weighed or filtered.
+
+    What follows depends on the bytes and the schema before them only, so it can be kept
+    per file hash (`reviewkit.lint.cache`); `finish` then applies the settings and sizes.
+    """
     engine = get_dialect(dialect)
     statements = _statements(text, dialect)
     in_transaction = engine.transactional_ddl and not any(engine.driver.needs_autocommit(s.sql) for s in statements)
@@ -76,15 +75,16 @@ def lint_script(
         allowed = allowances(statement.comments)
         for rule in rules:
             for finding in rule(statement, script):
-                if finding.rule in settings.disable:
-                    continue
                 finding = replace(finding, file=path, line=statement.line, statement=statement.number)
-                finding = weighed(finding, rows, settings)
                 if finding.rule in allowed:
                     finding = replace(finding, allowed=allowed[finding.rule])
                 found.append(finding)
         script.seen.append(statement)
     return found
+
+
+def rules_of(dialect: str) -> list[Rule]:
+    return [unparsable, *get_dialect(dialect).lint_rules]
 
 
 def unparsable(statement: Statement, script: Script) -> Iterable[Finding]:
@@ -176,20 +176,3 @@ def _name(table: exp.Expression) -> str:
     if isinstance(ident, exp.Identifier):
         return ident.name if ident.quoted else ident.name.lower()
     return table.name.lower()
-
-
-def lint_bundle(bundle: Bundle, parent: Bundle | None, dialects: list[str], settings: LintSettings, root,
-                rows: dict[str, dict[str, int]] | None = None) -> list[Finding]:
-    """Lint the up and down scripts of `bundle` for each of `dialects` it carries."""
-    found: list[Finding] = []
-    before_up = parent.schema() if parent else Schema()
-    for dialect in dialects:
-        if dialect not in bundle.manifest["dialects"]:
-            continue
-        rules = [unparsable, *get_dialect(dialect).lint_rules]
-        for direction, before in (("up", before_up), ("down", bundle.schema())):
-            path = bundle.script_path(dialect, direction)
-            shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-            text = path.read_text(encoding="utf-8")
-            found += lint_script(text, dialect, shown, before, rules, settings, (rows or {}).get(dialect))
-    return found

@@ -25,7 +25,13 @@ def as_text(findings: list[Finding]) -> str:
 
 
 def as_json(findings: list[Finding]) -> str:
-    return json.dumps({"findings": [f.to_dict() for f in findings], "summary": summary(findings)}, indent=2) + "\n"
+    """One finding per line: readable, and written by json's C encoder (`indent=` would force the slow one)."""
+    lines = ",\n".join(f"    {_compact(f.to_dict())}" for f in findings)
+    body = f"[\n{lines}\n  ]" if findings else "[]"
+    return f'{{\n  "findings": {body},\n  "summary": {_compact(summary(findings))}\n}}\n'
+
+
+_compact = json.JSONEncoder(separators=(", ", ": ")).encode
 
 
 def as_github(findings: list[Finding]) -> str:

@@ -146,6 +146,10 @@ def type_change_rewrites(statement: Statement, script: Script) -> Iterator[Findi
         column = _identifier(match.group(1))
         old = script.before.table(table).column(column)
         if old is not None and _keeps_rows(old.type, match.group(2)):
+            yield Finding("pg-type-change", "low",
+                          f"changing the type of {table}.{column} keeps the rows (no rewrite), but takes an ACCESS "
+                          "EXCLUSIVE lock for the moment it runs", "set a lock_timeout so it cannot queue queries behind it",
+                          table=table)
             continue
         yield Finding("pg-type-change-rewrite", "high",
                       f"changing the type of {table}.{column} rewrites the table while reads and writes wait",
