@@ -191,3 +191,21 @@ def test_findings_weighed_by_the_live_table_size(project, engine_url):
     assert small and all(level == "low" for level, _ in small.values()), small
     large = levels("\n[lint]\nsmall_table_rows = 0\nlarge_table_rows = 10\n")
     assert large and all(level == "high" and rows and rows > 10 for level, rows in large.values()), large
+
+
+def test_findings_kept_per_file_hash_and_never_stale(project):
+    first = run(project, "lint", "--format", "json", "--dialect", "postgres")
+    kept = list((project / ".reviewkit" / "lint").glob("*.json"))
+    assert kept, "the findings are kept"
+    assert (project / ".reviewkit" / ".gitignore").read_text().endswith("*\n")
+    again = run(project, "lint", "--format", "json", "--dialect", "postgres")
+    assert again.stdout == first.stdout
+    for entry in kept:  # a damaged entry is not trusted: the script is linted again
+        entry.write_text("{not json")
+    assert run(project, "lint", "--format", "json", "--dialect", "postgres").stdout == first.stdout
+    bundle = load_bundles(project / "bundles")[1]
+    script = bundle.script_path("postgres", "up")
+    script.write_text(script.read_text() + "\nTRUNCATE books;\n")
+    seal_bundle(bundle)
+    edited = json.loads(run(project, "lint", "--format", "json", "--dialect", "postgres").stdout)
+    assert "pg-truncate" in {f["rule"] for f in edited["findings"]}

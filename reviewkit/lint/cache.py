@@ -4,7 +4,8 @@ A script's findings (allowances applied, not yet weighed by size or filtered by 
 disable`) depend only on its bytes, its dialect, the schema before it and the rules. The
 key hashes all four; the rules by the text of the modules that make them, so an upgrade or
 an edit of a rule is never answered from an old entry. Entries live in the project's
-`.reviewkit/lint/` folder; a cache that cannot be read or written is simply not used.
+`.reviewkit/lint/` folder, which git ignores by the `.gitignore` it holds; a cache that
+cannot be read or written is simply not used.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def store(root: Path, entry: str, findings: list[Finding]) -> None:
     folder = root / FOLDER
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        ignore = root / FOLDER.parent / ".gitignore"
+        if not ignore.exists():  # the folder ignores itself, as .pytest_cache does: nothing to add to a project's
+            ignore.write_text("# reviewkit's kept lint findings: never commit them\n*\n", encoding="utf-8")
         temporary = folder / f".{entry}.{os.getpid()}.tmp"
         temporary.write_text(json.dumps([_as_dict(f) for f in findings]), encoding="utf-8")
         temporary.replace(folder / f"{entry}.json")
