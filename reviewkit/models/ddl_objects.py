@@ -23,6 +23,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from reviewkit.dialects import get_dialect
 from reviewkit.errors import ModelError
 from reviewkit.schema.expressions import canonical
 from reviewkit.schema.types import PortableType, from_sqlglot
@@ -300,7 +301,8 @@ def resolve_type(context: ModelContext, data_type: exp.DataType, where: str) -> 
             return ResolvedType("tsvector")
         raise ModelError(f"{where}: type {data_type.sql(dialect=context.dialect)} is neither a built-in type reviewkit "
                          "maps nor an enum type or domain declared in the models")
-    type_name, identity = from_sqlglot(data_type, where, context.dialect)
+    type_name, identity = from_sqlglot(data_type, where, context.dialect,
+                                       get_dialect(context.dialect).default_time_precision)
     return ResolvedType(type_name, identity)
 
 

@@ -13,7 +13,6 @@ from functools import lru_cache
 
 from sqlglot import exp
 
-from reviewkit.dialects import get_dialect
 from reviewkit.errors import UnsupportedType
 
 T = exp.DataType.Type
@@ -160,11 +159,15 @@ def _split_values(text: str, whole: str) -> tuple[str, ...]:
 _TIMES = ("time", "timestamp", "timestamptz")
 
 
-def from_sqlglot(data_type: exp.DataType, where: str, dialect: str = "") -> tuple[str, bool]:
+def from_sqlglot(
+    data_type: exp.DataType, where: str, dialect: str = "", time_precision: int | None = None,
+) -> tuple[str, bool]:
     """Return (portable type, auto-increment) for a parsed model type, or raise naming `where`.
 
     Messages spell the type in the models' `dialect`, as the user wrote it (`POINT`, not
     sqlglot's internal names). An ENUM comes back without a name: the model reader names it.
+    `time_precision`: the fractional-second digits a TIME or TIMESTAMP without any keeps in
+    the models' dialect (`Dialect.default_time_precision`; None: the portable default).
     """
     if data_type.this == T.TINYINT and _int_params(data_type) == (1,):
         return "boolean", False  # MySQL's spelling of BOOLEAN
@@ -188,9 +191,8 @@ def from_sqlglot(data_type: exp.DataType, where: str, dialect: str = "") -> tupl
         params = (params[0], 0)  # NUMERIC(p) is NUMERIC(p,0) everywhere; say it one way
     if len(params) > _MAX_PARAMS.get(kind, 0):
         raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has too many parameters")
-    if kind in _TIMES and not params and dialect:
-        precision = get_dialect(dialect).default_time_precision  # MySQL's DATETIME keeps whole seconds
-        params = () if precision is None else (precision,)
+    if kind in _TIMES and not params and time_precision is not None:
+        params = (time_precision,)  # MySQL's DATETIME keeps whole seconds
     return str(PortableType(kind, params)), identity
 
 
