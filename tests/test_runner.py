@@ -193,6 +193,13 @@ def test_a_failed_rollback_leaves_the_bundle_applied_and_can_be_retried(project,
     assert live_matches(engine_url, bundles_of(project)[1])
 
 
+def test_the_engines_hint_is_part_of_the_error(project, postgres_url):
+    edit_script(project, 1, "postgres", lambda text: text + "\nSELECT no_such_function(1);\n")
+    failed = run(project, "apply", "--database", cli_url(postgres_url))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert "function no_such_function(integer) does not exist (hint: No function matches" in failed.stderr
+
+
 def test_failure_halfway_on_mariadb_then_resume(project, mysql_url):
     db = cli_url(mysql_url)
     assert run(project, "apply", "1", "--database", db).returncode == 0

@@ -182,12 +182,16 @@ class Connection:
 
 
 def driver_message(err: BaseException, url: DatabaseURL) -> str:
-    """Return the first line of a driver's error message, with the password masked."""
+    """Return the first line of a driver's error message, and PostgreSQL's hint, with the password masked."""
     args = getattr(err, "args", ())
     # PyMySQL errors carry (code, message); the others a single message.
     text = str(args[1]) if len(args) == 2 and isinstance(args[0], int) else str(err)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     message = lines[0] if lines else type(err).__name__
+    # PostgreSQL's HINT is often the remedy ("increase max_locks_per_transaction"): keep it.
+    hint = next((" ".join(line.split()[1:]) for line in lines[1:] if line.startswith("HINT:")), None)
+    if hint:
+        message += f" (hint: {hint})"
     if url.password:
         message = message.replace(url.password, "***")
     return message
