@@ -37,9 +37,12 @@ class BundleStatus:
                 "flags": self.flags, "explanation": self.explanation}
 
     def proofs_cell(self) -> str:
-        """Return the proofs for a table cell: a line per dialect ("postgres proven"), or "none" when there is none."""
-        if all(state == "none" for state in self.proofs.values()):
+        """Return the proofs for a table cell: "none", "all proven" when every dialect's state is that, else a line per dialect."""
+        states = set(self.proofs.values())
+        if states == {"none"}:
             return "none"
+        if len(states) == 1 and len(self.proofs) > 1:
+            return f"all {states.pop()}"
         return "\n".join(f"{dialect} {state}" for dialect, state in self.proofs.items())
 
 
