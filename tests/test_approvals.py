@@ -274,8 +274,14 @@ def test_approve_on_a_terminal_shows_the_risk_and_asks(project):
     key = str(project.key("alice"))
     code, seen = answer_on_terminal(project.root, ["approve", "1", "--key", key], b"Approve 0001_initial as alice?", b"y\n")
     assert b"risk     low" in seen and b"author   Dana Developer" in seen
+    assert b"lint     " in seen and b"(reviewkit lint 1)" in seen  # the lint of the bytes being signed
     assert code == 0, seen.decode(errors="replace")
     project.ok("verify")
+
+
+def test_approve_with_yes_says_what_the_lint_found(project):
+    approved = project.ok("approve", "1", "--key", str(project.key("alice")), "--yes")
+    assert "lint     " in approved.stdout and "high" in approved.stdout
 
 
 def test_the_gate_apply_and_status_pass_bundles_through(project):

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from reviewkit.bundle import Bundle, find_bundle, load_bundles
 from reviewkit.cli.console import err, out, say
-from reviewkit.config import load_settings
+from reviewkit.config import Settings, load_settings
 from reviewkit.errors import UsageError
 
 if TYPE_CHECKING:  # imported where used: cryptography is not needed by generate or apply's start-up
@@ -76,7 +76,7 @@ def approve_cmd(
 
     private = load_private_key(key, _passphrase)
     trusted = load_reviewers(resolve_reviewers_path(settings, reviewers))
-    confirm = _confirm if not yes else (lambda b, r: True)
+    confirm = (lambda b, r: _confirm(b, r, settings)) if not yes else (lambda b, r: True)
     written = approve(found, private, trusted, settings.policy, as_name=as_name, comment=comment, confirm=confirm)
     if written is None:
         say(out, "Not approved; nothing written.")
@@ -85,8 +85,9 @@ def approve_cmd(
     say(out, f"approved {found.id} as {record['reviewer']} ({record['fingerprint']}): wrote {_shown(written)}")
     result = evaluate_with(found, settings.policy, trusted)
     say(out, f"policy {result.summary()}" + ("" if result.met else " (not met yet)"))
-    if yes:  # nobody saw the summary: say what the proofs were
+    if yes:  # nobody saw the summary: say what the proofs and the lint were
         _print_proofs(found)
+        _print_lint(found, settings)
 
 
 def _print_proofs(bundle: Bundle) -> None:
@@ -100,6 +101,24 @@ def _print_proofs(bundle: Bundle) -> None:
             say(out, f"  {state.dialect} {state.state}: {state.detail}")
 
 
+_SHOWN_FINDINGS = 10
+
+
+def _print_lint(bundle: Bundle, settings: Settings) -> None:
+    """Print the lint of the bytes being signed: counts by level, then the medium and high findings."""
+    from reviewkit.lint import LintRequest, lint_project
+    from reviewkit.lint.findings import summary
+
+    findings = lint_project(settings, LintRequest((bundle.id,)))
+    counts = summary(findings)
+    say(out, "lint     " + ", ".join(f"{n} {level}" for level, n in counts.items()) + f" (reviewkit lint {bundle.number})")
+    serious = [f for f in findings if f.allowed is None and f.level in ("medium", "high")]
+    for finding in serious[:_SHOWN_FINDINGS]:
+        say(out, f"  {finding.level:<6} {finding.file}:{finding.line} {finding.rule}: {finding.message}")
+    if len(serious) > _SHOWN_FINDINGS:
+        say(out, f"  ... and {len(serious) - _SHOWN_FINDINGS} more")
+
+
 def _passphrase(path: Path) -> str | None:
     """Return the key's passphrase: REVIEWKIT_KEY_PASSPHRASE, else asked on a terminal, else None."""
     from reviewkit.signoff.keys import PASSPHRASE_ENV
@@ -111,7 +130,7 @@ def _passphrase(path: Path) -> str | None:
     return None
 
 
-def _confirm(bundle: Bundle, reviewer: Reviewer) -> bool:
+def _confirm(bundle: Bundle, reviewer: Reviewer, settings: Settings) -> bool:
     m = bundle.manifest
     say(out, f"bundle   {bundle.id}", "bold")
     say(out, f"author   {m['author']}, created {m['created_at']}")
@@ -127,6 +146,7 @@ def _confirm(bundle: Bundle, reviewer: Reviewer) -> bool:
         say(out, f"  {finding['level']:<6} {finding['message']}{scope}")
     say(out, f"digest   {bundle.digest}")
     _print_proofs(bundle)
+    _print_lint(bundle, settings)
     say(out, f"signer   {reviewer.name} ({', '.join(reviewer.roles) or 'no roles'})")
     say(out, f"Read the SQL first: reviewkit show {bundle.number} [--dialect D] [--down]")
     return typer.confirm(f"Approve {bundle.id} as {reviewer.name}?", default=False)
