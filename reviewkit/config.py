@@ -3,8 +3,8 @@
 Read once into a frozen `Settings` object that every stage receives; nothing else
 reads the configuration or the environment's REVIEWKIT_* variables for settings.
 
-Every setting is checked against the tables `_MAIN`, `_DATABASE`, `_POLICY` and
-`_PROVE`: a value
+Every setting is checked against the tables `_MAIN`, `_DATABASE`, `_POLICY`, `_PROVE`,
+`_LINT` and `_GENERATE`: a value
 of the wrong type, an unknown key or an unknown section is a ConfigError naming the
 file, the section and the key. A setting that is silently coerced or ignored is a
 security bug here (`self_approval = "false"` must not turn self-approval on), so nothing
@@ -31,7 +31,7 @@ from reviewkit.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///reviewkit.sqlite3"
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-SECTIONS = ("reviewkit", "databases", "policy", "prove", "lint")
+SECTIONS = ("reviewkit", "databases", "policy", "prove", "lint", "generate")
 # The tables [tool.reviewkit] holds besides its own settings.
 SUBTABLES = SECTIONS[1:]
 
@@ -59,6 +59,14 @@ class LintSettings:
 
 
 @dataclass(frozen=True)
+class GenerateSettings:
+    """[generate]: the form of the SQL `generate` writes."""
+
+    online: bool = False  # the lock-safe forms (`generate --online`)
+    lock_timeout: str = "5s"  # how long an online script's statements wait for a lock: `SET lock_timeout`
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     config_file: Path
@@ -72,6 +80,7 @@ class Settings:
     policy: Policy = Policy()
     prove: dict[str, str] = field(default_factory=dict)  # [prove]: dialect -> URL of a server for scratch databases
     lint: LintSettings = LintSettings()
+    generate: GenerateSettings = GenerateSettings()
 
     @property
     def bundles_dir(self) -> Path:
@@ -291,11 +300,30 @@ _LINT: dict[str, Check] = {
 }
 
 
+# A duration as PostgreSQL's lock_timeout takes it, with its unit: "5s", "500ms", "1min".
+LOCK_TIMEOUT = re.compile(r"([1-9][0-9]{0,8})(ms|s|min)")
+
+
+def _lock_timeout(value: Any) -> str:
+    """Accept a positive duration with its unit; 0 (wait forever) would undo what online forms are for."""
+    if not isinstance(value, str) or not LOCK_TIMEOUT.fullmatch(value):
+        raise _Invalid(f'must be a duration like "5s", "500ms" or "1min" (a whole number > 0 and ms, s or min), '
+                       f"not {describe(value)}")
+    return value
+
+
+_GENERATE: dict[str, Check] = {
+    "online": _flag,
+    "lock_timeout": _lock_timeout,
+}
+
+
 # [prove]: one server URL per dialect that lives on a server (a file-based one needs none).
 _PROVE: dict[str, Check] = {name: _text for name in dialect_names() if not get_dialect(name).file_based}
 # Where a setting belongs, for one misplaced in another section.
 _HOME = {**dict.fromkeys(_MAIN, "reviewkit"), **dict.fromkeys(_DATABASE, "databases.NAME"), **dict.fromkeys(_POLICY, "policy"),
-         **dict.fromkeys(_PROVE, "prove"), **dict.fromkeys(_LINT, "lint")}
+         **dict.fromkeys(_PROVE, "prove"), **dict.fromkeys(_LINT, "lint"),
+         **dict.fromkeys(_GENERATE, "generate")}
 
 
 # -- reading the file ---------------------------------------------------------------------
@@ -374,7 +402,8 @@ def _split_pyproject(source: _Source, table: Any) -> dict[str, dict]:
 
 
 def settings_from_dict(path: Path, main: dict[str, Any], databases: dict[str, Any], policy: dict[str, Any],
-                       prove: dict[str, Any] | None = None, lint: dict[str, Any] | None = None) -> Settings:
+                       prove: dict[str, Any] | None = None, lint: dict[str, Any] | None = None,
+                       generate: dict[str, Any] | None = None) -> Settings:
     """Return the Settings of config file `path`'s sections, each setting checked; raise ConfigError naming it."""
     source = _Source.of(path)
     settings = Settings(
@@ -384,6 +413,7 @@ def settings_from_dict(path: Path, main: dict[str, Any], databases: dict[str, An
         policy=Policy(**_checked(source, "policy", policy, _POLICY)),
         prove=_checked(source, "prove", prove or {}, _PROVE),
         lint=LintSettings(**_checked(source, "lint", lint or {}, _LINT)),
+        generate=GenerateSettings(**_checked(source, "generate", generate or {}, _GENERATE)),
         **_checked(source, "reviewkit", main, _MAIN),
     )
     _check_required_proofs(source, settings)

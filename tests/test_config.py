@@ -143,6 +143,18 @@ def test_prove_table_in_pyproject(tmp_path):
     assert settings.prove == {"mysql": "mysql://root@db/"} and settings.policy.require_proof == ("mysql",)
 
 
+def test_generate_section_in_both_forms(tmp_path):
+    """[generate] online and lock_timeout: off and 5s unless written, kept as written when they are."""
+    write(tmp_path / "reviewkit.toml", "[reviewkit]\n")
+    assert load_settings(tmp_path).generate == config.GenerateSettings(online=False, lock_timeout="5s")
+    write(tmp_path / "reviewkit.toml", '[generate]\nonline = true\nlock_timeout = "500ms"\n')
+    assert load_settings(tmp_path).generate == config.GenerateSettings(online=True, lock_timeout="500ms")
+    other = tmp_path / "other"
+    other.mkdir()
+    write(other / "pyproject.toml", '[project]\nname = "x"\n[tool.reviewkit.generate]\nlock_timeout = "1min"\n')
+    assert load_settings(other).generate == config.GenerateSettings(online=False, lock_timeout="1min")
+
+
 def test_a_pyproject_without_tool_reviewkit_is_passed_over(tmp_path):
     write(tmp_path / "reviewkit.toml", "[policy]\napprovals = 2\n")
     inner = tmp_path / "pkg"
@@ -153,10 +165,12 @@ def test_a_pyproject_without_tool_reviewkit_is_passed_over(tmp_path):
 
 def test_the_checks_cover_exactly_the_settings_fields():
     """A new Settings or Policy field without a check would be unreachable from the file."""
-    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"root", "config_file", "databases", "policy", "prove", "lint"}
+    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"root", "config_file", "databases", "policy", "prove", "lint",
+                                                                       "generate"}
     assert set(config._MAIN) == settings_fields
     assert set(config._POLICY) == {f.name for f in dataclasses.fields(Policy)}
     assert set(config._LINT) == {f.name for f in dataclasses.fields(config.LintSettings)}
+    assert set(config._GENERATE) == {f.name for f in dataclasses.fields(config.GenerateSettings)}
     assert set(config._PROVE) == {"postgres", "mysql"}  # the engines on a server; SQLite's scratch database is a file
 
 
@@ -165,6 +179,12 @@ def test_the_checks_cover_exactly_the_settings_fields():
 WRONG = [
     # section, setting, TOML value, what the message says after "[section] setting"
     ("lint", "fail_on", '"severe"', 'must be one of low, medium, high, not the string "severe"'),
+    ("generate", "online", '"true"', 'must be true or false, not the string "true"'),
+    ("generate", "online", "1", "must be true or false, not 1"),
+    ("generate", "lock_timeout", "5", 'must be a duration like "5s", "500ms" or "1min" (a whole number > 0 and ms, s or min), not 5'),
+    ("generate", "lock_timeout", '"0s"', 'must be a duration like "5s", "500ms" or "1min" (a whole number > 0 and ms, s or min), not the string "0s"'),
+    ("generate", "lock_timeout", '"5 s"', 'must be a duration like "5s", "500ms" or "1min" (a whole number > 0 and ms, s or min), not the string "5 s"'),
+    ("generate", "lock_timeout", '"5h"', 'must be a duration like "5s", "500ms" or "1min" (a whole number > 0 and ms, s or min), not the string "5h"'),
     ("lint", "small_table_rows", '"many"', 'must be a whole number >= 0, not the string "many"'),
     ("lint", "disable", '"pg-truncate"', 'must be a list of strings (e.g. ["pg-index-without-concurrently"]), not the string "pg-truncate"'),
     ("reviewkit", "models", "3", "must be a list of strings (e.g. [\"models/*.sql\"]), not 3"),
@@ -247,16 +267,16 @@ def test_a_misspelled_setting_is_refused_with_the_name_meant(tmp_path, form, sec
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy, prove, lint)"),
-    ("[policies]\napprovals = 1\n", "reviewkit.toml: unknown section [policies] (known: reviewkit, databases, policy, prove, lint)"),
-    ("[reviewkt]\nbundles = 'b'\n", "reviewkit.toml: unknown section [reviewkt] (known: reviewkit, databases, policy, prove, lint)"),
-    ("[database.prod]\nurl = 'x'\n", "reviewkit.toml: unknown section [database] (known: reviewkit, databases, policy, prove, lint)"),
+    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy, prove, lint, generate)"),
+    ("[policies]\napprovals = 1\n", "reviewkit.toml: unknown section [policies] (known: reviewkit, databases, policy, prove, lint, generate)"),
+    ("[reviewkt]\nbundles = 'b'\n", "reviewkit.toml: unknown section [reviewkt] (known: reviewkit, databases, policy, prove, lint, generate)"),
+    ("[database.prod]\nurl = 'x'\n", "reviewkit.toml: unknown section [database] (known: reviewkit, databases, policy, prove, lint, generate)"),
     ("[reviewkit.policy]\napprovals = 1\n", "reviewkit.toml: unknown section [reviewkit.policy] (did you mean [policy]?)"),
     ("[policy.roles]\ndba = 1\n", "reviewkit.toml: unknown section [policy.roles] ([policy] has no subsections)"),
     ("[databases.prod.replica]\nurl = 'x'\n", "reviewkit.toml: unknown section [databases.prod.replica] ([databases.prod] has no subsections)"),
-    ('["po\\nlicy"]\napprovals = 1\n', 'reviewkit.toml: unknown section ["po\\nlicy"] (known: reviewkit, databases, policy, prove, lint)'),
+    ('["po\\nlicy"]\napprovals = 1\n', 'reviewkit.toml: unknown section ["po\\nlicy"] (known: reviewkit, databases, policy, prove, lint, generate)'),
     ("approvals = 1\n", "reviewkit.toml: setting 'approvals' is outside any section (it belongs in [policy])"),
-    ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, policy, prove, lint)"),
+    ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, policy, prove, lint, generate)"),
     ("policy = 1\n", "reviewkit.toml: policy must be a section [policy], not 1"),
     ("[reviewkit]\napprovals = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'approvals' (it belongs in [policy])"),
     ("[reviewkit]\ncolour = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'colour' (known: models, models_dialect, bundles, dialects, reviewers, ignore_unsupported)"),
@@ -279,9 +299,9 @@ def test_unknown_sections_and_settings_of_reviewkit_toml(tmp_path, text, expecte
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("[tool.reviewkit.polcy]\napprovals = 1\n", "pyproject.toml: unknown section [tool.reviewkit.polcy] (did you mean [tool.reviewkit.policy]?)"),
-    ("[tool.reviewkit.settings]\nx = 1\n", "pyproject.toml: unknown section [tool.reviewkit.settings] (known: databases, policy, prove, lint)"),
+    ("[tool.reviewkit.settings]\nx = 1\n", "pyproject.toml: unknown section [tool.reviewkit.settings] (known: databases, policy, prove, lint, generate)"),
     ("[tool.reviewkit.databse.prod]\nurl = 'x'\n", "pyproject.toml: unknown section [tool.reviewkit.databse] (did you mean [tool.reviewkit.databases]?)"),
-    ("[tool.reviewkit.reviewkit]\nbundles = 'b'\n", "pyproject.toml: unknown section [tool.reviewkit.reviewkit] (known: databases, policy, prove, lint)"),
+    ("[tool.reviewkit.reviewkit]\nbundles = 'b'\n", "pyproject.toml: unknown section [tool.reviewkit.reviewkit] (known: databases, policy, prove, lint, generate)"),
     ("[tool.reviewkit]\naprovals = 1\n", "pyproject.toml: [tool.reviewkit] unknown setting 'aprovals' (did you mean 'approvals' in [tool.reviewkit.policy]?)"),
     ("[tool.reviewkit]\napprovals = 1\n", "pyproject.toml: [tool.reviewkit] unknown setting 'approvals' (it belongs in [tool.reviewkit.policy])"),
     ("[tool.reviewkit]\npolicy = 1\n", "pyproject.toml: [tool.reviewkit] policy must be a table [tool.reviewkit.policy], not 1"),
@@ -315,7 +335,7 @@ def test_a_file_that_does_not_parse_is_named(tmp_path, name, data, expected):
 
 @pytest.mark.parametrize(("text", "expected"), [
     ('[policy]\nself_approval = "false"\n', 'reviewkit.toml: [policy] self_approval must be true or false, not the string "false"'),
-    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy, prove, lint)"),
+    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy, prove, lint, generate)"),
     ("[policy]\napprovals = -1\n", "reviewkit.toml: [policy] approvals must be a whole number >= 0, not -1"),
     ("[policy]\napprovals = " + "1" * 5000 + "\n", "reviewkit.toml: not valid TOML (Exceeds the limit (4300 digits)"),
 ])

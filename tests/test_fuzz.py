@@ -89,6 +89,7 @@ KNOWN = {
     "policy": ("approvals", "high_risk_approvals", "self_approval", "required_roles", "require_proof"),
     "databases.NAME": ("url",),
     "prove": ("postgres", "mysql"),
+    "generate": ("online", "lock_timeout"),
 }
 GOOD = {
     "models": st.one_of(st.just("models/*.sql"), st.lists(st.sampled_from(["models/*.sql", "more.sql"]), max_size=2)),
@@ -105,6 +106,8 @@ GOOD = {
     "postgres": st.sampled_from(["postgresql://ci@pg/postgres", "${PG_URL}"]),
     "mysql": st.just("mysql://root@db/"),
     "url": st.sampled_from(["sqlite:///x.db", "${PROD_URL}"]),
+    "online": st.booleans(),
+    "lock_timeout": st.sampled_from(["5s", "500ms", "2min"]),
 }
 TOML_SCALARS = st.one_of(
     st.booleans(),
@@ -127,7 +130,7 @@ KEYS = st.one_of(
     st.sampled_from(ALL_KEYS).map(lambda k: k.upper()),
     st.text(max_size=10),
 )
-KNOWN_SECTIONS = st.sampled_from(["reviewkit", "policy", "databases.default", "databases.prod", "prove"])
+KNOWN_SECTIONS = st.sampled_from(["reviewkit", "policy", "databases.default", "databases.prod", "prove", "generate"])
 ODD_SECTIONS = st.one_of(
     st.sampled_from(["databases", "polcy", "policies", "reviewkit.policy", "policy.extra", "databases.prod.replica", "Policy"]),
     st.text(min_size=1, max_size=8),
@@ -191,6 +194,8 @@ def assert_well_typed(found: Any) -> None:
     assert type(found.bundles) is str and type(found.reviewers) is str
     assert type(found.ignore_unsupported) is bool
     assert all(type(url) is str and url for url in found.databases.values())
+    assert type(found.generate.online) is bool
+    assert type(found.generate.lock_timeout) is str and re.fullmatch(r"[1-9][0-9]*(ms|s|min)", found.generate.lock_timeout)
 
 
 def assert_settings_hold(found: Any, sections: list) -> None:
@@ -203,6 +208,8 @@ def assert_settings_hold(found: Any, sections: list) -> None:
                 assert getattr(found.policy, key) == expected
             elif section == "prove":
                 assert found.prove[key] == value
+            elif section == "generate":
+                assert getattr(found.generate, key) == value
             elif section == "reviewkit":
                 assert getattr(found, key) == (expected if key != "models" or isinstance(value, list) else (value,))
             elif section == "databases":  # [databases] prod = { url = "..." }
