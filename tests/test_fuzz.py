@@ -308,7 +308,7 @@ def _mutate_once(draw: st.DrawFn, document: Any) -> Any:
         node = node[key]
     action = draw(st.sampled_from(["replace", "replace", "retype", "retype", "delete", "add"]))
     if action == "add" and isinstance(node, dict):
-        node[draw(st.text(max_size=8) | st.sampled_from(["baseline", "dialect", "hint", "op", "table"]))] = draw(JSON_VALUES)
+        node[draw(st.text(max_size=8) | st.sampled_from(["baseline", "online", "dialect", "hint", "op", "table"]))] = draw(JSON_VALUES)
     elif action == "add" and isinstance(node, list):
         node.append(draw(JSON_VALUES | st.sampled_from([copy.deepcopy(n) for n in node] or [None])))
     elif parent is None:  # an empty document: the whole of it replaced
@@ -363,6 +363,7 @@ def assert_manifest_usable(folder: Path, manifest: dict[str, Any]) -> None:
     """Check that what read_manifest let through is safe for everything that reads it next."""
     bundle = Bundle(folder, manifest)
     assert bundle.number == 2 and bundle.risk_level in ("low", "medium", "high")
+    assert type(bundle.online) is bool
     compute_digest(manifest)
     assert all(problem.isprintable() for problem in verify_files(bundle.path, bundle.manifest))
     evaluate_with(bundle, Policy(), None)

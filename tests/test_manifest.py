@@ -194,6 +194,19 @@ def test_baseline_is_true_or_absent(bundle, value):
     assert refused(bundle).startswith("baseline must be true when present")
 
 
+@pytest.mark.parametrize("value", [False, "true", 1, None, {}])
+def test_online_is_true_or_absent(bundle, value):
+    manifest = manifest_of(bundle) | {"online": value}
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    assert refused(bundle).startswith("online must be true when present")
+
+
+def test_online_true_is_read(bundle):
+    manifest = manifest_of(bundle) | {"online": True}
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    assert read_manifest(bundle)["online"] is True
+
+
 @pytest.mark.parametrize(("data", "expected"), [
     (b"", "not valid JSON (Expecting value: line 1 column 1 (char 0))"),
     (b"{not json", "not valid JSON (Expecting property name enclosed in double quotes"),

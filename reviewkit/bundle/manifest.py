@@ -3,7 +3,7 @@
 `check_manifest` is the one gate: a field of the wrong type, an unknown field, or fields
 that contradict each other is an IntegrityError naming the manifest file and the field,
 never a TypeError three modules later. Format 1 has exactly the fields of `_FIELDS`, and
-may have those of `_OPTIONAL` (`baseline`); a new required field means a new format. The JSON rules (`read_json`) and the shapes of digests and
+may have those of `_OPTIONAL` (`baseline`, `online`); a new required field means a new format. The JSON rules (`read_json`) and the shapes of digests and
 times serve the approval files as well.
 """
 
@@ -259,8 +259,14 @@ def _baseline(value: Any) -> None:
         raise _Wrong(f"must be true when present (a bundle that records an existing schema), not {describe(value)}")
 
 
+def _online(value: Any) -> None:
+    if value is not True:
+        raise _Wrong(f"must be true when present (a bundle written in the lock-safe forms of generate --online, "
+                     f"run statement by statement), not {describe(value)}")
+
+
 # Fields a manifest may leave out: format 1 readers before them never met them.
-_OPTIONAL: dict[str, Callable[[Any], None]] = {"baseline": _baseline}
+_OPTIONAL: dict[str, Callable[[Any], None]] = {"baseline": _baseline, "online": _online}
 
 
 # -- the whole manifest -----------------------------------------------------------------

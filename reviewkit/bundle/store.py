@@ -45,6 +45,11 @@ class Bundle:
         return self.manifest["digest"]
 
     @property
+    def online(self) -> bool:
+        """Whether the bundle is in the lock-safe forms (`generate --online`): its scripts run statement by statement."""
+        return self.manifest.get("online", False) is True
+
+    @property
     def risk_level(self) -> str:
         return self.manifest["risk"]["level"]
 
