@@ -6,7 +6,8 @@ use, so a command that needs none of them (`verify`, `--help`) never imports sql
 a database driver:
 
 - `compiler`: the SQL of each operation, the engine's type names, what it stores
-  (`reviewkit.dialects.compiler.Compiler` and the engine's subclass);
+  (`reviewkit.dialects.compiler.Compiler` and the engine's subclass); `online_compiler`,
+  where the engine has lock-safe forms, the one `generate --online` uses;
 - `driver`: connecting, the session a script runs in, the migration lock
   (`reviewkit.dialects.driver.Driver` and the engine's subclass);
 - `introspection`: reading the live schema back (a module with `read_tables(conn)` and
@@ -101,6 +102,11 @@ class Dialect:
         return self._load_compiler()
 
     @cached_property
+    def online_compiler(self) -> Compiler | None:
+        """The compiler of `generate --online`'s lock-safe forms; None where the engine has none (its plain SQL serves)."""
+        return self._load_online_compiler()
+
+    @cached_property
     def driver(self) -> Driver:
         return self._load_driver()
 
@@ -118,6 +124,9 @@ class Dialect:
 
     def _load_compiler(self) -> Compiler:
         raise NotImplementedError
+
+    def _load_online_compiler(self) -> Compiler | None:
+        return None
 
     def _load_driver(self) -> Driver:
         raise NotImplementedError

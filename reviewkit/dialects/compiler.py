@@ -62,6 +62,9 @@ class CompileContext:
 
     before: Schema
     after: Schema
+    # Tables an earlier operation of the same script created: nobody uses them yet, so the
+    # lock-safe forms of `generate --online` are not needed on them.
+    fresh: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class CompiledOperation:
     statements: tuple[str, ...]
     note: str | None = None  # shown in the script when the statements live elsewhere
     rebuild: bool = False  # a table rebuild: every row copied under the write lock
+    # Online forms (`generate --online`): why a statement of this operation cannot run
+    # online on this engine (it copies or locks a table in use), one reason each.
+    offline: tuple[str, ...] = ()
     # Foreign keys the engine needed out of the way, added back here: what each re-add costs.
     readded: tuple[str, ...] = ()
 
@@ -389,6 +395,19 @@ class Compiler:
     def compile_drop_constraint(self, op: DropConstraint, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} DROP CONSTRAINT {self.quote(op.constraint.name)}"]
 
+    # -- online forms (`generate --online`; an engine's online compiler overrides these) ----
+
+    def session_statements(self, lock_timeout: str) -> list[str]:
+        """Return the statements an online script begins with (its lock timeout); none in the plain forms.
+
+        `lock_timeout` is `[generate] lock_timeout`: a whole number and ms, s or min ("5s").
+        """
+        return []
+
+    def online_notes(self) -> list[str]:
+        """Return what REVIEW.md says of this engine's online forms."""
+        return []
+
     # -- what the engine keeps, what it cannot keep --------------------------------------
 
     identity_only_as_primary_key = False  # MySQL's AUTO_INCREMENT and SQLite's rowid alias are the key itself
@@ -591,8 +610,21 @@ def contexts_for(operations: list[Operation], before: Schema) -> list[CompileCon
     """Return the schema before and after each operation; computed once, shared by all dialects."""
     contexts = []
     state = before
+    fresh: frozenset[str] = frozenset()
     for op in operations:
         after = op.apply(state)
-        contexts.append(CompileContext(state, after))
+        contexts.append(CompileContext(state, after, fresh))
         state = after
+        fresh = _fresh_after(op, fresh)
     return contexts
+
+
+def _fresh_after(op: Operation, fresh: frozenset[str]) -> frozenset[str]:
+    """Return the tables the script has created so far, once `op` has run."""
+    if isinstance(op, CreateTable):
+        return fresh | {op.table}
+    if isinstance(op, DropTable) and op.table in fresh:
+        return fresh - {op.table}
+    if isinstance(op, RenameTable) and op.table in fresh:
+        return (fresh - {op.table}) | {op.new_name}
+    return fresh

@@ -37,6 +37,11 @@ class MySQL(Dialect):
 
         return MySQLCompiler(self)
 
+    def _load_online_compiler(self) -> Compiler:
+        from reviewkit.dialects.mysql.online import MySQLOnlineCompiler
+
+        return MySQLOnlineCompiler(self)
+
     def _load_driver(self) -> Driver:
         from reviewkit.dialects.mysql.driver import MySQLDriver
 

@@ -29,6 +29,11 @@ class PostgreSQL(Dialect):
 
         return PostgresCompiler(self)
 
+    def _load_online_compiler(self) -> Compiler:
+        from reviewkit.dialects.postgres.online import PostgresOnlineCompiler
+
+        return PostgresOnlineCompiler(self)
+
     def _load_driver(self) -> Driver:
         from reviewkit.dialects.postgres.driver import PostgresDriver
 

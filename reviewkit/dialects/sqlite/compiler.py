@@ -210,6 +210,10 @@ class SQLiteCompiler(Compiler):
 
     # -- what SQLite keeps -------------------------------------------------------------
 
+    def online_notes(self) -> list[str]:
+        return ["no online forms: its scripts are the plain ones. Each bundle runs in one transaction holding the "
+                "database's write lock, and a table rebuild copies every row under it: run it when writers can wait."]
+
     def notes(self, schema: Schema) -> list[str]:
         columns = [c for t in schema.tables for c in t.columns]
         all_kinds = {parse_type(c.type).kind for c in columns}

@@ -1,0 +1,222 @@
+"""MySQL's and MariaDB's lock-safe forms (`generate --online`): each ALTER says how it must run.
+
+InnoDB picks an algorithm per ALTER (the "Online DDL" tables of the MySQL 8.0 and MariaDB
+manuals): INSTANT (metadata only), INPLACE (with or without a rebuild) or COPY (a new
+table filled row by row while writes wait). Left to itself it falls back to COPY in
+silence. Here every ALTER of a table in use names the algorithm that keeps it online on
+MariaDB 10.6+ and MySQL 8.0+: `ALGORITHM=INSTANT` where both do it from metadata alone
+(a column added at the end), `ALGORITHM=INPLACE, LOCK=NONE` where both let reads and writes
+go on; the engine then refuses the statement rather than copy the table. CREATE INDEX and
+DROP INDEX are written as ALTER TABLE ... ADD/DROP INDEX, which take these clauses.
+
+What neither engine can do online (a type change that copies, a primary key changed, a
+check or foreign key added, a FULLTEXT index built, a table with a FULLTEXT index rebuilt)
+keeps its plain form, and is reported: `CompiledOperation.offline` gives the reason, which
+the bundle shows as a high finding naming pt-online-schema-change and gh-ost. Every script
+begins with `SET SESSION lock_wait_timeout`, the metadata-lock wait PostgreSQL calls
+lock_timeout. Tables the script creates itself keep the plain forms.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+
+from reviewkit.dialects.compiler import CompileContext, CompiledOperation
+from reviewkit.dialects.mysql.compiler import MySQLCompiler
+from reviewkit.schema.operations import (
+    AddColumn,
+    AddConstraint,
+    AddIndex,
+    AlterColumn,
+    AlterEnum,
+    CreateEnum,
+    CreateTable,
+    CreateView,
+    DropColumn,
+    DropConstraint,
+    DropEnum,
+    DropTable,
+    DropView,
+    Operation,
+    RenameConstraint,
+    RenameTable,
+)
+from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
+from reviewkit.schema.types import parse_type
+
+INSTANT = "ALGORITHM=INSTANT"
+INPLACE = "ALGORITHM=INPLACE, LOCK=NONE"
+TOOLS = "pt-online-schema-change or gh-ost"
+# Operations that alter no table in use: new objects, drops, RENAME TABLE (metadata only).
+_NO_ALTER = (CreateTable, DropTable, RenameTable, CreateView, DropView, CreateEnum, DropEnum, AlterEnum)
+_NAME = r"`(?:[^`]|``)+`"
+_CREATE_INDEX = re.compile(rf"CREATE (UNIQUE )?INDEX ({_NAME}) ON ({_NAME}) (\(.*\))", re.DOTALL)
+_DROP_INDEX = re.compile(rf"DROP INDEX ({_NAME}) ON ({_NAME})")
+_DURATION = re.compile(r"([0-9]+)(ms|s|min)")
+# utf8mb4 takes up to 4 bytes a character: past 63 characters a VARCHAR's length takes 2 bytes.
+_ONE_LENGTH_BYTE = 63
+
+
+def seconds(duration: str) -> int:
+    """Return `[generate] lock_timeout` ("5s", "500ms", "1min") in whole seconds, at least 1: MySQL's unit."""
+    match = _DURATION.fullmatch(duration)
+    if match is None:
+        raise ValueError(f"not a duration: {duration!r}")
+    scale = {"ms": 0.001, "s": 1, "min": 60}[match.group(2)]
+    return max(1, math.ceil(int(match.group(1)) * scale))
+
+
+def _fulltext(table: Table | None) -> bool:
+    return table is not None and any(index.method == "fulltext" for index in table.indexes)
+
+
+def grows_in_place(old: str, new: str) -> bool:
+    """Tell whether InnoDB changes portable type `old` to `new` without copying the table.
+
+    A VARCHAR widened within its length byte; ENUM or SET values added at the end, within
+    the same storage size.
+    """
+    a, b = parse_type(old), parse_type(new)
+    if a.array or b.array or a.kind != b.kind:
+        return False
+    if a.kind == "varchar" and a.params and b.params:
+        return b.params[0] >= a.params[0] and (b.params[0] <= _ONE_LENGTH_BYTE) == (a.params[0] <= _ONE_LENGTH_BYTE)
+    if a.kind == "enum":
+        return b.values[:len(a.values)] == a.values and (len(b.values) <= 255) == (len(a.values) <= 255)
+    if a.kind == "set":
+        return b.values[:len(a.values)] == a.values and _set_bytes(len(a.values)) == _set_bytes(len(b.values))
+    return False
+
+
+def _set_bytes(members: int) -> int:
+    size = (members + 7) // 8
+    return 8 if size > 4 else size
+
+
+class MySQLOnlineCompiler(MySQLCompiler):
+    """MySQL's and MariaDB's SQL with the algorithm each ALTER of a table in use must keep."""
+
+    def session_statements(self, lock_timeout: str) -> list[str]:
+        return [f"SET SESSION lock_wait_timeout = {seconds(lock_timeout)}"]
+
+    def online_notes(self) -> list[str]:
+        return [
+            "Every ALTER of a table in use names its algorithm: ALGORITHM=INSTANT (a column added at the end) or "
+            "ALGORITHM=INPLACE, LOCK=NONE; MariaDB 10.6+ and MySQL 8.0+ then refuse the statement rather than "
+            "copy the table while writes wait. CREATE INDEX and DROP INDEX are written as ALTER TABLE ... ADD/DROP "
+            "INDEX to take these clauses.",
+            "Every script begins with SET SESSION lock_wait_timeout: an ALTER that waits longer for its metadata "
+            "lock fails instead of making every query of its table wait behind it.",
+            f"What neither engine can do online keeps its plain form and is a high finding: run it with {TOOLS}.",
+        ]
+
+    # -- the clause each operation needs -----------------------------------------------------
+
+    def compile(self, op: Operation, ctx: CompileContext) -> CompiledOperation:
+        compiled = super().compile(op, ctx)
+        clause, _ = self.online_form(op, ctx)
+        if clause is None:
+            return compiled
+        return replace(compiled, statements=tuple(with_clause(s, clause) for s in compiled.statements))
+
+    def compile_drop_constraint(self, op: DropConstraint, ctx: CompileContext) -> list[str]:
+        # Also called on its own, for foreign keys InnoDB needs out of the way.
+        statements = super().compile_drop_constraint(op, ctx)
+        clause, _ = self.online_form(op, ctx)
+        return statements if clause is None else [with_clause(s, clause) for s in statements]
+
+    def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
+        compiled = super().compile_all(operations, contexts)
+        return [replace(c, offline=self._offline(c, ctx)) for c, ctx in zip(compiled, contexts, strict=True)]
+
+    def _offline(self, compiled: CompiledOperation, ctx: CompileContext) -> tuple[str, ...]:
+        op = compiled.operation
+        _, why = self.online_form(op, ctx)
+        # A foreign key held back runs later in the script, under another operation: still this one's.
+        reasons = [why] if why and (compiled.statements or isinstance(op, AddConstraint)) else []
+        # A foreign key taken out of InnoDB's way comes back with ADD FOREIGN KEY: a copy.
+        reasons += [f"{readded}; {self.title} copies the table to add it" for readded in compiled.readded]
+        return tuple(f"{reason}: {self.title} cannot do this online (writes wait while it runs); on a large table "
+                     f"run it with {TOOLS}" for reason in reasons)
+
+    def online_form(self, op: Operation, ctx: CompileContext) -> tuple[str | None, str | None]:
+        """Return (the clause that keeps `op` online, why it cannot be online); (None, None) when it needs neither."""
+        if isinstance(op, _NO_ALTER) or op.table in ctx.fresh:
+            return None, None
+        table = ctx.before.table(op.table)
+        if isinstance(op, AddColumn):
+            return self._add_column_form(op.table, op.column, table)
+        if isinstance(op, DropColumn):
+            if table is not None and table.primary_key and op.column.name in table.primary_key.columns:
+                return None, f"drops {op.table}.{op.column.name}, part of the primary key"
+            return _unless_fulltext(op.table, table, INPLACE)
+        if isinstance(op, AlterColumn):
+            return self._alter_column_form(op, table)
+        if isinstance(op, AddIndex) and op.index.method in ("fulltext", "spatial"):
+            return None, f"builds the {op.index.method.upper()} index {op.index.name} on {op.table} (LOCK=SHARED)"
+        if isinstance(op, AddConstraint | DropConstraint | RenameConstraint):
+            constraint = op.old if isinstance(op, RenameConstraint) else op.constraint
+            return _constraint_form(op, constraint)
+        return INPLACE, None  # indexes added or dropped, renames of columns and indexes, a table's comment
+
+    def _add_column_form(self, name: str, column: Column, table: Table | None) -> tuple[str | None, str | None]:
+        where = f"{name}.{column.name}"
+        if column.identity:
+            return None, f"adds the auto-increment column {where}"
+        if column.generated is not None and column.stored:
+            return None, f"adds the stored generated column {where}"
+        return _unless_fulltext(name, table, INSTANT)
+
+    def _alter_column_form(self, op: AlterColumn, table: Table | None) -> tuple[str | None, str | None]:
+        old, new = op.old, op.new
+        where = f"{op.table}.{new.name}"
+        spelled_old, spelled_new = self.type_sql(old.type, where), self.type_sql(new.type, where)
+        if spelled_old != spelled_new and not grows_in_place(old.type, new.type):
+            return None, f"changes the type of {where} from {old.type} to {new.type}"
+        if (old.generated, old.stored) != (new.generated, new.stored):
+            return None, f"changes how {where} is generated"
+        if old.identity != new.identity:
+            return None, f"changes the auto-increment of {where}"
+        if old.collation != new.collation:
+            return None, f"changes the collation of {where}"
+        if old.nullable != new.nullable:
+            return _unless_fulltext(op.table, table, INPLACE)
+        return INPLACE, None
+
+
+def _unless_fulltext(name: str, table: Table | None, clause: str) -> tuple[str | None, str | None]:
+    """A table with a FULLTEXT index is rebuilt only under a lock (MariaDB: "Fulltext index creation requires a lock")."""
+    if _fulltext(table):
+        return None, f"rebuilds {name}, which has a FULLTEXT index"
+    return clause, None
+
+
+def _constraint_form(op: Operation, constraint: object) -> tuple[str | None, str | None]:
+    adding = isinstance(op, AddConstraint | RenameConstraint)  # a check or foreign key is renamed by adding it again
+    if isinstance(constraint, PrimaryKey):
+        return (None, None) if isinstance(op, RenameConstraint) else (None, f"changes the primary key of {op.table}")
+    if isinstance(constraint, Unique) or not adding:
+        return INPLACE, None
+    if isinstance(constraint, ForeignKey):
+        return None, (f"adds the foreign key {constraint.name} to {op.table}, which InnoDB checks by copying the table "
+                      "(gh-ost does not handle foreign keys)")
+    assert isinstance(constraint, Check)
+    return None, f"adds the check {constraint.name} to {op.table}, checked by copying the table"
+
+
+def with_clause(statement: str, clause: str) -> str:
+    """Return an ALTER TABLE (or CREATE/DROP INDEX, rewritten as one) that runs with `clause`."""
+    if "ALGORITHM=" in statement:
+        return statement  # already given its clause (a foreign key dropped for InnoDB)
+    if statement.startswith("ALTER TABLE "):
+        return f"{statement}, {clause}"
+    created = _CREATE_INDEX.fullmatch(statement)
+    if created:
+        unique, name, table, keys = created.groups()
+        return f"ALTER TABLE {table} ADD {unique or ''}INDEX {name} {keys}, {clause}"
+    dropped = _DROP_INDEX.fullmatch(statement)
+    if dropped:
+        return f"ALTER TABLE {dropped.group(2)} DROP INDEX {dropped.group(1)}, {clause}"
+    raise ValueError(f"internal: no online form for {statement[:60]!r}")
