@@ -41,6 +41,10 @@ def generate_cmd(
     rename: Annotated[list[str] | None, typer.Option("--rename", help="Declare a rename: OLD=NEW or table.old=table.new.")] = None,
     no_input: Annotated[bool, typer.Option("--no-input", help="Never ask; a drop+add stays a drop+add.")] = False,
     author: Annotated[str | None, typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
+    online: Annotated[bool | None, typer.Option(
+        "--online/--no-online",
+        help="Write the lock-safe forms (CONCURRENTLY, NOT VALID, ALGORITHM=...), run statement by statement "
+             "(default: [generate] online).")] = None,
 ) -> None:
     """Diff the models against the last bundle and write a new bundle."""
     # Imported here: the differ and model parsers are not needed by apply or status.
@@ -51,14 +55,15 @@ def generate_cmd(
     interactive = not no_input and sys.stdin.isatty()
     options = GenerateOptions(
         name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author,
-        warn=lambda line: say(err, f"warning: {line}"),
+        warn=lambda line: say(err, f"warning: {line}"), online=online,
     )
     bundle = generate(settings, options, TerminalQuestioner() if interactive else None)
     if bundle is None:
         say(out, "No changes detected")
         return
     rel = bundle.path.relative_to(settings.root) if bundle.path.is_relative_to(settings.root) else bundle.path
-    say(out, f"Wrote bundle {rel} ({len(bundle.manifest['operations'])} operations, risk {bundle.risk_level})")
+    online_words = ", online" if bundle.online else ""
+    say(out, f"Wrote bundle {rel} ({len(bundle.manifest['operations'])} operations, risk {bundle.risk_level}{online_words})")
     for finding in bundle.manifest["risk"]["findings"]:
         scope = f" [{finding['dialect']}]" if "dialect" in finding else ""
         say(out, f"  {finding['level']:<6} {finding['message']}{scope}")

@@ -15,11 +15,19 @@ from reviewkit.bundle.store import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, 
 from reviewkit.config import Settings, os_user
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
-from reviewkit.dialects.compiler import CompileContext, contexts_for
+from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler, contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
 from reviewkit.errors import ModelError, UnsupportedType, UsageError
 from reviewkit.generate.review import render_empty_review, render_review
-from reviewkit.generate.risk import Finding, assess, foreign_key_findings, overall_level, rebuild_findings
+from reviewkit.generate.risk import (
+    Finding,
+    assess,
+    foreign_key_findings,
+    offline_findings,
+    online_locks,
+    overall_level,
+    rebuild_findings,
+)
 from reviewkit.generate.scripts import render_empty_script, render_script
 from reviewkit.models import load_models
 from reviewkit.schema.operations import CreateView, DropView, Operation, reverse_all
@@ -35,6 +43,26 @@ class GenerateOptions:
     warn: Callable[[str], None] | None = None  # receives what the model readers skipped
     baseline: str | None = None  # the database a baseline bundle was read from (URL without password)
     models: Schema | None = None  # the models, when the caller has just read them (baseline): not read again
+    online: bool | None = None  # the lock-safe forms (`--online`); None: `[generate] online`
+
+
+@dataclass(frozen=True)
+class ScriptForm:
+    """How a bundle's scripts are written: plain, or in each engine's lock-safe forms."""
+
+    online: bool = False
+    lock_timeout: str = "5s"
+
+    def compiler(self, dialect: Dialect) -> Compiler:
+        """Return the compiler of this form for `dialect` (an engine without online forms has only its plain one)."""
+        return (dialect.online_compiler or dialect.compiler) if self.online else dialect.compiler
+
+    def preamble(self, dialect: Dialect) -> list[str]:
+        return self.compiler(dialect).session_statements(self.lock_timeout) if self.online else []
+
+    def notes(self, dialects: list[Dialect]) -> list[tuple[str, list[str]]] | None:
+        """Return what REVIEW.md says of each engine's online forms; None for a plain bundle."""
+        return [(d.title, self.compiler(d).online_notes()) for d in dialects] if self.online else None
 
 
 def generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> Bundle | None:
@@ -58,11 +86,14 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
     dialects = [get_dialect(d) for d in settings.dialects]
     author = resolve_author(options.author, settings)
     number = (parent.number + 1) if parent else 1
+    form = ScriptForm(settings.generate.online if options.online is None else options.online,
+                      settings.generate.lock_timeout)
 
     if options.empty:
         bundle_id = f"{number:04d}_{slugify(options.name or 'hand_written')}"
-        files = _empty_files(bundle_id, dialects, before, parent, author)
-        return write_bundle(settings.bundles_dir, bundle_id, files, _manifest(bundle_id, parent, author, dialects, [], []))
+        files = _empty_files(bundle_id, dialects, before, parent, author, form)
+        manifest = _manifest(bundle_id, parent, author, dialects, [], [], form)
+        return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
 
     models = options.models if options.models is not None else load_models(settings, options.warn)
     check_engines_hold(models, dialects)
@@ -75,8 +106,8 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
     if after != models and after.ignoring_column_order() != models.ignoring_column_order():
         raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
-    files, findings = _bundle_files(bundle_id, dialects, operations, up_contexts, parent, author)
-    manifest = _manifest(bundle_id, parent, author, dialects, operations, findings)
+    files, findings = _bundle_files(bundle_id, dialects, operations, up_contexts, parent, author, form)
+    manifest = _manifest(bundle_id, parent, author, dialects, operations, findings, form)
     if options.baseline is not None:
         manifest["baseline"] = True
         files["REVIEW.md"] = baseline_note(options.baseline).encode() + files["REVIEW.md"]
@@ -107,40 +138,54 @@ def check_engines_hold(models: Schema, dialects: list[Dialect]) -> None:
 
 def _bundle_files(
     bundle_id: str, dialects: list[Dialect], operations: list[Operation], up_contexts: list[CompileContext],
-    parent: Bundle | None, author: str,
+    parent: Bundle | None, author: str, form: ScriptForm,
 ) -> tuple[dict[str, bytes], list[Finding]]:
     before, after = up_contexts[0].before, up_contexts[-1].after
     down_ops = reverse_all(operations)
     down_contexts = contexts_for(down_ops, after)
     findings = assess(operations, before)
     down_findings = assess(down_ops, after)
+    if form.online:
+        plain = [d.name for d in dialects if d.online_compiler is None]
+        findings, down_findings = online_locks(findings, plain), online_locks(down_findings, plain)
     files: dict[str, bytes] = {SCHEMA: schema_to_json(after).encode()}
     for dialect in dialects:
-        up = dialect.compiler.compile_all(operations, up_contexts)
-        down = dialect.compiler.compile_all(down_ops, down_contexts)
-        findings += rebuild_findings(up, dialect.name) + foreign_key_findings(up, dialect.name)
-        down_findings += rebuild_findings(down, dialect.name) + foreign_key_findings(down, dialect.name)
-        files[f"{dialect.name}/up.sql"] = render_script(bundle_id, dialect, "up", up, findings).encode()
-        files[f"{dialect.name}/down.sql"] = render_script(bundle_id, dialect, "down", down, down_findings).encode()
-    review = render_review(bundle_id, parent.id if parent else None, author, operations, findings, down_ops, dialects, after)
+        compiler, preamble = form.compiler(dialect), form.preamble(dialect)
+        up = compiler.compile_all(operations, up_contexts)
+        down = compiler.compile_all(down_ops, down_contexts)
+        findings += _engine_findings(up, dialect.name)
+        down_findings += _engine_findings(down, dialect.name)
+        files[f"{dialect.name}/up.sql"] = render_script(bundle_id, dialect, "up", up, findings, preamble).encode()
+        files[f"{dialect.name}/down.sql"] = render_script(bundle_id, dialect, "down", down, down_findings, preamble).encode()
+    review = render_review(bundle_id, parent.id if parent else None, author, operations, findings, down_ops, dialects, after,
+                           form.notes(dialects))
     files["REVIEW.md"] = review.encode()
     return files, findings
 
 
-def _empty_files(bundle_id: str, dialects: list[Dialect], before: Schema, parent: Bundle | None, author: str) -> dict[str, bytes]:
+def _engine_findings(compiled: list[CompiledOperation], dialect: str) -> list[Finding]:
+    """Return what one engine's script costs beyond the operations themselves: rebuilds, foreign keys, copies."""
+    return rebuild_findings(compiled, dialect) + foreign_key_findings(compiled, dialect) + offline_findings(compiled, dialect)
+
+
+def _empty_files(
+    bundle_id: str, dialects: list[Dialect], before: Schema, parent: Bundle | None, author: str, form: ScriptForm,
+) -> dict[str, bytes]:
     files = {SCHEMA: schema_to_json(before).encode()}
     for dialect in dialects:
         for direction in ("up", "down"):
-            files[f"{dialect.name}/{direction}.sql"] = render_empty_script(bundle_id, dialect, direction).encode()
-    files["REVIEW.md"] = render_empty_review(bundle_id, parent.id if parent else None, author).encode()
+            script = render_empty_script(bundle_id, dialect, direction, form.preamble(dialect))
+            files[f"{dialect.name}/{direction}.sql"] = script.encode()
+    review = render_empty_review(bundle_id, parent.id if parent else None, author, form.notes(dialects))
+    files["REVIEW.md"] = review.encode()
     return files
 
 
 def _manifest(
     bundle_id: str, parent: Bundle | None, author: str, dialects: list[Dialect], operations: list[Operation],
-    findings: list[Finding],
+    findings: list[Finding], form: ScriptForm,
 ) -> dict:
-    return {
+    manifest = {
         "format": BUNDLE_FORMAT,
         "id": bundle_id,
         "parent": parent.id if parent else None,
@@ -151,6 +196,9 @@ def _manifest(
         "operations": [op.to_dict() for op in operations],
         "risk": {"level": overall_level(findings), "findings": [f.to_dict() for f in findings]},
     }
+    if form.online:
+        manifest["online"] = True  # the runner runs it statement by statement
+    return manifest
 
 
 def slugify(text: str) -> str:

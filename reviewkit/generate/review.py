@@ -17,7 +17,9 @@ def render_review(
     down_operations: list[Operation],
     dialects: list[Dialect],
     after: Schema,
+    online: list[tuple[str, list[str]]] | None = None,
 ) -> str:
+    """Return REVIEW.md; `online`: (engine title, what its online forms are) per dialect, for an online bundle."""
     level = overall_level(findings)
     out = [
         f"# Bundle {bundle_id}",
@@ -26,11 +28,13 @@ def render_review(
         f"- Parent: {parent or '(none: first bundle)'}",
         f"- Risk: **{level}**",
         f"- Dialects: {', '.join(d.name for d in dialects)}",
+        *online_header(online),
         "",
         "## Operations",
         "",
     ]
     out += [f"{i + 1}. {op.describe()}" for i, op in enumerate(operations)] or ["(none)"]
+    out += online_section(online)
     out += ["", "## Risk findings", ""]
     out += [_finding_line(f) for f in findings] or ["None: every change is additive."]
     lossy = [op for op in down_operations if op.loses_data]
@@ -44,12 +48,31 @@ def render_review(
     return "\n".join(out) + "\n"
 
 
-def render_empty_review(bundle_id: str, parent: str | None, author: str) -> str:
-    return (
-        f"# Bundle {bundle_id}\n\n- Author: {author}\n- Parent: {parent or '(none: first bundle)'}\n\n"
+def online_header(online: list[tuple[str, list[str]]] | None) -> list[str]:
+    if online is None:
+        return []
+    return ["- Online: **yes** (`generate --online`): lock-safe forms, run statement by statement"]
+
+
+def online_section(online: list[tuple[str, list[str]]] | None) -> list[str]:
+    """Return what each engine's online forms are, or the lines that say it has none."""
+    if online is None:
+        return []
+    out = ["", "## Online forms", ""]
+    for title, notes in online:
+        out += [f"- {title}: {note}" for note in notes]
+    return out
+
+
+def render_empty_review(bundle_id: str, parent: str | None, author: str,
+                        online: list[tuple[str, list[str]]] | None = None) -> str:
+    text = (
+        f"# Bundle {bundle_id}\n\n- Author: {author}\n- Parent: {parent or '(none: first bundle)'}\n"
+        + "".join(line + "\n" for line in online_header(online)) + "\n"
         "This bundle is hand-written: its SQL files were generated empty and the schema snapshot is\n"
         "its parent's. Review every statement in the `.sql` files; reviewkit did not assess them.\n"
     )
+    return text + "".join(line + "\n" for line in online_section(online))
 
 
 def _finding_line(f: Finding) -> str:

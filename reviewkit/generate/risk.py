@@ -8,7 +8,7 @@ Each check looks at one operation with the table as it stands before it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reviewkit.dialects.compiler import CompiledOperation
 from reviewkit.schema.operations import (
@@ -160,6 +160,26 @@ def rebuild_findings(compiled: list[CompiledOperation], dialect: str) -> list[Fi
 def foreign_key_findings(compiled: list[CompiledOperation], dialect: str) -> list[Finding]:
     """A foreign key the engine needed out of the way is added back: every row of its table is checked again."""
     return [Finding("medium", "scan", message, i, dialect) for i, c in enumerate(compiled) for message in c.readded]
+
+
+def offline_findings(compiled: list[CompiledOperation], dialect: str) -> list[Finding]:
+    """Online forms: a change this engine cannot make online copies or locks a table in use; high, with the tools."""
+    return [Finding("high", "not-online", message, i, dialect) for i, c in enumerate(compiled) for message in c.offline]
+
+
+def online_locks(findings: list[Finding], plain_dialects: list[str]) -> list[Finding]:
+    """Online forms: an index on a table in use blocks writes only where the engine has no online form.
+
+    `plain_dialects` are the bundle's dialects without one; the finding stays for those only.
+    A change an engine with online forms cannot make online is its own finding (`offline_findings`).
+    """
+    kept = []
+    for finding in findings:
+        if finding.code == "lock" and finding.dialect is None:
+            kept += [replace(finding, dialect=dialect) for dialect in plain_dialects]
+        else:
+            kept.append(finding)
+    return kept
 
 
 CHECKS: tuple[Callable[[Operation, set[str]], tuple[str, str, str] | None], ...] = (

@@ -19,9 +19,11 @@ def render_script(
     direction: str,
     compiled: list[CompiledOperation],
     findings: list[Finding],
+    preamble: list[str] | None = None,
 ) -> str:
-    """Return the text of `<dialect>/<direction>.sql`."""
-    statements = sum(len(c.statements) for c in compiled)
+    """Return the text of `<dialect>/<direction>.sql`; `preamble`: the statements an online script begins with."""
+    preamble = preamble or []
+    statements = sum(len(c.statements) for c in compiled) + len(preamble)
     lines = [
         f"-- reviewkit bundle {bundle_id}",
         f"-- dialect: {dialect.name} ({dialect.title}), direction: {direction}",
@@ -32,6 +34,7 @@ def render_script(
     if any(c.rebuild for c in compiled):
         lines.append("-- Table rebuilds below: run with PRAGMA foreign_keys = OFF, in one transaction")
         lines.append("-- (reviewkit apply does both); each foreign_key_check must return no rows.")
+    lines += _online_preamble(preamble)
     by_op: dict[int, list[Finding]] = {}
     for f in findings:
         if f.dialect in (None, dialect.name):
@@ -50,10 +53,20 @@ def render_script(
     return "\n".join(lines) + "\n"
 
 
-def render_empty_script(bundle_id: str, dialect: Dialect, direction: str) -> str:
-    return (
-        f"-- reviewkit bundle {bundle_id}\n"
-        f"-- dialect: {dialect.name} ({dialect.title}), direction: {direction}\n"
-        "-- Hand-written bundle: write the statements below, end each with ;\n"
-        "-- then run `reviewkit seal` on this bundle so its checksums match.\n"
-    )
+def _online_preamble(preamble: list[str]) -> list[str]:
+    if not preamble:
+        return []
+    return ["-- Online forms (generate --online): run each statement on its own, not in one transaction",
+            "-- (reviewkit apply does), beginning with these:",
+            *(statement + ";" for statement in preamble)]
+
+
+def render_empty_script(bundle_id: str, dialect: Dialect, direction: str, preamble: list[str] | None = None) -> str:
+    lines = [
+        f"-- reviewkit bundle {bundle_id}",
+        f"-- dialect: {dialect.name} ({dialect.title}), direction: {direction}",
+        "-- Hand-written bundle: write the statements below, end each with ;",
+        "-- then run `reviewkit seal` on this bundle so its checksums match.",
+        *_online_preamble(preamble or []),
+    ]
+    return "\n".join(lines) + "\n"
