@@ -8,7 +8,7 @@ anything else that replays scripts on a scratch database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 
 from reviewkit.dialects import get_dialect
@@ -29,10 +29,19 @@ class StatementFailed(OperationFailed):
         self.message = message
 
 
-def run_statement(conn: Connection, statement: ScriptStatement, number: int, where: str) -> None:
-    """Run one statement of a script, raising StatementFailed that names it."""
+def run_statement(
+    conn: Connection, statement: ScriptStatement, number: int, where: str, note: Callable[[str], None] | None = None,
+) -> None:
+    """Run one statement of a script, raising StatementFailed that names it.
+
+    What an interrupted earlier run of the statement left in its way (an INVALID index) is
+    removed first, and `note` told so.
+    """
     driver = get_dialect(conn.dialect).driver
     try:
+        cleared = driver.clear_leftovers(conn, statement.sql)
+        if cleared and note is not None:
+            note(f"{where}: statement {number} (line {statement.line}): {cleared}")
         rows = conn.query(statement.sql)
     except OperationFailed as err:
         raise StatementFailed(where, number, statement, str(err)) from None
@@ -41,15 +50,16 @@ def run_statement(conn: Connection, statement: ScriptStatement, number: int, whe
         raise StatementFailed(where, number, statement, problem)
 
 
-def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: str) -> None:
+def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: str, one_by_one: bool = False) -> None:
     """Run a script's statements as `apply` does, without a ledger; raise StatementFailed naming the failing one.
 
     Where DDL is transactional and no statement refuses a transaction (CONCURRENTLY), the
-    script runs in one transaction, so a failure leaves nothing of it; otherwise statement
-    by statement, and the statements before the failing one stay done.
+    script runs in one transaction, so a failure leaves nothing of it; otherwise, or when
+    `one_by_one` (an online bundle's), statement by statement, and the statements before
+    the failing one stay done.
     """
     driver = get_dialect(conn.dialect).driver
-    in_transaction = get_dialect(conn.dialect).transactional_ddl and not any(driver.needs_autocommit(s.sql) for s in statements)
+    in_transaction = in_one_transaction(conn.dialect, statements, one_by_one)
     restore = driver.prepare_session(conn)
     try:
         if in_transaction:
@@ -68,3 +78,10 @@ def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: s
             restore()
         raise
     restore()
+
+
+def in_one_transaction(dialect: str, statements: Sequence[ScriptStatement], one_by_one: bool = False) -> bool:
+    """Tell whether a script runs in one transaction: DDL is transactional, the bundle is not online
+    (`one_by_one`), and no statement refuses a transaction (CONCURRENTLY)."""
+    engine = get_dialect(dialect)
+    return engine.transactional_ddl and not one_by_one and not any(engine.driver.needs_autocommit(s.sql) for s in statements)

@@ -2,9 +2,9 @@
 
 Where DDL is transactional (PostgreSQL, SQLite) a bundle and its ledger row commit
 together or not at all; a failure is recorded afterwards as a `failed` row and leaves
-nothing else behind. Where it is not (MySQL/MariaDB, or a PostgreSQL bundle with
-CREATE INDEX CONCURRENTLY) the ledger row is written first and advanced after every
-statement, so after a failure or a crash it says exactly how far the bundle got.
+nothing else behind. Where it is not (MySQL/MariaDB, an online bundle, or a PostgreSQL
+bundle with CREATE INDEX CONCURRENTLY) the ledger row is written first and advanced after
+every statement, so after a failure or a crash it says exactly how far the bundle got.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Protocol
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings, os_user
-from reviewkit.db.execute import run_statement
+from reviewkit.db.execute import in_one_transaction, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
@@ -217,7 +217,7 @@ class Runner:
             self.progress.step_started(step, index, len(steps))
             if self.options.fake:
                 self._record_fake(step)
-            elif self.dialect.transactional_ddl and not any(self.driver.needs_autocommit(s.sql) for s in step.statements):
+            elif in_one_transaction(self.conn.dialect, step.statements, step.bundle.online):
                 done += self._run_in_transaction(step)
             else:
                 done += self._run_statement_by_statement(step)
@@ -282,6 +282,7 @@ class Runner:
         try:
             for number, statement in enumerate(step.statements, 1):
                 if number <= step.start_at:
+                    self._set_up_session_again(step, number, statement)
                     continue
                 try:
                     self._execute(step, number, statement)
@@ -295,6 +296,13 @@ class Runner:
             restore()
         update_row(self.conn, replace(row, status="applied", finished_at=now_iso()).sealed())
         return len(step.statements) - step.start_at
+
+    def _set_up_session_again(self, step: Step, number: int, statement: ScriptStatement) -> None:
+        """A resumed bundle runs on a new session: what the statements already done set for theirs is set again."""
+        if self.driver.session_setting(statement.sql):
+            self._execute(step, number, statement)
+            self.progress.note(f"{step.bundle.id}: statement {number} sets up the session; run again before resuming: "
+                               f"{statement.sql.strip().splitlines()[0][:80]}")
 
     def _execute_batches(self, step: Step) -> bool:
         """Run the statements in batches, one round trip each; False when a batch failed.
@@ -316,7 +324,8 @@ class Runner:
         return True
 
     def _execute(self, step: Step, number: int, statement: ScriptStatement) -> None:
-        run_statement(self.conn, statement, number, f"{step.bundle.id}/{self.conn.dialect}/{step.direction}.sql")
+        where = f"{step.bundle.id}/{self.conn.dialect}/{step.direction}.sql"
+        run_statement(self.conn, statement, number, where, self.progress.note)
         self.progress.statement_done(step, number)
 
     def _record_failure(self, step: Step, failure: OperationFailed) -> None:

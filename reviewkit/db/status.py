@@ -91,15 +91,22 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
 
 
 def _half_applied(conn: Connection, bundles: list[Bundle], states: dict[str, BundleState]) -> dict[str, list[str]]:
-    """Explain, from the live schema, each bundle that failed on an engine that commits statement by statement."""
-    if get_dialect(conn.dialect).transactional_ddl:
-        return {}  # a failed bundle left nothing behind
+    """Explain, from the live schema, each bundle that failed after statements that committed on their own.
+
+    That is every failure on MySQL; elsewhere, a bundle that ran statement by statement (an
+    online bundle, CONCURRENTLY) and failed after its first statement.
+    """
+    transactional = get_dialect(conn.dialect).transactional_ddl
+    failed = {bundle.id for bundle in bundles if (state := states.get(bundle.id)) is not None and state.state == "failed"
+              and state.row is not None and not (transactional and state.row.statements_done == 0)}
+    if not failed:
+        return {}  # nothing failed half-way: a failed transactional bundle left nothing behind
     from reviewkit.db.partial import explain_partial  # reads the live schema: sqlglot, only when needed
 
     explained = {}
     for position, bundle in enumerate(bundles):
         state = states.get(bundle.id)
-        if state is not None and state.state == "failed" and state.row is not None:
+        if bundle.id in failed and state is not None and state.row is not None:
             parent = bundles[position - 1] if position else None
             try:
                 explained[bundle.id] = explain_partial(conn, bundle, parent, state.row)

@@ -7,11 +7,16 @@ defaults here are what a transactional engine with nothing special needs.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from reviewkit.errors import UsageError
+
+# `SET name = value` / `SET SESSION name TO value`: a setting of the session, not of the schema.
+_SESSION_SETTING = re.compile(
+    r"\s*SET\s+(?:SESSION\s+)?(?!(?:PASSWORD|ROLE|TRANSACTION|CONSTRAINTS|LOCAL)\b)[\w@.]+\s*(?:=|TO\b)", re.IGNORECASE)
 
 if TYPE_CHECKING:
     from reviewkit.dialects.base import Dialect
@@ -67,6 +72,20 @@ class Driver:
     def needs_autocommit(self, sql: str) -> bool:
         """Return True for a statement that cannot run inside a transaction."""
         return False
+
+    def session_setting(self, sql: str) -> bool:
+        """Tell whether a statement only sets up the session (`SET lock_timeout = '5s'`).
+
+        A resumed bundle runs on a new session: such statements before the resume point run again.
+        """
+        return bool(_SESSION_SETTING.match(sql))
+
+    def clear_leftovers(self, conn: Connection, sql: str) -> str | None:
+        """Remove what an interrupted earlier run of `sql` left in its way (an INVALID index); say what, or None.
+
+        Called before every statement of a script; raise OperationFailed when what is in the way cannot go.
+        """
+        return None
 
     def table_exists(self, conn: Connection, name: str) -> bool:
         raise NotImplementedError

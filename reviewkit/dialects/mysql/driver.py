@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
+
 from reviewkit.dialects.connection import Connection, DatabaseURL, driver_message
 from reviewkit.dialects.driver import Driver
 from reviewkit.errors import LockTimeout, OperationFailed
@@ -25,6 +28,14 @@ class MySQLDriver(Driver):
     def server_version(self, conn: Connection) -> str:
         version = conn.query("SELECT VERSION()")[0][0]  # MariaDB says so in it: 10.11.6-MariaDB-0+deb12u1
         return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version}"
+
+    def prepare_session(self, conn: Connection) -> Callable[[], None]:
+        def restore() -> None:
+            # An online script sets lock_wait_timeout for the session: the bundles after it get the server's back.
+            with suppress(OperationFailed):
+                conn.execute("SET SESSION lock_wait_timeout = DEFAULT")
+
+        return restore
 
     def table_exists(self, conn: Connection, name: str) -> bool:
         rows = conn.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", [name])

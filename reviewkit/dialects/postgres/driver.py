@@ -1,4 +1,4 @@
-"""PostgreSQL through psycopg 3: connections, the advisory migration lock, CONCURRENTLY.
+"""PostgreSQL through psycopg 3: connections, the advisory migration lock, CONCURRENTLY and what it leaves.
 
 URL query parameters are handed to libpq as connection parameters (`?sslmode=require`,
 `?application_name=...`).
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from contextlib import suppress
 
 from reviewkit.dialects.connection import Connection, DatabaseURL, driver_message
 from reviewkit.dialects.driver import Driver
@@ -16,6 +18,15 @@ from reviewkit.errors import LockTimeout, OperationFailed
 # One fixed key for pg_advisory_lock: "reviewkit" in the key's bytes.
 LOCK_KEY = 0x7265766965776B
 _CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b", re.IGNORECASE)
+_NAME = r'"(?:[^"]|"")+"|[^\s"(.;]+'
+_BUILD_CONCURRENTLY = re.compile(
+    rf"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?({_NAME})\s+ON\s+(?:ONLY\s+)?"
+    rf"((?:{_NAME})(?:\s*\.\s*(?:{_NAME}))?)", re.IGNORECASE)
+
+
+def _identifier(name: str) -> str:
+    """Return an identifier as PostgreSQL stores it: a quoted one as written, any other folded to lower case."""
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
 
 
 class PostgresDriver(Driver):
@@ -45,6 +56,50 @@ class PostgresDriver(Driver):
 
     def needs_autocommit(self, sql: str) -> bool:
         return bool(_CONCURRENTLY.search(sql))
+
+    def prepare_session(self, conn: Connection) -> Callable[[], None]:
+        def restore() -> None:
+            # An online script sets lock_timeout for the session: the bundles after it, and the
+            # ledger, get the session's own back. A broken connection has no session to restore.
+            with suppress(OperationFailed):
+                conn.execute("RESET lock_timeout")
+
+        return restore
+
+    def clear_leftovers(self, conn: Connection, sql: str) -> str | None:
+        """Drop the INVALID index an interrupted CREATE INDEX CONCURRENTLY left, so that it can be built again.
+
+        A build that fails (a duplicate key, a lock timeout, a cancel, a killed runner) leaves
+        its index behind, marked invalid (pg_index.indisvalid = false): unused by queries, yet
+        updated by every write, and in the way of the same statement run again ("already
+        exists"), or silently kept by IF NOT EXISTS.
+        """
+        match = _BUILD_CONCURRENTLY.match(sql)
+        if match is None:
+            return None
+        index, table = _identifier(match.group(1)), match.group(2)
+        rows = conn.query(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), i.indisvalid, c.oid FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE i.indrelid = to_regclass(%s) AND c.relname = %s", [table, index])
+        if not rows or rows[0][1]:
+            return None  # nothing there, or a valid index: the statement says "already exists" itself
+        qualified, _, oid = rows[0]
+        builder = self._building(conn, oid)
+        if builder is not None:
+            raise OperationFailed(f"index {index} is being built right now by backend pid {builder}; "
+                                  "wait for that build to end, then run the statement again")
+        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified}")
+        return f"dropped the INVALID index {index} that an interrupted CREATE INDEX CONCURRENTLY left, to build it again"
+
+    @staticmethod
+    def _building(conn: Connection, oid: int) -> int | None:
+        """Return the backend building index `oid` right now (PostgreSQL 12+ reports builds), or None."""
+        if conn.raw.info.server_version < 120000:
+            return None
+        rows = conn.query("SELECT pid FROM pg_stat_progress_create_index WHERE index_relid = %s AND pid <> pg_backend_pid()",
+                          [oid])
+        return rows[0][0] if rows else None
 
     def table_exists(self, conn: Connection, name: str) -> bool:
         return conn.query("SELECT to_regclass(%s)", [self.dialect.quote(name)])[0][0] is not None
