@@ -40,8 +40,9 @@ def scenario_dialect(name: str) -> str:
     return marker.read_text().strip() if marker.exists() else "postgres"
 
 
-def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite")) -> list[Bundle]:
-    """Generate one bundle per step folder of a scenario; return them in order."""
+def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite"),
+                   online: bool = False) -> list[Bundle]:
+    """Generate one bundle per step folder of a scenario (in the lock-safe forms when `online`); return them in order."""
     project.mkdir(parents=True, exist_ok=True)
     config = CONFIG.format(dialects=list(dialects), models_dialect=scenario_dialect(name)).replace("'", '"')
     (project / "reviewkit.toml").write_text(config)
@@ -51,7 +52,7 @@ def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postg
         shutil.copytree(step, models, ignore=shutil.ignore_patterns("*.txt"))
         renames_file = step / "renames.txt"
         renames = renames_file.read_text().split() if renames_file.exists() else []
-        options = GenerateOptions(renames=DeclaredRenames.parse(renames), author="scenario")
+        options = GenerateOptions(renames=DeclaredRenames.parse(renames), author="scenario", online=online)
         assert generate(load_settings(project), options) is not None, f"step {step.name} produced no bundle"
     return load_bundles(project / "bundles")
 
@@ -83,17 +84,17 @@ def walk_bundles(conn: Connection, bundles: list[Bundle], check: SchemaCheck, lo
         schema = bundle.schema()
         step = f"step {seed} ({bundle.id})"
 
-        run_script(conn, bundle.script(dialect, "up"), f"{bundle.id}/{dialect}/up.sql")
+        run_script(conn, bundle.script(dialect, "up"), f"{bundle.id}/{dialect}/up.sql", bundle.online)
         check(conn, schema, f"{step} after up", True)
         left, right = kept_data(rows_before, read_rows(conn, schema), previous, schema)
         assert left == right, f"{step} up lost rows"
 
-        run_script(conn, bundle.script(dialect, "down"), f"{bundle.id}/{dialect}/down.sql")
+        run_script(conn, bundle.script(dialect, "down"), f"{bundle.id}/{dialect}/down.sql", bundle.online)
         check(conn, previous, f"{step} after down", False)
         left, right = kept_data(rows_before, read_rows(conn, previous), previous, schema)
         assert left == right, f"{step} down lost rows"
 
-        run_script(conn, bundle.script(dialect, "up"), f"{bundle.id}/{dialect}/up.sql")
+        run_script(conn, bundle.script(dialect, "up"), f"{bundle.id}/{dialect}/up.sql", bundle.online)
         check(conn, schema, f"{step} after up again", False)
         previous = schema
 
@@ -242,24 +243,26 @@ def kept_data(before: dict, after: dict, old: Schema, new: Schema) -> tuple[dict
     return left, right
 
 
-def run_script(conn: Connection, text: str, where: str) -> int:
+def run_script(conn: Connection, text: str, where: str, one_by_one: bool = False) -> int:
     """Run every statement of `text` as a DBA would by hand (`psql -1 -f`); return how many ran.
 
-    One transaction where the engine's DDL is transactional, so a failure leaves nothing.
+    One transaction where the engine's DDL is transactional, so a failure leaves nothing;
+    statement by statement (`psql -f`) for an online bundle's script (`one_by_one`).
     """
     dialect = get_dialect(conn.dialect)
     statements = split_statements(text, conn.dialect)
+    transactional = dialect.transactional_ddl and not one_by_one
     restore = dialect.driver.prepare_session(conn)
     try:
-        if dialect.transactional_ddl:
+        if transactional:
             conn.begin()
         try:
             for number, statement in enumerate(statements, 1):
                 run_statement(conn, statement, number, where)
-            if dialect.transactional_ddl:
+            if transactional:
                 conn.commit()
         except BaseException:
-            if dialect.transactional_ddl:
+            if transactional:
                 conn.rollback()
             raise
     finally:
