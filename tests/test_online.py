@@ -217,6 +217,30 @@ def test_generate_online_from_the_config_with_its_lock_timeout(tmp_path):
     assert "lock_timeout" not in load_bundles(root / "bundles")[2].script("postgres", "up")
 
 
+def test_checks_a_new_type_brings_are_added_not_valid_on_postgres(tmp_path, postgres_url):
+    """MySQL models: integer -> tinyint unsigned is a smallint with a range check on PostgreSQL, validated after."""
+    root = tmp_path / "proj"
+    (root / "models").mkdir(parents=True)
+    (root / "reviewkit.toml").write_text(CONFIG.format(dialects='["postgres"]', extra="").replace(
+        "[reviewkit]\n", '[reviewkit]\nmodels_dialect = "mysql"\n'))
+    for models, online in (("CREATE TABLE t (id int PRIMARY KEY, n int);", False),
+                           ("CREATE TABLE t (id int PRIMARY KEY, n tinyint unsigned NOT NULL);", True)):
+        (root / "models" / "schema.sql").write_text(models)
+        assert generate(load_settings(root), GenerateOptions(author="dev", online=online)) is not None
+    up = statements_of(load_bundles(root / "bundles")[1].script("postgres", "up"))
+    assert any(s.endswith('ADD CONSTRAINT "t_n_range" CHECK ("n" >= 0 AND "n" <= 255) NOT VALID') for s in up), up
+    assert up[-2:] == ['ALTER TABLE "t" VALIDATE CONSTRAINT "t_n_range"', 'ALTER TABLE "t" DROP CONSTRAINT "t_n_not_null"']
+    findings = json.loads(run(root, "lint", "--format", "json").stdout)["findings"]
+    assert {f["rule"] for f in findings} & AVOIDED == set(), findings
+    db = cli_url(postgres_url)
+    assert run(root, "apply", "1", "--database", db).returncode == 0
+    with connect(postgres_url) as conn:
+        conn.execute("INSERT INTO t (id, n) VALUES (1, 5)")
+    for args in (("apply",), ("apply", "--to", "1", "--yes"), ("apply",)):
+        assert run(root, *args, "--database", db).returncode == 0, args
+    assert live_matches(postgres_url, load_bundles(root / "bundles")[1])
+
+
 def test_lock_timeout_in_mysql_seconds():
     assert [seconds(d) for d in ("5s", "500ms", "1500ms", "2min")] == [5, 1, 2, 120]
 

@@ -79,11 +79,22 @@ class PostgresOnlineCompiler(PostgresCompiler):
                 f"ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {name}"]
 
     def compile_alter_column(self, op: AlterColumn, ctx: CompileContext) -> list[str]:
-        """SET NOT NULL proven first by a validated check, which goes once the column holds the rule itself."""
+        """SET NOT NULL proven first by a validated check, which goes once the column holds the rule itself.
+
+        The checks a new type brings (the range of a tinyint held in a smallint) are added
+        NOT VALID with the type change, and validated after it.
+        """
         statements = super().compile_alter_column(op, ctx)
-        if op.table in ctx.fresh or not op.null_tightened or not any("SET NOT NULL" in s for s in statements):
+        if op.table in ctx.fresh:
             return statements
         table, column = self.quote(op.table), self.quote(op.new.name)
+        old_checks = self.column_checks(op.table, op.old)
+        for implied in (c for c in self.column_checks(op.table, op.new) if c not in old_checks):
+            clause = f"ADD {self.constraint_sql(implied)}"
+            statements = [s.replace(clause, f"{clause} NOT VALID") for s in statements]
+            statements.append(f"ALTER TABLE {table} VALIDATE CONSTRAINT {self.quote(implied.name)}")
+        if not op.null_tightened or not any("SET NOT NULL" in s for s in statements):
+            return statements
         check = self.quote(not_null_check_name(op.table, op.new.name))
         return [f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID",
                 f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}",
