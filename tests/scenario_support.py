@@ -243,15 +243,15 @@ def kept_data(before: dict, after: dict, old: Schema, new: Schema) -> tuple[dict
     return left, right
 
 
-def run_script(conn: Connection, text: str, where: str, one_by_one: bool = False) -> int:
+def run_script(conn: Connection, text: str, where: str, online: bool = False) -> int:
     """Run every statement of `text` as a DBA would by hand (`psql -1 -f`); return how many ran.
 
     One transaction where the engine's DDL is transactional, so a failure leaves nothing;
-    statement by statement (`psql -f`) for an online bundle's script (`one_by_one`).
+    statement by statement (`psql -f`) for an online bundle's script where the engine has online forms.
     """
     dialect = get_dialect(conn.dialect)
     statements = split_statements(text, conn.dialect)
-    transactional = dialect.transactional_ddl and not one_by_one
+    transactional = dialect.transactional_ddl and not (online and dialect.online_forms)
     restore = dialect.driver.prepare_session(conn)
     try:
         if transactional:

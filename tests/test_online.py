@@ -319,6 +319,40 @@ def test_lint_finds_none_of_the_avoided_locks_and_prove_passes(history, postgres
         assert json.loads(proved.stdout)["result"] == "proven"
 
 
+def test_sqlite_runs_an_online_bundle_in_one_transaction_as_before(tmp_path, sqlite_url):
+    """SQLite has no online forms: its scripts, and how they run, are the plain ones; a failure leaves nothing."""
+    from reviewkit.bundle.seal import seal_bundle
+
+    root = tmp_path / "proj"
+    bundles = make_project(root, HISTORY[:2])
+    db = cli_url(sqlite_url)
+    assert run(root, "apply", "1", "--database", db).returncode == 0
+    path = bundles[1].script_path("sqlite", "up")
+    path.write_text(path.read_text() + "\nSELECT * FROM no_such_table;\n")
+    seal_bundle(bundles[1])
+    failed = run(root, "apply", "--database", db)
+    assert failed.returncode == 1 and "no_such_table" in failed.stderr
+    assert live_matches(sqlite_url, bundles[0])  # nothing of bundle 2 remains
+    assert ledger(sqlite_url)[-1].statements_done == 0
+    path.write_text(path.read_text().replace("\nSELECT * FROM no_such_table;\n", ""))
+    seal_bundle(load_bundles(root / "bundles")[1])
+    again = run(root, "apply", "--database", db)  # tried again, no --resume needed
+    assert again.returncode == 0, again.stderr
+    assert live_matches(sqlite_url, bundles[1])
+
+
+def test_engines_with_online_forms_have_an_online_compiler_in_their_package():
+    from reviewkit.dialects import dialect_names, get_dialect
+
+    for name in dialect_names():
+        dialect = get_dialect(name)
+        compiler = dialect.online_compiler
+        assert (compiler is not None) == dialect.online_forms, name
+        if compiler is not None:
+            assert type(compiler).__module__ == f"reviewkit.dialects.{name}.online"
+            assert isinstance(compiler, type(dialect.compiler))
+
+
 # Every scenario of the engine tests, generated online: each clause the scripts carry is one the
 # engines accept, up, down and up again, with rows in the tables.
 SCENARIOS = ["shop", "defaults", "mysql_types", "pg_objects", "views", "fk_index_swap", "fk_parent_key_swap", "fk_renames",

@@ -50,16 +50,16 @@ def run_statement(
         raise StatementFailed(where, number, statement, problem)
 
 
-def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: str, one_by_one: bool = False) -> None:
+def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: str, online: bool = False) -> None:
     """Run a script's statements as `apply` does, without a ledger; raise StatementFailed naming the failing one.
 
-    Where DDL is transactional and no statement refuses a transaction (CONCURRENTLY), the
-    script runs in one transaction, so a failure leaves nothing of it; otherwise, or when
-    `one_by_one` (an online bundle's), statement by statement, and the statements before
-    the failing one stay done.
+    Where DDL is transactional, no statement refuses a transaction (CONCURRENTLY) and the
+    script is not an online bundle's on an engine with online forms, the script runs in one
+    transaction, so a failure leaves nothing of it; otherwise statement by statement, and
+    the statements before the failing one stay done.
     """
     driver = get_dialect(conn.dialect).driver
-    in_transaction = in_one_transaction(conn.dialect, statements, one_by_one)
+    in_transaction = in_one_transaction(conn.dialect, statements, online)
     restore = driver.prepare_session(conn)
     try:
         if in_transaction:
@@ -80,8 +80,12 @@ def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: s
     restore()
 
 
-def in_one_transaction(dialect: str, statements: Sequence[ScriptStatement], one_by_one: bool = False) -> bool:
-    """Tell whether a script runs in one transaction: DDL is transactional, the bundle is not online
-    (`one_by_one`), and no statement refuses a transaction (CONCURRENTLY)."""
+def in_one_transaction(dialect: str, statements: Sequence[ScriptStatement], online: bool = False) -> bool:
+    """Tell whether a script runs in one transaction: DDL is transactional, no statement refuses a
+    transaction (CONCURRENTLY), and it is not an online bundle's (`online`) on an engine with online
+    forms, whose VALIDATE must not hold the lock of the ADD before it. SQLite's online scripts are
+    its plain ones, and run as they do."""
     engine = get_dialect(dialect)
-    return engine.transactional_ddl and not one_by_one and not any(engine.driver.needs_autocommit(s.sql) for s in statements)
+    if online and engine.online_forms:
+        return False
+    return engine.transactional_ddl and not any(engine.driver.needs_autocommit(s.sql) for s in statements)

@@ -204,7 +204,7 @@ def run_step(conn: Connection, planned: PlannedStep) -> StepResult:
         where = f"{bundle.id}/{conn.dialect}/{direction}.sql"
         try:
             statements = split_statements(bundle.script(conn.dialect, direction), conn.dialect)
-            run_script(conn, statements, where, one_by_one=bundle.online)
+            run_script(conn, statements, where, online=bundle.online)
         except StatementFailed as failure:
             step.result, step.statements = "failed", step.statements + failure.number - 1
             step.error = {"file": where, "statement": failure.number, "line": failure.line, "message": failure.message}

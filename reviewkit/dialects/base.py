@@ -77,6 +77,9 @@ class Dialect:
 
     # Capability flags.
     transactional_ddl: ClassVar[bool] = True  # a bundle and its ledger row commit together
+    # Lock-safe forms for `generate --online` (`online_compiler`); an online bundle then runs
+    # statement by statement here. Without them an engine's online scripts are its plain ones.
+    online_forms: ClassVar[bool] = False
     batch_size: ClassVar[int] = 1  # statements sent per round trip inside a bundle's transaction
     partial_indexes: ClassVar[bool] = True  # CREATE INDEX ... WHERE
     expression_indexes: ClassVar[bool] = True  # index keys on expressions
@@ -104,7 +107,7 @@ class Dialect:
     @cached_property
     def online_compiler(self) -> Compiler | None:
         """The compiler of `generate --online`'s lock-safe forms; None where the engine has none (its plain SQL serves)."""
-        return self._load_online_compiler()
+        return self._load_online_compiler() if self.online_forms else None
 
     @cached_property
     def driver(self) -> Driver:
@@ -126,7 +129,7 @@ class Dialect:
         raise NotImplementedError
 
     def _load_online_compiler(self) -> Compiler | None:
-        return None
+        return None  # an engine with `online_forms` loads its online compiler here
 
     def _load_driver(self) -> Driver:
         raise NotImplementedError

@@ -146,7 +146,7 @@ def _bundle_files(
     findings = assess(operations, before)
     down_findings = assess(down_ops, after)
     if form.online:
-        plain = [d.name for d in dialects if d.online_compiler is None]
+        plain = [d.name for d in dialects if not d.online_forms]
         findings, down_findings = online_locks(findings, plain), online_locks(down_findings, plain)
     files: dict[str, bytes] = {SCHEMA: schema_to_json(after).encode()}
     for dialect in dialects:

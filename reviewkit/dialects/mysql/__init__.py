@@ -27,6 +27,7 @@ class MySQL(Dialect):
         delimiter_command=True, executable_comments=True,
     )
     transactional_ddl = False
+    online_forms = True
     index_names_per_table = True
     default_time_precision = 0
     partial_indexes = False

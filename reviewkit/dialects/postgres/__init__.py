@@ -23,6 +23,7 @@ class PostgreSQL(Dialect):
     )
     # psql -1 -f sends a whole script at once; batches keep a large bundle near that.
     batch_size = 100
+    online_forms = True
 
     def _load_compiler(self) -> Compiler:
         from reviewkit.dialects.postgres.compiler import PostgresCompiler
