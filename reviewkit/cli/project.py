@@ -44,7 +44,7 @@ def generate_cmd(
     online: Annotated[bool | None, typer.Option(
         "--online/--no-online",
         help="Write the lock-safe forms (CONCURRENTLY, NOT VALID, ALGORITHM=...), run statement by statement "
-             "(default: [generate] online).")] = None,
+             "(default: \\[generate] online).")] = None,
 ) -> None:
     """Diff the models against the last bundle and write a new bundle."""
     # Imported here: the differ and model parsers are not needed by apply or status.
