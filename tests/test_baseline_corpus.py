@@ -17,10 +17,10 @@ import pytest
 
 from reviewkit.db.introspect import introspect
 from reviewkit.dialects.connection import connect
+from tests.conftest import another_database
 from tests.corpus_support import CorpusModel, corpus_file
 from tests.test_baseline import build_by_hand
 from tests.test_corpus import CHINOOK, PAGILA, SAKILA
-from tests.conftest import another_database
 from tests.test_runner import cli_url, run
 
 # The scripts make and enter a database of their own; here they run in the one the test made.
