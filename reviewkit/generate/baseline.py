@@ -66,7 +66,7 @@ def baseline(
             raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
                              "generate would not read it; choose a path the models setting matches")
         skipped: list[str] = []
-        models = _check_models_give_back(settings, _without(live, left_out), url.dialect, out, skipped.append)
+        models = _check_models_give_back(settings, _views_kept(live, with_queries), url.dialect, out, skipped.append)
         for line in skipped:  # what the model readers skipped, said once the models are known to be right
             if warn is not None:
                 warn(line)
@@ -145,9 +145,10 @@ def _portable_names(schema: Schema) -> Schema:
     return Schema(tuple(tables), schema.views)
 
 
-def _without(live: Schema, left_out: list[str]) -> Schema:
-    names = {line.split(":")[0].removeprefix("view ") for line in left_out}
-    return Schema(live.tables, tuple(v for v in live.views if v.name not in names))
+def _views_kept(live: Schema, kept: Schema) -> Schema:
+    """Return the live schema without the views left out of `kept` (views whose query the models cannot hold)."""
+    names = {view.name for view in kept.views}
+    return Schema(live.tables, tuple(v for v in live.views if v.name in names))
 
 
 def _check_models_give_back(
