@@ -4,8 +4,7 @@ The bytes linted are the bytes the DBA signs, hand edits included: the manifest'
 operations are not consulted. Each statement is parsed with sqlglot in the script's
 dialect; one sqlglot cannot parse is itself a finding, and the rules still see its text.
 What the rules know besides the statement is in `Script`: the tables that exist before
-the bundle (its parent's `schema.json`), whether the runner will run the script in one
-transaction, and what earlier statements of the script did.
+the bundle (its parent's `schema.json`) and what earlier statements of the script did.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ class Script:
     dialect: str
     path: str
     before: Schema  # the schema before the bundle (the parent's schema.json)
-    in_transaction: bool  # the runner runs the whole script in one transaction
     statements: list[Statement]
     seen: list[Statement] = field(default_factory=list)  # the statements before the current one
 
@@ -66,10 +64,8 @@ def lint_script(text: str, dialect: str, path: str, before: Schema, rules: list[
     What follows depends on the bytes and the schema before them only, so it can be kept
     per file hash (`reviewkit.lint.cache`); `finish` then applies the settings and sizes.
     """
-    engine = get_dialect(dialect)
     statements = _statements(text, dialect)
-    in_transaction = engine.transactional_ddl and not any(engine.driver.needs_autocommit(s.sql) for s in statements)
-    script = Script(dialect, path, before, in_transaction, statements)
+    script = Script(dialect, path, before, statements)
     found: list[Finding] = []
     for statement in statements:
         allowed = allowances(statement.comments)
