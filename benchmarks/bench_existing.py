@@ -30,6 +30,7 @@ failure (unless --keep). See benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -391,6 +392,47 @@ BASELINE_BREAKDOWN = [
 ]
 
 
+def bench_prove(command: list[str], project: Path, pg: Postgres, args: argparse.Namespace, mysql_url: str | None,
+                notes: list[str]) -> list[tuple[str, ...]]:
+    """Time `reviewkit prove 1 --dialect D` (up, down, up again on a scratch database, each compared) once per engine.
+
+    A failed proof is reported with its reason: on a default PostgreSQL, down.sql of this
+    bundle needs more locks in one transaction than the server's lock table holds.
+    """
+    env = {**os.environ, "REVIEWKIT_PROVE_POSTGRES_URL": pg.url("postgres")}
+    if mysql_url:
+        env["REVIEWKIT_PROVE_MYSQL_URL"] = mysql_url
+    found = []
+    for dialect in ("sqlite", "postgres", *(("mysql",) if mysql_url else ())):
+        started = time.perf_counter()
+        result = subprocess.run([*command, "prove", "1", "--dialect", dialect, "--json"], cwd=project, env=env,
+                                capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - started
+        title = ENGINE_TITLES[dialect]
+        status = "proven" if result.returncode == 0 else "failed"
+        found.append((f"{title}: reviewkit prove 1 (up, down, up)", f"{elapsed:.3f}", f"{elapsed:.3f}", "s", "-", status))
+        if result.returncode != 0:
+            notes.append(f"{title}: prove failed: {_prove_failure(result)[:300]}")
+    return found
+
+
+def _prove_failure(result: subprocess.CompletedProcess[str]) -> str:
+    """Return why a proof failed: the failing step and its error, from `prove --json`."""
+    try:
+        for entry in json.loads(result.stdout)["dialects"]:
+            if entry.get("reason"):
+                return entry["reason"]
+            for step in (entry.get("proof") or {}).get("steps", []):
+                error = step.get("error")
+                if isinstance(error, dict):
+                    return f"{step['name']}: {error.get('file')} statement {error.get('statement')}: {error.get('message')}"
+                if error:
+                    return f"{step['name']}: {error}"
+    except (ValueError, KeyError, TypeError):
+        pass
+    return result.stderr.strip() or result.stdout.strip()[:200]
+
+
 def profile_postgres(project: Path, root: Path, url: str, top: int, tables: int) -> None:
     profile_command(project, ["drift", "--database", url], f"reviewkit drift ({tables} tables, PostgreSQL)",
                     root, top, DRIFT_BREAKDOWN)
@@ -422,7 +464,7 @@ def main() -> None:
     parser.add_argument("--mysql-port", type=int, default=3306, help="MariaDB port (default 3306)")
     parser.add_argument("--mysql-user", default="root", help="MariaDB user (default root)")
     parser.add_argument("--mysql-password", default="", help="MariaDB password (default empty)")
-    parser.add_argument("--skip", action="append", choices=("alembic", "mariadb", "sqlite", "psql"), default=[],
+    parser.add_argument("--skip", action="append", choices=("alembic", "mariadb", "sqlite", "psql", "prove"), default=[],
                         help="leave a part out (repeatable)")
     parser.add_argument("--profile", action="store_true", help="also cProfile drift and baseline on PostgreSQL")
     parser.add_argument("--top", type=int, default=25, help="functions listed per profile (default 25)")
@@ -543,6 +585,9 @@ def main() -> None:
                 locks = pg.value("postgres", "SELECT current_setting('max_locks_per_transaction')")
                 notes.append(f"psql: down.sql in one transaction ran out of lock slots (max_locks_per_transaction = "
                              f"{locks}), so it runs statement by statement; `apply --to 0` of this bundle fails alike")
+
+        if "prove" not in skip:
+            context += bench_prove(command, project, pg, args, mysql_server_url(args) if mysql_db else None, notes)
 
         for label, argv in (("python -c pass", [sys.executable, "-c", "pass"]),
                             ("import reviewkit.cli", [sys.executable, "-c", "import reviewkit.cli"])):
