@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import sqlglot
 from sqlglot import exp
@@ -34,9 +35,9 @@ class Statement:
     node: exp.Expression | None
     comments: list[str] = field(default_factory=list)  # the comment lines directly above it
 
-    @property
+    @cached_property
     def upper(self) -> str:
-        """The text upper-cased with its whitespace collapsed, for the rules that read words."""
+        """The text upper-cased with its whitespace collapsed, for the rules that read words (once per statement)."""
         return " ".join(self.sql.upper().split())
 
 
