@@ -378,15 +378,18 @@ def test_a_change_no_engine_can_do_online_is_high_naming_the_tools(tmp_path, mys
     root = tmp_path / "proj"
     bundles = make_project(root, [("catalogue", STEP1, False, []), ("retype", RETYPED, True, [])])
     findings = [f for f in bundles[1].manifest["risk"]["findings"] if f["code"] == "not-online"]
-    assert [(f["level"], f["dialect"], f["operation"]) for f in findings] == [("high", "mysql", 0)]
-    message = findings[0]["message"]
+    assert [(f["level"], f["dialect"], f["operation"]) for f in findings] == [("high", "postgres", 0), ("high", "mysql", 0)]
+    # PostgreSQL rewrites the table for integer -> bigint: no online form either.
+    assert "rewrites the table: PostgreSQL cannot do this online" in findings[0]["message"]
+    assert "backfill it in batches" in findings[0]["message"] and "pg-osc" in findings[0]["message"]
+    message = findings[1]["message"]
     assert "price from integer to bigint" in message
     assert "pt-online-schema-change" in message and "gh-ost" in message
     assert bundles[1].risk_level == "high"
     assert message in (bundles[1].path / "REVIEW.md").read_text()
     up = bundles[1].script("mysql", "up")
     assert f"-- RISK high: {message}\nALTER TABLE `books` MODIFY COLUMN `price` BIGINT NULL;\n" in up
-    assert "-- RISK high" not in bundles[1].script("postgres", "up").replace("-- RISK high: changes", "")
+    assert f"-- RISK high: {findings[0]['message']}\n" in bundles[1].script("postgres", "up")
     # The engine agrees: asked to do it online, MariaDB refuses; plain, it copies the table.
     db = cli_url(mysql_url)
     assert run(root, "apply", "1", "--database", db).returncode == 0
@@ -395,6 +398,17 @@ def test_a_change_no_engine_can_do_online_is_high_naming_the_tools(tmp_path, mys
     applied = run(root, "apply", "--database", db)
     assert applied.returncode == 0, applied.stderr
     assert live_matches(mysql_url, bundles[1])
+
+
+@pytest.mark.parametrize(("old", "new", "kept"), [
+    ("varchar(20)", "varchar(40)", True), ("varchar(20)", "text", True), ("numeric(10,2)", "numeric(12,2)", True),
+    ("varchar(40)", "varchar(20)", False), ("numeric(10,2)", "numeric(12,3)", False), ("integer", "bigint", False),
+    ("text", "varchar(20)", False),
+])
+def test_postgres_type_changes_that_keep_the_rows_are_online(old, new, kept):
+    from reviewkit.dialects.postgres.online import keeps_rows
+
+    assert keeps_rows(old, new) is kept
 
 
 # -- PostgreSQL: writers keep going, an interrupted build is rebuilt -----------------------------------
