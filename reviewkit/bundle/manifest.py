@@ -10,14 +10,16 @@ times serve the approval files as well.
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from reviewkit.dialects import dialect_names
-from reviewkit.errors import IntegrityError
+from reviewkit.errors import IntegrityError, OperationFailed
 
 BUNDLE_FORMAT = 1
 RISK_LEVELS = ("low", "medium", "high")
@@ -57,6 +59,27 @@ def read_json(path: Path) -> Any:
         raise UnreadableJSON(f"not valid JSON ({str(err).split(';')[0]})") from None
     except RecursionError:
         raise UnreadableJSON("not valid JSON (arrays or objects nested too deeply)") from None
+
+
+def write_json(target: Path, record: Any, what: str) -> Path:
+    """Write `record` as `target` atomically (a temporary file renamed over it), or raise naming `what` it is.
+
+    For the evidence added to a bundle after it is sealed (approvals, proofs): a reader never
+    sees half a file, and an earlier one stays whole until the new one is complete.
+    """
+    temp = None
+    try:
+        target.parent.mkdir(exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except OSError as err:
+        if temp is not None and os.path.exists(temp):
+            os.unlink(temp)
+        raise OperationFailed(f"{target}: cannot write the {what} ({err.strerror or err})") from None
+    return target
 
 
 def parse_json(text: str) -> Any:

@@ -17,16 +17,21 @@ Reading a proof never raises: whatever is in the file becomes a state and a reas
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reviewkit.bundle.digest import PROOFS, compute_digest
-from reviewkit.bundle.manifest import UnreadableJSON, describe, encodes, is_sha256_hex, is_utc_time, read_json
+from reviewkit.bundle.manifest import (
+    UnreadableJSON,
+    describe,
+    encodes,
+    is_sha256_hex,
+    is_utc_time,
+    read_json,
+    write_json,
+)
 from reviewkit.bundle.store import Bundle
-from reviewkit.errors import OperationFailed
 
 PROOF_FORMAT = 1
 STEP_RESULTS = ("passed", "failed", "skipped")
@@ -196,17 +201,4 @@ def _field_difference(record: dict[str, Any], fields: dict[str, Any]) -> str:
 
 def write_proof(bundle: Bundle, record: dict[str, Any]) -> Path:
     """Write `proofs/<dialect>.json` atomically, replacing the dialect's earlier proof."""
-    target = proof_path(bundle, record["dialect"])
-    temp = None
-    try:
-        target.parent.mkdir(exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{record['dialect']}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except OSError as err:
-        if temp is not None and os.path.exists(temp):
-            os.unlink(temp)
-        raise OperationFailed(f"{target}: cannot write the proof ({err.strerror or err})") from None
-    return target
+    return write_json(proof_path(bundle, record["dialect"]), record, "proof")

@@ -9,9 +9,7 @@ the bundle (its parent's `schema.json`) and what earlier statements of the scrip
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -22,6 +20,7 @@ from sqlglot.errors import SqlglotError
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.splitter import split_statements
 from reviewkit.lint.findings import Finding, allowances
+from reviewkit.schema.expressions import quiet_sqlglot
 from reviewkit.schema.state import Schema
 
 
@@ -105,7 +104,7 @@ def unparsable(statement: Statement, script: Script) -> Iterable[Finding]:
 def _statements(text: str, dialect: str) -> list[Statement]:
     lines = text.splitlines()
     found = []
-    with _quiet_sqlglot():
+    with quiet_sqlglot():
         for number, split in enumerate(split_statements(text, dialect), 1):
             found.append(Statement(split.sql, number, split.line, _parse(split.sql, dialect), _comments_above(lines, split.line)))
     return found
@@ -128,18 +127,6 @@ def _comments_above(lines: list[str], line: int) -> list[str]:
         found.append(lines[index])
         index -= 1
     return list(reversed(found))
-
-
-@contextmanager
-def _quiet_sqlglot():
-    """sqlglot logs a warning for each statement it falls back on; lint reports, it does not log."""
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 # -- what a statement touches --------------------------------------------------------------

@@ -13,10 +13,8 @@ cannot read becomes one of those problems.
 from __future__ import annotations
 
 import gc
-import logging
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -42,6 +40,7 @@ from reviewkit.models.kinds import (
     tables_named_by,
 )
 from reviewkit.models.problems import Problems
+from reviewkit.schema.expressions import quiet_sqlglot
 from reviewkit.schema.state import Schema
 
 Warn = Callable[[str], None]
@@ -91,7 +90,7 @@ def load_ddl_files(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with _quiet_sqlglot():
+        with quiet_sqlglot():
             scripts = [(_relative(path, root), _sorted_statements(path, dialect, root)) for path in paths]
             left_out = tables_left_out(scripts) if ignore_unsupported else set()
             context = ddl_tables.ModelContext(builder, dialect, problems, ignore_unsupported=ignore_unsupported,
@@ -258,13 +257,3 @@ def _parse_message(err: ParseError | TokenError) -> str:
     return str(err).split("\n")[0]
 
 
-@contextmanager
-def _quiet_sqlglot() -> Iterator[None]:
-    """Silence sqlglot's warnings ("Falling back to parsing as a 'Command'"): each becomes a problem of ours."""
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

@@ -8,6 +8,9 @@ Each dialect renders them back with `render`.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache, lru_cache
 
 import sqlglot
@@ -201,3 +204,15 @@ def _drop_needless_parens(node: exp.Expression) -> exp.Expression:
         if inner > outer or same_ok:
             paren.replace(paren.this)
     return node
+
+
+@contextmanager
+def quiet_sqlglot() -> Iterator[None]:
+    """Silence sqlglot's log ("Falling back to parsing as a 'Command'"): its callers report what it means themselves."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -15,9 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -35,11 +33,12 @@ from reviewkit.bundle.manifest import (
     is_sha256_hex,
     is_utc_time,
     read_json,
+    write_json,
 )
 from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle
 from reviewkit.config import Policy
-from reviewkit.errors import IntegrityError, OperationFailed, UsageError
+from reviewkit.errors import IntegrityError, UsageError
 from reviewkit.signoff.keys import fingerprint, valid_name, verify_signature
 from reviewkit.signoff.reviewers import Reviewer, Reviewers, resolve_reviewers_path
 
@@ -204,21 +203,7 @@ def missing_proofs(bundle: Bundle, policy: Policy) -> str | None:
 
 def write_approval(bundle: Bundle, record: dict[str, Any]) -> Path:
     """Write `approvals/<reviewer>.json` atomically, replacing the reviewer's earlier approval."""
-    folder = bundle.path / APPROVALS
-    target = folder / f"{record['reviewer']}.json"
-    temp = None
-    try:
-        folder.mkdir(exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{record['reviewer']}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except OSError as err:
-        if temp is not None and os.path.exists(temp):
-            os.unlink(temp)
-        raise OperationFailed(f"{target}: cannot write the approval ({err.strerror or err})") from None
-    return target
+    return write_json(bundle.path / APPROVALS / f"{record['reviewer']}.json", record, "approval")
 
 
 # -- checking ---------------------------------------------------------------------------

@@ -13,10 +13,13 @@ import re
 from collections.abc import Iterator
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
+from reviewkit.dialects.postgres.rewrites import VOLATILE_DEFAULT, keeps_rows
+from reviewkit.errors import ModelError
 from reviewkit.lint.engine import Script, Statement, table_of
 from reviewkit.lint.findings import Finding
-from reviewkit.schema.types import parse_type
+from reviewkit.schema.types import from_sqlglot
 
 _CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b")
 _ADD_CONSTRAINT = re.compile(r"\bADD\s+(?:CONSTRAINT\s+\S+\s+)?(FOREIGN KEY|CHECK|UNIQUE|PRIMARY KEY)\b")
@@ -25,7 +28,6 @@ _SET_NOT_NULL = re.compile(rf"ALTER\s+(?:COLUMN\s+)?{_COLUMN}\s+SET\s+NOT\s+NULL
 # The new type runs to the next comma outside parentheses (NUMERIC(12, 2)), or the end.
 _TYPE_CHANGE = re.compile(rf"ALTER\s+(?:COLUMN\s+)?{_COLUMN}\s+(?:SET\s+DATA\s+)?TYPE\s+((?:[^,(]|\([^)]*\))+?)"
                           r"(?:\s+USING\s+(?:[^,(]|\([^)]*\))+)?\s*(?:,|$)", re.IGNORECASE)
-_VOLATILE = re.compile(r"\b(RANDOM|CLOCK_TIMESTAMP|TIMEOFDAY|GEN_RANDOM_UUID|UUID_GENERATE_V\d\w*|NEXTVAL|TXID_CURRENT)\s*\(")
 _RENAME = re.compile(r"\bRENAME\s+(?:COLUMN\s+|CONSTRAINT\s+)?(?:\S+\s+)?TO\b")
 _LOCK_TIMEOUT = re.compile(r"^SET\s+(?:SESSION\s+|LOCAL\s+)?LOCK_TIMEOUT\b")
 
@@ -162,22 +164,12 @@ def _one_line(sql: str) -> str:
 
 
 def _keeps_rows(old: str, new_sql: str) -> bool:
-    """Tell whether a change from portable type `old` to SQL type `new_sql` keeps the rows as they are.
-
-    PostgreSQL rewrites nothing when varchar(n) grows or becomes text, or when numeric(p,s)
-    gains precision at the same scale.
-    """
-    portable = parse_type(old)
-    new = " ".join(new_sql.lower().replace('"', "").split())
-    numeric = re.fullmatch(r"(?:numeric|decimal)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", new)
-    if portable.kind == "numeric" and numeric and len(portable.params) == 2:
-        return int(numeric.group(1)) >= portable.params[0] and int(numeric.group(2)) == portable.params[1]
-    if portable.kind not in ("varchar", "text"):
+    """Tell whether a change from portable type `old` to the SQL type `new_sql` keeps the rows as they are."""
+    try:
+        new, _ = from_sqlglot(exp.DataType.build(new_sql, dialect="postgres"), new_sql, "postgres")
+    except (SqlglotError, ValueError, ModelError):  # a type reviewkit does not map: assume the worst
         return False
-    if new in ("text", "character varying", "varchar"):
-        return True
-    found = re.fullmatch(r"(?:character varying|varchar)\s*\(\s*(\d+)\s*\)", new)
-    return bool(found) and portable.kind == "varchar" and int(found.group(1)) >= portable.params[0]
+    return keeps_rows(old, new)
 
 
 def volatile_default(statement: Statement, script: Script) -> Iterator[Finding]:
@@ -189,7 +181,7 @@ def volatile_default(statement: Statement, script: Script) -> Iterator[Finding]:
     """
     table = _alters_existing(statement, script)
     sql = statement.upper
-    if table and " ADD " in sql and " DEFAULT " in sql and _VOLATILE.search(sql.split(" DEFAULT ", 1)[1]):
+    if table and " ADD " in sql and " DEFAULT " in sql and VOLATILE_DEFAULT.search(sql.split(" DEFAULT ", 1)[1]):
         yield Finding("pg-volatile-default", "high",
                       f"a column added to {table} with a volatile default rewrites every row while reads and writes wait",
                       "add it without a default, SET DEFAULT, then backfill in batches", table=table)

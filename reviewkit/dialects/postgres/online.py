@@ -19,35 +19,17 @@ itself keep the plain forms: nobody uses them yet.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation
 from reviewkit.dialects.postgres.compiler import PostgresCompiler
+from reviewkit.dialects.postgres.rewrites import VOLATILE_DEFAULT, keeps_rows
 from reviewkit.schema import naming
 from reviewkit.schema.operations import AddColumn, AddConstraint, AddIndex, AlterColumn, DropIndex, Operation
 from reviewkit.schema.state import Check, ForeignKey, PrimaryKey, Unique
-from reviewkit.schema.types import parse_type
 
 # The tools that copy a table in the background and swap it in; for PostgreSQL, pg-osc.
 TOOLS = "pg-osc (or, on MySQL, pt-online-schema-change and gh-ost)"
-_VOLATILE = re.compile(r"\b(RANDOM|CLOCK_TIMESTAMP|TIMEOFDAY|GEN_RANDOM_UUID|UUID_GENERATE_V\d\w*|NEXTVAL|TXID_CURRENT)\s*\(")
-
-
-def keeps_rows(old: str, new: str) -> bool:
-    """Tell whether PostgreSQL changes a column from `old` to `new` (portable types) without rewriting its table.
-
-    A varchar grown or made text, and a numeric given more precision at the same scale, keep
-    their stored values as they are (PostgreSQL's ALTER TABLE documentation, "Notes").
-    """
-    before, after = parse_type(old), parse_type(new)
-    if before.array or after.array:
-        return False
-    if before.kind in ("varchar", "text") and after.kind in ("varchar", "text"):
-        return after.kind == "text" or (before.kind == "varchar" and after.params[0] >= before.params[0])
-    if before.kind == after.kind == "numeric" and len(before.params) == 2 and len(after.params) == 2:
-        return after.params[1] == before.params[1] and after.params[0] >= before.params[0]
-    return False
 
 
 def _concurrently(sql: str) -> str:
@@ -91,7 +73,7 @@ class PostgresOnlineCompiler(PostgresCompiler):
         why = None
         if isinstance(op, AlterColumn) and op.type_changed and not keeps_rows(op.old.type, op.new.type):
             why = f"changing {op.table}.{op.new.name} from {op.old.type} to {op.new.type} rewrites the table"
-        elif isinstance(op, AddColumn) and op.column.default and _VOLATILE.search(op.column.default.upper()):
+        elif isinstance(op, AddColumn) and op.column.default and VOLATILE_DEFAULT.search(op.column.default):
             why = f"adding {op.table}.{op.column.name} with the volatile default {op.column.default} rewrites the table"
         if why is None:
             return ()
