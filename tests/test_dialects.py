@@ -43,4 +43,4 @@ def test_sqlite_rebuilds_a_table_once_per_run_of_changes(tmp_path):
     assert script.count('CREATE TABLE "_reviewkit_new_products"') == 1
     assert script.count('CREATE TABLE "_reviewkit_new_customers"') == 1
     assert "-- (done by the rebuild of products at operation 7)" in script
-    assert script.count("-- RISK medium: rebuilds table products") == 1
+    assert script.count("-- RISK medium sqlite-table-rebuild: products is rebuilt") == 1

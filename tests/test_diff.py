@@ -8,7 +8,8 @@ import pytest
 
 from reviewkit.diff import DeclaredRenames, diff_schemas
 from reviewkit.errors import UsageError
-from reviewkit.generate.risk import assess, is_widening, overall_level
+from reviewkit.generate.generator import assess
+from reviewkit.lint.risk import overall_level
 from reviewkit.models.ddl import load_ddl_files
 from reviewkit.schema.operations import (
     AddColumn,
@@ -23,7 +24,7 @@ from reviewkit.schema.operations import (
     reverse_all,
 )
 from reviewkit.schema.state import Schema
-from reviewkit.schema.types import parse_type
+from reviewkit.schema.types import is_widening, parse_type
 from tests.scenario_support import scenario_dialect, scenario_steps
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -93,7 +94,7 @@ def test_a_drop_and_add_stays_so_without_an_answer(tmp_path):
     new = schema_of(tmp_path, "CREATE TABLE books (id int PRIMARY KEY, available boolean);")
     ops = diff_schemas(old, new)
     assert [type(op) for op in ops] == [DropColumn, AddColumn]
-    assert overall_level(assess(ops, old)) == "high"
+    assert overall_level(assess(ops, old, ["postgres", "mysql", "sqlite"])) == "high"
 
 
 def test_declared_column_rename(tmp_path):
@@ -101,7 +102,7 @@ def test_declared_column_rename(tmp_path):
     new = schema_of(tmp_path, "CREATE TABLE books (id int PRIMARY KEY, available boolean);")
     ops = diff_schemas(old, new, DeclaredRenames.parse(["books.in_print=books.available"]))
     assert ops == [RenameColumn("books", "in_print", "available")]
-    assert overall_level(assess(ops, old)) == "medium"
+    assert overall_level(assess(ops, old, ["postgres", "mysql", "sqlite"])) == "medium"
 
 
 def test_questioner_confirms_table_and_column_renames(tmp_path):

@@ -163,5 +163,10 @@ def test_a_foreign_key_added_back_is_a_risk_finding_for_that_engine(built):
     drop_only_index = built("fk_index_swap")[4]
     findings = drop_only_index.manifest["risk"]["findings"]
     assert drop_only_index.manifest["risk"]["level"] == "medium"
-    assert [(f["dialect"], f["code"]) for f in findings] == [("mysql", "scan")]
-    assert "adds back foreign key books_author_id_fkey" in findings[0]["message"]
+    assert [(f["dialect"], f["code"]) for f in findings] == [
+        ("postgres", "pg-drop-index-without-concurrently"), ("mysql", "mysql-add-foreign-key")]
+    # The finding is on the statement that adds the key back, after the index it needed is dropped.
+    up = drop_only_index.script("mysql", "up").splitlines()
+    line = findings[1]["line"]
+    assert up[line - 1].startswith("ALTER TABLE `books` ADD CONSTRAINT `books_author_id_fkey` FOREIGN KEY")
+    assert up[line - 2].startswith("-- RISK medium mysql-add-foreign-key: adding a foreign key to books copies the table")

@@ -91,12 +91,17 @@ def test_risky_changes_are_flagged_in_sql_and_review(project):
     assert result.returncode == 0, result.stderr
     bundle = load_bundles(project / "bundles")[-1]
     assert bundle.risk_level == "high"
-    codes = {f["code"] for f in bundle.manifest["risk"]["findings"]}
-    assert {"data-loss", "narrowing", "rebuild"} <= codes
-    up = bundle.script("postgres", "up")
-    assert "-- RISK high: drops column customers.email" in up
+    findings = bundle.manifest["risk"]["findings"]
+    codes = {f["code"] for f in findings}
+    assert {"pg-drop", "mysql-drop", "sqlite-drop", "pg-type-narrowing", "mysql-type-narrowing",
+            "sqlite-table-rebuild"} <= codes
+    up = bundle.script("postgres", "up").splitlines()
+    drop = next(f for f in findings if f["code"] == "pg-drop")
+    assert up[drop["line"] - 2] == "-- RISK high pg-drop: dropping a column of customers loses its values"
+    assert up[drop["line"] - 1].startswith('ALTER TABLE "customers" DROP COLUMN "email"')
     review = (bundle.path / "REVIEW.md").read_text()
-    assert "narrows orders.total from numeric(10,2) to numeric(8,2)" in review
+    assert "changing orders.total from numeric(10,2) to numeric(8,2) narrows it" in review
+    assert f"(operation {drop['operation'] + 1}, postgres/up.sql:{drop['line']})" in review
     assert "SQLite" in review
 
 

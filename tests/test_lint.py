@@ -152,7 +152,7 @@ def test_an_allowance_in_the_signed_bytes_and_disabled_rules(project):
     bundle = load_bundles(project / "bundles")[1]
     script = bundle.script_path("postgres", "up")
     text = script.read_text()
-    script.write_text(text.replace("CREATE INDEX", "-- reviewkit: allow pg-index-without-concurrently -- books has 40 rows\n"
+    script.write_text(text.replace("\nCREATE INDEX", "\n-- reviewkit: allow pg-index-without-concurrently -- books has 40 rows\n"
                                                    "CREATE INDEX", 1))
     seal_bundle(bundle)
     report = json.loads(run(project, "lint", "--format", "json", "--dialect", "postgres").stdout)

@@ -192,10 +192,13 @@ def test_online_is_in_the_manifest_and_review_and_sqlite_is_unchanged(history, t
         for direction in ("up", "down"):
             assert plain[number - 1].script("sqlite", direction) == bundles[number - 1].script("sqlite", direction)
             assert plain[number - 1].script("postgres", direction) != bundles[number - 1].script("postgres", direction)
-    # An index built concurrently locks nothing on PostgreSQL or MySQL: the lock finding stays SQLite's.
-    locks = [f for f in bundles[1].manifest["risk"]["findings"] if f["code"] == "lock"]
-    assert locks and all(f.get("dialect") == "sqlite" for f in locks)
-    assert all(f.get("dialect") is None for f in plain[1].manifest["risk"]["findings"] if f["code"] == "lock")
+    # An index built concurrently locks nothing on PostgreSQL: the plain bundle's lock finding is gone; SQLite
+    # has no online form, and its rebuild of books (which builds the index) is a finding in both.
+    def codes(bundle: Bundle) -> set[tuple[str, str]]:
+        return {(f["dialect"], f["code"]) for f in bundle.manifest["risk"]["findings"]}
+    assert ("postgres", "pg-index-without-concurrently") in codes(plain[1])
+    assert ("postgres", "pg-index-without-concurrently") not in codes(bundles[1])
+    assert ("sqlite", "sqlite-table-rebuild") in codes(plain[1]) & codes(bundles[1])
 
 
 def test_generate_online_from_the_config_with_its_lock_timeout(tmp_path):
@@ -214,7 +217,7 @@ def test_generate_online_from_the_config_with_its_lock_timeout(tmp_path):
     plain = run(root, "generate", "--no-input", "--no-online", "reshape")
     assert plain.returncode == 0, plain.stderr
     assert not load_bundles(root / "bundles")[2].online
-    assert "lock_timeout" not in load_bundles(root / "bundles")[2].script("postgres", "up")
+    assert not any("lock_timeout" in s for s in statements_of(load_bundles(root / "bundles")[2].script("postgres", "up")))
 
 
 def test_checks_a_new_type_brings_are_added_not_valid_on_postgres(tmp_path, postgres_url):
@@ -371,25 +374,40 @@ def test_every_scenario_online_round_trips_on_mariadb_and_postgres(scenario, tmp
 
 # -- what MySQL cannot do online ------------------------------------------------------------------
 
+
+def assess_plain(root: Path) -> list:
+    """Return what a plain bundle of the newest bundle's operations would hold: lint's findings, not online."""
+    from reviewkit.diff import diff_schemas
+    from reviewkit.generate.generator import assess
+
+    bundles = load_bundles(root / "bundles")
+    before, after = bundles[-2].schema(), bundles[-1].schema()
+    return assess(diff_schemas(before, after), before, ["postgres", "mysql"])
+
 RETYPED = STEP1.replace("price integer,", "price bigint,")
 
 
 def test_a_change_no_engine_can_do_online_is_high_naming_the_tools(tmp_path, mysql_url):
     root = tmp_path / "proj"
     bundles = make_project(root, [("catalogue", STEP1, False, []), ("retype", RETYPED, True, [])])
-    findings = [f for f in bundles[1].manifest["risk"]["findings"] if f["code"] == "not-online"]
-    assert [(f["level"], f["dialect"], f["operation"]) for f in findings] == [("high", "postgres", 0), ("high", "mysql", 0)]
+    findings = [f for f in bundles[1].manifest["risk"]["findings"] if "cannot do this online" in f["message"]]
+    assert [(f["level"], f["dialect"], f["code"], f["operation"]) for f in findings] == [
+        ("high", "postgres", "pg-type-change-rewrite", 0), ("high", "mysql", "mysql-copying-alter", 0)]
     # PostgreSQL rewrites the table for integer -> bigint: no online form either.
     assert "rewrites the table: PostgreSQL cannot do this online" in findings[0]["message"]
-    assert "backfill it in batches" in findings[0]["message"] and "pg-osc" in findings[0]["message"]
+    assert "backfill it in batches" in findings[0]["help"] and "pg-osc" in findings[0]["help"]
     message = findings[1]["message"]
     assert "price from integer to bigint" in message
-    assert "pt-online-schema-change" in message and "gh-ost" in message
+    assert "pt-online-schema-change" in findings[1]["help"] and "gh-ost" in findings[1]["help"]
     assert bundles[1].risk_level == "high"
     assert message in (bundles[1].path / "REVIEW.md").read_text()
     up = bundles[1].script("mysql", "up")
-    assert f"-- RISK high: {message}\nALTER TABLE `books` MODIFY COLUMN `price` BIGINT NULL;\n" in up
-    assert f"-- RISK high: {findings[0]['message']}\n" in bundles[1].script("postgres", "up")
+    assert f"-- RISK high mysql-copying-alter: {message}\nALTER TABLE `books` MODIFY COLUMN `price` BIGINT NULL;\n" in up
+    assert f"-- RISK high pg-type-change-rewrite: {findings[0]['message']}\n" in bundles[1].script("postgres", "up")
+    # The same bundle, plain: the copy and the rewrite are medium lock findings, weighed by table size.
+    plain = assess_plain(root)
+    assert {(f.dialect, f.finding.rule, f.level) for f in plain} >= {
+        ("postgres", "pg-type-change-rewrite", "medium"), ("mysql", "mysql-copying-alter", "medium")}
     # The engine agrees: asked to do it online, MariaDB refuses; plain, it copies the table.
     db = cli_url(mysql_url)
     assert run(root, "apply", "1", "--database", db).returncode == 0
@@ -406,7 +424,7 @@ def test_a_change_no_engine_can_do_online_is_high_naming_the_tools(tmp_path, mys
     ("text", "varchar(20)", False),
 ])
 def test_postgres_type_changes_that_keep_the_rows_are_online(old, new, kept):
-    from reviewkit.dialects.postgres.online import keeps_rows
+    from reviewkit.dialects.postgres.rewrites import keeps_rows
 
     assert keeps_rows(old, new) is kept
 
@@ -501,7 +519,9 @@ def test_an_interrupted_concurrent_build_is_dropped_and_built_again_on_resume(tm
     resumed = run(root, "apply", "--resume", "--database", db)
     assert resumed.returncode == 0, resumed.stderr
     said = " ".join(resumed.stdout.split())  # the console wraps long lines
-    assert "statement 2 (line 10): dropped the INVALID index users_email_key" in said, said
+    script = load_bundles(root / "bundles")[1].script("postgres", "up").splitlines()
+    line = next(n for n, text in enumerate(script, 1) if text.startswith("CREATE UNIQUE INDEX CONCURRENTLY"))
+    assert f"statement 2 (line {line}): dropped the INVALID index users_email_key" in said, said
     assert "statement 1 sets up the session; run again before resuming: SET lock_timeout = '5s'" in said
     assert invalid_indexes(postgres_url) == []
     assert live_matches(postgres_url, bundles[1])

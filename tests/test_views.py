@@ -14,7 +14,7 @@ import pytest
 from reviewkit.dialects import get_dialect
 from reviewkit.diff import DeclaredRenames, diff_schemas
 from reviewkit.errors import ModelError, UnsupportedType
-from reviewkit.generate.risk import assess
+from reviewkit.generate.generator import assess
 from reviewkit.models.ddl import load_ddl_files
 from reviewkit.schema.operations import apply_all, reverse_all
 from reviewkit.schema.state import Column, Schema, Table, View, schema_from_json, schema_to_json
@@ -231,8 +231,10 @@ def test_dropping_a_view_is_a_finding_but_dropping_it_to_create_it_again_is_not(
     old, _ = load(tmp_path, BASE)
     new, _ = load(tmp_path, BASE.replace("name varchar(40)", "name varchar(80)").replace(
         "CREATE VIEW report AS SELECT n.name, t.total FROM names n JOIN totals t ON t.customer_id = n.id;", ""))
-    findings = [(f.code, f.message) for f in assess(diff_schemas(old, new), old)]
+    found = assess(diff_schemas(old, new), old, ["postgres", "mysql", "sqlite"])
+    findings = [(f.finding.rule, f.message) for f in found]
     assert ("drop-view", "drops view report: code that reads it breaks") in findings
+    assert {f.dialect for f in found if f.finding.rule == "drop-view"} == {"postgres", "mysql", "sqlite"}
     assert not any("names" in message for code, message in findings if code == "drop-view")
 
 

@@ -26,7 +26,7 @@ RISK_LEVELS = ("low", "medium", "high")
 BUNDLE_ID = re.compile(r"[0-9]{4,}_[a-z0-9_]+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|\+00:00)")
-_FINDING_FIELDS = {"level", "code", "message", "operation", "dialect"}
+_FINDING_FIELDS = {"level", "code", "message", "operation", "dialect", "help", "statement", "line", "table", "allowed"}
 
 
 class _Wrong(Exception):
@@ -218,7 +218,7 @@ def _risk(value: Any) -> None:
 
 def _finding(value: Any) -> None:
     if not isinstance(value, dict):
-        raise _Wrong(f"must be an object with level, code, message and operation, not {describe(value)}")
+        raise _Wrong(f"must be an object with level, code and message, not {describe(value)}")
     unknown = sorted(set(value) - _FINDING_FIELDS)
     if unknown:
         raise _Wrong(f"has an unknown field {json.dumps(unknown[0])} (known: {', '.join(sorted(_FINDING_FIELDS))})")
@@ -227,11 +227,19 @@ def _finding(value: Any) -> None:
     for key in ("code", "message"):
         if not isinstance(value.get(key), str):
             raise _Wrong(f"must be a string, not {_shown(value, key)}", f".{key}")
-    operation = value.get("operation")
-    if isinstance(operation, bool) or not isinstance(operation, int) or operation < 0:
-        raise _Wrong(f"must be an operation's index (0, 1, ...), not {_shown(value, 'operation')}", ".operation")
-    if "dialect" in value and not isinstance(value["dialect"], str):
-        raise _Wrong(f"must be a dialect name, not {describe(value['dialect'])}", ".dialect")
+    for key in ("help", "allowed"):
+        if key in value and not isinstance(value[key], str):
+            raise _Wrong(f"must be a string, not {describe(value[key])}", f".{key}")
+    # A finding of a statement that belongs to no operation (an online script's SET, a hand
+    # edit sealed) has no operation.
+    for key, what in (("operation", "an operation's index (0, 1, ...)"), ("statement", "a statement number (1, 2, ...)"),
+                      ("line", "a line number (1, 2, ...)")):
+        number = value.get(key)
+        if key in value and (isinstance(number, bool) or not isinstance(number, int) or number < (0 if key == "operation" else 1)):
+            raise _Wrong(f"must be {what}, not {describe(number)}", f".{key}")
+    for key in ("dialect", "table"):
+        if key in value and not isinstance(value[key], str):
+            raise _Wrong(f"must be a {'dialect' if key == 'dialect' else 'table'} name, not {describe(value[key])}", f".{key}")
 
 
 def _shown(record: dict[str, Any], key: str) -> str:
@@ -335,7 +343,7 @@ def _contradiction(manifest: dict[str, Any], folder: str) -> str | None:
     findings = manifest["risk"]["findings"]
     for index, finding in enumerate(findings):
         where = f"risk.findings[{index}]"
-        if finding["operation"] >= len(manifest["operations"]):
+        if finding.get("operation", -1) >= len(manifest["operations"]):
             return f"{where}.operation {finding['operation']} is past the last of the {len(manifest['operations'])} operations"
         if finding.get("dialect", manifest["dialects"][0]) not in manifest["dialects"]:
             return f"{where}.dialect {json.dumps(finding['dialect'])} is not one of the bundle's dialects ({', '.join(manifest['dialects'])})"

@@ -1,6 +1,7 @@
 """`reviewkit seal`: re-list a hand-edited bundle's files, recompute checksums and the digest.
 
 Everything in the bundle folder but `manifest.json`, `approvals/` and `proofs/` is listed;
+the risk is what `lint` finds in the scripts as they are now (given by the caller), and
 every other manifest field stays as it was. Approvals and proofs of the old digest become
 stale.
 """
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reviewkit.bundle.digest import (
     APPROVALS,
@@ -36,18 +39,25 @@ class SealResult:
     changed: list[str]
     stale: list[str]  # approval files that signed another digest
     stale_proofs: list[str] = field(default_factory=list)  # proof files of another digest
+    old_risk: str = ""  # the risk level before sealing
 
     @property
     def unchanged(self) -> bool:
         return self.old_digest == self.bundle.digest
 
 
-def seal_bundle(bundle: Bundle) -> SealResult:
-    """Rewrite the bundle's manifest to list the files as they are now; return what changed."""
+def seal_bundle(bundle: Bundle, risk: Callable[[Bundle], dict[str, Any]] | None = None) -> SealResult:
+    """Rewrite the bundle's manifest to list the files as they are now; return what changed.
+
+    `risk` gives the bundle's risk from its scripts as they are (`reviewkit.lint.bundle_risk`);
+    without it the manifest keeps the risk it had.
+    """
     files = scan_files(bundle.path)
     _check_scripts(bundle, files)
     old = bundle.manifest["files"]
     manifest = {**bundle.manifest, "files": dict(sorted(files.items()))}
+    if risk is not None:
+        manifest["risk"] = risk(bundle)
     manifest["digest"] = compute_digest(manifest)
     if manifest != bundle.manifest:
         _write_manifest(bundle.path, manifest_bytes(manifest))
@@ -60,6 +70,7 @@ def seal_bundle(bundle: Bundle) -> SealResult:
         changed=sorted(rel for rel in files if rel in old and old[rel] != files[rel]),
         stale=stale_approvals(sealed),
         stale_proofs=[f"{PROOFS}/{s.dialect}.json" for s in proof_states(sealed) if s.state == "stale"],
+        old_risk=bundle.risk_level,
     )
 
 

@@ -64,10 +64,24 @@ def generate_cmd(
     rel = bundle.path.relative_to(settings.root) if bundle.path.is_relative_to(settings.root) else bundle.path
     online_words = ", online" if bundle.online else ""
     say(out, f"Wrote bundle {rel} ({len(bundle.manifest['operations'])} operations, risk {bundle.risk_level}{online_words})")
-    for finding in bundle.manifest["risk"]["findings"]:
-        scope = f" [{finding['dialect']}]" if "dialect" in finding else ""
-        say(out, f"  {finding['level']:<6} {finding['message']}{scope}")
+    print_findings(bundle.manifest["risk"]["findings"])
     say(out, f"digest {bundle.digest}")
+
+
+_SHOWN_FINDINGS = 20
+
+
+def print_findings(findings: list[dict]) -> None:
+    """Print a bundle's medium and high findings (up to a screenful), then how many low ones REVIEW.md lists."""
+    serious = [f for f in findings if f["level"] != "low"]
+    for finding in serious[:_SHOWN_FINDINGS]:
+        where = finding.get("dialect", "")
+        say(out, f"  {finding['level']:<6} {where:<8} {finding['code']}: {finding['message']}")
+    if len(serious) > _SHOWN_FINDINGS:
+        say(out, f"  ... and {len(serious) - _SHOWN_FINDINGS} more medium or high (REVIEW.md lists every finding)")
+    low = len(findings) - len(serious)
+    if low:
+        say(out, f"  {low} low finding{'s' if low != 1 else ''} (style, brief locks: REVIEW.md lists them)")
 
 
 def show_cmd(

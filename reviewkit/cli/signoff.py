@@ -141,9 +141,6 @@ def _confirm(bundle: Bundle, reviewer: Reviewer, settings: Settings) -> bool:
     if count > 20:
         say(out, f"  ... and {count - 20} more (REVIEW.md lists them all)")
     say(out, f"risk     {bundle.risk_level}", "bold red" if bundle.risk_level == "high" else None)
-    for finding in m["risk"].get("findings", []):
-        scope = f" [{finding['dialect']}]" if "dialect" in finding else ""
-        say(out, f"  {finding['level']:<6} {finding['message']}{scope}")
     say(out, f"digest   {bundle.digest}")
     _print_proofs(bundle)
     _print_lint(bundle, settings)
@@ -226,8 +223,9 @@ def seal_cmd(bundle: Annotated[str, typer.Argument(help="Bundle number, id or pa
     settings = load_settings()
     found = find_bundle(load_bundles(settings.bundles_dir), bundle)
     from reviewkit.bundle.seal import seal_bundle
+    from reviewkit.lint import bundle_risk
 
-    render_seal(seal_bundle(found))
+    render_seal(seal_bundle(found, lambda sealed: bundle_risk(settings, sealed)))
 
 
 def render_seal(result: SealResult) -> None:
@@ -240,6 +238,9 @@ def render_seal(result: SealResult) -> None:
             for path in paths:
                 say(out, f"  {label:<8} {path}")
         say(out, f"sealed {b.id}: digest {result.old_digest[:12]} -> {b.digest}")
+        if result.old_risk and result.old_risk != b.risk_level:
+            say(out, f"risk     {result.old_risk} -> {b.risk_level} (what lint finds in the up scripts now)",
+                "bold red" if b.risk_level == "high" else None)
     for stale in result.stale:
         say(out, f"stale    {b.id}/{stale}: signed another digest; the reviewer must approve again")
     for stale in result.stale_proofs:

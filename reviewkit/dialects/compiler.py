@@ -75,11 +75,6 @@ class CompiledOperation:
     statements: tuple[str, ...]
     note: str | None = None  # shown in the script when the statements live elsewhere
     rebuild: bool = False  # a table rebuild: every row copied under the write lock
-    # Online forms (`generate --online`): why a statement of this operation cannot run
-    # online on this engine (it copies or locks a table in use), one reason each.
-    offline: tuple[str, ...] = ()
-    # Foreign keys the engine needed out of the way, added back here: what each re-add costs.
-    readded: tuple[str, ...] = ()
 
 
 _NEVER_IN_A_DEFAULT = (

@@ -50,8 +50,6 @@ class ForeignKeyRules:
 
     # ADD FOREIGN KEY builds an index on the child table when none serves (InnoDB).
     builds_child_index = False
-    # What adding a foreign key back costs on an existing table.
-    readd_cost = "checks every row of {table}"
 
     def may_refuse(self, op: Operation) -> bool:
         """Tell, cheaply, whether `op` is of a kind the engine may refuse; the walk ignores the others."""
@@ -145,7 +143,6 @@ class _Step:
 
     statements: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    readded: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -316,9 +313,6 @@ class ForeignKeyWalk:
                 continue
             del self.pending[key]
             self.steps[p].statements += self.compiler.compile_add_constraint(AddConstraint(key[0], fk), ctx)
-            if pending.dropped:
-                cost = self.rules.readd_cost.format(table=key[0])
-                self.steps[p].readded.append(f"adds back foreign key {key[1]}, dropped earlier for this engine: {cost}")
             self._note_round_trip(key[1], pending, p)
 
     def _note_round_trip(self, name: str, pending: _Pending, p: int) -> None:
@@ -349,9 +343,8 @@ def _by_operation(operations: list[Operation], order: list[int], shown: list[int
         at = shown[p]
         items[at].statements += steps[p].statements
         items[at].notes += steps[p].notes
-        items[at].readded += steps[p].readded
         if at != own:
             items[own].notes.insert(0, f"runs at operation {at + 1}, before the index or key it replaces is dropped: "
                                        "a foreign key needs one at every step")
-    return [CompiledOperation(op, tuple(item.statements), note="; ".join(item.notes) or None, readded=tuple(item.readded))
+    return [CompiledOperation(op, tuple(item.statements), note="; ".join(item.notes) or None)
             for op, item in zip(operations, items, strict=True)]

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from reviewkit import __version__
 from reviewkit.bundle.store import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
@@ -18,17 +19,13 @@ from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler, contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
 from reviewkit.errors import ModelError, UnsupportedType, UsageError
+from reviewkit.forked import ForkedCall, fork_helps
 from reviewkit.generate.review import render_empty_review, render_review
-from reviewkit.generate.risk import (
-    Finding,
-    assess,
-    foreign_key_findings,
-    offline_findings,
-    online_locks,
-    overall_level,
-    rebuild_findings,
-)
-from reviewkit.generate.scripts import render_empty_script, render_script
+from reviewkit.generate.scripts import numbered_statements, render_empty_script, render_script
+from reviewkit.lint import cache
+from reviewkit.lint.engine import Statement, lint_statements, rules_of
+from reviewkit.lint.findings import Finding
+from reviewkit.lint.risk import BundleFinding, kept, risk_of
 from reviewkit.models import load_models
 from reviewkit.schema.operations import CreateView, DropView, Operation, reverse_all
 from reviewkit.schema.state import Schema, schema_to_json
@@ -106,7 +103,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
     if after != models and after.ignoring_column_order() != models.ignoring_column_order():
         raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
-    files, findings = _bundle_files(bundle_id, dialects, operations, up_contexts, parent, author, form)
+    files, findings = _bundle_files(settings, bundle_id, dialects, operations, up_contexts, parent, author, form)
     manifest = _manifest(bundle_id, parent, author, dialects, operations, findings, form)
     if options.baseline is not None:
         manifest["baseline"] = True
@@ -137,35 +134,118 @@ def check_engines_hold(models: Schema, dialects: list[Dialect]) -> None:
 
 
 def _bundle_files(
-    bundle_id: str, dialects: list[Dialect], operations: list[Operation], up_contexts: list[CompileContext],
-    parent: Bundle | None, author: str, form: ScriptForm,
-) -> tuple[dict[str, bytes], list[Finding]]:
-    before, after = up_contexts[0].before, up_contexts[-1].after
+    settings: Settings, bundle_id: str, dialects: list[Dialect], operations: list[Operation],
+    up_contexts: list[CompileContext], parent: Bundle | None, author: str, form: ScriptForm,
+) -> tuple[dict[str, bytes], list[BundleFinding]]:
+    after = up_contexts[-1].after
     down_ops = reverse_all(operations)
     down_contexts = contexts_for(down_ops, after)
-    findings = assess(operations, before)
-    down_findings = assess(down_ops, after)
-    if form.online:
-        plain = [d.name for d in dialects if not d.online_forms]
-        findings, down_findings = online_locks(findings, plain), online_locks(down_findings, plain)
     files: dict[str, bytes] = {SCHEMA: schema_to_json(after).encode()}
-    for dialect in dialects:
-        compiler, preamble = form.compiler(dialect), form.preamble(dialect)
-        up = compiler.compile_all(operations, up_contexts)
-        down = compiler.compile_all(down_ops, down_contexts)
-        findings += _engine_findings(up, dialect.name)
-        down_findings += _engine_findings(down, dialect.name)
-        files[f"{dialect.name}/up.sql"] = render_script(bundle_id, dialect, "up", up, findings, preamble).encode()
-        files[f"{dialect.name}/down.sql"] = render_script(bundle_id, dialect, "down", down, down_findings, preamble).encode()
+    writer = _ScriptWriter(settings, bundle_id, form, operations, up_contexts, down_ops, down_contexts,
+                           (parent.path / SCHEMA).read_bytes() if parent is not None else b"", files[SCHEMA])
+    findings: list[BundleFinding] = []
+    for scripts in _each_dialect(writer.scripts, dialects):
+        files.update(scripts.files)
+        findings += scripts.findings
+        for entry, found in scripts.lint:  # `reviewkit lint` of these bytes, next, is read from what was found here
+            cache.store(settings.root, entry, found)
+    findings.sort(key=lambda f: (-1 if f.operation is None else f.operation))  # stable: dialect order within
     review = render_review(bundle_id, parent.id if parent else None, author, operations, findings, down_ops, dialects, after,
                            form.notes(dialects))
     files["REVIEW.md"] = review.encode()
     return files, findings
 
 
-def _engine_findings(compiled: list[CompiledOperation], dialect: str) -> list[Finding]:
-    """Return what one engine's script costs beyond the operations themselves: rebuilds, foreign keys, copies."""
-    return rebuild_findings(compiled, dialect) + foreign_key_findings(compiled, dialect) + offline_findings(compiled, dialect)
+T = TypeVar("T")
+
+
+def _each_dialect(make: Callable[[Dialect], T], dialects: list[Dialect]) -> list[T]:
+    """Return `make(dialect)` for each dialect; all but the first in a forked child, when a second CPU can run it.
+
+    Compiling, linting and writing the scripts of one dialect needs nothing from another's,
+    and on a large bundle each takes a few tenths of a second.
+    """
+    if len(dialects) < 2 or not fork_helps():
+        return [make(dialect) for dialect in dialects]
+    with ForkedCall(lambda: [make(dialect) for dialect in dialects[1:]]) as child:
+        first = make(dialects[0])
+        return [first, *child.result()]
+
+
+@dataclass(frozen=True)
+class _Scripts:
+    """One dialect's up.sql and down.sql, what lint found in up.sql, and what to keep for `reviewkit lint`."""
+
+    files: dict[str, bytes]
+    findings: list[BundleFinding]
+    lint: list[tuple[str, list[Finding]]]  # (cache key, findings) of each script
+
+
+@dataclass(frozen=True)
+class _ScriptWriter:
+    """Writes each dialect's scripts, with `lint`'s findings as `-- RISK` comments above their statements."""
+
+    settings: Settings
+    bundle_id: str
+    form: ScriptForm
+    operations: list[Operation]
+    up_contexts: list[CompileContext]
+    down_operations: list[Operation]
+    down_contexts: list[CompileContext]
+    parent_schema: bytes  # the schema before up.sql, as the parent's schema.json holds it
+    schema: bytes  # the schema before down.sql: this bundle's schema.json
+
+    def scripts(self, dialect: Dialect) -> _Scripts:
+        compiler, before, after = self.form.compiler(dialect), self.up_contexts[0].before, self.up_contexts[-1].after
+        up = compiler.compile_all(self.operations, self.up_contexts)
+        down = compiler.compile_all(self.down_operations, self.down_contexts)
+        up_bytes, up_findings, up_entry = self._script(dialect, "up", up, before, self.parent_schema)
+        down_bytes, _, down_entry = self._script(dialect, "down", down, after, self.schema)
+        return _Scripts({f"{dialect.name}/up.sql": up_bytes, f"{dialect.name}/down.sql": down_bytes}, up_findings,
+                        [up_entry, down_entry])
+
+    def _script(self, dialect: Dialect, direction: str, compiled: list[CompiledOperation], before: Schema,
+                before_bytes: bytes) -> tuple[bytes, list[BundleFinding], tuple[str, list[Finding]]]:
+        """Return the script's bytes, its findings with their operations, and its entry for lint's cache."""
+        name, preamble, online = dialect.name, self.form.preamble(dialect), self.form.online
+        path = self._shown(name, direction)
+        numbered, found = _lint_compiled(name, compiled, preamble, before, online, path)
+        risks: dict[int, list[Finding]] = {}
+        for finding in kept(found, self.settings.lint):
+            risks.setdefault(finding.statement, []).append(finding)
+        text, starts = render_script(self.bundle_id, dialect, direction, compiled, risks, preamble)
+        for finding in found:
+            finding.line = starts[finding.statement]
+        data = text.encode()
+        findings = [BundleFinding(name, f, numbered[f.statement - 1][0]) for f in kept(found, self.settings.lint)]
+        return data, findings, (cache.key(data, name, before_bytes, path, online), found)
+
+    def _shown(self, dialect: str, direction: str) -> str:
+        """The script's path as `lint` names it: from the project root."""
+        path = (self.settings.bundles_dir / self.bundle_id / dialect / f"{direction}.sql").resolve()
+        root = self.settings.root.resolve()
+        return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _lint_compiled(dialect: str, compiled: list[CompiledOperation], preamble: list[str], before: Schema, online: bool,
+                   path: str = "") -> tuple[list[tuple[int | None, str]], list[Finding]]:
+    """Return a script's numbered statements and what `lint` finds in them, before they are written."""
+    numbered = numbered_statements(compiled, preamble)
+    statements = [Statement(sql, number, 0, dialect) for number, (_, sql) in enumerate(numbered, 1)]
+    return numbered, lint_statements(statements, dialect, path, before, rules_of(dialect), online)
+
+
+def assess(operations: list[Operation], before: Schema, dialects: list[str], online: bool = False) -> list[BundleFinding]:
+    """Return what `lint` would find in the up scripts of a bundle of `operations` (nothing is written)."""
+    contexts = contexts_for(operations, before)
+    form = ScriptForm(online)
+    found: list[BundleFinding] = []
+    for name in dialects:
+        dialect = get_dialect(name)
+        compiled = form.compiler(dialect).compile_all(operations, contexts)
+        numbered, findings = _lint_compiled(name, compiled, form.preamble(dialect), before, online)
+        found += [BundleFinding(name, f, numbered[f.statement - 1][0]) for f in findings]
+    return found
 
 
 def _empty_files(
@@ -183,7 +263,7 @@ def _empty_files(
 
 def _manifest(
     bundle_id: str, parent: Bundle | None, author: str, dialects: list[Dialect], operations: list[Operation],
-    findings: list[Finding], form: ScriptForm,
+    findings: list[BundleFinding], form: ScriptForm,
 ) -> dict:
     manifest = {
         "format": BUNDLE_FORMAT,
@@ -194,7 +274,7 @@ def _manifest(
         "generator": f"reviewkit {__version__}",
         "dialects": [d.name for d in dialects],
         "operations": [op.to_dict() for op in operations],
-        "risk": {"level": overall_level(findings), "findings": [f.to_dict() for f in findings]},
+        "risk": risk_of(findings),
     }
     if form.online:
         manifest["online"] = True  # the runner runs it statement by statement

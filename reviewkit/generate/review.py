@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reviewkit.dialects.base import Dialect
-from reviewkit.generate.risk import Finding, overall_level
+from reviewkit.lint.risk import BundleFinding, overall_level
 from reviewkit.schema.operations import Operation
 from reviewkit.schema.state import Schema
 
@@ -13,7 +13,7 @@ def render_review(
     parent: str | None,
     author: str,
     operations: list[Operation],
-    findings: list[Finding],
+    findings: list[BundleFinding],
     down_operations: list[Operation],
     dialects: list[Dialect],
     after: Schema,
@@ -36,6 +36,8 @@ def render_review(
     out += [f"{i + 1}. {op.describe()}" for i, op in enumerate(operations)] or ["(none)"]
     out += online_section(online)
     out += ["", "## Risk findings", ""]
+    if findings:
+        out += ["What `reviewkit lint` finds in each up.sql, by operation (`-- RISK` comments mark the statements):", ""]
     out += [_finding_line(f) for f in findings] or ["None: every change is additive."]
     lossy = [op for op in down_operations if op.loses_data]
     if lossy:
@@ -75,6 +77,8 @@ def render_empty_review(bundle_id: str, parent: str | None, author: str,
     return text + "".join(line + "\n" for line in online_section(online))
 
 
-def _finding_line(f: Finding) -> str:
-    where = f" ({f.dialect} only)" if f.dialect else ""
-    return f"- **{f.level}** [{f.code}] operation {f.operation + 1}{where}: {f.message}"
+def _finding_line(f: BundleFinding) -> str:
+    finding = f.finding
+    where = f"operation {f.operation + 1}, " if f.operation is not None else ""
+    return (f"- **{finding.level}** `{finding.rule}` ({where}{f.dialect}/up.sql:{finding.line}): {finding.message}. "
+            f"Safer: {finding.help}")

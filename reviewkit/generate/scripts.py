@@ -1,8 +1,8 @@
 """Render a bundle's `.sql` files: plain SQL a DBA can read and run by hand.
 
 Each file opens with a header naming the bundle, dialect and direction; each operation
-gets a numbered comment, and a risky one a comment saying why, right above its
-statements. Statements end with `;` and are separated by blank lines.
+gets a numbered comment, and each statement `lint` finds risky a `-- RISK` comment saying
+why, right above it. Statements end with `;`; operations are separated by blank lines.
 """
 
 from __future__ import annotations
@@ -10,7 +10,15 @@ from __future__ import annotations
 from reviewkit import __version__
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.compiler import CompiledOperation
-from reviewkit.generate.risk import Finding
+from reviewkit.lint.findings import Finding
+
+
+def numbered_statements(compiled: list[CompiledOperation], preamble: list[str]) -> list[tuple[int | None, str]]:
+    """Return the script's statements in order, numbered from 1 as `lint` numbers them: (operation index, SQL)."""
+    statements: list[tuple[int | None, str]] = [(None, sql) for sql in preamble]
+    for i, item in enumerate(compiled):
+        statements += [(i, sql) for sql in item.statements]
+    return statements
 
 
 def render_script(
@@ -18,10 +26,14 @@ def render_script(
     dialect: Dialect,
     direction: str,
     compiled: list[CompiledOperation],
-    findings: list[Finding],
+    risks: dict[int, list[Finding]],
     preamble: list[str] | None = None,
-) -> str:
-    """Return the text of `<dialect>/<direction>.sql`; `preamble`: the statements an online script begins with."""
+) -> tuple[str, dict[int, int]]:
+    """Return the text of `<dialect>/<direction>.sql` and the line each statement starts on, by statement number.
+
+    `risks`: the findings on each statement (by number), written as `-- RISK` lines right
+    above it; `preamble`: the statements an online script begins with.
+    """
     preamble = preamble or []
     statements = sum(len(c.statements) for c in compiled) + len(preamble)
     lines = [
@@ -34,31 +46,40 @@ def render_script(
     if any(c.rebuild for c in compiled):
         lines.append("-- Table rebuilds below: run with PRAGMA foreign_keys = OFF, in one transaction")
         lines.append("-- (reviewkit apply does both); each foreign_key_check must return no rows.")
-    lines += _online_preamble(preamble)
-    by_op: dict[int, list[Finding]] = {}
-    for f in findings:
-        if f.dialect in (None, dialect.name):
-            by_op.setdefault(f.operation, []).append(f)
+    starts: dict[int, int] = {}
+    number = 0
+    extra = 0  # lines of multi-line statements beyond their first, so far
+
+    def statement(sql: str) -> None:
+        nonlocal number, extra
+        number += 1
+        lines.extend(f"-- RISK {f.level} {f.rule}: {f.message}" for f in risks.get(number, ()))
+        starts[number] = len(lines) + extra + 1
+        lines.append(sql + ";")
+        extra += sql.count("\n")
+
+    if preamble:
+        lines += _ONLINE_HEADER
+        for sql in preamble:
+            statement(sql)
     for i, item in enumerate(compiled):
         lines.append("")
         lines.append(f"-- {i + 1}. {item.operation.describe()}")
-        for f in by_op.get(i, []):
-            lines.append(f"-- RISK {f.level}: {f.message}")
-        for statement in item.statements:
-            lines.append(statement + ";")
+        for sql in item.statements:
+            statement(sql)
         if item.note:
             lines.append(f"-- ({item.note})")
         elif not item.statements:
             lines.append(f"-- (nothing to run on {dialect.title} for this operation)")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", starts
+
+
+_ONLINE_HEADER = ["-- Online forms (generate --online): run each statement on its own, not in one transaction",
+                  "-- (reviewkit apply does), beginning with these:"]
 
 
 def _online_preamble(preamble: list[str]) -> list[str]:
-    if not preamble:
-        return []
-    return ["-- Online forms (generate --online): run each statement on its own, not in one transaction",
-            "-- (reviewkit apply does), beginning with these:",
-            *(statement + ";" for statement in preamble)]
+    return [*_ONLINE_HEADER, *(statement + ";" for statement in preamble)] if preamble else []
 
 
 def render_empty_script(bundle_id: str, dialect: Dialect, direction: str, preamble: list[str] | None = None) -> str:

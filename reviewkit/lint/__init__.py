@@ -54,7 +54,7 @@ def _script_findings(settings: Settings, bundle: Bundle, dialect: str, direction
         before_bytes = (before.path / SCHEMA).read_bytes() if before is not None else b""
     except OSError as err:
         raise IntegrityError(f"{shown}: cannot read it ({err.strerror or err})") from None
-    entry = cache.key(script, dialect, before_bytes, shown)
+    entry = cache.key(script, dialect, before_bytes, shown, bundle.online)
     kept = cache.load(settings.root, entry)
     if kept is not None:
         return kept
@@ -63,9 +63,26 @@ def _script_findings(settings: Settings, bundle: Bundle, dialect: str, direction
 
     schema = before.schema() if before is not None else Schema()
     text = script.decode("utf-8", errors="replace")
-    found = lint_script(text, dialect, shown, schema, rules_of(dialect))
+    found = lint_script(text, dialect, shown, schema, rules_of(dialect), bundle.online)
     cache.store(settings.root, entry, found)
     return found
+
+
+def bundle_risk(settings: Settings, bundle: Bundle) -> dict:
+    """Return the manifest's `risk` for `bundle` as its up scripts are now: what `seal` writes after a hand edit."""
+    from reviewkit.lint.risk import BundleFinding, kept, operation_at, risk_of
+
+    bundles = load_bundles(settings.bundles_dir)
+    position = next((i for i, b in enumerate(bundles) if b.id == bundle.id), None)
+    parent = bundles[position - 1] if position else None
+    found: list[BundleFinding] = []
+    for dialect in bundle.manifest["dialects"]:
+        script = bundle.script(dialect, "up")
+        operations = len(bundle.manifest["operations"])
+        for finding in kept(_script_findings(settings, bundle, dialect, "up", parent), settings.lint):
+            found.append(BundleFinding(dialect, finding, operation_at(script, finding.line, operations)))
+    found.sort(key=lambda f: (-1 if f.operation is None else f.operation))
+    return risk_of(found)
 
 
 def failing(findings: list[Finding], threshold: str) -> list[Finding]:

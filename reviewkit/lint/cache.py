@@ -1,8 +1,8 @@
 """Findings kept per script, so that linting bytes already linted costs a file read and a hash.
 
 A script's findings (allowances applied, not yet weighed by size or filtered by `[lint]
-disable`) depend only on its bytes, its dialect, the schema before it and the rules. The
-key hashes all four; the rules by the text of the modules that make them, so an upgrade or
+disable`) depend only on its bytes, its dialect, the schema before it, whether its bundle
+is online, and the rules. The key hashes all five; the rules by the text of the modules that make them, so an upgrade or
 an edit of a rule is never answered from an old entry. Entries live in the project's
 `.reviewkit/lint/` folder, which git ignores by the `.gitignore` it holds; a cache that
 cannot be read or written is simply not used.
@@ -22,11 +22,11 @@ FOLDER = Path(".reviewkit") / "lint"
 _FIELDS = {"rule", "level", "message", "help", "file", "line", "statement", "table", "rows", "allowed"}
 
 
-def key(script: bytes, dialect: str, before: bytes, path: str) -> str:
-    """Return the cache key of a script: its bytes, dialect, the schema before it, where it is, the rules' code."""
+def key(script: bytes, dialect: str, before: bytes, path: str, online: bool = False) -> str:
+    """Return the cache key of a script: its bytes, dialect, the schema before it, where it is, its form, the rules' code."""
     digest = hashlib.sha256()
     for part in (_rules_fingerprint(dialect).encode(), dialect.encode(), path.encode(), hashlib.sha256(before).digest(),
-                 hashlib.sha256(script).digest()):
+                 hashlib.sha256(script).digest(), b"online" if online else b"plain"):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
 

@@ -19,7 +19,7 @@ _ALLOW = re.compile(r"^\s*--\s*reviewkit:\s*allow\s+(?P<rules>[a-z0-9,\s-]+?)\s*
                     re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Finding:
     """One rule's finding on one statement of one script."""
 

@@ -232,3 +232,38 @@ def named_enum(type_name: str, table: str, column: str) -> str:
     if portable.kind == "enum" and portable.name is None:
         return str(replace(portable, name=f"{table}_{column}"))
     return type_name
+
+
+_INT_RANGES = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1),
+               **{kind: RANGES[kind] for kind in INTEGER_KINDS if kind in RANGES}}
+_WIDENING_TEXT_KINDS = {"char", "varchar", "text"}
+
+
+def is_widening(old: PortableType, new: PortableType) -> bool:
+    """Return True when every value of `old` fits `new` unchanged."""
+    if old.array != new.array:
+        return False
+    if old.kind in ("enum", "set") and new.kind == old.kind:
+        return set(old.values) <= set(new.values)
+    if old.kind in _INT_RANGES and new.kind in _INT_RANGES:
+        (old_low, old_high), (new_low, new_high) = _INT_RANGES[old.kind], _INT_RANGES[new.kind]
+        return new_low <= old_low and old_high <= new_high
+    if old.kind in _INT_RANGES and new.kind == "numeric":
+        return not new.params or new.params[0] - (new.params[1] if len(new.params) > 1 else 0) >= 19
+    if old.kind in _WIDENING_TEXT_KINDS and new.kind in ("varchar", "text"):
+        if new.kind == "text" or not new.params:
+            return True
+        return bool(old.params) and old.kind != "text" and new.params[0] >= old.params[0]
+    if (old.kind, new.kind) in (("real", "double"), ("json", "jsonb"), ("jsonb", "json"), ("timestamp", "timestamptz")):
+        return True
+    if old.kind == new.kind == "numeric":
+        if not new.params:
+            return True
+        if not old.params:
+            return False
+        old_p, old_s = old.params[0], (old.params[1] if len(old.params) > 1 else 0)
+        new_p, new_s = new.params[0], (new.params[1] if len(new.params) > 1 else 0)
+        return new_s >= old_s and new_p - new_s >= old_p - old_s
+    if old.kind == new.kind and old.kind in ("time", "timetz", "timestamp", "timestamptz"):
+        return (new.params[0] if new.params else 6) >= (old.params[0] if old.params else 6)
+    return False

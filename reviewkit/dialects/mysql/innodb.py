@@ -135,7 +135,6 @@ class InnoDBRules(ForeignKeyRules):
     """What InnoDB refuses while a foreign key exists; `spell` gives a portable type's MySQL spelling."""
 
     builds_child_index = True
-    readd_cost = "checks every row of {table} (MariaDB copies the table to add a foreign key)"
 
     def __init__(self, spell: Callable[[str], str]) -> None:
         self.spell = spell

@@ -11,8 +11,8 @@ DROP INDEX are written as ALTER TABLE ... ADD/DROP INDEX, which take these claus
 
 What neither engine can do online (a type change that copies, a primary key changed, a
 check or foreign key added, a FULLTEXT index built, a table with a FULLTEXT index rebuilt)
-keeps its plain form, and is reported: `CompiledOperation.offline` gives the reason, which
-the bundle shows as a high finding naming pt-online-schema-change and gh-ost. Every script
+keeps its plain form: `lint` (and so the bundle's REVIEW.md) reports it as a high finding
+naming pt-online-schema-change and gh-ost. Every script
 begins with `SET SESSION lock_wait_timeout`, the metadata-lock wait PostgreSQL calls
 lock_timeout. Tables the script creates itself keep the plain forms.
 """
@@ -25,6 +25,7 @@ from dataclasses import replace
 
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation
 from reviewkit.dialects.mysql.compiler import MySQLCompiler
+from reviewkit.dialects.mysql.copies import TOOLS, grows_in_place
 from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
@@ -44,19 +45,15 @@ from reviewkit.schema.operations import (
     RenameTable,
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
-from reviewkit.schema.types import parse_type
 
 INSTANT = "ALGORITHM=INSTANT"
 INPLACE = "ALGORITHM=INPLACE, LOCK=NONE"
-TOOLS = "pt-online-schema-change or gh-ost"
 # Operations that alter no table in use: new objects, drops, RENAME TABLE (metadata only).
 _NO_ALTER = (CreateTable, DropTable, RenameTable, CreateView, DropView, CreateEnum, DropEnum, AlterEnum)
 _NAME = r"`(?:[^`]|``)+`"
 _CREATE_INDEX = re.compile(rf"CREATE (UNIQUE )?INDEX ({_NAME}) ON ({_NAME}) (\(.*\))", re.DOTALL)
 _DROP_INDEX = re.compile(rf"DROP INDEX ({_NAME}) ON ({_NAME})")
 _DURATION = re.compile(r"([0-9]+)(ms|s|min)")
-# utf8mb4 takes up to 4 bytes a character: past 63 characters a VARCHAR's length takes 2 bytes.
-_ONE_LENGTH_BYTE = 63
 
 
 def seconds(duration: str) -> int:
@@ -70,29 +67,6 @@ def seconds(duration: str) -> int:
 
 def _fulltext(table: Table | None) -> bool:
     return table is not None and any(index.method == "fulltext" for index in table.indexes)
-
-
-def grows_in_place(old: str, new: str) -> bool:
-    """Tell whether InnoDB changes portable type `old` to `new` without copying the table.
-
-    A VARCHAR widened within its length byte; ENUM or SET values added at the end, within
-    the same storage size.
-    """
-    a, b = parse_type(old), parse_type(new)
-    if a.array or b.array or a.kind != b.kind:
-        return False
-    if a.kind == "varchar" and a.params and b.params:
-        return b.params[0] >= a.params[0] and (b.params[0] <= _ONE_LENGTH_BYTE) == (a.params[0] <= _ONE_LENGTH_BYTE)
-    if a.kind == "enum":
-        return b.values[:len(a.values)] == a.values and (len(b.values) <= 255) == (len(a.values) <= 255)
-    if a.kind == "set":
-        return b.values[:len(a.values)] == a.values and _set_bytes(len(a.values)) == _set_bytes(len(b.values))
-    return False
-
-
-def _set_bytes(members: int) -> int:
-    size = (members + 7) // 8
-    return 8 if size > 4 else size
 
 
 class MySQLOnlineCompiler(MySQLCompiler):
@@ -126,20 +100,6 @@ class MySQLOnlineCompiler(MySQLCompiler):
         statements = super().compile_drop_constraint(op, ctx)
         clause, _ = self.online_form(op, ctx)
         return statements if clause is None else [with_clause(s, clause) for s in statements]
-
-    def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
-        compiled = super().compile_all(operations, contexts)
-        return [replace(c, offline=self._offline(c, ctx)) for c, ctx in zip(compiled, contexts, strict=True)]
-
-    def _offline(self, compiled: CompiledOperation, ctx: CompileContext) -> tuple[str, ...]:
-        op = compiled.operation
-        _, why = self.online_form(op, ctx)
-        # A foreign key held back runs later in the script, under another operation: still this one's.
-        reasons = [why] if why and (compiled.statements or isinstance(op, AddConstraint)) else []
-        # A foreign key taken out of InnoDB's way comes back with ADD FOREIGN KEY: a copy.
-        reasons += [f"{readded}; {self.title} copies the table to add it" for readded in compiled.readded]
-        return tuple(f"{reason}: {self.title} cannot do this online (writes wait while it runs); on a large table "
-                     f"run it with {TOOLS}" for reason in reasons)
 
     def online_form(self, op: Operation, ctx: CompileContext) -> tuple[str | None, str | None]:
         """Return (the clause that keeps `op` online, why it cannot be online); (None, None) when it needs neither."""

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.tokens import Token, TokenType
 
-from reviewkit.dialects.postgres.rewrites import VOLATILE_DEFAULT, keeps_rows
+from reviewkit.dialects.postgres.rewrites import TOOLS, VOLATILE_DEFAULT, keeps_rows
 from reviewkit.errors import ModelError
-from reviewkit.lint.engine import Script, Statement, table_of
+from reviewkit.lint.engine import Script, Statement, reads
 from reviewkit.lint.findings import Finding
-from reviewkit.schema.types import from_sqlglot
+from reviewkit.schema.types import from_sqlglot, is_widening, parse_type
 
 _CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b")
 _ADD_CONSTRAINT = re.compile(r"\bADD\s+(?:CONSTRAINT\s+\S+\s+)?(FOREIGN KEY|CHECK|UNIQUE|PRIMARY KEY)\b")
@@ -40,10 +41,11 @@ def _alters_existing(statement: Statement, script: Script) -> str | None:
     """Return the table an ALTER TABLE works on when it existed before the bundle."""
     if not statement.upper.startswith("ALTER TABLE"):
         return None
-    table = table_of(statement.node)
+    table = statement.table
     return table if script.existed(table) else None
 
 
+@reads("CREATE")
 def index_without_concurrently(statement: Statement, script: Script) -> Iterator[Finding]:
     """CREATE INDEX on a table in use holds a SHARE lock: writes wait for the whole build.
 
@@ -53,13 +55,14 @@ def index_without_concurrently(statement: Statement, script: Script) -> Iterator
     """
     sql = statement.upper
     if sql.startswith("CREATE") and " INDEX " in f" {sql} " and not _CONCURRENTLY.search(sql):
-        table = table_of(statement.node)
+        table = statement.table
         if script.existed(table):
             yield Finding("pg-index-without-concurrently", "medium",
                           f"CREATE INDEX on {table} blocks its writes (SHARE lock) until the index is built",
                           "CREATE INDEX CONCURRENTLY, outside a transaction (generate --online)", table=table)
 
 
+@reads("DROP INDEX")
 def drop_index_without_concurrently(statement: Statement, script: Script) -> Iterator[Finding]:
     """DROP INDEX takes ACCESS EXCLUSIVE on the index's table: reads and writes wait.
 
@@ -68,7 +71,7 @@ def drop_index_without_concurrently(statement: Statement, script: Script) -> Ite
     """
     sql = statement.upper
     if sql.startswith("DROP INDEX") and not _CONCURRENTLY.search(sql):
-        name = table_of(statement.node)  # DROP INDEX names the index where DROP TABLE names the table
+        name = statement.table  # DROP INDEX names the index where DROP TABLE names the table
         table = _table_of_index(script, name)
         if table is not None:
             yield Finding("pg-drop-index-without-concurrently", "medium",
@@ -83,6 +86,7 @@ def _table_of_index(script: Script, name: str | None) -> str | None:
     return None
 
 
+@reads("ALTER TABLE")
 def constraint_without_not_valid(statement: Statement, script: Script) -> Iterator[Finding]:
     """A foreign key or check added to a table in use is checked against every row under the lock.
 
@@ -99,6 +103,7 @@ def constraint_without_not_valid(statement: Statement, script: Script) -> Iterat
                       table=table)
 
 
+@reads("ALTER TABLE")
 def set_not_null(statement: Statement, script: Script) -> Iterator[Finding]:
     """SET NOT NULL scans the whole table under ACCESS EXCLUSIVE, unless a validated CHECK proves it.
 
@@ -119,6 +124,7 @@ def set_not_null(statement: Statement, script: Script) -> Iterator[Finding]:
                           table=table)
 
 
+@reads("ALTER TABLE")
 def unique_without_index(statement: Statement, script: Script) -> Iterator[Finding]:
     """A UNIQUE constraint added to a table in use builds its index under ACCESS EXCLUSIVE.
 
@@ -135,11 +141,12 @@ def unique_without_index(statement: Statement, script: Script) -> Iterator[Findi
                       table=table)
 
 
+@reads("ALTER TABLE")
 def type_change_rewrites(statement: Statement, script: Script) -> Iterator[Finding]:
     """Changing a column's type rewrites the table and its indexes under ACCESS EXCLUSIVE.
 
     Widening varchar(n), making it text or adding precision to a numeric does not; anything
-    else does (integer -> bigint too).
+    else does (integer -> bigint too). In an online bundle no lock-safe form exists: high.
     Anti-pattern: `ALTER TABLE books ALTER COLUMN id TYPE bigint;`
     Safer: add a new column, backfill it in batches, switch over in a short transaction.
     """
@@ -147,46 +154,109 @@ def type_change_rewrites(statement: Statement, script: Script) -> Iterator[Findi
     for match in _TYPE_CHANGE.finditer(_one_line(statement.sql)) if table else ():
         column = _identifier(match.group(1))
         old = script.before.table(table).column(column)
-        if old is not None and _keeps_rows(old.type, match.group(2)):
+        new = _portable(match.group(2))
+        if old is not None and new is not None and keeps_rows(old.type, new):
             yield Finding("pg-type-change", "low",
                           f"changing the type of {table}.{column} keeps the rows (no rewrite), but takes an ACCESS "
                           "EXCLUSIVE lock for the moment it runs", "set a lock_timeout so it cannot queue queries behind it",
                           table=table)
             continue
-        yield Finding("pg-type-change-rewrite", "high",
-                      f"changing the type of {table}.{column} rewrites the table while reads and writes wait",
-                      "add a column of the new type, backfill it in batches, then swap in a short transaction",
-                      table=table)
+        if script.online:
+            yield Finding("pg-type-change-rewrite", "high",
+                          f"changing the type of {table}.{column} rewrites the table: PostgreSQL cannot do this online "
+                          "(reads and writes wait while it runs)",
+                          f"on a large table add a column of the new type, backfill it in batches and swap, or use {TOOLS}",
+                          table=table)
+        else:
+            yield Finding("pg-type-change-rewrite", "medium",
+                          f"changing the type of {table}.{column} rewrites the table while reads and writes wait",
+                          "add a column of the new type, backfill it in batches, then swap in a short transaction",
+                          table=table)
+
+
+@reads("ALTER TABLE")
+def type_narrowing(statement: Statement, script: Script) -> Iterator[Finding]:
+    """A type that cannot hold every value of the old one: the statement fails on the first that does not fit.
+
+    Anti-pattern: `ALTER TABLE books ALTER COLUMN title TYPE varchar(50);` (was varchar(100)).
+    Safer: check the longest value first (`SELECT max(length(title)) FROM books`), shorten what must be.
+    """
+    table = _alters_existing(statement, script)
+    for match in _TYPE_CHANGE.finditer(_one_line(statement.sql)) if table else ():
+        column = _identifier(match.group(1))
+        old = script.before.table(table).column(column)
+        new = _portable(match.group(2))
+        if old is not None and new is not None and not is_widening(parse_type(old.type), parse_type(new)):
+            yield Finding("pg-type-narrowing", "high",
+                          f"changing {table}.{column} from {old.type} to {new} narrows it: a value that does not fit fails "
+                          "the bundle", "find and fix the values that do not fit before the change")
+
+
+def _portable(new_sql: str) -> str | None:
+    """Return the portable type of the SQL type `new_sql`, None when reviewkit does not map it."""
+    try:
+        new, _ = from_sqlglot(exp.DataType.build(new_sql, dialect="postgres"), new_sql, "postgres")
+    except (SqlglotError, ValueError, ModelError):
+        return None
+    return new
+
+
+_CREATE_ENUM = re.compile(rf"\s*CREATE\s+TYPE\s+(?:{_COLUMN}\s*\.\s*)?{_COLUMN}\s+AS\s+ENUM\s*\((.*)\)\s*$",
+                          re.IGNORECASE | re.DOTALL)
+
+
+@reads("CREATE")
+def enum_value_removed(statement: Statement, script: Script) -> Iterator[Finding]:
+    """An enum type made again without a value it had: converting a row that holds the value fails.
+
+    PostgreSQL has no ALTER TYPE ... DROP VALUE: the type is renamed, made again, and every
+    column of it converted, which rewrites those tables.
+    Anti-pattern: `CREATE TYPE mood AS ENUM ('happy', 'sad');` replacing ('happy', 'sad', 'ok').
+    Safer: update the rows that hold the value first.
+    """
+    match = _CREATE_ENUM.match(statement.sql)
+    if not match:
+        return
+    name = _identifier(match.group(2))
+    old = script.before.enum_types().get(name)
+    new = [value.replace("''", "'") for value in re.findall(r"'((?:[^']|'')*)'", match.group(3))]
+    if old is None:
+        return
+    removed = [value for value in old if value not in new]
+    if removed:
+        yield Finding("pg-enum-value-removed", "high",
+                      f"enum {name} loses {', '.join(removed)}: converting a row that holds one fails, and every column "
+                      "of the type is rewritten", "update the rows that hold it first")
 
 
 def _one_line(sql: str) -> str:
     return " ".join(sql.split())
 
 
-def _keeps_rows(old: str, new_sql: str) -> bool:
-    """Tell whether a change from portable type `old` to the SQL type `new_sql` keeps the rows as they are."""
-    try:
-        new, _ = from_sqlglot(exp.DataType.build(new_sql, dialect="postgres"), new_sql, "postgres")
-    except (SqlglotError, ValueError, ModelError):  # a type reviewkit does not map: assume the worst
-        return False
-    return keeps_rows(old, new)
-
-
+@reads("ALTER TABLE")
 def volatile_default(statement: Statement, script: Script) -> Iterator[Finding]:
     """A column added with a volatile default (random(), clock_timestamp()) rewrites the whole table.
 
     A constant or now() is stored once (PostgreSQL 11+); a volatile one is computed per row.
+    In an online bundle no lock-safe form exists: high.
     Anti-pattern: `ALTER TABLE books ADD COLUMN token uuid DEFAULT gen_random_uuid();`
     Safer: add the column without a default, set the default, backfill in batches.
     """
     table = _alters_existing(statement, script)
     sql = statement.upper
     if table and " ADD " in sql and " DEFAULT " in sql and VOLATILE_DEFAULT.search(sql.split(" DEFAULT ", 1)[1]):
-        yield Finding("pg-volatile-default", "high",
-                      f"a column added to {table} with a volatile default rewrites every row while reads and writes wait",
-                      "add it without a default, SET DEFAULT, then backfill in batches", table=table)
+        if script.online:
+            yield Finding("pg-volatile-default", "high",
+                          f"a column added to {table} with a volatile default rewrites the table: PostgreSQL cannot do "
+                          "this online (reads and writes wait while it runs)",
+                          f"add it without a default, SET DEFAULT, then backfill in batches; or use {TOOLS}", table=table)
+        else:
+            yield Finding("pg-volatile-default", "medium",
+                          f"a column added to {table} with a volatile default rewrites every row while reads and writes wait",
+                          "add it without a default, SET DEFAULT, then backfill in batches", table=table)
 
 
+@reads("ALTER TABLE")
 def rename(statement: Statement, script: Script) -> Iterator[Finding]:
     """A rename breaks every query still using the old name, in code that is already deployed.
 
@@ -199,6 +269,7 @@ def rename(statement: Statement, script: Script) -> Iterator[Finding]:
                       "expand and contract: add the new name, move the code, then drop the old one")
 
 
+@reads("DROP TABLE", "ALTER TABLE")
 def drop(statement: Statement, script: Script) -> Iterator[Finding]:
     """Dropping a table or a column loses its data; the down script cannot bring it back.
 
@@ -206,7 +277,7 @@ def drop(statement: Statement, script: Script) -> Iterator[Finding]:
     Safer: stop using it first, keep a backup, drop it in a later bundle.
     """
     sql = statement.upper
-    table = table_of(statement.node)
+    table = statement.table
     if sql.startswith("DROP TABLE") and script.existed(table):
         yield Finding("pg-drop", "high", f"DROP TABLE {table} loses its rows", "stop using it, back it up, drop it later")
     elif _alters_existing(statement, script) and re.search(r"\bDROP\s+(?:COLUMN\s+)?(?!CONSTRAINT\b|DEFAULT\b|NOT\b|IDENTITY\b|EXPRESSION\b)\S+", sql):
@@ -214,6 +285,7 @@ def drop(statement: Statement, script: Script) -> Iterator[Finding]:
                       "stop using it, back it up, drop it later")
 
 
+@reads("TRUNCATE")
 def truncate(statement: Statement, script: Script) -> Iterator[Finding]:
     """TRUNCATE empties a table at once, under ACCESS EXCLUSIVE, with no WHERE to limit it.
 
@@ -221,21 +293,25 @@ def truncate(statement: Statement, script: Script) -> Iterator[Finding]:
     """
     if statement.upper.startswith("TRUNCATE"):
         yield Finding("pg-truncate", "high", "TRUNCATE deletes every row of the table",
-                      "delete what must go with a WHERE, in batches", table=table_of(statement.node))
+                      "delete what must go with a WHERE, in batches", table=statement.table)
 
 
+@reads("UPDATE", "DELETE", "WITH")
 def unbounded_write(statement: Statement, script: Script) -> Iterator[Finding]:
     """UPDATE or DELETE without WHERE touches every row, in one transaction, holding every row lock.
 
     Anti-pattern: `UPDATE books SET price = 0;`   Safer: a WHERE, in batches of a few thousand rows.
     """
+    if not statement.upper.startswith(("UPDATE", "DELETE", "WITH")):
+        return
     node = statement.node
     if isinstance(node, (exp.Update, exp.Delete)) and node.args.get("where") is None:
-        table = table_of(node)
+        table = statement.table
         yield Finding("pg-unbounded-write", "high", f"{type(node).__name__.upper()} without WHERE changes every row of {table}",
                       "add a WHERE and work in batches", table=table)
 
 
+@reads("CREATE", "DROP", "REINDEX", "REFRESH", "ALTER")
 def concurrently_in_transaction(statement: Statement, script: Script) -> Iterator[Finding]:
     """CONCURRENTLY cannot run inside a transaction block: the script fails there.
 
@@ -248,66 +324,162 @@ def concurrently_in_transaction(statement: Statement, script: Script) -> Iterato
                       "remove the BEGIN and COMMIT around it")
 
 
+@reads("ALTER", "DROP")
 def no_lock_timeout(statement: Statement, script: Script) -> Iterator[Finding]:
     """An ACCESS EXCLUSIVE lock waited for without lock_timeout queues every other query behind it.
 
     While the ALTER waits for a long transaction to finish, every new read of the table
-    waits behind the ALTER. Said once per script, at its first such statement.
+    waits behind the ALTER. Said once per script, at its first such statement; low, as the
+    statement's own finding says how long it holds the lock.
     Anti-pattern: `ALTER TABLE books ...;` with no timeout.   Safer: `SET lock_timeout = '5s';` first.
     """
-    if not (_alters_existing(statement, script) or _drops_existing(statement, script)):
-        return
-    earlier = [s for s in script.seen if _LOCK_TIMEOUT.match(s.upper)]
-    flagged = any(_alters_existing(s, script) or _drops_existing(s, script) for s in script.seen)
-    if not earlier and not flagged:
-        yield Finding("pg-no-lock-timeout", "medium",
+    first = script.memo.get("pg-no-lock-timeout")
+    if first is None:  # worked out once per script: the first such statement, unless a lock_timeout comes before it
+        first = 0
+        for earlier in script.statements:
+            if _LOCK_TIMEOUT.match(earlier.upper):
+                break
+            if _alters_existing(earlier, script) or _drops_existing(earlier, script):
+                first = earlier.number
+                break
+        script.memo["pg-no-lock-timeout"] = first
+    if statement.number == first:
+        yield Finding("pg-no-lock-timeout", "low",
                       "ACCESS EXCLUSIVE locks are waited for with no lock_timeout: queries queue behind the wait",
                       "begin the script with SET lock_timeout = '5s' (generate --online does)")
 
 
 def _drops_existing(statement: Statement, script: Script) -> bool:
-    return statement.upper.startswith("DROP TABLE") and script.existed(table_of(statement.node))
+    return statement.upper.startswith("DROP TABLE") and script.existed(statement.table)
 
 
+@reads("CREATE TABLE", "ALTER TABLE")
 def column_types(statement: Statement, script: Script) -> Iterator[Finding]:
     """Column types PostgreSQL's own advice prefers otherwise (low: style, not locks).
 
     serial over identity; an integer primary key (runs out at 2^31); varchar(n) over text
-    with a check; timestamp without time zone over timestamptz.
+    with a check; timestamp without time zone over timestamptz. Read from sqlglot's tokens:
+    a CREATE TABLE's column list or an ALTER TABLE's ADD COLUMNs.
     """
-    node = statement.node
-    if not isinstance(node, (exp.Create, exp.Alter)) or not statement.upper.startswith(("CREATE TABLE", "ALTER TABLE")):
+    if not (statement.upper.startswith("CREATE TABLE") or _ADDS_COLUMN.search(statement.upper)):
         return
-    for column in node.find_all(exp.ColumnDef):
-        kind = column.args.get("kind")
-        if kind is None:
-            continue
-        name = column.name
-        if kind.this in (exp.DataType.Type.SERIAL, exp.DataType.Type.BIGSERIAL, exp.DataType.Type.SMALLSERIAL):
+    for name, kind, primary_key in column_definitions(statement):
+        first = kind[0].token_type
+        if first in _SERIALS:
             yield Finding("pg-prefer-identity", "low", f"{name} is serial", "use GENERATED BY DEFAULT AS IDENTITY")
-        if kind.this == exp.DataType.Type.INT and _is_primary_key(column, node):
+        if first == TokenType.INT and primary_key:
             yield Finding("pg-prefer-bigint-key", "low", f"primary key {name} is integer: it runs out at 2^31",
                           "use bigint")
-        if kind.this == exp.DataType.Type.VARCHAR and kind.expressions:
+        if first == TokenType.VARCHAR and len(kind) > 1 and kind[1].token_type == TokenType.L_PAREN:
             yield Finding("pg-prefer-text", "low", f"{name} is varchar(n): changing n later locks the table",
                           "use text with a CHECK (length(...) <= n)")
-        if kind.this == exp.DataType.Type.TIMESTAMP:
+        if first == TokenType.TIMESTAMP and not _with_time_zone(kind):
             yield Finding("pg-prefer-timestamptz", "low", f"{name} is timestamp without time zone",
                           "use timestamptz")
 
 
-def _is_primary_key(column: exp.ColumnDef, node: exp.Expression) -> bool:
-    if any(isinstance(c.args.get("kind"), exp.PrimaryKeyColumnConstraint) for c in column.constraints):
-        return True
-    for key in node.find_all(exp.PrimaryKey):
-        names = [e.name for e in key.expressions]
-        if names == [column.name]:
-            return True
-    return False
+_ADDS_COLUMN = re.compile(r"^ALTER TABLE .*\bADD (?!CONSTRAINT\b|PRIMARY\b|UNIQUE\b|FOREIGN\b|CHECK\b|EXCLUDE\b|INDEX\b)")
+_SERIALS = (TokenType.SERIAL, TokenType.BIGSERIAL, TokenType.SMALLSERIAL)
+_TABLE_CONSTRAINTS = (TokenType.CONSTRAINT, TokenType.PRIMARY_KEY, TokenType.UNIQUE, TokenType.FOREIGN_KEY,
+                      TokenType.LIKE, TokenType.INDEX)
+_CONSTRAINT_WORDS = ("CHECK", "EXCLUDE")  # plain words to sqlglot's tokenizer
+
+
+def column_definitions(statement: Statement) -> Iterator[tuple[str, list[Token], bool]]:
+    """Yield (name, the tokens after the name, whether it is the primary key) of each column the statement defines.
+
+    Read from tokens, not a tree: a CREATE TABLE's items at the first parenthesis, or an
+    ALTER TABLE's `ADD [COLUMN]` actions.
+    """
+    tokens = statement.tokens
+    kinds = [token.token_type for token in tokens]
+    if statement.upper.startswith("CREATE TABLE"):
+        if TokenType.L_PAREN not in kinds:
+            return
+        items = _items(kinds, kinds.index(TokenType.L_PAREN) + 1, depth=1)
+    else:
+        items = [_after_add(tokens, a, b) for a, b in _items(kinds, 0, depth=0) if _is_add(tokens, a, b)]
+    keys = [[_name(t) for t in tokens[a:b] if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER)]
+            for a, b in items if a < b and kinds[a] == TokenType.PRIMARY_KEY]
+    for a, b in items:
+        if b - a < 2 or kinds[a] in _TABLE_CONSTRAINTS or _is_word(tokens[a], _CONSTRAINT_WORDS):
+            continue
+        name = _name(tokens[a])
+        yield name, tokens[a + 1:b], TokenType.PRIMARY_KEY in kinds[a:b] or [name] in keys
+
+
+def _is_add(tokens: list[Token], a: int, b: int) -> bool:
+    # The first action follows ALTER TABLE name: find ADD as the action's own first word.
+    words = [t.text.upper() for t in tokens[a:min(b, a + 6)]]
+    return "ADD" in words and words.index("ADD") in (0, 3, 4, 5) and (words.index("ADD") == 0 or words[0] == "ALTER")
+
+
+def _after_add(tokens: list[Token], a: int, b: int) -> tuple[int, int]:
+    a += [t.text.upper() for t in tokens[a:b]].index("ADD") + 1
+    if a < b and tokens[a].token_type == TokenType.COLUMN:
+        a += 1
+    if b - a > 3 and [t.text.upper() for t in tokens[a:a + 3]] == ["IF", "NOT", "EXISTS"]:
+        a += 3
+    return a, b
+
+
+def _is_word(token: Token, words: tuple[str, ...]) -> bool:
+    return token.token_type == TokenType.VAR and token.text.upper() in words
+
+
+def _name(token: Token) -> str:
+    return token.text if token.token_type == TokenType.IDENTIFIER else token.text.lower()
+
+
+def _items(kinds: list[TokenType], start: int, depth: int) -> list[tuple[int, int]]:
+    """Return the (start, end) token ranges between the commas of parenthesis depth `depth`, up to where it closes."""
+    items = []
+    level, begin = depth, start
+    open_, close, comma = TokenType.L_PAREN, TokenType.R_PAREN, TokenType.COMMA
+    for i in range(start, len(kinds)):
+        kind = kinds[i]
+        if kind is open_:
+            level += 1
+        elif kind is close:
+            level -= 1
+            if level < depth:
+                items.append((begin, i))
+                return items
+        elif kind is comma and level == depth:
+            items.append((begin, i))
+            begin = i + 1
+    items.append((begin, len(kinds)))
+    return items
+
+
+def _with_time_zone(kind: list[Token]) -> bool:
+    """Tell whether a TIMESTAMP (with or without a precision) is followed by WITH TIME ZONE."""
+    rest = kind[1:]
+    if rest and rest[0].token_type == TokenType.L_PAREN:
+        rest = rest[3:]  # ( precision )
+    return bool(rest) and rest[0].token_type == TokenType.WITH
+
+
+@reads("ALTER TABLE")
+def add_required_column(statement: Statement, script: Script) -> Iterator[Finding]:
+    """A NOT NULL column added without a default to a table in use: the statement fails if the table has a row.
+
+    Anti-pattern: `ALTER TABLE books ADD COLUMN isbn text NOT NULL;`
+    Safer: add it with a default (stored once, no rewrite), or nullable, backfill, then SET NOT NULL.
+    """
+    table = _alters_existing(statement, script)
+    if table is None or not _ADDS_COLUMN.search(statement.upper):
+        return
+    for name, kind, _ in column_definitions(statement):
+        words = " ".join(t.text.upper() for t in kind)
+        if "NOT NULL" in words and not any(w in words for w in ("DEFAULT", "GENERATED", "IDENTITY", "SERIAL")):
+            yield Finding("pg-add-required-column", "medium",
+                          f"adds NOT NULL column {table}.{name} without a default: fails if the table has rows",
+                          "give it a default, or add it nullable, backfill it, then SET NOT NULL", table=table)
 
 
 RULES = [
     index_without_concurrently, drop_index_without_concurrently, constraint_without_not_valid, set_not_null,
-    unique_without_index, type_change_rewrites, volatile_default, rename, drop, truncate, unbounded_write,
-    concurrently_in_transaction, no_lock_timeout, column_types,
+    unique_without_index, type_change_rewrites, type_narrowing, enum_value_removed, add_required_column, volatile_default,
+    rename, drop, truncate, unbounded_write, concurrently_in_transaction, no_lock_timeout, column_types,
 ]

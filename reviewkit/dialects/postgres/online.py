@@ -19,17 +19,11 @@ itself keep the plain forms: nobody uses them yet.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from reviewkit.dialects.compiler import CompileContext, CompiledOperation
+from reviewkit.dialects.compiler import CompileContext
 from reviewkit.dialects.postgres.compiler import PostgresCompiler
-from reviewkit.dialects.postgres.rewrites import VOLATILE_DEFAULT, keeps_rows
 from reviewkit.schema import naming
-from reviewkit.schema.operations import AddColumn, AddConstraint, AddIndex, AlterColumn, DropIndex, Operation
+from reviewkit.schema.operations import AddConstraint, AddIndex, AlterColumn, DropIndex
 from reviewkit.schema.state import Check, ForeignKey, PrimaryKey, Unique
-
-# The tools that copy a table in the background and swap it in; for PostgreSQL, pg-osc.
-TOOLS = "pg-osc (or, on MySQL, pt-online-schema-change and gh-ost)"
 
 
 def _concurrently(sql: str) -> str:
@@ -61,24 +55,6 @@ class PostgresOnlineCompiler(PostgresCompiler):
             "the statements before it done, recorded in the ledger as on MySQL; an index an interrupted CREATE INDEX "
             "CONCURRENTLY left INVALID is dropped and built again when the statement runs again.",
         ]
-
-    def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
-        compiled = super().compile_all(operations, contexts)
-        return [replace(c, offline=self._offline(c.operation, ctx)) for c, ctx in zip(compiled, contexts, strict=True)]
-
-    def _offline(self, op: Operation, ctx: CompileContext) -> tuple[str, ...]:
-        """Say what PostgreSQL can only do by rewriting a table in use: a type change, a volatile default."""
-        if op.table in ctx.fresh:
-            return ()
-        why = None
-        if isinstance(op, AlterColumn) and op.type_changed and not keeps_rows(op.old.type, op.new.type):
-            why = f"changing {op.table}.{op.new.name} from {op.old.type} to {op.new.type} rewrites the table"
-        elif isinstance(op, AddColumn) and op.column.default and VOLATILE_DEFAULT.search(op.column.default):
-            why = f"adding {op.table}.{op.column.name} with the volatile default {op.column.default} rewrites the table"
-        if why is None:
-            return ()
-        return (f"{why}: {self.title} cannot do this online (reads and writes wait while it runs); on a large table "
-                f"add a new column, backfill it in batches and swap, or use {TOOLS}",)
 
     def compile_add_index(self, op: AddIndex, ctx: CompileContext) -> list[str]:
         statements = super().compile_add_index(op, ctx)

@@ -11,6 +11,9 @@ import re
 
 from reviewkit.schema.types import parse_type
 
+# The tools that copy a table in the background and swap it in; for PostgreSQL, pg-osc.
+TOOLS = "pg-osc (or, on MySQL, pt-online-schema-change and gh-ost)"
+
 # Functions whose value differs per row: a default calling one is written into every row.
 VOLATILE_DEFAULT = re.compile(
     r"\b(RANDOM|CLOCK_TIMESTAMP|TIMEOFDAY|GEN_RANDOM_UUID|UUID_GENERATE_V\d\w*|NEXTVAL|TXID_CURRENT)\s*\(",

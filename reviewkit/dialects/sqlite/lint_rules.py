@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from reviewkit.dialects.sqlite.rebuild import REBUILD_PREFIX
-from reviewkit.lint.engine import Script, Statement, table_of
+from reviewkit.lint.engine import Script, Statement, reads
 from reviewkit.lint.findings import Finding
 
 _NEW_TABLE = re.compile(r'^CREATE TABLE\s+"?(\w+)"?', re.IGNORECASE)
 
 
+@reads("CREATE TABLE")
 def table_rebuild(statement: Statement, script: Script) -> Iterator[Finding]:
     """A table rebuilt: every row copied while the whole database is locked for writing.
 
@@ -36,6 +37,7 @@ def table_rebuild(statement: Statement, script: Script) -> Iterator[Finding]:
                           "run it when writers can wait, or add a column and backfill instead", table=table)
 
 
+@reads("PRAGMA")
 def foreign_keys_unchecked(statement: Statement, script: Script) -> Iterator[Finding]:
     """Foreign keys turned off and never checked: rows that break a key stay in the database.
 
@@ -51,13 +53,14 @@ def foreign_keys_unchecked(statement: Statement, script: Script) -> Iterator[Fin
                           "end the script with PRAGMA foreign_key_check")
 
 
+@reads("DROP TABLE", "ALTER TABLE")
 def drop(statement: Statement, script: Script) -> Iterator[Finding]:
     """Dropping a table or column loses its data (a rebuild's own DROP of the old copy does not).
 
     Anti-pattern: `DROP TABLE loans;`   Safer: stop using it, back it up, drop it in a later bundle.
     """
     sql = statement.upper
-    table = table_of(statement.node)
+    table = statement.table
     if sql.startswith("DROP TABLE") and script.existed(table) and not _rebuilt_here(table, script):
         yield Finding("sqlite-drop", "high", f"DROP TABLE {table} loses its rows", "stop using it, back it up, drop it later")
     elif sql.startswith("ALTER TABLE") and script.existed(table) and re.search(r"\bDROP\s+(?:COLUMN\s+)?\S+", sql):
@@ -65,20 +68,114 @@ def drop(statement: Statement, script: Script) -> Iterator[Finding]:
                       "stop using it, back it up, drop it later")
 
 
+@reads("INSERT")
+def rebuild_leaves_columns_out(statement: Statement, script: Script) -> Iterator[Finding]:
+    """A rebuild whose copy of the rows leaves columns out: their values are lost (SQLite's form of DROP COLUMN).
+
+    Anti-pattern: `INSERT INTO "_reviewkit_new_books" ("id") SELECT "id" FROM "books";` where books had `notes`.
+    Safer: stop using the column, back it up, drop it in a later bundle.
+    """
+    match = _COPY_FROM.match(statement.sql) if statement.upper.startswith("INSERT INTO") else None
+    if match is None:
+        return
+    table = match.group(3)
+    before = script.before.table(table)
+    if before is None or match.group(1) != f"{REBUILD_PREFIX}{table}":
+        return
+    read = match.group(2)
+    lost = [c.name for c in before.columns
+            if f'"{c.name}"' not in read and not re.search(rf"(?<![\w\"]){re.escape(c.name)}(?![\w\"])", read, re.IGNORECASE)]
+    if lost:
+        yield Finding("sqlite-drop", "high", f"the rebuild of {table} leaves out {', '.join(lost)}: their values are lost",
+                      "stop using it, back it up, drop it later", table=table)
+
+
+_COPY_FROM = re.compile(r'\s*INSERT\s+INTO\s+"?(\w+)"?\s*\([^)]*\)\s*SELECT\s+(.*)\s+FROM\s+"?(\w+)"?\s*$',
+                        re.IGNORECASE | re.DOTALL)
+
+
 def _rebuilt_here(table: str | None, script: Script) -> bool:
-    return any((m := _NEW_TABLE.match(s.sql.strip())) and m.group(1) == f"{REBUILD_PREFIX}{table}" for s in script.seen)
+    return table is not None and script.made_here(f"{REBUILD_PREFIX}{table}")
 
 
+@reads("UPDATE", "DELETE", "WITH")
 def unbounded_write(statement: Statement, script: Script) -> Iterator[Finding]:
     """UPDATE or DELETE without WHERE changes every row, holding the database's write lock throughout.
 
     Anti-pattern: `DELETE FROM loans;`   Safer: a WHERE, in batches.
     """
+    if not statement.upper.startswith(("UPDATE", "DELETE", "WITH")):
+        return
     node = statement.node
     if isinstance(node, (exp.Update, exp.Delete)) and node.args.get("where") is None:
         yield Finding("sqlite-unbounded-write", "high",
-                      f"{type(node).__name__.upper()} without WHERE changes every row of {table_of(node)}",
-                      "add a WHERE and work in batches", table=table_of(node))
+                      f"{type(node).__name__.upper()} without WHERE changes every row of {statement.table}",
+                      "add a WHERE and work in batches", table=statement.table)
 
 
-RULES = [table_rebuild, foreign_keys_unchecked, drop, unbounded_write]
+@reads("ALTER TABLE")
+def rename(statement: Statement, script: Script) -> Iterator[Finding]:
+    """A rename breaks every query still using the old name, in code that is already deployed.
+
+    A rebuild's own rename of its new copy to the table's name is no rename of a table in use.
+    Anti-pattern: `ALTER TABLE books RENAME COLUMN title TO name;`
+    Safer: add the new name, write both, move the readers, then drop the old one.
+    """
+    sql = statement.upper
+    if sql.startswith("ALTER TABLE") and script.existed(statement.table) and re.search(r"\bRENAME\b", sql):
+        yield Finding("sqlite-rename", "medium", f"a rename on {statement.table}: running code that uses the old name breaks",
+                      "expand and contract: add the new name, move the code, then drop the old one")
+
+
+@reads("CREATE")
+def index_on_existing_table(statement: Statement, script: Script) -> Iterator[Finding]:
+    """CREATE INDEX on a table in use reads every row while the database's other writers wait.
+
+    An index a rebuild makes again is part of the rebuild (its own finding).
+    Anti-pattern: `CREATE INDEX books_title ON books (title);` on a large table in a busy database.
+    Safer: run it when writers can wait.
+    """
+    sql = statement.upper
+    if not (sql.startswith("CREATE ") and " INDEX " in sql):
+        return
+    table = statement.table
+    if script.existed(table) and not _rebuilt_here(table, script):
+        yield Finding("sqlite-index-on-existing-table", "medium",
+                      f"building an index on {table} reads every row while the database's other writers wait",
+                      "run it when writers can wait", table=table)
+
+
+@reads("INSERT")
+def add_required_column(statement: Statement, script: Script) -> Iterator[Finding]:
+    """A rebuild that leaves a NOT NULL column without a default out of its copy: it fails if the table has rows.
+
+    Anti-pattern: `INSERT INTO "_reviewkit_new_books" ("id") SELECT "id" FROM "books";` where the
+    new table has `isbn TEXT NOT NULL` without a default.
+    Safer: give the column a default, or add it nullable and backfill it.
+    """
+    match = _COPY_INTO.match(statement.sql) if statement.upper.startswith("INSERT INTO") else None
+    if match is None or not script.existed(match.group(1).removeprefix(REBUILD_PREFIX)):
+        return
+    created = next((s for s in reversed(script.seen) if (m := _NEW_TABLE.match(s.sql.strip())) and m.group(1) == match.group(1)),
+                   None)
+    if created is None or not isinstance(created.node, exp.Create):
+        return
+    copied = {name.strip().strip('"').lower() for name in match.group(2).split(",")}
+    table = match.group(1).removeprefix(REBUILD_PREFIX)
+    for column in created.node.find_all(exp.ColumnDef):
+        constraints = [c.args.get("kind") for c in column.constraints]
+        required = any(isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null") for k in constraints)
+        filled = any(isinstance(k, (exp.DefaultColumnConstraint, exp.PrimaryKeyColumnConstraint,
+                                    exp.ComputedColumnConstraint, exp.GeneratedAsIdentityColumnConstraint))
+                     for k in constraints)
+        if required and not filled and column.name.lower() not in copied:
+            yield Finding("sqlite-add-required-column", "medium",
+                          f"adds NOT NULL column {table}.{column.name} without a default: the copy of the rows fails if the "
+                          "table has any", "give it a default, or add it nullable and backfill it", table=table)
+
+
+_COPY_INTO = re.compile(r'\s*INSERT\s+INTO\s+"?(\w+)"?\s*\(([^)]*)\)', re.IGNORECASE)
+
+
+RULES = [table_rebuild, foreign_keys_unchecked, drop, rebuild_leaves_columns_out, unbounded_write, rename,
+         index_on_existing_table, add_required_column]
