@@ -4,17 +4,17 @@
 -- DDL is not transactional here: each statement commits on its own.
 
 -- 1. Drop table order_lines and every row in it
--- RISK high: drops table order_lines with all its rows; down.sql recreates it empty
+-- RISK high mysql-drop: DROP TABLE order_lines loses its rows
 DROP TABLE `order_lines`;
 
 -- 2. Drop table products and every row in it
--- RISK high: drops table products with all its rows; down.sql recreates it empty
+-- RISK high mysql-drop: DROP TABLE products loses its rows
 DROP TABLE `products`;
 
 -- 3. Drop table orders and every row in it
--- RISK high: drops table orders with all its rows; down.sql recreates it empty
+-- RISK high mysql-drop: DROP TABLE orders loses its rows
 DROP TABLE `orders`;
 
 -- 4. Drop table customers and every row in it
--- RISK high: drops table customers with all its rows; down.sql recreates it empty
+-- RISK high mysql-drop: DROP TABLE customers loses its rows
 DROP TABLE `customers`;

@@ -10,5 +10,4 @@ ALTER TABLE `customers` ADD COLUMN `phone` VARCHAR(30) NULL;
 ALTER TABLE `orders` ADD COLUMN `shipped_at` TIMESTAMP(6) NULL;
 
 -- 3. Add index orders_status_idx on orders (status)
--- RISK medium: builds index orders_status_idx on existing table orders: writes wait until it is built
 CREATE INDEX `orders_status_idx` ON `orders` (`status`);

@@ -6,9 +6,9 @@
 DROP INDEX "orders_status_idx";
 
 -- 2. Drop column orders.shipped_at and its data
--- RISK high: drops column orders.shipped_at and its data; down.sql restores it empty
+-- RISK high sqlite-drop: dropping a column of orders loses its values
 ALTER TABLE "orders" DROP COLUMN "shipped_at";
 
 -- 3. Drop column customers.phone and its data
--- RISK high: drops column customers.phone and its data; down.sql restores it empty
+-- RISK high sqlite-drop: dropping a column of customers loses its values
 ALTER TABLE "customers" DROP COLUMN "phone";

@@ -9,5 +9,5 @@ ALTER TABLE "customers" ADD COLUMN "phone" VARCHAR(30);
 ALTER TABLE "orders" ADD COLUMN "shipped_at" TIMESTAMPTZ;
 
 -- 3. Add index orders_status_idx on orders (status)
--- RISK medium: builds index orders_status_idx on existing table orders: writes wait until it is built
+-- RISK medium sqlite-index-on-existing-table: building an index on orders reads every row while the database's other writers wait
 CREATE INDEX "orders_status_idx" ON "orders" ("status");
