@@ -51,16 +51,19 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 def _indented(value: Any, indent: str) -> str:
     inner = indent + "  "
     if isinstance(value, dict) and value:
-        items = [f"{inner}{json.dumps(key, ensure_ascii=False)}: {_indented(item, inner)}" for key, item in value.items()]
+        items = [f"{inner}{_ONE_LINE.encode(key)}: {_indented(item, inner)}" for key, item in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
     if isinstance(value, list) and value:
         items = [f"{inner}{_compact(item) if isinstance(item, dict) else _indented(item, inner)}" for item in value]
         return "[\n" + ",\n".join(items) + f"\n{indent}]"
-    return json.dumps(value, ensure_ascii=False)
+    return _ONE_LINE.encode(value)
 
 
 def _compact(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _ONE_LINE.encode(value)
+
+
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False)  # one encoder for every line: json.dumps makes one per call
 
 
 # -- the walk -----------------------------------------------------------------------------

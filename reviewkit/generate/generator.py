@@ -9,7 +9,6 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from reviewkit import __version__
 from reviewkit.bundle.store import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
@@ -19,7 +18,6 @@ from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler, contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
 from reviewkit.errors import ModelError, UnsupportedType, UsageError
-from reviewkit.forked import ForkedCall, fork_helps
 from reviewkit.generate.review import render_empty_review, render_review
 from reviewkit.generate.scripts import numbered_statements, render_empty_script, render_script
 from reviewkit.lint import cache
@@ -144,7 +142,7 @@ def _bundle_files(
     writer = _ScriptWriter(settings, bundle_id, form, operations, up_contexts, down_ops, down_contexts,
                            (parent.path / SCHEMA).read_bytes() if parent is not None else b"", files[SCHEMA])
     findings: list[BundleFinding] = []
-    for scripts in _each_dialect(writer.scripts, dialects):
+    for scripts in map(writer.scripts, dialects):
         files.update(scripts.files)
         findings += scripts.findings
         for entry, found in scripts.lint:  # `reviewkit lint` of these bytes, next, is read from what was found here
@@ -154,22 +152,6 @@ def _bundle_files(
                            form.notes(dialects))
     files["REVIEW.md"] = review.encode()
     return files, findings
-
-
-T = TypeVar("T")
-
-
-def _each_dialect(make: Callable[[Dialect], T], dialects: list[Dialect]) -> list[T]:
-    """Return `make(dialect)` for each dialect; all but the first in a forked child, when a second CPU can run it.
-
-    Compiling, linting and writing the scripts of one dialect needs nothing from another's,
-    and on a large bundle each takes a few tenths of a second.
-    """
-    if len(dialects) < 2 or not fork_helps():
-        return [make(dialect) for dialect in dialects]
-    with ForkedCall(lambda: [make(dialect) for dialect in dialects[1:]]) as child:
-        first = make(dialects[0])
-        return [first, *child.result()]
 
 
 @dataclass(frozen=True)
