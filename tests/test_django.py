@@ -280,3 +280,53 @@ def test_tables_equal_after_a_change(engine):
     assert "full_name" in member["columns"] and "joined" in member["columns"]
     assert ((("joined", False),), None) in member["indexes"]
     assert _as_reviewkit_declares(django_made, engine.dialect) == reviewkit_made
+
+
+# -- adopting a Django-migrated database: baseline, then nothing to generate ----------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def migrated(request, tmp_path_factory) -> tuple[DjangoRun, DatabaseURL]:
+    """A database migrated by Django alone, and a fresh copy of the project with no bundle yet."""
+    tmp = tmp_path_factory.mktemp(f"django_baseline_{request.param}")
+    if request.param == "sqlite":
+        url = parse_url("sqlite:///django.db", tmp)
+    else:
+        maker = _fresh_database(request.getfixturevalue(f"{request.param}_server"))
+        url = next(maker)
+        request.addfinalizer(lambda: next(maker, None))
+    run = DjangoRun.create(tmp, ("library", "catalog"), ("postgres", "sqlite"))
+    run.django(None, "makemigrations", "library", "catalog")
+    run.django(url, "migrate")
+    return run, url
+
+
+def test_baseline_of_a_django_database_then_no_changes(migrated):
+    run, url = migrated
+    made = run.reviewkit("baseline", "--database", cli_url(url))
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "Wrote bundle bundles/0001_baseline" in made.stdout and not (run.root / "models" / "baseline.sql").exists()
+    assert "left out, as the models do not declare them" in made.stderr and "django_migrations" in made.stderr
+    if url.dialect == "postgres":  # the state is what Django creates there: not even a name differs
+        assert "spells" not in made.stderr, made.stderr
+    else:
+        assert "column library_book.published changed: type timestamp -> timestamptz" in made.stderr
+    again = run.reviewkit("generate", "--no-input")
+    assert again.returncode == 0 and "No changes detected" in again.stdout, again.stdout + again.stderr
+    assert run.reviewkit("apply", "--fake", "--yes", "--database", cli_url(url)).returncode == 0
+    status = run.reviewkit("status", "--database", cli_url(url), "--check")
+    assert status.returncode == 0, status.stdout + status.stderr
+
+
+def test_baseline_refuses_a_database_without_the_models(tmp_path, sqlite_url):
+    run = DjangoRun.create(tmp_path, ("library", "catalog"), ("postgres", "sqlite"))
+    run.django(None, "makemigrations", "library", "catalog")
+    run.django(sqlite_url, "migrate")
+    path = run.root / "library" / "models.py"
+    path.write_text(path.read_text().replace("    founded = models.SmallIntegerField(null=True)\n",
+                                             "    founded = models.SmallIntegerField(null=True)\n"
+                                             "    website = models.URLField(null=True)\n"))
+    refused = run.reviewkit("baseline", "--database", cli_url(sqlite_url))
+    assert refused.returncode == 2 and "does not hold the models" in refused.stderr, refused.stderr
+    assert "columns of library_publisher" in refused.stderr and "website" in refused.stderr
+    assert not (run.root / "bundles").exists()
