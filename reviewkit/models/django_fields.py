@@ -161,11 +161,19 @@ def db_default(field: Any, compiler: ExpressionCompiler) -> str | None:
     if has_db_default is None or not has_db_default():
         return None
     from django.db.models import Value
+    from django.db.models.functions import Now
 
     expression = field._db_default_expression
     if isinstance(expression, Value):
         return canonical(_literal(expression.value, field_where(field)))
-    return compiler.expression(field.model, expression, f"{field_where(field)} db_default")
+    if isinstance(expression, Now):
+        # Django's PostgreSQL default is STATEMENT_TIMESTAMP(); the portable moment is the
+        # transaction's (CURRENT_TIMESTAMP), the same for a row written outside a long transaction.
+        return "CURRENT_TIMESTAMP"
+    # Any other expression would be rendered by an engine's compiler in its own dialect,
+    # and its meaning is not known to be the same elsewhere.
+    raise ModelError(f"django: {field_where(field)}: db_default {expression!r} is not supported "
+                     "(a value or Now() is)")
 
 
 def _literal(value: Any, where: str) -> exp.Expression:
