@@ -76,6 +76,7 @@ class Settings:
     dialects: tuple[str, ...] = field(default_factory=dialect_names)
     reviewers: str = "reviewers.toml"
     ignore_unsupported: bool = False  # skip functions, triggers, partitions... in model files, with a warning
+    django_apps: tuple[str, ...] | None = None  # models = "django:...": the app labels read (None: every non-contrib app)
     databases: dict[str, str] = field(default_factory=lambda: {"default": DEFAULT_DATABASE_URL})
     policy: Policy = Policy()
     prove: dict[str, str] = field(default_factory=dict)  # [prove]: dialect -> URL of a server for scratch databases
@@ -223,6 +224,10 @@ def _models(value: Any) -> tuple[str, ...]:
     return _text_list(value, '["models/*.sql"]')
 
 
+def _app_labels(value: Any) -> tuple[str, ...]:
+    return _text_list(value, '["library"]')
+
+
 def _roles(value: Any) -> tuple[str, ...]:
     return _text_list(value, '["dba"]')
 
@@ -271,6 +276,7 @@ _MAIN: dict[str, Check] = {
     "dialects": _dialects,
     "reviewers": _text,
     "ignore_unsupported": _flag,
+    "django_apps": _app_labels,
 }
 _DATABASE: dict[str, Check] = {"url": _text}
 _POLICY: dict[str, Check] = {

@@ -279,7 +279,7 @@ def test_a_misspelled_setting_is_refused_with_the_name_meant(tmp_path, form, sec
     ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, policy, prove, lint, generate)"),
     ("policy = 1\n", "reviewkit.toml: policy must be a section [policy], not 1"),
     ("[reviewkit]\napprovals = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'approvals' (it belongs in [policy])"),
-    ("[reviewkit]\ncolour = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'colour' (known: models, models_dialect, bundles, dialects, reviewers, ignore_unsupported)"),
+    ("[reviewkit]\ncolour = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'colour' (known: models, models_dialect, bundles, dialects, reviewers, ignore_unsupported, django_apps)"),
     ("[policy]\napproval = 2\n", "reviewkit.toml: [policy] unknown setting 'approval' (did you mean 'approvals'?)"),
     ("[databases]\nurl = 'sqlite:///x'\n", "reviewkit.toml: [databases] url must be a table [databases.url] with url = \"...\", not the string \"sqlite:///x\""),
     ("[databases.x]\nuri = 'y'\n", "reviewkit.toml: [databases.x] unknown setting 'uri' (did you mean 'url'?)"),

@@ -149,9 +149,9 @@ def baseline_cmd(
     bundle, models = baseline(settings, database, name, models_out, author, warn=lambda line: err.print(
         f"warning: {line}", highlight=False, markup=False, soft_wrap=True))
     root = settings.root.resolve()
-    out.print(f"Wrote {models.relative_to(root) if models.is_relative_to(root) else models} and bundle "
-              f"{bundle.path.relative_to(settings.root)} ({len(bundle.manifest['operations'])} operations)",
-              highlight=False, markup=False, soft_wrap=True)
+    wrote = "" if models is None else f"{models.relative_to(root) if models.is_relative_to(root) else models} and "
+    out.print(f"Wrote {wrote}bundle {bundle.path.relative_to(settings.root)} ({len(bundle.manifest['operations'])} "
+              "operations)", highlight=False, markup=False, soft_wrap=True)
     out.print(f"Next: approve it, then record it without running it: reviewkit apply --fake --database {database}",
               highlight=False, markup=False, soft_wrap=True)
     out.print(f"digest {bundle.digest}", highlight=False)

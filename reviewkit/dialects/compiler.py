@@ -93,6 +93,13 @@ def _refused_everywhere(default: str) -> str | None:
     return None
 
 
+# PostgreSQL's operator classes that make a B-tree serve LIKE 'prefix%' under a collation
+# other than C (Django creates such a `<column>_like` index beside each indexed varchar and
+# text column). An engine without operator classes does not build a non-unique index that
+# has one: built plainly it would be a second copy of the column's own index, and what it
+# is for has no counterpart there.
+PATTERN_OPCLASSES = frozenset({"varchar_pattern_ops", "text_pattern_ops", "bpchar_pattern_ops"})
+
 # (dialect, portable type) -> spelling: a bundle spells the same few types thousands of times.
 _SPELLINGS: dict[tuple[str, str], str] = {}
 
@@ -267,6 +274,8 @@ class Compiler:
         method = index.method
         if method is None and not index.include and all(p.opclass is None for p in index.parts):
             return index  # a plain index: every engine builds it as it is
+        if not self.index_opclasses and not index.unique and any(p.opclass in PATTERN_OPCLASSES for p in index.parts):
+            return None  # a LIKE index for PostgreSQL's collations: see PATTERN_OPCLASSES
         if method is not None and method not in self.index_methods:
             if not (method == "hash" and self.hash_as_default):
                 return None
@@ -553,11 +562,14 @@ class Compiler:
 
     def notes(self, schema: Schema) -> list[str]:
         """Return what a reviewer should know about how this engine stores the schema."""
-        notes = []
+        notes, pattern_indexes = [], []
         for table in schema.tables:
             for index in table.indexes:
                 built = self.index_form(index)
                 what = f"index {index.name} on {table.name}"
+                if built is None and index.method is None:
+                    pattern_indexes.append(index.name)
+                    continue
                 if built is None:
                     notes.append(f"{what} (USING {index.method}) is not built: {self.title} has no such index.")
                     continue
@@ -568,6 +580,11 @@ class Compiler:
                                  "covering columns.")
                 if index.parts != built.parts:
                     notes.append(f"{what}: operator classes are left out: {self.title} has none.")
+        if pattern_indexes:  # one note: a Django project has one such index per indexed text column
+            shown = ", ".join(pattern_indexes[:5]) + (f" and {len(pattern_indexes) - 5} more" if len(pattern_indexes) > 5 else "")
+            notes.append(f"{len(pattern_indexes)} index(es) with a pattern operator class (varchar_pattern_ops, "
+                         f"text_pattern_ops) are not built: {self.title} has no operator classes, and these serve "
+                         f"only PostgreSQL's LIKE; the column's own index serves here: {shown}.")
         if not self.keeps_comments and any(t.comment or any(c.comment for c in t.columns) for t in schema.tables):
             notes.append(f"Comments on tables and columns are not kept: {self.title} stores none.")
         return notes

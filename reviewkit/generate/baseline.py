@@ -27,7 +27,7 @@ from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
 from reviewkit.diff.differences import schema_differences
 from reviewkit.errors import ConfigError, ModelError, OperationFailed, UsageError
 from reviewkit.generate.generator import GenerateOptions, generate
-from reviewkit.models import SQLALCHEMY_PREFIX, load_models
+from reviewkit.models import DJANGO_PREFIX, SQLALCHEMY_PREFIX, load_models
 from reviewkit.schema import naming
 from reviewkit.schema.operations import AddConstraint, CreateTable
 from reviewkit.schema.state import Schema
@@ -40,8 +40,19 @@ _SHOWN_DIFFERENCES = 10
 def baseline(
     settings: Settings, database: str | None, name: str | None = None, models_out: str | None = None,
     author: str | None = None, warn: Callable[[str], None] | None = None,
-) -> tuple[Bundle, Path]:
-    """Write the live schema of `database` as models and as bundle 0001; return the bundle and the models file."""
+) -> tuple[Bundle, Path | None]:
+    """Write the live schema of `database` as models and as bundle 0001; return the bundle and the models file.
+
+    Django models are code: the database is checked against them and only the bundle is written (None: no file).
+    """
+    if any(pattern.startswith(DJANGO_PREFIX) for pattern in settings.models):
+        if load_bundles(settings.bundles_dir):
+            _models_path(settings, models_out)  # refused as any baseline is, with bundles already there
+        if models_out is not None:
+            raise UsageError("--models-out: Django models are the project's Python classes; baseline writes no model file")
+        from reviewkit.generate.baseline_models import baseline_from_models
+
+        return baseline_from_models(settings, database, name, author, warn), None
     out = _models_path(settings, models_out)
     url = target_url(settings, database)
     conn = open_database(url, create=False)

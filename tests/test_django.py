@@ -1,0 +1,332 @@
+"""Django models as a model source: read from `_meta`, and built as Django's own `migrate` builds them.
+
+The reader's state is what Django creates on PostgreSQL, names included, so PostgreSQL is
+compared exactly. On SQLite and MariaDB Django declares a few types its own way (its
+`data_types` per backend) where reviewkit declares the portable type's spelling: those
+differences are listed here one by one, and everything else (columns, nullability,
+defaults, keys, unique sets, index keys, checks) must be equal.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.connection import DatabaseURL, parse_url
+from reviewkit.errors import ConfigError
+from tests.conftest import _fresh_database
+from tests.django_support import PROJECT, DjangoRun, live, shape
+from tests.test_runner import cli_url
+
+django = pytest.importorskip("django")
+
+# Django's own type on the engine, reviewkit's (the portable type as the engine keeps it).
+SQLITE_TYPES = {
+    "library_book.pages": ("uinteger", "integer"),  # PositiveIntegerField: "integer unsigned" (+ the same CHECK)
+    "library_loans.times_renewed": ("usmallint", "smallint"),  # PositiveSmallIntegerField
+    "library_book.rating": ("real", "double"),  # FloatField: "real"
+    "library_book.price": ("numeric", "numeric(8,2)"),  # DecimalField: "decimal"
+    "library_book.published": ("timestamp", "timestamptz"),  # DateTimeField: "datetime"
+    "catalog_shelf.archived_at": ("timestamp", "timestamptz"),
+    "library_member.preferences": ("text", "jsonb"),  # JSONField: "text" with a JSON_VALID check
+    "catalog_shelf.public_id": ("char(32)", "uuid"),  # UUIDField: "char(32)"
+}
+MYSQL_TYPES = {
+    "library_book.pages": ("uinteger", "integer"),  # PositiveIntegerField: "integer UNSIGNED" (+ the same CHECK)
+    "library_loans.times_renewed": ("usmallint", "smallint"),
+    "library_book.published": ("timestamp(6)", "timestamptz(6)"),  # DateTimeField: "datetime(6)", reviewkit TIMESTAMP(6)
+}
+# Django's other doings on SQLite: its JSONField check (None: reviewkit has none), decimals written as text.
+SQLITE_CHECKS = {"library_member": {"JSON_VALID(preferences) OR preferences IS NULL": None},
+                 "library_book": {"price >= '0'": "price >= 0"}}
+SQLITE_DEFAULTS = {"library_book.price": ("'0'", "0")}
+
+
+# -- the reader, without a database -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def models():
+    from reviewkit.models.django import load_django
+
+    return load_django("mysite.settings", ("library", "catalog"), PROJECT)
+
+
+def test_types_keys_and_names_are_djangos_on_postgres(models):
+    book = models.table("library_book")
+    assert [(c.name, c.type, c.nullable, c.default) for c in book.columns[:5]] == [
+        ("id", "bigint", False, None), ("title", "varchar(200)", False, None),
+        ("isbn_code", "varchar(13)", False, None), ("slug", "varchar(80)", False, None),
+        ("price", "numeric(8,2)", False, "0"),
+    ]
+    assert book.column("id").identity and book.column("in_print").default == "TRUE"
+    assert book.primary_key.name == "library_book_pkey"
+    assert [u.name for u in book.uniques] == ["book_author_title_uniq", "library_book_isbn_code_key"]
+    assert {c.name: c.expression for c in book.checks} == {
+        "book_price_not_negative": "price >= 0", "library_book_pages_check": "pages >= 0"}
+    fks = {fk.columns[0]: (fk.name, fk.ref_table, fk.on_delete) for fk in book.foreign_keys}
+    assert fks == {  # imprint has db_constraint=False: no key, but its index
+        "author_id": ("library_book_author_id_d9a3b67e_fk_library_author_id", "library_author", "NO ACTION"),
+        "publisher_id": ("library_book_publisher_id_40a14e76_fk_library_publisher_id", "library_publisher", "NO ACTION"),
+    }
+    indexes = {ix.name: [(p.expression, p.descending, p.opclass) for p in ix.parts] for ix in book.indexes}
+    assert indexes["library_book_slug_c4f98edd"] == [("slug", False, None)]
+    assert indexes["library_book_slug_c4f98edd_like"] == [("slug", False, "varchar_pattern_ops")]
+    assert indexes["library_book_isbn_code_8804a14a_like"] == [("isbn_code", False, "varchar_pattern_ops")]
+    assert indexes["library_book_imprint_id_84c007a5"] == [("imprint_id", False, None)]
+    assert indexes["book_title_published_idx"] == [("title", False, None), ("published", True, None)]
+
+
+def test_many_to_many_comments_and_postgres_only_indexes(models):
+    through = models.table("library_book_tags")
+    assert [c.name for c in through.columns] == ["id", "book_id", "tag_id"]
+    assert [u.name for u in through.uniques] == ["library_book_tags_book_id_tag_id_c3660ce1_uniq"]
+    assert models.table("library_loans") is not None  # the explicit through model, db_table kept
+    author = models.table("library_author")
+    assert author.comment == "People who write books" and author.column("bio").comment == "Written by the author"
+    shelf = {ix.name: ix for ix in models.table("catalog_shelf").indexes}
+    assert shelf["shelf_live_code_uniq"].unique and shelf["shelf_live_code_uniq"].where == "archived_at IS NULL"
+    assert [(p.expression, p.is_column) for p in shelf["shelf_label_lower_idx"].parts] == [("LOWER(label)", False)]
+    assert [p.opclass for p in shelf["catalog_shelf_notes_1b4d94ac_like"].parts] == ["text_pattern_ops"]
+    sqlite = get_dialect("sqlite").compiler
+    assert sqlite.index_form(shelf["catalog_shelf_notes_1b4d94ac_like"]) is None
+    assert any("with a pattern operator class (varchar_pattern_ops, text_pattern_ops) are not built" in note
+               and "catalog_shelf_notes_1b4d94ac_like" in note for note in sqlite.notes(models))
+
+
+def test_names_are_djangos_own():
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+    from django.db.backends.utils import names_digest
+
+    from reviewkit.models import django_names
+
+    assert django_names.names_digest("t", "a", length=8) == names_digest("t", "a", length=8)
+    editor = DatabaseWrapper({"NAME": ":memory:", "ENGINE": "django.db.backends.sqlite3", "OPTIONS": {},
+                              "TIME_ZONE": None}).schema_editor(collect_sql=True)
+    editor.connection.ops.max_name_length = lambda: 63  # PostgreSQL's, which the reader mirrors
+    for table, columns, suffix in [("library_book", ["title"], ""), ("t" * 50, ["c" * 40, "d"], "_uniq"),
+                                   ("app_model", ["column"], "_fk_" + "x" * 40 + "_id"), ("_x", ["y"], "")]:
+        assert django_names.django_index_name(table, columns, suffix) == editor._create_index_name(table, columns, suffix)
+    assert django_names.postgres_object_name("a" * 40, "b" * 40, "key") == "a" * 29 + "_" + "b" * 29 + "_key"
+
+
+def test_unknown_app_label(models):
+    from reviewkit.models.django import load_django
+
+    with pytest.raises(ConfigError, match="django_apps names 'shop', which INSTALLED_APPS does not install"):
+        load_django("mysite.settings", ("library", "shop"), PROJECT)
+
+
+# -- errors through the command line (each run sets Django up anew) -----------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> DjangoRun:
+    return DjangoRun.create(tmp_path, ("library",), ("postgres", "sqlite"))
+
+
+def _refused(project: DjangoRun) -> str:
+    result = project.reviewkit("generate", "--no-input")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
+    return result.stderr
+
+
+def test_settings_that_do_not_import(project):
+    (project.root / "mysite" / "settings.py").write_text("import no_such_module\n")
+    assert "cannot import the settings module: ModuleNotFoundError: No module named 'no_such_module'" in _refused(project)
+
+
+def test_app_label_not_installed(project):
+    config = project.root / "reviewkit.toml"
+    config.write_text(config.read_text().replace('django_apps = ["library"]', 'django_apps = ["library", "shop"]'))
+    assert "django_apps names 'shop', which INSTALLED_APPS does not install" in _refused(project)
+
+
+def test_field_type_without_mapping(project):
+    models = project.root / "library" / "models.py"
+    models.write_text(models.read_text().replace("    born = models.DateField(null=True)\n",
+                                                 "    born = models.DateField(null=True)\n"
+                                                 "    career = models.DurationField(null=True)\n"))
+    assert "library.Author.career: DurationField (interval on PostgreSQL) has no portable type" in _refused(project)
+
+
+def test_django_is_imported_only_for_django_models(tmp_path):
+    import subprocess
+
+    code = ("import sys; from pathlib import Path; from reviewkit.config import Settings; "
+            "from reviewkit.models import load_models; "
+            f"root = Path({str(tmp_path)!r}); (root / 'm.sql').write_text('CREATE TABLE t (id integer PRIMARY KEY);'); "
+            "load_models(Settings(root=root, config_file=root / 'reviewkit.toml', models=('m.sql',))); "
+            "print('django' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+# -- Django's migrate and reviewkit's apply, on each engine -------------------------------
+
+
+CHANGED_MEMBER = '''
+class Member(models.Model):
+    full_name = models.CharField(max_length=100)
+    card = models.CharField(max_length=12, unique=True)
+    preferences = models.JSONField(null=True)
+    joined = models.DateField(null=True)
+    books = models.ManyToManyField(Book, through="Loan", related_name="borrowers")
+
+    class Meta:
+        indexes = [models.Index(fields=["joined"], name="member_joined_idx")]
+'''
+
+
+def _change_models(run: DjangoRun) -> None:
+    """A field renamed (Member.name -> full_name), a field added (joined), an index added."""
+    path = run.root / "library" / "models.py"
+    text = path.read_text()
+    start = text.index("class Member(models.Model):")
+    end = text.index("class Loan(models.Model):")
+    path.write_text(text[:start] + CHANGED_MEMBER.lstrip() + "\n\n" + text[end:])
+
+
+class Engine:
+    """Database A migrated by Django, database B by reviewkit, both from the same models."""
+
+    def __init__(self, tmp: Path, dialect: str, a: DatabaseURL, b: DatabaseURL) -> None:
+        apps = ("library",) if dialect == "mysql" else ("library", "catalog")
+        self.run = DjangoRun.create(tmp, apps, (dialect,))
+        self.dialect, self.a, self.b = dialect, a, b
+        self.tables: set[str] = set()
+
+    def first_step(self) -> None:
+        self.run.django(None, "makemigrations", *self.run.apps)
+        self.run.django(self.a, "migrate")
+        self._reviewkit("initial")
+
+    def second_step(self) -> None:
+        _change_models(self.run)
+        # Django asks whether name became full_name: yes.
+        self.run.django(None, "makemigrations", "library", input_="y\n")
+        self.run.django(self.a, "migrate")
+        self._reviewkit("member_changes", "--rename", "library_member.name=library_member.full_name")
+
+    def _reviewkit(self, name: str, *extra: str) -> None:
+        made = self.run.reviewkit("generate", "--no-input", name, *extra)
+        assert made.returncode == 0 and "No changes detected" not in made.stdout, made.stdout + made.stderr
+        applied = self.run.reviewkit("apply", "--yes", "--database", cli_url(self.b))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    def shapes(self) -> tuple[dict, dict]:
+        made = live(self.b)
+        tables = {t.name for t in made.tables} - {"reviewkit_ledger"}
+        fk_indexes = self.dialect == "mysql"  # InnoDB indexes a foreign key's columns itself when Django leaves it
+        return shape(live(self.a), tables, fk_indexes), shape(made, tables, fk_indexes)
+
+
+def _engine(request, tmp_path_factory, dialect: str) -> Engine:
+    tmp = tmp_path_factory.mktemp(f"django_{dialect}")
+    if dialect == "sqlite":
+        a, b = (parse_url(f"sqlite:///{name}", tmp) for name in ("a.db", "b.db"))
+    else:
+        server = request.getfixturevalue(f"{dialect}_server")
+        makers = [_fresh_database(server), _fresh_database(server)]
+        a, b = (next(m) for m in makers)
+        for maker in makers:
+            request.addfinalizer(lambda m=maker: next(m, None))
+    engine = Engine(tmp, dialect, a, b)
+    engine.first_step()
+    return engine
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "mysql"])
+def engine(request, tmp_path_factory) -> Engine:
+    return _engine(request, tmp_path_factory, request.param)
+
+
+def _as_reviewkit_declares(django: dict, dialect: str) -> dict:
+    """Return Django's tables with the listed differences of its own types on this engine made reviewkit's."""
+    types = {"sqlite": SQLITE_TYPES, "mysql": MYSQL_TYPES}.get(dialect, {})
+    out = {}
+    for name, table in django.items():
+        columns = {}
+        for column, (kind, nullable, default, identity) in table["columns"].items():
+            key = f"{name}.{column}"
+            if key in types:
+                assert kind == types[key][0], f"{key}: Django made {kind}, not {types[key][0]}"
+                kind = types[key][1]
+            if dialect == "sqlite" and key in SQLITE_DEFAULTS:
+                assert default == SQLITE_DEFAULTS[key][0]
+                default = SQLITE_DEFAULTS[key][1]
+            columns[column] = (kind, nullable, default, identity)
+        checks = table["checks"]
+        if dialect == "sqlite":
+            replaced = SQLITE_CHECKS.get(name, {})
+            checks = sorted(replaced.get(c, c) for c in checks if replaced.get(c, c) is not None)
+        out[name] = {**table, "columns": columns, "checks": checks}
+    return out
+
+
+def test_tables_equal_djangos_migrate(engine):
+    django_made, reviewkit_made = engine.shapes()
+    assert "library_book_tags" in django_made and len(django_made) >= 8
+    assert _as_reviewkit_declares(django_made, engine.dialect) == reviewkit_made
+
+
+def test_tables_equal_after_a_change(engine):
+    engine.second_step()
+    django_made, reviewkit_made = engine.shapes()
+    member = reviewkit_made["library_member"]
+    assert "full_name" in member["columns"] and "joined" in member["columns"]
+    assert ((("joined", False),), None) in member["indexes"]
+    assert _as_reviewkit_declares(django_made, engine.dialect) == reviewkit_made
+
+
+# -- adopting a Django-migrated database: baseline, then nothing to generate ----------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def migrated(request, tmp_path_factory) -> tuple[DjangoRun, DatabaseURL]:
+    """A database migrated by Django alone, and a fresh copy of the project with no bundle yet."""
+    tmp = tmp_path_factory.mktemp(f"django_baseline_{request.param}")
+    if request.param == "sqlite":
+        url = parse_url("sqlite:///django.db", tmp)
+    else:
+        maker = _fresh_database(request.getfixturevalue(f"{request.param}_server"))
+        url = next(maker)
+        request.addfinalizer(lambda: next(maker, None))
+    run = DjangoRun.create(tmp, ("library", "catalog"), ("postgres", "sqlite"))
+    run.django(None, "makemigrations", "library", "catalog")
+    run.django(url, "migrate")
+    return run, url
+
+
+def test_baseline_of_a_django_database_then_no_changes(migrated):
+    run, url = migrated
+    made = run.reviewkit("baseline", "--database", cli_url(url))
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "Wrote bundle bundles/0001_baseline" in made.stdout and not (run.root / "models" / "baseline.sql").exists()
+    assert "left out, as the models do not declare them" in made.stderr and "django_migrations" in made.stderr
+    if url.dialect == "postgres":  # the state is what Django creates there: not even a name differs
+        assert "spells" not in made.stderr, made.stderr
+    else:
+        assert "column library_book.published changed: type timestamp -> timestamptz" in made.stderr
+    again = run.reviewkit("generate", "--no-input")
+    assert again.returncode == 0 and "No changes detected" in again.stdout, again.stdout + again.stderr
+    assert run.reviewkit("apply", "--fake", "--yes", "--database", cli_url(url)).returncode == 0
+    status = run.reviewkit("status", "--database", cli_url(url), "--check")
+    assert status.returncode == 0, status.stdout + status.stderr
+
+
+def test_baseline_refuses_a_database_without_the_models(tmp_path, sqlite_url):
+    run = DjangoRun.create(tmp_path, ("library", "catalog"), ("postgres", "sqlite"))
+    run.django(None, "makemigrations", "library", "catalog")
+    run.django(sqlite_url, "migrate")
+    path = run.root / "library" / "models.py"
+    path.write_text(path.read_text().replace("    founded = models.SmallIntegerField(null=True)\n",
+                                             "    founded = models.SmallIntegerField(null=True)\n"
+                                             "    website = models.URLField(null=True)\n"))
+    refused = run.reviewkit("baseline", "--database", cli_url(sqlite_url))
+    assert refused.returncode == 2 and "does not hold the models" in refused.stderr, refused.stderr
+    assert "columns of library_publisher" in refused.stderr and "website" in refused.stderr
+    assert not (run.root / "bundles").exists()
