@@ -365,7 +365,7 @@ def test_engines_with_online_forms_have_an_online_compiler_in_their_package():
 # Every scenario of the engine tests, generated online: each clause the scripts carry is one the
 # engines accept, up, down and up again, with rows in the tables.
 SCENARIOS = ["shop", "defaults", "mysql_types", "pg_objects", "views", "fk_index_swap", "fk_parent_key_swap", "fk_renames",
-             "fk_shared_index", "fk_widen_key"]
+             "fk_shared_index", "fk_widen_key", "one_off_defaults"]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
