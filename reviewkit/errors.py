@@ -35,6 +35,10 @@ class UsageError(ReviewkitError):
     exit_code = 2
 
 
+class OneOffDefaultMissing(UsageError):
+    """A column becomes NOT NULL without a default over rows that may exist, and no one-off default was given."""
+
+
 class ConfigError(UsageError):
     """reviewkit.toml (or [tool.reviewkit]) is missing or invalid."""
 

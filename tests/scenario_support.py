@@ -14,7 +14,7 @@ from reviewkit.db.execute import run_statement
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.splitter import split_statements
-from reviewkit.diff import DeclaredRenames
+from reviewkit.diff import DeclaredRenames, OneOffDefaults
 from reviewkit.generate import GenerateOptions, generate
 from reviewkit.schema.state import Schema, Table
 from reviewkit.schema.types import INTEGER_KINDS, parse_type
@@ -52,7 +52,10 @@ def build_scenario(name: str, project: Path, dialects: tuple[str, ...] = ("postg
         shutil.copytree(step, models, ignore=shutil.ignore_patterns("*.txt"))
         renames_file = step / "renames.txt"
         renames = renames_file.read_text().split() if renames_file.exists() else []
-        options = GenerateOptions(renames=DeclaredRenames.parse(renames), author="scenario", online=online)
+        defaults_file = step / "defaults.txt"  # `--default table.column=VALUE`, one a line
+        defaults = defaults_file.read_text().splitlines() if defaults_file.exists() else []
+        options = GenerateOptions(renames=DeclaredRenames.parse(renames), author="scenario", online=online,
+                                  one_off_defaults=OneOffDefaults.parse(defaults))
         assert generate(load_settings(project), options) is not None, f"step {step.name} produced no bundle"
     return load_bundles(project / "bundles")
 

@@ -30,6 +30,7 @@ from reviewkit.bundle.digest import MANIFEST, compute_digest, verify_files
 from reviewkit.bundle.store import Bundle, read_manifest
 from reviewkit.config import Policy, load_settings
 from reviewkit.dialects import dialect_names
+from reviewkit.diff import OneOffDefaults
 from reviewkit.errors import ConfigError, IntegrityError, ReviewkitError
 from reviewkit.generate.generator import GenerateOptions, generate
 from reviewkit.scaffold import init_project
@@ -337,7 +338,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     models.write_text("CREATE TABLE customers (id bigserial PRIMARY KEY, email varchar(255), phone text);\n")
     generate(load_settings(root), GenerateOptions(author="Dana <dana@example.com>"))
     models.write_text("CREATE TABLE customers (id bigserial PRIMARY KEY, email varchar(100) NOT NULL);\n")
-    bundle = generate(load_settings(root), GenerateOptions(author="Dana <dana@example.com>", name="tighten"))
+    tightened = GenerateOptions(author="Dana <dana@example.com>", name="tighten",
+                                one_off_defaults=OneOffDefaults.parse(["customers.email=''"]))
+    bundle = generate(load_settings(root), tightened)
     keys = root.parent / "keys"
     generate_key_files("alice", keys)
     key = load_private_key(keys / "alice", lambda path: None)

@@ -87,7 +87,7 @@ def test_risky_changes_are_flagged_in_sql_and_review(project):
     run(project, "generate")
     (project / "models" / "schema.sql").write_text(SHOP.replace("  total numeric(10,2) NOT NULL DEFAULT 0\n", "  total numeric(8,2) NOT NULL DEFAULT 0\n")
                                                    .replace("email varchar(255) NOT NULL UNIQUE", "mail varchar(255) NOT NULL UNIQUE"))
-    result = run(project, "generate", "--no-input")
+    result = run(project, "generate", "--no-input", "--default", "customers.mail=''")  # mail: NOT NULL, added
     assert result.returncode == 0, result.stderr
     bundle = load_bundles(project / "bundles")[-1]
     assert bundle.risk_level == "high"

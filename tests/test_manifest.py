@@ -19,6 +19,7 @@ from reviewkit.bundle.digest import MANIFEST
 from reviewkit.bundle.manifest import FIELDS
 from reviewkit.bundle.store import load_bundles, read_manifest, write_bundle
 from reviewkit.config import load_settings
+from reviewkit.diff import OneOffDefaults
 from reviewkit.errors import IntegrityError
 from reviewkit.generate.generator import GenerateOptions, generate
 from reviewkit.scaffold import init_project
@@ -38,7 +39,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     models.write_text("CREATE TABLE customers (id bigserial PRIMARY KEY, email varchar(255), phone text);\n")
     generate(load_settings(root), GenerateOptions(author=AUTHOR))
     models.write_text("CREATE TABLE customers (id bigserial PRIMARY KEY, email varchar(100) NOT NULL);\n")
-    generate(load_settings(root), GenerateOptions(author=AUTHOR, name="tighten"))
+    generate(load_settings(root), GenerateOptions(author=AUTHOR, name="tighten",
+                                                  one_off_defaults=OneOffDefaults.parse(["customers.email=''"])))
     generate(load_settings(root), GenerateOptions(author=AUTHOR, empty=True, name="by_hand"))
     return root
 

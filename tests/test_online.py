@@ -22,7 +22,7 @@ from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import load_settings
 from reviewkit.dialects.connection import DatabaseURL, connect
 from reviewkit.dialects.mysql.online import seconds
-from reviewkit.diff import DeclaredRenames
+from reviewkit.diff import DeclaredRenames, OneOffDefaults
 from reviewkit.generate import GenerateOptions, generate
 from tests.scenario_support import build_scenario, walk_bundles
 from tests.test_engines import assert_schema
@@ -99,13 +99,18 @@ AVOIDED = {"pg-index-without-concurrently", "pg-drop-index-without-concurrently"
            "pg-set-not-null", "pg-unique-without-index", "pg-no-lock-timeout"}
 
 
+# The one-off defaults a step needs, by step name: STEP2 makes books.title NOT NULL over rows that may be NULL.
+ONE_OFF = {"tighten": ["books.title='untitled'"]}
+
+
 def make_project(root: Path, steps: list[tuple[str, str, bool, list[str]]], dialects: str = ALL, extra: str = "") -> list[Bundle]:
     """Write a project and generate one bundle per (name, models, online, renames); return the bundles."""
     (root / "models").mkdir(parents=True)
     (root / "reviewkit.toml").write_text(CONFIG.format(dialects=dialects, extra=extra))
     for name, models, online, renames in steps:
         (root / "models" / "schema.sql").write_text(models)
-        options = GenerateOptions(name=name, author="dev", online=online, renames=DeclaredRenames.parse(renames))
+        options = GenerateOptions(name=name, author="dev", online=online, renames=DeclaredRenames.parse(renames),
+                                  one_off_defaults=OneOffDefaults.parse(ONE_OFF.get(name, [])))
         assert generate(load_settings(root), options) is not None
     return load_bundles(root / "bundles")
 
@@ -206,7 +211,7 @@ def test_generate_online_from_the_config_with_its_lock_timeout(tmp_path):
     root = tmp_path / "proj"
     make_project(root, [("catalogue", STEP1, None, [])], extra=extra)
     (root / "models" / "schema.sql").write_text(STEP2)
-    result = run(root, "generate", "--no-input", "tighten")
+    result = run(root, "generate", "--no-input", "--default", *ONE_OFF["tighten"], "tighten")
     assert result.returncode == 0, result.stderr
     assert "online" in result.stdout
     bundles = load_bundles(root / "bundles")
@@ -229,7 +234,8 @@ def test_checks_a_new_type_brings_are_added_not_valid_on_postgres(tmp_path, post
     for models, online in (("CREATE TABLE t (id int PRIMARY KEY, n int);", False),
                            ("CREATE TABLE t (id int PRIMARY KEY, n tinyint unsigned NOT NULL);", True)):
         (root / "models" / "schema.sql").write_text(models)
-        assert generate(load_settings(root), GenerateOptions(author="dev", online=online)) is not None
+        fill = OneOffDefaults.parse(["t.n=0"] if online else [])  # n becomes NOT NULL over rows that may be NULL
+        assert generate(load_settings(root), GenerateOptions(author="dev", online=online, one_off_defaults=fill)) is not None
     up = statements_of(load_bundles(root / "bundles")[1].script("postgres", "up"))
     assert any(s.endswith('ADD CONSTRAINT "t_n_range" CHECK ("n" >= 0 AND "n" <= 255) NOT VALID') for s in up), up
     assert up[-2:] == ['ALTER TABLE "t" VALIDATE CONSTRAINT "t_n_range"', 'ALTER TABLE "t" DROP CONSTRAINT "t_n_not_null"']
@@ -359,7 +365,7 @@ def test_engines_with_online_forms_have_an_online_compiler_in_their_package():
 # Every scenario of the engine tests, generated online: each clause the scripts carry is one the
 # engines accept, up, down and up again, with rows in the tables.
 SCENARIOS = ["shop", "defaults", "mysql_types", "pg_objects", "views", "fk_index_swap", "fk_parent_key_swap", "fk_renames",
-             "fk_shared_index", "fk_widen_key"]
+             "fk_shared_index", "fk_widen_key", "one_off_defaults"]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from reviewkit.bundle import find_bundle, load_bundles
 from reviewkit.cli.console import err, out, say
 from reviewkit.config import load_settings
 from reviewkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from reviewkit.diff import OneOffQuestion
 
 
 class TerminalQuestioner:
@@ -22,6 +25,18 @@ class TerminalQuestioner:
 
     def ask_rename_column(self, table: str, old: str, new: str, type_name: str) -> bool:
         return typer.confirm(f"Did you rename {table}.{old} to {table}.{new} ({type_name})?", default=False)
+
+    def ask_one_off_default(self, question: OneOffQuestion) -> str | None:
+        """Ask until the value is one every engine takes; an empty answer or `quit` gives up."""
+        say(out, question.text)
+        while True:
+            answer = typer.prompt(f"{question.where} ({question.type_name})", default="", show_default=False).strip()
+            if answer in ("", "quit", "q"):
+                return None
+            problem = question.check(answer)
+            if problem is None:
+                return answer
+            say(out, f"{problem}; try again, or quit")
 
 
 def init_cmd(
@@ -39,7 +54,13 @@ def generate_cmd(
     name: Annotated[str | None, typer.Argument(help="Name for the bundle (default: derived from the changes).")] = None,
     empty: Annotated[bool, typer.Option("--empty", help="Write an empty bundle to fill by hand.")] = False,
     rename: Annotated[list[str] | None, typer.Option("--rename", help="Declare a rename: OLD=NEW or table.old=table.new.")] = None,
-    no_input: Annotated[bool, typer.Option("--no-input", help="Never ask; a drop+add stays a drop+add.")] = False,
+    no_input: Annotated[bool, typer.Option(
+        "--no-input", help="Never ask: a drop+add stays a drop+add, and a column that needs a one-off default "
+                           "without --default stops generate.")] = False,
+    one_off: Annotated[list[str] | None, typer.Option(
+        "--default", metavar="TABLE.COLUMN=VALUE",
+        help="A one-off default for the existing rows of a NOT NULL column without a default, added or made "
+             "NOT NULL: an SQL value (0, 'unknown'); filled once, not kept in the schema.")] = None,
     author: Annotated[str | None, typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
     online: Annotated[bool | None, typer.Option(
         "--online/--no-online",
@@ -48,14 +69,14 @@ def generate_cmd(
 ) -> None:
     """Diff the models against the last bundle and write a new bundle."""
     # Imported here: the differ and model parsers are not needed by apply or status.
-    from reviewkit.diff import DeclaredRenames
+    from reviewkit.diff import DeclaredRenames, OneOffDefaults
     from reviewkit.generate import GenerateOptions, generate
 
     settings = load_settings()
     interactive = not no_input and sys.stdin.isatty()
     options = GenerateOptions(
         name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author,
-        warn=lambda line: say(err, f"warning: {line}"), online=online,
+        warn=lambda line: say(err, f"warning: {line}"), online=online, one_off_defaults=OneOffDefaults.parse(one_off or []),
     )
     bundle = generate(settings, options, TerminalQuestioner() if interactive else None)
     if bundle is None:

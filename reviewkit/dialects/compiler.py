@@ -318,7 +318,16 @@ class Compiler:
         if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new):
             return CompiledOperation(op, ())  # a change this engine does not store (a comment on SQLite)
         method = getattr(self, f"compile_{op.kind}")
-        return CompiledOperation(op, tuple(method(op, ctx)))
+        # The NULLs are filled before the column changes, whatever form the engine makes it NOT
+        # NULL in: PostgreSQL's online form validates a CHECK that a NULL would fail.
+        filled = self.fill_nulls_sql(op) if isinstance(op, AlterColumn) and op.fill is not None else []
+        return CompiledOperation(op, (*filled, *method(op, ctx)))
+
+    def fill_nulls_sql(self, op: AlterColumn) -> list[str]:
+        """Return the UPDATE that gives the column's NULLs the one-off default, before it becomes NOT NULL."""
+        column = self.quote(op.old.name)
+        return [f"UPDATE {self.quote(op.table)} SET {column} = {self.expression_sql(op.fill)} "  # type: ignore[arg-type]
+                f"WHERE {column} IS NULL"]
 
     def same_on_engine(self, table: str, old: Column, new: Column) -> bool:
         """Tell whether two versions of a column are the same column as this engine stores it."""
@@ -335,9 +344,18 @@ class Compiler:
         return [f"ALTER TABLE {self.quote(op.table)} RENAME TO {self.quote(op.new_name)}"]
 
     def compile_add_column(self, op: AddColumn, ctx: CompileContext) -> list[str]:
+        """ADD COLUMN; with a one-off default, added with it as its default, which is dropped at once.
+
+        The engine fills the rows that exist with the default as it adds the column (a
+        constant is stored once, not written to each row, on PostgreSQL 11+ and InnoDB's
+        instant ADD); dropping it leaves the column as the models declare it.
+        """
         table = ctx.after.table(op.table)
-        add = f"ALTER TABLE {self.quote(op.table)} ADD COLUMN {self.column_sql(table, op.column)}"
-        return [add] + self.column_extras_sql(op.table, op.column)
+        column = op.column if op.fill is None else replace(op.column, default=op.fill)
+        statements = [f"ALTER TABLE {self.quote(op.table)} ADD COLUMN {self.column_sql(table, column)}"]
+        if op.fill is not None:
+            statements.append(f"ALTER TABLE {self.quote(op.table)} ALTER COLUMN {self.quote(op.column.name)} DROP DEFAULT")
+        return statements + self.column_extras_sql(op.table, op.column)
 
     def compile_drop_column(self, op: DropColumn, ctx: CompileContext) -> list[str]:
         drop = f"ALTER TABLE {self.quote(op.table)} DROP COLUMN {self.quote(op.column.name)}"

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from reviewkit.diff.compare import Phases, compare_enums, compare_table
+from reviewkit.diff.one_off_defaults import OneOffDefaults, ValueReader, fill_existing_rows, read_one_off_default
 from reviewkit.diff.plan import order_creations, order_drops
-from reviewkit.diff.renames import DeclaredRenames, NoInputQuestioner, Questioner, resolve_renames
+from reviewkit.diff.questioner import NoInputQuestioner, OneOffQuestion, Questioner
+from reviewkit.diff.renames import DeclaredRenames, resolve_renames
 from reviewkit.diff.views import plan_views
 from reviewkit.schema.operations import Operation, apply_all
 from reviewkit.schema.state import Schema
 
-__all__ = ["DeclaredRenames", "NoInputQuestioner", "Questioner", "diff_schemas"]
+__all__ = [
+    "DeclaredRenames", "NoInputQuestioner", "OneOffDefaults", "OneOffQuestion", "Questioner", "ValueReader", "diff_schemas",
+    "fill_existing_rows", "read_one_off_default",
+]
 
 
 def diff_schemas(

@@ -8,29 +8,11 @@ data survives. Without an answer it is a drop plus an add, and the risk report s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from reviewkit.diff.questioner import Questioner
 from reviewkit.errors import UsageError
 from reviewkit.schema.operations import Operation, RenameColumn, RenameTable, apply_all
 from reviewkit.schema.state import Schema, Table
-
-
-class Questioner(Protocol):
-    """Answers the differ's questions; the CLI passes an interactive or a silent one."""
-
-    def ask_rename_table(self, old: str, new: str) -> bool: ...
-
-    def ask_rename_column(self, table: str, old: str, new: str, type_name: str) -> bool: ...
-
-
-class NoInputQuestioner:
-    """Answer every question with no: a drop+add stays a drop+add."""
-
-    def ask_rename_table(self, old: str, new: str) -> bool:
-        return False
-
-    def ask_rename_column(self, table: str, old: str, new: str, type_name: str) -> bool:
-        return False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from reviewkit import __version__
@@ -16,7 +16,16 @@ from reviewkit.config import Settings, os_user
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler, contexts_for
-from reviewkit.diff import DeclaredRenames, NoInputQuestioner, Questioner, diff_schemas
+from reviewkit.diff import (
+    DeclaredRenames,
+    NoInputQuestioner,
+    OneOffDefaults,
+    Questioner,
+    ValueReader,
+    diff_schemas,
+    fill_existing_rows,
+    read_one_off_default,
+)
 from reviewkit.errors import ModelError, UnsupportedType, UsageError
 from reviewkit.generate.review import render_empty_review, render_review
 from reviewkit.generate.scripts import numbered_statements, render_empty_script, render_script
@@ -26,7 +35,7 @@ from reviewkit.lint.findings import Finding
 from reviewkit.lint.risk import BundleFinding, kept, risk_of
 from reviewkit.models import load_models
 from reviewkit.schema.operations import CreateView, DropView, Operation, reverse_all
-from reviewkit.schema.state import Schema, schema_to_json
+from reviewkit.schema.state import Column, Schema, schema_to_json
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class GenerateOptions:
     baseline: str | None = None  # the database a baseline bundle was read from (URL without password)
     models: Schema | None = None  # the models, when the caller has just read them (baseline): not read again
     online: bool | None = None  # the lock-safe forms (`--online`); None: `[generate] online`
+    one_off_defaults: OneOffDefaults = OneOffDefaults()  # `--default table.column=VALUE`
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,8 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
                       settings.generate.lock_timeout)
 
     if options.empty:
+        if options.one_off_defaults.values:
+            raise UsageError("--default: an empty bundle adds no column whose rows a one-off default could fill")
         bundle_id = f"{number:04d}_{slugify(options.name or 'hand_written')}"
         files = _empty_files(bundle_id, dialects, before, parent, author, form)
         manifest = _manifest(bundle_id, parent, author, dialects, [], [], form)
@@ -92,7 +104,10 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
 
     models = options.models if options.models is not None else load_models(settings, options.warn)
     check_engines_hold(models, dialects)
-    operations = diff_schemas(before, models, options.renames, questioner or NoInputQuestioner())
+    questioner = questioner or NoInputQuestioner()
+    operations = diff_schemas(before, models, options.renames, questioner)
+    operations = fill_existing_rows(operations, models, options.one_off_defaults, questioner,
+                                    one_off_reader(settings.models_dialect, dialects, models))
     if not operations:
         return None
     up_contexts = contexts_for(operations, before)
@@ -107,6 +122,26 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
         manifest["baseline"] = True
         files["REVIEW.md"] = baseline_note(options.baseline).encode() + files["REVIEW.md"]
     return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
+
+
+def one_off_reader(models_dialect: str, dialects: list[Dialect], models: Schema) -> ValueReader:
+    """Return the reader of one-off defaults: a value in the models' dialect that every configured engine takes.
+
+    Each engine judges it as a default of the column, the form PostgreSQL and MySQL add
+    the column in (SQLite's rebuild copies it into the rows): what an engine would refuse
+    at apply is refused now.
+    """
+    def read(text: str, table: str, column: Column) -> str:
+        value = read_one_off_default(text, column.type, models_dialect)
+        filled = replace(column, default=value)
+        for dialect in dialects:
+            try:
+                dialect.compiler.check_default(models.table(table), filled)  # type: ignore[arg-type]
+            except UnsupportedType as refused:
+                raise UsageError(str(refused)) from None
+        return value
+
+    return read
 
 
 def baseline_note(database: str) -> str:

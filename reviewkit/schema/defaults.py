@@ -71,6 +71,14 @@ def normalize_default(default: str | None, column_type: str, where: str) -> str 
     return normalized
 
 
+def fit_default(default: str, column_type: str) -> tuple[str | None, str | None]:
+    """Return (the canonical form of `default` for a column of `column_type`, None), or (None, why it does not fit).
+
+    NULL gives (None, None): it is no value at all.
+    """
+    return _normalized(default, column_type)
+
+
 @lru_cache(maxsize=4096)
 def _normalized(default: str, column_type: str) -> tuple[str | None, str | None]:
     """Return (normal form, None) or (None, why it is refused); a schema repeats a few defaults many times."""

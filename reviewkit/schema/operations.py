@@ -128,11 +128,15 @@ class RenameTable(Operation):
 class AddColumn(Operation):
     table: str
     column: Column
+    # A one-off default (canonical SQL) that the rows already in the table get: for a NOT NULL
+    # column without a default of its own. It is not kept: the schema after is the column as declared.
+    fill: str | None = None
     kind: ClassVar[str] = "add_column"
 
     def describe(self) -> str:
         null = "NULL" if self.column.nullable else "NOT NULL"
-        return f"Add column {self.table}.{self.column.name} {self.column.type} {null}"
+        filled = f", existing rows filled with {self.fill}" if self.fill is not None else ""
+        return f"Add column {self.table}.{self.column.name} {self.column.type} {null}{filled}"
 
     def reverse(self) -> Operation:
         return DropColumn(self.table, self.column)
@@ -142,7 +146,8 @@ class AddColumn(Operation):
         return _update(schema, self.table, columns=table.columns + (self.column,))
 
     def _details(self) -> dict[str, Any]:
-        return {"column": self.column.name, "type": self.column.type, "nullable": self.column.nullable}
+        details = {"column": self.column.name, "type": self.column.type, "nullable": self.column.nullable}
+        return details if self.fill is None else {**details, "fill": self.fill}
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,9 @@ class AlterColumn(Operation):
     table: str
     old: Column
     new: Column
+    # A one-off value for the rows that are NULL, when the column becomes NOT NULL without a
+    # default (canonical SQL); written before the NOT NULL, kept nowhere.
+    fill: str | None = None
     kind: ClassVar[str] = "alter_column"
 
     def changes(self) -> list[str]:
@@ -205,10 +213,11 @@ class AlterColumn(Operation):
         return self.old.nullable and not self.new.nullable
 
     def describe(self) -> str:
-        return f"Alter column {self.table}.{self.new.name}: {', '.join(self.changes())}"
+        filled = f", existing NULLs filled with {self.fill}" if self.fill is not None else ""
+        return f"Alter column {self.table}.{self.new.name}: {', '.join(self.changes())}{filled}"
 
     def reverse(self) -> Operation:
-        return AlterColumn(self.table, self.new, self.old)
+        return AlterColumn(self.table, self.new, self.old)  # the filled values stay: they are data now
 
     def apply(self, schema: Schema) -> Schema:
         table = _require(schema, self.table)
@@ -216,7 +225,8 @@ class AlterColumn(Operation):
         return _update(schema, self.table, columns=columns)
 
     def _details(self) -> dict[str, Any]:
-        return {"column": self.new.name, "changes": self.changes()}
+        details = {"column": self.new.name, "changes": self.changes()}
+        return details if self.fill is None else {**details, "fill": self.fill}
 
 
 @dataclass(frozen=True)

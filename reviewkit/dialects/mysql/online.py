@@ -170,6 +170,8 @@ def with_clause(statement: str, clause: str) -> str:
     """Return an ALTER TABLE (or CREATE/DROP INDEX, rewritten as one) that runs with `clause`."""
     if "ALGORITHM=" in statement:
         return statement  # already given its clause (a foreign key dropped for InnoDB)
+    if statement.startswith("UPDATE "):
+        return statement  # a one-off default filling NULLs changes rows, not the table: no algorithm
     if statement.startswith("ALTER TABLE "):
         return f"{statement}, {clause}"
     created = _CREATE_INDEX.fullmatch(statement)

@@ -15,7 +15,7 @@ from reviewkit.dialects.compiler import (
     touch_trigger_name,
 )
 from reviewkit.dialects.sqlite import defaults
-from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, rebuild_table
+from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, one_off_fills, rebuild_table
 from reviewkit.dialects.sqlite.views import probe_views
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
@@ -178,7 +178,8 @@ class SQLiteCompiler(Compiler):
             return super().compile(op, ctx)
         if self.needs_rebuild(op, ctx):
             renames = {op.old_name: op.new_name} if isinstance(op, RenameColumn) else {}
-            statements = rebuild_table(self, ctx.before.table(op.table), ctx.after.table(op.table), renames)
+            statements = rebuild_table(self, ctx.before.table(op.table), ctx.after.table(op.table), renames,
+                                       one_off_fills([op]))
             return CompiledOperation(op, tuple(statements), rebuild=True)
         return super().compile(op, ctx)
 
