@@ -209,3 +209,13 @@ def test_findings_kept_per_file_hash_and_never_stale(project):
     seal_bundle(bundle)
     edited = json.loads(run(project, "lint", "--format", "json", "--dialect", "postgres").stdout)
     assert "pg-truncate" in {f["rule"] for f in edited["findings"]}
+
+
+def test_mysql_not_null_knows_the_nulls_were_filled_just_before():
+    before = Schema((Table("books", (Column("id", "bigint", False), Column("note", "text"))),))
+    tighten = "ALTER TABLE `books` MODIFY COLUMN `note` LONGTEXT NOT NULL;"
+    filled = "UPDATE `books` SET `note` = '' WHERE `note` IS NULL;\n" + tighten
+    messages = {sql: [f.message for f in lint_script(sql, "mysql", "up.sql", before, rules_of("mysql"))
+                      if f.rule == "mysql-not-null"] for sql in (tighten, filled)}
+    assert "one that is NULL fails the bundle" in messages[tighten][0]
+    assert "its NULLs were filled just before" in messages[filled][0]

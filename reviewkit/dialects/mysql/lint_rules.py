@@ -137,10 +137,23 @@ def not_null_tightened(statement: Statement, script: Script) -> Iterator[Finding
     """
     table = _existing_alter(statement, script)
     for old, _, definition in _modified(statement, script, table) if table else ():
-        if old.nullable and re.search(r"\bNOT\s+NULL\b", definition, re.IGNORECASE):
+        if not (old.nullable and re.search(r"\bNOT\s+NULL\b", definition, re.IGNORECASE)):
+            continue
+        if _nulls_filled(script, table, old.name):  # generate's one-off default, or the DBA's own UPDATE
+            yield Finding("mysql-not-null", "medium",
+                          f"makes {table}.{old.name} NOT NULL: every row is checked while the table is rebuilt (its NULLs "
+                          "were filled just before)", "run it when the table can be rebuilt", table=table)
+        else:
             yield Finding("mysql-not-null", "medium",
                           f"makes {table}.{old.name} NOT NULL: every row is checked, and one that is NULL fails the bundle "
                           "(strict mode) or becomes 0 or '' (otherwise)", "fill the NULLs first", table=table)
+
+
+def _nulls_filled(script: Script, table: str, column: str) -> bool:
+    """Tell whether an earlier statement set every NULL of `table`.`column` (UPDATE ... WHERE column IS NULL)."""
+    pattern = re.compile(rf"^UPDATE\s+`?{re.escape(table)}`?\s+SET\s+`?{re.escape(column)}`?\s*=.*\bWHERE\s+"
+                         rf"`?{re.escape(column)}`?\s+IS\s+NULL$", re.IGNORECASE | re.DOTALL)
+    return any(pattern.match(" ".join(seen.sql.split())) for seen in script.seen if seen.changes_rows)
 
 
 @reads("ALTER TABLE")
