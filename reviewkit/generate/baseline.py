@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from reviewkit import __version__
@@ -26,7 +27,8 @@ from reviewkit.dialects.compiler import contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
 from reviewkit.diff.differences import schema_differences
 from reviewkit.errors import ConfigError, ModelError, OperationFailed, UsageError
-from reviewkit.generate.generator import GenerateOptions, generate
+from reviewkit.forked import ForkedCall, fork_helps
+from reviewkit.generate.generator import GenerateOptions, PlannedBundle, plan_bundle
 from reviewkit.models import SQLALCHEMY_PREFIX, load_models
 from reviewkit.schema import naming
 from reviewkit.schema.operations import AddConstraint, CreateTable
@@ -58,21 +60,18 @@ def baseline(
     if warn is not None and left_out:
         warn(f"ignore_unsupported: left out {len(left_out)} view(s) the models cannot hold, which drift will "
              f"report as added: {'; '.join(left_out)}")
-    text = models_ddl(_portable_names(with_queries), settings.models_dialect, url.redacted())
+    written = _portable_names(with_queries)
+    text = models_ddl(written, settings.models_dialect, url.redacted())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     try:
         if out not in _model_files(settings):
             raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
                              "generate would not read it; choose a path the models setting matches")
-        skipped: list[str] = []
-        models = _check_models_give_back(settings, _views_kept(live, with_queries), url.dialect, out, skipped.append)
-        for line in skipped:  # what the model readers skipped, said once the models are known to be right
-            if warn is not None:
-                warn(line)
-        # The models just read are the bundle's: reading the files again would give the same schema.
-        bundle = generate(settings, GenerateOptions(name=name or "baseline", author=author, warn=warn,
-                                                    baseline=url.redacted(), models=models))
+        read_back = partial(_read_back, settings, _views_kept(live, with_queries), url.dialect, out, written)
+        options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
+        planned = _plan_checked(settings, options, written, read_back, warn)
+        bundle = planned.write(settings) if planned is not None else None
     except BaseException:
         out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
         raise
@@ -149,6 +148,61 @@ def _views_kept(live: Schema, kept: Schema) -> Schema:
     """Return the live schema without the views left out of `kept` (views whose query the models cannot hold)."""
     names = {view.name for view in kept.views}
     return Schema(live.tables, tuple(v for v in live.views if v.name in names))
+
+
+@dataclass(frozen=True)
+class _ReadBack:
+    """What reading the models back found, once they give the live schema back."""
+
+    skipped: list[str]  # what the model readers skipped
+    models: Schema | None  # the models as read; None when they are exactly the schema they were written from
+
+
+def _read_back(settings: Settings, live: Schema, engine: str, out: Path, written: Schema) -> _ReadBack:
+    skipped: list[str] = []
+    models = _check_models_give_back(settings, live, engine, out, skipped.append)
+    return _ReadBack(skipped, None if models == written else models)
+
+
+def _plan_checked(
+    settings: Settings, options: GenerateOptions, written: Schema, read_back: Callable[[], _ReadBack],
+    warn: Callable[[str], None] | None,
+) -> PlannedBundle | None:
+    """Plan the bundle from the models, once they are known to give the live schema back.
+
+    Reading the models back and planning the bundle are each most of a second on a large
+    schema. With a second core, a forked child reads the models back while this process
+    plans the bundle from the schema the models were written from: the models give that
+    very schema back in most cases (the child says whether they do), and otherwise the
+    bundle is planned again from the models as read. An error of the models is reported
+    first either way, as when they are read first.
+    """
+    if not fork_helps():
+        back = read_back()
+        _say(warn, back.skipped)
+        return plan_bundle(settings, replace(options, models=written if back.models is None else back.models))
+    with ForkedCall(read_back) as child:
+        try:
+            planned = plan_bundle(settings, replace(options, models=written))
+        except Exception:
+            back = child.result()
+            _say(warn, back.skipped)
+            if back.models is None:
+                raise  # planning from the models as read would fail alike
+            planned = None
+        else:
+            back = child.result()
+            _say(warn, back.skipped)
+    if back.models is not None:
+        planned = plan_bundle(settings, replace(options, models=back.models))
+    return planned
+
+
+def _say(warn: Callable[[str], None] | None, lines: list[str]) -> None:
+    """Pass on what the model readers skipped: said once the models are known to be right."""
+    for line in lines:
+        if warn is not None:
+            warn(line)
 
 
 def _check_models_give_back(

@@ -65,21 +65,39 @@ class ScriptForm:
         return [(d.title, self.compiler(d).online_notes()) for d in dialects] if self.online else None
 
 
+@dataclass(frozen=True)
+class PlannedBundle:
+    """A bundle built in memory, its files and manifest, not yet written."""
+
+    bundle_id: str
+    files: dict[str, bytes]
+    manifest: dict
+
+    def write(self, settings: Settings) -> Bundle:
+        return write_bundle(settings.bundles_dir, self.bundle_id, self.files, self.manifest)
+
+
 def generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> Bundle | None:
     """Write the next bundle and return it, or return None when the models did not change."""
+    planned = plan_bundle(settings, options, questioner)
+    return None if planned is None else planned.write(settings)
+
+
+def plan_bundle(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> PlannedBundle | None:
+    """Return the next bundle, built but not written, or None when the models did not change."""
     # Generating builds hundreds of thousands of small objects and frees none of them in
     # cycles; the collector's repeated scans of them cost a third of the run on large
-    # schemas, so it waits until the bundle is written.
+    # schemas, so it waits until the bundle is built.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _generate(settings, options, questioner)
+        return _plan(settings, options, questioner)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None) -> Bundle | None:
+def _plan(settings: Settings, options: GenerateOptions, questioner: Questioner | None) -> PlannedBundle | None:
     bundles = load_bundles(settings.bundles_dir)
     parent = bundles[-1] if bundles else None
     before = parent.schema() if parent else Schema()
@@ -93,7 +111,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
         bundle_id = f"{number:04d}_{slugify(options.name or 'hand_written')}"
         files = _empty_files(bundle_id, dialects, before, parent, author, form)
         manifest = _manifest(bundle_id, parent, author, dialects, [], [], form)
-        return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
+        return PlannedBundle(bundle_id, files, manifest)
 
     models = options.models if options.models is not None else load_models(settings, options.warn)
     check_engines_hold(models, dialects)
@@ -111,7 +129,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
     if options.baseline is not None:
         manifest["baseline"] = True
         files["REVIEW.md"] = baseline_note(options.baseline).encode() + files["REVIEW.md"]
-    return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
+    return PlannedBundle(bundle_id, files, manifest)
 
 
 def baseline_note(database: str) -> str:
