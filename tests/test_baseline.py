@@ -258,3 +258,29 @@ def test_one_process_or_two_write_the_same_baseline(tmp_path, sqlite_url, monkey
         del manifest["created_at"], manifest["digest"]
         written[forked] = (files, manifest, models.read_text().split("\n", 1)[1])  # the first line says when
     assert written[False] == written[True]
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
+    """The models are read back beside the planning: their error is reported first, as when read first."""
+    from reviewkit.errors import ModelError, UnsupportedType
+    from reviewkit.schema.state import Schema
+
+    def refuse_the_bundle(settings, options):
+        raise UnsupportedType("the bundle: type point has no faithful mapping")
+
+    def models_that_differ():
+        raise ModelError("the models do not give the live schema back")
+
+    def models_that_agree():
+        return baseline_module._ReadBack(["skipped 1 GRANT"], None)
+
+    monkeypatch.setattr(baseline_module, "fork_helps", lambda: forked)
+    monkeypatch.setattr(baseline_module, "plan_bundle", refuse_the_bundle)
+    options = baseline_module.GenerateOptions()
+    with pytest.raises(ModelError, match="do not give the live schema back"):
+        baseline_module._plan_checked(None, options, Schema(), models_that_differ, None)
+    warned = []
+    with pytest.raises(UnsupportedType, match="the bundle"):
+        baseline_module._plan_checked(None, options, Schema(), models_that_agree, warned.append)
+    assert warned == ["skipped 1 GRANT"]
