@@ -152,7 +152,7 @@ class Schema:
 
     @cached_property
     def _by_name(self) -> dict[str, Table]:
-        return dict(zip(self._names, self.tables, strict=True))
+        return {t.name: t for t in self.tables}
 
     @cached_property
     def _names(self) -> list[str]:
@@ -195,18 +195,19 @@ class Schema:
 
         Runs once per operation per walk, so it keeps the other tables as they are (already
         sorted) instead of re-normalizing the whole schema, which made generate quadratic.
-        The lookup by name is made only for the schemas that are asked (`table`): a walk
-        keeps every step's schema, and most are never asked.
         """
         table = table.normalized()
         names = self._names
         at = bisect.bisect_left(names, table.name)  # the tables are sorted by name (normalized)
+        by_name = dict(self._by_name)  # copied in C: the lookups move on instead of being rebuilt
+        by_name[table.name] = table
         if at < len(names) and names[at] == table.name:
             changed = Schema(self.tables[:at] + (table,) + self.tables[at + 1:], self.views)
             changed.__dict__["_names"] = names
         else:
             changed = Schema(self.tables[:at] + (table,) + self.tables[at:], self.views)
             changed.__dict__["_names"] = names[:at] + [table.name] + names[at:]
+        changed.__dict__["_by_name"] = by_name
         return changed
 
     def without_table(self, name: str) -> Schema:
@@ -215,6 +216,9 @@ class Schema:
         if at == len(names) or names[at] != name:  # not there, or the tables are not sorted by name
             return Schema(tuple(t for t in self.tables if t.name != name), self.views)
         removed = Schema(self.tables[:at] + self.tables[at + 1:], self.views)
+        by_name = dict(self._by_name)
+        del by_name[name]
+        removed.__dict__["_by_name"] = by_name
         removed.__dict__["_names"] = names[:at] + names[at + 1:]
         return removed
 
