@@ -266,21 +266,28 @@ def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
     from reviewkit.errors import ModelError, UnsupportedType
     from reviewkit.schema.state import Schema
 
+    class NoDifference:
+        def differences(self, models):
+            return []
+
+        def refuse(self, differences):
+            assert differences == []
+
     def refuse_the_bundle(settings, options):
         raise UnsupportedType("the bundle: type point has no faithful mapping")
 
-    def models_that_differ():
-        raise ModelError("the models do not give the live schema back")
+    def models_that_do_not_read():
+        raise ModelError("models/baseline.sql:3: does not parse")
 
-    def models_that_agree():
+    def models_that_read():
         return baseline_module._ReadBack(["skipped 1 GRANT"], None)
 
     monkeypatch.setattr(baseline_module, "fork_helps", lambda: forked)
     monkeypatch.setattr(baseline_module, "plan_bundle", refuse_the_bundle)
     options = baseline_module.GenerateOptions()
-    with pytest.raises(ModelError, match="do not give the live schema back"):
-        baseline_module._plan_checked(None, options, Schema(), models_that_differ, None)
+    with pytest.raises(ModelError, match="does not parse"):
+        baseline_module._plan_checked(None, options, NoDifference(), Schema(), models_that_do_not_read, None)
     warned = []
     with pytest.raises(UnsupportedType, match="the bundle"):
-        baseline_module._plan_checked(None, options, Schema(), models_that_agree, warned.append)
+        baseline_module._plan_checked(None, options, NoDifference(), Schema(), models_that_read, warned.append)
     assert warned == ["skipped 1 GRANT"]

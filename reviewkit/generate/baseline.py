@@ -25,7 +25,7 @@ from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.compiler import contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
-from reviewkit.diff.differences import schema_differences
+from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import ConfigError, ModelError, OperationFailed, UsageError
 from reviewkit.forked import ForkedCall, fork_helps
 from reviewkit.generate.generator import GenerateOptions, PlannedBundle, plan_bundle
@@ -68,9 +68,9 @@ def baseline(
         if out not in _model_files(settings):
             raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
                              "generate would not read it; choose a path the models setting matches")
-        read_back = partial(_read_back, settings, _views_kept(live, with_queries), url.dialect, out, written)
+        check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
         options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
-        planned = _plan_checked(settings, options, written, read_back, warn)
+        planned = _plan_checked(settings, options, check, written, partial(_read_back, settings, written), warn)
         bundle = planned.write(settings) if planned is not None else None
     except BaseException:
         out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
@@ -152,69 +152,38 @@ def _views_kept(live: Schema, kept: Schema) -> Schema:
 
 @dataclass(frozen=True)
 class _ReadBack:
-    """What reading the models back found, once they give the live schema back."""
+    """What reading the models back found."""
 
     skipped: list[str]  # what the model readers skipped
     models: Schema | None  # the models as read; None when they are exactly the schema they were written from
 
 
-def _read_back(settings: Settings, live: Schema, engine: str, out: Path, written: Schema) -> _ReadBack:
+def _read_back(settings: Settings, written: Schema) -> _ReadBack:
     skipped: list[str] = []
-    models = _check_models_give_back(settings, live, engine, out, skipped.append)
+    models = load_models(settings, skipped.append)
     return _ReadBack(skipped, None if models == written else models)
 
 
-def _plan_checked(
-    settings: Settings, options: GenerateOptions, written: Schema, read_back: Callable[[], _ReadBack],
-    warn: Callable[[str], None] | None,
-) -> PlannedBundle | None:
-    """Plan the bundle from the models, once they are known to give the live schema back.
-
-    Reading the models back and planning the bundle are each most of a second on a large
-    schema. With a second core, a forked child reads the models back while this process
-    plans the bundle from the schema the models were written from: the models give that
-    very schema back in most cases (the child says whether they do), and otherwise the
-    bundle is planned again from the models as read. An error of the models is reported
-    first either way, as when they are read first.
-    """
-    if not fork_helps():
-        back = read_back()
-        _say(warn, back.skipped)
-        return plan_bundle(settings, replace(options, models=written if back.models is None else back.models))
-    with ForkedCall(read_back) as child:
-        try:
-            planned = plan_bundle(settings, replace(options, models=written))
-        except Exception:
-            back = child.result()
-            _say(warn, back.skipped)
-            if back.models is None:
-                raise  # planning from the models as read would fail alike
-            planned = None
-        else:
-            back = child.result()
-            _say(warn, back.skipped)
-    if back.models is not None:
-        planned = plan_bundle(settings, replace(options, models=back.models))
-    return planned
-
-
-def _say(warn: Callable[[str], None] | None, lines: list[str]) -> None:
-    """Pass on what the model readers skipped: said once the models are known to be right."""
-    for line in lines:
-        if warn is not None:
-            warn(line)
-
-
-def _check_models_give_back(
-    settings: Settings, live: Schema, engine: str, out: Path, warn: Callable[[str], None] | None = None,
-) -> Schema:
-    """Return the project's models, the written file included; refuse them when they do not give the live schema back.
+@dataclass(frozen=True)
+class _GivesBack:
+    """The check that models give the live schema back, as the engine stores them.
 
     `live` is the schema as the engine reports it, as `drift` will compare it later.
     """
-    models = load_models(settings, warn)
-    differences = schema_differences(live, get_dialect(engine).compiler.stored_form(models))
-    if differences:
+
+    settings: Settings
+    live: Schema
+    engine: str
+    out: Path  # the model file baseline wrote
+
+    def differences(self, models: Schema) -> list[Difference]:
+        return schema_differences(self.live, get_dialect(self.engine).compiler.stored_form(models))
+
+    def refuse(self, differences: list[Difference]) -> None:
+        """Refuse models that differ from the live schema in `differences`, naming them and what may help."""
+        if not differences:
+            return
+        settings, engine = self.settings, self.engine
         shown = [f"  {d.describe()}" for d in differences[:_SHOWN_DIFFERENCES]]
         more = [f"  ... and {len(differences) - _SHOWN_DIFFERENCES} more"] if len(differences) > _SHOWN_DIFFERENCES else []
         hint = []
@@ -227,10 +196,52 @@ def _check_models_give_back(
                         "two tables' indexes of one name are renamed for them; a project whose dialects are "
                         f"[\"{engine}\"] keeps the names")
         raise ModelError("\n".join([
-            f"the models, with {_shown(out, settings)} written by baseline, do not give the live schema back "
+            f"the models, with {_shown(self.out, settings)} written by baseline, do not give the live schema back "
             "(\"expected\" is the database, \"actual\" the models; other model files may declare tables too):",
             *shown, *more, *hint]))
-    return models
+
+
+def _plan_checked(
+    settings: Settings, options: GenerateOptions, check: _GivesBack, written: Schema,
+    read_back: Callable[[], _ReadBack], warn: Callable[[str], None] | None,
+) -> PlannedBundle | None:
+    """Plan the bundle from the models, once they are known to give the live schema back.
+
+    Reading the models back and planning the bundle are each most of a second on a large
+    schema. With a second core, a forked child reads the models back while this process
+    compares the schema the models were written from with the live schema and plans the
+    bundle from it: the models give that very schema back in most cases (the child says
+    whether they do), and otherwise they are compared and the bundle planned again from
+    the models as read. An error of the models is reported first either way, as when
+    they are read first.
+    """
+    written_differences = check.differences(written)
+    if not fork_helps():
+        back = _checked(read_back(), check, written_differences, warn)
+        return plan_bundle(settings, replace(options, models=written if back.models is None else back.models))
+    with ForkedCall(read_back) as child:
+        try:
+            planned = plan_bundle(settings, replace(options, models=written))
+        except Exception:
+            back = _checked(child.result(), check, written_differences, warn)
+            if back.models is None:
+                raise  # planning from the models as read would fail alike
+            planned = None
+        else:
+            back = _checked(child.result(), check, written_differences, warn)
+    if back.models is not None:
+        planned = plan_bundle(settings, replace(options, models=back.models))
+    return planned
+
+
+def _checked(back: _ReadBack, check: _GivesBack, written_differences: list[Difference],
+             warn: Callable[[str], None] | None) -> _ReadBack:
+    """Refuse models that do not give the live schema back; else pass on what their readers skipped."""
+    check.refuse(written_differences if back.models is None else check.differences(back.models))
+    for line in back.skipped:  # said once the models are known to be right
+        if warn is not None:
+            warn(line)
+    return back
 
 
 def _shown(path: Path, settings: Settings) -> str:
