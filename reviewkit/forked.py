@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -23,9 +24,15 @@ _Outcome = tuple[bool, object]  # (True, what the call returned) or (False, what
 
 def fork_helps() -> bool:
     """Tell whether a forked child can run beside this process: the platform forks, no other
-    thread may hold a lock the child would need, and a second CPU is there to run it."""
+    thread may hold a lock the child would need, a second CPU is there to run it, and no
+    profiler or tracer (cProfile, coverage, a debugger) watches this process, which would
+    not see what the child does."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return False
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return False
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return hasattr(os, "fork") and threading.active_count() == 1 and cpus > 1
+    return cpus > 1
 
 
 class ForkedCall(Generic[T]):
