@@ -131,6 +131,9 @@ class _Scanner:
         """Skip the quoted text, comment or dollar-quoted body at `pos`, if any."""
         char = self.text[pos]
         if char in self.rules.quotes:
+            plain = _plain_quoted(char).match(self.text, pos) if char not in _CLOSERS else None
+            if plain is not None:  # most names and strings: no backslash and no doubled quote inside
+                return plain.end()
             backslash = char in self.rules.backslash_quotes or self._is_escape_string(pos)
             return self._quoted_end(pos, _CLOSERS.get(char, char), backslash)
         if char == "$" and self.rules.dollar_quotes:
@@ -201,6 +204,13 @@ class _Scanner:
             return pos + 1
         close = text.find(match.group(), match.end())
         return len(text) if close < 0 else close + len(match.group())
+
+
+@cache
+def _plain_quoted(quote: str) -> re.Pattern[str]:
+    """Match a quoted text with neither a backslash nor a doubled quote in it, which every reading ends alike."""
+    q = re.escape(quote)
+    return re.compile(f"{q}[^{q}\\\\]*{q}(?!{q})")
 
 
 @cache
