@@ -215,33 +215,42 @@ def _plan_checked(
     the models as read. An error of the models is reported first either way, as when
     they are read first.
     """
-    written_differences = check.differences(written)
     if not fork_helps():
-        back = _checked(read_back(), check, written_differences, warn)
-        return plan_bundle(settings, replace(options, models=written if back.models is None else back.models))
+        back = read_back()
+        models = written if back.models is None else back.models
+        _checked(back, check.differences(models), check, warn)
+        return plan_bundle(settings, replace(options, models=models))
     with ForkedCall(read_back) as child:
+        written_differences = check.differences(written)  # while the child reads the models back
         try:
             planned = plan_bundle(settings, replace(options, models=written))
         except Exception:
-            back = _checked(child.result(), check, written_differences, warn)
+            back = _answer(child, check, written_differences, warn)
             if back.models is None:
                 raise  # planning from the models as read would fail alike
             planned = None
         else:
-            back = _checked(child.result(), check, written_differences, warn)
+            back = _answer(child, check, written_differences, warn)
     if back.models is not None:
         planned = plan_bundle(settings, replace(options, models=back.models))
     return planned
 
 
-def _checked(back: _ReadBack, check: _GivesBack, written_differences: list[Difference],
-             warn: Callable[[str], None] | None) -> _ReadBack:
-    """Refuse models that do not give the live schema back; else pass on what their readers skipped."""
-    check.refuse(written_differences if back.models is None else check.differences(back.models))
+def _answer(child: ForkedCall[_ReadBack], check: _GivesBack, written_differences: list[Difference],
+            warn: Callable[[str], None] | None) -> _ReadBack:
+    """Return what the child read back, once the models it read are known to give the live schema back."""
+    back = child.result()
+    _checked(back, written_differences if back.models is None else check.differences(back.models), check, warn)
+    return back
+
+
+def _checked(back: _ReadBack, differences: list[Difference], check: _GivesBack,
+             warn: Callable[[str], None] | None) -> None:
+    """Refuse models that differ from the live schema; else pass on what their readers skipped."""
+    check.refuse(differences)
     for line in back.skipped:  # said once the models are known to be right
         if warn is not None:
             warn(line)
-    return back
 
 
 def _shown(path: Path, settings: Settings) -> str:
