@@ -24,7 +24,6 @@ class ScriptStatement:
 
 
 _SPACE = re.compile(r"\s*")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$")
 _DELIMITER = re.compile(r"delimiter[ \t]+(\S+)[^\n]*(?:\n|$)", re.IGNORECASE)
 _CLOSERS = {"[": "]"}
 _TRIGGER = re.compile(r"create\s+(?:temp\s+|temporary\s+)?trigger\b", re.IGNORECASE)
@@ -199,11 +198,18 @@ class _Scanner:
         text = self.text
         if pos > 0 and (_is_word(text[pos - 1]) or text[pos - 1] == "$"):
             return pos + 1  # part of an identifier like a$b, or a parameter like $1
-        match = _DOLLAR_TAG.match(text, pos)
+        match = _dollar_tag().match(text, pos)
         if match is None:
             return pos + 1
         close = text.find(match.group(), match.end())
         return len(text) if close < 0 else close + len(match.group())
+
+
+@cache
+def _dollar_tag() -> re.Pattern[str]:
+    """Match `$$` or `$tag$`. Compiled when a script first has one: its ranges of every non-ASCII
+    character take milliseconds to compile, in every process that splits a script."""
+    return re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$")
 
 
 @cache
