@@ -286,8 +286,8 @@ def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
     monkeypatch.setattr(baseline_module, "plan_bundle", refuse_the_bundle)
     options = baseline_module.GenerateOptions()
     with pytest.raises(ModelError, match="does not parse"):
-        baseline_module._plan_checked(None, options, NoDifference(), Schema(), models_that_do_not_read, None)
+        baseline_module._write_checked(None, options, NoDifference(), Schema(), models_that_do_not_read, None)
     warned = []
     with pytest.raises(UnsupportedType, match="the bundle"):
-        baseline_module._plan_checked(None, options, NoDifference(), Schema(), models_that_read, warned.append)
+        baseline_module._write_checked(None, options, NoDifference(), Schema(), models_that_read, warned.append)
     assert warned == ["skipped 1 GRANT"]

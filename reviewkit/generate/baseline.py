@@ -70,8 +70,7 @@ def baseline(
                              "generate would not read it; choose a path the models setting matches")
         check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
         options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
-        planned = _plan_checked(settings, options, check, written, partial(_read_back, settings, written), warn)
-        bundle = planned.write(settings) if planned is not None else None
+        bundle = _write_checked(settings, options, check, written, partial(_read_back, settings, written), warn)
     except BaseException:
         out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
         raise
@@ -201,39 +200,51 @@ class _GivesBack:
             *shown, *more, *hint]))
 
 
-def _plan_checked(
+def _write_checked(
     settings: Settings, options: GenerateOptions, check: _GivesBack, written: Schema,
     read_back: Callable[[], _ReadBack], warn: Callable[[str], None] | None,
-) -> PlannedBundle | None:
-    """Plan the bundle from the models, once they are known to give the live schema back.
+) -> Bundle | None:
+    """Write the bundle of the models, once they are known to give the live schema back.
 
     Reading the models back and planning the bundle are each most of a second on a large
     schema. With a second core, a forked child reads the models back while this process
-    compares the schema the models were written from with the live schema and plans the
-    bundle from it: the models give that very schema back in most cases (the child says
-    whether they do), and otherwise they are compared and the bundle planned again from
-    the models as read. An error of the models is reported first either way, as when
-    they are read first.
+    compares the schema the models were written from with the live schema, plans the
+    bundle from it and writes it beside its place: the models give that very schema back
+    in most cases (the child says whether they do), and then the bundle is put in place;
+    otherwise they are compared and the bundle planned again from the models as read. An
+    error of the models is reported first either way, as when they are read first.
     """
     if not fork_helps():
         back = read_back()
         models = written if back.models is None else back.models
         _checked(back, check.differences(models), check, warn)
-        return plan_bundle(settings, replace(options, models=models))
+        return _written(plan_bundle(settings, replace(options, models=models)), settings)
+    staged = None
     with ForkedCall(read_back) as child:
         written_differences = check.differences(written)  # while the child reads the models back
         try:
             planned = plan_bundle(settings, replace(options, models=written))
+            staged = planned.stage(settings) if planned is not None else None
         except Exception:
             back = _answer(child, check, written_differences, warn)
             if back.models is None:
                 raise  # planning from the models as read would fail alike
-            planned = None
         else:
-            back = _answer(child, check, written_differences, warn)
-    if back.models is not None:
-        planned = plan_bundle(settings, replace(options, models=back.models))
-    return planned
+            try:
+                back = _answer(child, check, written_differences, warn)
+            except BaseException:
+                if staged is not None:
+                    staged.discard()
+                raise
+    if back.models is not None:  # planned from a schema that is not the models': plan again
+        if staged is not None:
+            staged.discard()
+        return _written(plan_bundle(settings, replace(options, models=back.models)), settings)
+    return staged.commit() if staged is not None else None
+
+
+def _written(planned: PlannedBundle | None, settings: Settings) -> Bundle | None:
+    return planned.write(settings) if planned is not None else None
 
 
 def _answer(child: ForkedCall[_ReadBack], check: _GivesBack, written_differences: list[Difference],

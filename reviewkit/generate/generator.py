@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reviewkit import __version__
-from reviewkit.bundle.store import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
+from reviewkit.bundle.store import (
+    BUNDLE_FORMAT,
+    SCHEMA,
+    Bundle,
+    StagedBundle,
+    load_bundles,
+    stage_bundle,
+    write_bundle,
+)
 from reviewkit.config import Settings, os_user
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
@@ -75,6 +83,10 @@ class PlannedBundle:
 
     def write(self, settings: Settings) -> Bundle:
         return write_bundle(settings.bundles_dir, self.bundle_id, self.files, self.manifest)
+
+    def stage(self, settings: Settings) -> StagedBundle:
+        """Write the bundle beside its place, to be put there (`commit`) or removed (`discard`) later."""
+        return stage_bundle(settings.bundles_dir, self.bundle_id, self.files, self.manifest)
 
 
 def generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> Bundle | None:
