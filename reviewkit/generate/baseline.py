@@ -206,8 +206,8 @@ def _write_checked(
 ) -> Bundle | None:
     """Write the bundle of the models, once they are known to give the live schema back.
 
-    Reading the models back and planning the bundle are each most of a second on a large
-    schema. With a second core, a forked child reads the models back while this process
+    Reading the models back and planning the bundle are the two largest parts of a baseline
+    of a large schema. With a second core, a forked child reads the models back while this process
     compares the schema the models were written from with the live schema, plans the
     bundle from it and writes it beside its place: the models give that very schema back
     in most cases (the child says whether they do), and then the bundle is put in place;
