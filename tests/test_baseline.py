@@ -263,7 +263,10 @@ def test_one_process_or_two_write_the_same_baseline(tmp_path, sqlite_url, monkey
 @pytest.mark.parametrize("forked", [False, True])
 def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
     """The models are read back beside the planning: their error is reported first, as when read first."""
+    from contextlib import nullcontext
+
     from reviewkit.errors import ModelError, UnsupportedType
+    from reviewkit.forked import ForkedCall
     from reviewkit.schema.state import Schema
 
     class NoDifference:
@@ -276,18 +279,22 @@ def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
     def refuse_the_bundle(settings, options):
         raise UnsupportedType("the bundle: type point has no faithful mapping")
 
-    def models_that_do_not_read():
+    def models_that_do_not_read(settings=None, written=None):
         raise ModelError("models/baseline.sql:3: does not parse")
 
-    def models_that_read():
+    def models_that_read(settings=None, written=None):
         return baseline_module._ReadBack(["skipped 1 GRANT"], None)
 
-    monkeypatch.setattr(baseline_module, "fork_helps", lambda: forked)
+    def write_checked(read_back, warn):
+        monkeypatch.setattr(baseline_module, "_read_back", read_back)  # what the one-process way calls
+        with ForkedCall(read_back, held=True) if forked else nullcontext() as reader:
+            baseline_module._write_checked(None, baseline_module.GenerateOptions(), NoDifference(), Schema(),
+                                           reader, warn)
+
     monkeypatch.setattr(baseline_module, "plan_bundle", refuse_the_bundle)
-    options = baseline_module.GenerateOptions()
     with pytest.raises(ModelError, match="does not parse"):
-        baseline_module._write_checked(None, options, NoDifference(), Schema(), models_that_do_not_read, None)
+        write_checked(models_that_do_not_read, None)
     warned = []
     with pytest.raises(UnsupportedType, match="the bundle"):
-        baseline_module._write_checked(None, options, NoDifference(), Schema(), models_that_read, warned.append)
+        write_checked(models_that_read, warned.append)
     assert warned == ["skipped 1 GRANT"]

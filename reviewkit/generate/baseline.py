@@ -11,7 +11,8 @@ the bundle in that database and `generate` finds nothing to do.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -61,19 +62,20 @@ def baseline(
         warn(f"ignore_unsupported: left out {len(left_out)} view(s) the models cannot hold, which drift will "
              f"report as added: {'; '.join(left_out)}")
     written = _portable_names(with_queries)
-    text = models_ddl(written, settings.models_dialect, url.redacted())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    try:
-        if out not in _model_files(settings):
-            raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
-                             "generate would not read it; choose a path the models setting matches")
-        check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
-        options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
-        bundle = _write_checked(settings, options, check, written, partial(_read_back, settings, written), warn)
-    except BaseException:
-        out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
-        raise
+    with _reader_beside(settings, written) as reader:
+        text = models_ddl(written, settings.models_dialect, url.redacted())
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        try:
+            if out not in _model_files(settings):
+                raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
+                                 "generate would not read it; choose a path the models setting matches")
+            check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
+            options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
+            bundle = _write_checked(settings, options, check, written, reader, warn)
+        except BaseException:
+            out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
+            raise
     if bundle is None:  # the database has no table and no view
         out.unlink(missing_ok=True)
         raise UsageError(f"database {url.redacted()} has no tables or views: there is nothing to baseline; "
@@ -163,6 +165,24 @@ def _read_back(settings: Settings, written: Schema) -> _ReadBack:
     return _ReadBack(skipped, None if models == written else models)
 
 
+@contextmanager
+def _reader_beside(settings: Settings, written: Schema) -> Iterator[ForkedCall[_ReadBack] | None]:
+    """Start the child that will read the models back, where a second core helps (else yield None).
+
+    It starts before the models are written, and loads the model reader meanwhile; it reads
+    the models once `release()` says they are there.
+    """
+    if not fork_helps():
+        yield None
+        return
+    with ForkedCall(partial(_read_back, settings, written), prepare=_load_model_reader, held=True) as child:
+        yield child
+
+
+def _load_model_reader() -> None:
+    import reviewkit.models.ddl  # noqa: F401 - imported for the read-back to come
+
+
 @dataclass(frozen=True)
 class _GivesBack:
     """The check that models give the live schema back, as the engine stores them.
@@ -202,40 +222,41 @@ class _GivesBack:
 
 def _write_checked(
     settings: Settings, options: GenerateOptions, check: _GivesBack, written: Schema,
-    read_back: Callable[[], _ReadBack], warn: Callable[[str], None] | None,
+    reader: ForkedCall[_ReadBack] | None, warn: Callable[[str], None] | None,
 ) -> Bundle | None:
     """Write the bundle of the models, once they are known to give the live schema back.
 
     Reading the models back and planning the bundle are the two largest parts of a baseline
-    of a large schema. With a second core, a forked child reads the models back while this process
-    compares the schema the models were written from with the live schema, plans the
-    bundle from it and writes it beside its place: the models give that very schema back
-    in most cases (the child says whether they do), and then the bundle is put in place;
-    otherwise they are compared and the bundle planned again from the models as read. An
-    error of the models is reported first either way, as when they are read first.
+    of a large schema. With a second core, a forked child (`reader`) reads the models back
+    while this process compares the schema the models were written from with the live
+    schema, plans the bundle from it and writes it beside its place: the models give that
+    very schema back in most cases (the child says whether they do), and then the bundle
+    is put in place; otherwise they are compared and the bundle planned again from the
+    models as read. An error of the models is reported first either way, as when they are
+    read first.
     """
-    if not fork_helps():
-        back = read_back()
+    if reader is None:
+        back = _read_back(settings, written)
         models = written if back.models is None else back.models
         _checked(back, check.differences(models), check, warn)
         return _written(plan_bundle(settings, replace(options, models=models)), settings)
+    reader.release()  # the models are written
     staged = None
-    with ForkedCall(read_back) as child:
-        written_differences = check.differences(written)  # while the child reads the models back
+    written_differences = check.differences(written)
+    try:
+        planned = plan_bundle(settings, replace(options, models=written))
+        staged = planned.stage(settings) if planned is not None else None
+    except Exception:
+        back = _answer(reader, check, written_differences, warn)
+        if back.models is None:
+            raise  # planning from the models as read would fail alike
+    else:
         try:
-            planned = plan_bundle(settings, replace(options, models=written))
-            staged = planned.stage(settings) if planned is not None else None
-        except Exception:
-            back = _answer(child, check, written_differences, warn)
-            if back.models is None:
-                raise  # planning from the models as read would fail alike
-        else:
-            try:
-                back = _answer(child, check, written_differences, warn)
-            except BaseException:
-                if staged is not None:
-                    staged.discard()
-                raise
+            back = _answer(reader, check, written_differences, warn)
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
     if back.models is not None:  # planned from a schema that is not the models': plan again
         if staged is not None:
             staged.discard()
