@@ -380,15 +380,17 @@ DRIFT_BREAKDOWN = [
     ("  stored_form", [("reviewkit/dialects/compiler.py", "stored_form")]),
     ("  schema_differences", [("reviewkit/diff/differences.py", "schema_differences")]),
 ]
-BASELINE_BREAKDOWN = [
+BASELINE_BREAKDOWN = [  # under a profiler, baseline reads the models back in its own process (no fork)
     ("imports (reviewkit, typer, rich, sqlglot)", [("<frozen importlib._bootstrap>", "_find_and_load")]),
     ("baseline", [("reviewkit/generate/baseline.py", "baseline")]),
-    ("  introspect_with_queries", [("reviewkit/db/introspect.py", "introspect_with_queries")]),
+    ("  connect (incl. importing the driver)", [("reviewkit/dialects/connection.py", "connect")]),
+    ("  introspect", [("reviewkit/db/introspect.py", "introspect")]),
     ("    queries (Connection.query)", [("reviewkit/dialects/connection.py", "query")]),
     ("  models_ddl", [("reviewkit/generate/baseline.py", "models_ddl")]),
-    ("  _check_models_give_back", [("reviewkit/generate/baseline.py", "_check_models_give_back")]),
-    ("    load_models", [("reviewkit/models/__init__.py", "load_models")]),
-    ("  generate", [("reviewkit/generate/generator.py", "generate")]),
+    ("  read back: load_models", [("reviewkit/models/__init__.py", "load_models")]),
+    ("  compare with the live schema", [("reviewkit/generate/baseline.py", "differences")]),
+    ("  plan_bundle (generate, in memory)", [("reviewkit/generate/generator.py", "plan_bundle")]),
+    ("  write the bundle", [("reviewkit/generate/generator.py", "write")]),
 ]
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from reviewkit.bundle.store import load_bundles
+from reviewkit.bundle.store import MANIFEST, load_bundles
+from reviewkit.config import load_settings
 from reviewkit.db.introspect import introspect
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import DatabaseURL, connect
+from reviewkit.generate import baseline as baseline_module
 from tests.conftest import another_database
 from tests.test_runner import cli_url, run
 
@@ -241,3 +243,58 @@ def test_mysql_index_names_repeated_across_tables(tmp_path, mysql_url):
     assert run(root, "drift", "--database", cli_url(mysql_url)).returncode == 0
     indexes = {t.name: [ix.name for ix in t.indexes] for t in load_bundles(root / "bundles")[0].schema().tables}
     assert indexes == {"a": ["idx_x"], "b": ["idx_x"]}
+
+
+def test_one_process_or_two_write_the_same_baseline(tmp_path, sqlite_url, monkeypatch):
+    """Read back in a forked child while the bundle is planned, or one after the other: the same files."""
+    build_by_hand(sqlite_url, BY_HAND["sqlite"])
+    written = {}
+    for forked in (False, True):
+        monkeypatch.setattr(baseline_module, "fork_helps", lambda forked=forked: forked)
+        root = project(tmp_path / f"forked_{forked}", "sqlite")
+        bundle, models = baseline_module.baseline(load_settings(root), cli_url(sqlite_url), author="dev")
+        files = {str(p.relative_to(bundle.path)): p.read_bytes() for p in bundle.path.rglob("*") if p.is_file()}
+        manifest = json.loads(files.pop(MANIFEST))
+        del manifest["created_at"], manifest["digest"]
+        written[forked] = (files, manifest, models.read_text().split("\n", 1)[1])  # the first line says when
+    assert written[False] == written[True]
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
+    """The models are read back beside the planning: their error is reported first, as when read first."""
+    from contextlib import nullcontext
+
+    from reviewkit.errors import ModelError, UnsupportedType
+    from reviewkit.forked import ForkedCall
+    from reviewkit.schema.state import Schema
+
+    class NoDifference:
+        def differences(self, models):
+            return []
+
+        def refuse(self, differences):
+            assert differences == []
+
+    def refuse_the_bundle(settings, options):
+        raise UnsupportedType("the bundle: type point has no faithful mapping")
+
+    def models_that_do_not_read(settings=None, written=None):
+        raise ModelError("models/baseline.sql:3: does not parse")
+
+    def models_that_read(settings=None, written=None):
+        return baseline_module._ReadBack(["skipped 1 GRANT"], None)
+
+    def write_checked(read_back, warn):
+        monkeypatch.setattr(baseline_module, "_read_back", read_back)  # what the one-process way calls
+        with ForkedCall(read_back, held=True) if forked else nullcontext() as reader:
+            baseline_module._write_checked(None, baseline_module.GenerateOptions(), NoDifference(), Schema(),
+                                           reader, warn)
+
+    monkeypatch.setattr(baseline_module, "plan_bundle", refuse_the_bundle)
+    with pytest.raises(ModelError, match="does not parse"):
+        write_checked(models_that_do_not_read, None)
+    warned = []
+    with pytest.raises(UnsupportedType, match="the bundle"):
+        write_checked(models_that_read, warned.append)
+    assert warned == ["skipped 1 GRANT"]

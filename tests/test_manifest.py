@@ -17,7 +17,7 @@ import pytest
 
 from reviewkit.bundle.digest import MANIFEST
 from reviewkit.bundle.manifest import FIELDS
-from reviewkit.bundle.store import load_bundles, read_manifest, write_bundle
+from reviewkit.bundle.store import load_bundles, read_manifest, stage_bundle, write_bundle
 from reviewkit.config import load_settings
 from reviewkit.diff import OneOffDefaults
 from reviewkit.errors import IntegrityError
@@ -243,6 +243,18 @@ def test_write_bundle_refuses_a_manifest_it_could_not_read_back(tmp_path, genera
     with pytest.raises(IntegrityError, match=r"0004_blank/manifest.json: author must be a non-empty string"):
         write_bundle(tmp_path, "0004_blank", files, manifest)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_staged_bundle_is_in_place_once_committed_and_gone_once_discarded(tmp_path, generated):
+    manifest = manifest_of(generated / "bundles" / "0001_initial")
+    files = {rel: (generated / "bundles" / "0001_initial" / rel).read_bytes() for rel in manifest["files"]}
+    bundles = tmp_path / "bundles"
+    staged = stage_bundle(bundles, "0001_initial", files, manifest)
+    assert load_bundles(bundles) == []  # beside its place, not a bundle of the project yet
+    staged.discard()
+    assert not bundles.exists()  # as it was: the folder made for it is gone too
+    committed = stage_bundle(bundles, "0001_initial", files, manifest).commit()
+    assert [b.id for b in load_bundles(bundles)] == ["0001_initial"] and committed.digest == manifest["digest"]
 
 
 # -- through the command line ---------------------------------------------------------------

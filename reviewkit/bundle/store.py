@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,45 @@ def write_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
 
     `manifest` gets `files` and `digest` filled in here.
     """
+    return stage_bundle(bundles_dir, bundle_id, files, manifest).commit()
+
+
+@dataclass(frozen=True)
+class StagedBundle:
+    """A bundle written into a temporary folder beside its place, not yet a bundle of the project."""
+
+    staging: Path
+    final: Path
+    manifest: dict[str, Any]
+    made_folder: bool = False  # the bundles folder did not exist before: `discard` removes it again
+
+    def commit(self) -> Bundle:
+        """Rename the bundle into place, in one step."""
+        try:
+            os.rename(self.staging, self.final)
+        except OSError as err:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise OperationFailed(f"{self.final}: cannot write the bundle ({err.strerror or err}); nothing was written") from None
+        return Bundle(self.final, self.manifest)
+
+    def discard(self) -> None:
+        """Remove what was written, leaving the project as it was."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+        if self.made_folder:
+            with suppress(OSError):  # something else was put there meanwhile: it stays
+                self.final.parent.rmdir()
+
+
+def stage_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], manifest: dict[str, Any]) -> StagedBundle:
+    """Write the bundle into a temporary folder beside its place; `commit` puts it in place.
+
+    `manifest` gets `files` and `digest` filled in here.
+    """
     manifest = dict(manifest)
     manifest["files"] = {path: sha256_hex(data) for path, data in sorted(files.items())}
     manifest["digest"] = compute_digest(manifest)
     check_manifest(manifest, bundle_id, f"{bundle_id}/{MANIFEST}")  # never write a bundle that cannot be read back
+    made_folder = not bundles_dir.exists()
     bundles_dir.mkdir(parents=True, exist_ok=True)
     final = bundles_dir / bundle_id
     if final.exists():
@@ -92,14 +128,13 @@ def write_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
             target.write_bytes(data)
         (staging / APPROVALS).mkdir()
         (staging / MANIFEST).write_bytes(manifest_bytes(manifest))
-        os.rename(staging, final)
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
         raise OperationFailed(f"{final}: cannot write the bundle ({err.strerror or err}); nothing was written") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Bundle(final, manifest)
+    return StagedBundle(staging, final, manifest, made_folder)
 
 
 # -- reading ----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ sqlglot for the dialect, and nothing is transpiled from another dialect's DDL.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Container
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
@@ -64,7 +66,7 @@ class CompileContext:
     after: Schema
     # Tables an earlier operation of the same script created: nobody uses them yet, so the
     # lock-safe forms of `generate --online` are not needed on them.
-    fresh: frozenset[str] = frozenset()
+    fresh: Container[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -640,21 +642,55 @@ def contexts_for(operations: list[Operation], before: Schema) -> list[CompileCon
     """Return the schema before and after each operation; computed once, shared by all dialects."""
     contexts = []
     state = before
-    fresh: frozenset[str] = frozenset()
-    for op in operations:
+    spans = _FreshSpans()
+    for step, op in enumerate(operations):
         after = op.apply(state)
-        contexts.append(CompileContext(state, after, fresh))
+        contexts.append(CompileContext(state, after, FreshTables(spans, step)))
         state = after
-        fresh = _fresh_after(op, fresh)
+        spans.record(op, step + 1)
     return contexts
 
 
-def _fresh_after(op: Operation, fresh: frozenset[str]) -> frozenset[str]:
-    """Return the tables the script has created so far, once `op` has run."""
-    if isinstance(op, CreateTable):
-        return fresh | {op.table}
-    if isinstance(op, DropTable) and op.table in fresh:
-        return fresh - {op.table}
-    if isinstance(op, RenameTable) and op.table in fresh:
-        return (fresh - {op.table}) | {op.new_name}
-    return fresh
+_NOT_YET = sys.maxsize  # the end of a span still open
+
+
+class _FreshSpans:
+    """For each table name, the steps of a script at which a table of that name is one the script created.
+
+    One record for the whole script: a set per step grew with every CREATE TABLE, which
+    made a first bundle of many tables quadratic.
+    """
+
+    def __init__(self) -> None:
+        self.spans: dict[str, list[list[int]]] = {}
+
+    def record(self, op: Operation, step: int) -> None:
+        """Note what `op` changes from `step` on (the step after it)."""
+        if isinstance(op, CreateTable):
+            self._open(op.table, step)
+        elif isinstance(op, DropTable) and self.is_fresh(op.table, step):
+            self._close(op.table, step)
+        elif isinstance(op, RenameTable) and self.is_fresh(op.table, step):
+            self._close(op.table, step)
+            self._open(op.new_name, step)
+
+    def is_fresh(self, table: str, step: int) -> bool:
+        return any(start <= step < end for start, end in self.spans.get(table, ()))
+
+    def _open(self, table: str, step: int) -> None:
+        if not self.is_fresh(table, step):
+            self.spans.setdefault(table, []).append([step, _NOT_YET])
+
+    def _close(self, table: str, step: int) -> None:
+        self.spans[table][-1][1] = step
+
+
+@dataclass(frozen=True)
+class FreshTables:
+    """The tables the script has created before one of its steps (`table in ctx.fresh`)."""
+
+    spans: _FreshSpans
+    step: int
+
+    def __contains__(self, table: object) -> bool:
+        return isinstance(table, str) and self.spans.is_fresh(table, self.step)

@@ -24,7 +24,6 @@ class ScriptStatement:
 
 
 _SPACE = re.compile(r"\s*")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$")
 _DELIMITER = re.compile(r"delimiter[ \t]+(\S+)[^\n]*(?:\n|$)", re.IGNORECASE)
 _CLOSERS = {"[": "]"}
 _TRIGGER = re.compile(r"create\s+(?:temp\s+|temporary\s+)?trigger\b", re.IGNORECASE)
@@ -131,6 +130,9 @@ class _Scanner:
         """Skip the quoted text, comment or dollar-quoted body at `pos`, if any."""
         char = self.text[pos]
         if char in self.rules.quotes:
+            plain = _plain_quoted(char).match(self.text, pos) if char not in _CLOSERS else None
+            if plain is not None:  # most names and strings: no backslash and no doubled quote inside
+                return plain.end()
             backslash = char in self.rules.backslash_quotes or self._is_escape_string(pos)
             return self._quoted_end(pos, _CLOSERS.get(char, char), backslash)
         if char == "$" and self.rules.dollar_quotes:
@@ -196,11 +198,25 @@ class _Scanner:
         text = self.text
         if pos > 0 and (_is_word(text[pos - 1]) or text[pos - 1] == "$"):
             return pos + 1  # part of an identifier like a$b, or a parameter like $1
-        match = _DOLLAR_TAG.match(text, pos)
+        match = _dollar_tag().match(text, pos)
         if match is None:
             return pos + 1
         close = text.find(match.group(), match.end())
         return len(text) if close < 0 else close + len(match.group())
+
+
+@cache
+def _dollar_tag() -> re.Pattern[str]:
+    """Match `$$` or `$tag$`. Compiled when a script first has one: its ranges of every non-ASCII
+    character take milliseconds to compile, in every process that splits a script."""
+    return re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][\w\x80-\U0010ffff]*)?\$")
+
+
+@cache
+def _plain_quoted(quote: str) -> re.Pattern[str]:
+    """Match a quoted text with neither a backslash nor a doubled quote in it, which every reading ends alike."""
+    q = re.escape(quote)
+    return re.compile(f"{q}[^{q}\\\\]*{q}(?!{q})")
 
 
 @cache

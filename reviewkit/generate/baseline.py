@@ -11,9 +11,11 @@ the bundle in that database and `generate` finds nothing to do.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from reviewkit import __version__
@@ -24,9 +26,10 @@ from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.compiler import contexts_for
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
-from reviewkit.diff.differences import schema_differences
+from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import ConfigError, ModelError, OperationFailed, UsageError
-from reviewkit.generate.generator import GenerateOptions, generate
+from reviewkit.forked import ForkedCall, fork_helps
+from reviewkit.generate.generator import GenerateOptions, PlannedBundle, plan_bundle
 from reviewkit.models import DJANGO_PREFIX, SQLALCHEMY_PREFIX, load_models
 from reviewkit.schema import naming
 from reviewkit.schema.operations import AddConstraint, CreateTable
@@ -69,24 +72,21 @@ def baseline(
     if warn is not None and left_out:
         warn(f"ignore_unsupported: left out {len(left_out)} view(s) the models cannot hold, which drift will "
              f"report as added: {'; '.join(left_out)}")
-    text = models_ddl(_portable_names(with_queries), settings.models_dialect, url.redacted())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    try:
-        if out not in _model_files(settings):
-            raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
-                             "generate would not read it; choose a path the models setting matches")
-        skipped: list[str] = []
-        models = _check_models_give_back(settings, _views_kept(live, with_queries), url.dialect, out, skipped.append)
-        for line in skipped:  # what the model readers skipped, said once the models are known to be right
-            if warn is not None:
-                warn(line)
-        # The models just read are the bundle's: reading the files again would give the same schema.
-        bundle = generate(settings, GenerateOptions(name=name or "baseline", author=author, warn=warn,
-                                                    baseline=url.redacted(), models=models))
-    except BaseException:
-        out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
-        raise
+    written = _portable_names(with_queries)
+    with _reader_beside(settings, written) as reader:
+        text = models_ddl(written, settings.models_dialect, url.redacted())
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        try:
+            if out not in _model_files(settings):
+                raise UsageError(f"{_shown(out, settings)} is not matched by models = {list(settings.models)}, so "
+                                 "generate would not read it; choose a path the models setting matches")
+            check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
+            options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
+            bundle = _write_checked(settings, options, check, written, reader, warn)
+        except BaseException:
+            out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
+            raise
     if bundle is None:  # the database has no table and no view
         out.unlink(missing_ok=True)
         raise UsageError(f"database {url.redacted()} has no tables or views: there is nothing to baseline; "
@@ -162,16 +162,58 @@ def _views_kept(live: Schema, kept: Schema) -> Schema:
     return Schema(live.tables, tuple(v for v in live.views if v.name in names))
 
 
-def _check_models_give_back(
-    settings: Settings, live: Schema, engine: str, out: Path, warn: Callable[[str], None] | None = None,
-) -> Schema:
-    """Return the project's models, the written file included; refuse them when they do not give the live schema back.
+@dataclass(frozen=True)
+class _ReadBack:
+    """What reading the models back found."""
+
+    skipped: list[str]  # what the model readers skipped
+    models: Schema | None  # the models as read; None when they are exactly the schema they were written from
+
+
+def _read_back(settings: Settings, written: Schema) -> _ReadBack:
+    skipped: list[str] = []
+    models = load_models(settings, skipped.append)
+    return _ReadBack(skipped, None if models == written else models)
+
+
+@contextmanager
+def _reader_beside(settings: Settings, written: Schema) -> Iterator[ForkedCall[_ReadBack] | None]:
+    """Start the child that will read the models back, where a second core helps (else yield None).
+
+    It starts before the models are written, and loads the model reader meanwhile; it reads
+    the models once `release()` says they are there.
+    """
+    if not fork_helps():
+        yield None
+        return
+    with ForkedCall(partial(_read_back, settings, written), prepare=_load_model_reader, held=True) as child:
+        yield child
+
+
+def _load_model_reader() -> None:
+    import reviewkit.models.ddl  # noqa: F401 - imported for the read-back to come
+
+
+@dataclass(frozen=True)
+class _GivesBack:
+    """The check that models give the live schema back, as the engine stores them.
 
     `live` is the schema as the engine reports it, as `drift` will compare it later.
     """
-    models = load_models(settings, warn)
-    differences = schema_differences(live, get_dialect(engine).compiler.stored_form(models))
-    if differences:
+
+    settings: Settings
+    live: Schema
+    engine: str
+    out: Path  # the model file baseline wrote
+
+    def differences(self, models: Schema) -> list[Difference]:
+        return schema_differences(self.live, get_dialect(self.engine).compiler.stored_form(models))
+
+    def refuse(self, differences: list[Difference]) -> None:
+        """Refuse models that differ from the live schema in `differences`, naming them and what may help."""
+        if not differences:
+            return
+        settings, engine = self.settings, self.engine
         shown = [f"  {d.describe()}" for d in differences[:_SHOWN_DIFFERENCES]]
         more = [f"  ... and {len(differences) - _SHOWN_DIFFERENCES} more"] if len(differences) > _SHOWN_DIFFERENCES else []
         hint = []
@@ -184,10 +226,74 @@ def _check_models_give_back(
                         "two tables' indexes of one name are renamed for them; a project whose dialects are "
                         f"[\"{engine}\"] keeps the names")
         raise ModelError("\n".join([
-            f"the models, with {_shown(out, settings)} written by baseline, do not give the live schema back "
+            f"the models, with {_shown(self.out, settings)} written by baseline, do not give the live schema back "
             "(\"expected\" is the database, \"actual\" the models; other model files may declare tables too):",
             *shown, *more, *hint]))
-    return models
+
+
+def _write_checked(
+    settings: Settings, options: GenerateOptions, check: _GivesBack, written: Schema,
+    reader: ForkedCall[_ReadBack] | None, warn: Callable[[str], None] | None,
+) -> Bundle | None:
+    """Write the bundle of the models, once they are known to give the live schema back.
+
+    Reading the models back and planning the bundle are the two largest parts of a baseline
+    of a large schema. With a second core, a forked child (`reader`) reads the models back
+    while this process compares the schema the models were written from with the live
+    schema, plans the bundle from it and writes it beside its place: the models give that
+    very schema back in most cases (the child says whether they do), and then the bundle
+    is put in place; otherwise they are compared and the bundle planned again from the
+    models as read. An error of the models is reported first either way, as when they are
+    read first.
+    """
+    if reader is None:
+        back = _read_back(settings, written)
+        models = written if back.models is None else back.models
+        _checked(back, check.differences(models), check, warn)
+        return _written(plan_bundle(settings, replace(options, models=models)), settings)
+    reader.release()  # the models are written
+    staged = None
+    written_differences = check.differences(written)
+    try:
+        planned = plan_bundle(settings, replace(options, models=written))
+        staged = planned.stage(settings) if planned is not None else None
+    except Exception:
+        back = _answer(reader, check, written_differences, warn)
+        if back.models is None:
+            raise  # planning from the models as read would fail alike
+    else:
+        try:
+            back = _answer(reader, check, written_differences, warn)
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
+    if back.models is not None:  # planned from a schema that is not the models': plan again
+        if staged is not None:
+            staged.discard()
+        return _written(plan_bundle(settings, replace(options, models=back.models)), settings)
+    return staged.commit() if staged is not None else None
+
+
+def _written(planned: PlannedBundle | None, settings: Settings) -> Bundle | None:
+    return planned.write(settings) if planned is not None else None
+
+
+def _answer(child: ForkedCall[_ReadBack], check: _GivesBack, written_differences: list[Difference],
+            warn: Callable[[str], None] | None) -> _ReadBack:
+    """Return what the child read back, once the models it read are known to give the live schema back."""
+    back = child.result()
+    _checked(back, written_differences if back.models is None else check.differences(back.models), check, warn)
+    return back
+
+
+def _checked(back: _ReadBack, differences: list[Difference], check: _GivesBack,
+             warn: Callable[[str], None] | None) -> None:
+    """Refuse models that differ from the live schema; else pass on what their readers skipped."""
+    check.refuse(differences)
+    for line in back.skipped:  # said once the models are known to be right
+        if warn is not None:
+            warn(line)
 
 
 def _shown(path: Path, settings: Settings) -> str:

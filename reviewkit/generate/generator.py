@@ -11,7 +11,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from reviewkit import __version__
-from reviewkit.bundle.store import BUNDLE_FORMAT, SCHEMA, Bundle, load_bundles, write_bundle
+from reviewkit.bundle.store import (
+    BUNDLE_FORMAT,
+    SCHEMA,
+    Bundle,
+    StagedBundle,
+    load_bundles,
+    stage_bundle,
+    write_bundle,
+)
 from reviewkit.config import Settings, os_user
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
@@ -70,21 +78,51 @@ class ScriptForm:
         return [(d.title, self.compiler(d).online_notes()) for d in dialects] if self.online else None
 
 
+@dataclass(frozen=True)
+class PlannedBundle:
+    """A bundle built in memory, its files and manifest, not yet written."""
+
+    bundle_id: str
+    files: dict[str, bytes]
+    manifest: dict
+    lint: tuple[tuple[str, list[Finding]], ...] = ()  # what lint found in each script, by its cache key
+
+    def write(self, settings: Settings) -> Bundle:
+        self.keep_lint(settings)
+        return write_bundle(settings.bundles_dir, self.bundle_id, self.files, self.manifest)
+
+    def stage(self, settings: Settings) -> StagedBundle:
+        """Write the bundle beside its place, to be put there (`commit`) or removed (`discard`) later."""
+        self.keep_lint(settings)
+        return stage_bundle(settings.bundles_dir, self.bundle_id, self.files, self.manifest)
+
+    def keep_lint(self, settings: Settings) -> None:
+        """Keep the findings: `reviewkit lint` of these bytes, next, reads them instead of linting again."""
+        for entry, found in self.lint:
+            cache.store(settings.root, entry, found)
+
+
 def generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> Bundle | None:
     """Write the next bundle and return it, or return None when the models did not change."""
+    planned = plan_bundle(settings, options, questioner)
+    return None if planned is None else planned.write(settings)
+
+
+def plan_bundle(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> PlannedBundle | None:
+    """Return the next bundle, built but not written, or None when the models did not change."""
     # Generating builds hundreds of thousands of small objects and frees none of them in
     # cycles; the collector's repeated scans of them cost a third of the run on large
-    # schemas, so it waits until the bundle is written.
+    # schemas, so it waits until the bundle is built.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _generate(settings, options, questioner)
+        return _plan(settings, options, questioner)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _generate(settings: Settings, options: GenerateOptions, questioner: Questioner | None) -> Bundle | None:
+def _plan(settings: Settings, options: GenerateOptions, questioner: Questioner | None) -> PlannedBundle | None:
     bundles = load_bundles(settings.bundles_dir)
     parent = bundles[-1] if bundles else None
     before = parent.schema() if parent else Schema()
@@ -100,7 +138,7 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
         bundle_id = f"{number:04d}_{slugify(options.name or 'hand_written')}"
         files = _empty_files(bundle_id, dialects, before, parent, author, form)
         manifest = _manifest(bundle_id, parent, author, dialects, [], [], form)
-        return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
+        return PlannedBundle(bundle_id, files, manifest)
 
     models = options.models if options.models is not None else load_models(settings, options.warn)
     check_engines_hold(models, dialects)
@@ -116,12 +154,12 @@ def _generate(settings: Settings, options: GenerateOptions, questioner: Question
     if after != models and after.ignoring_column_order() != models.ignoring_column_order():
         raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
-    files, findings = _bundle_files(settings, bundle_id, dialects, operations, up_contexts, parent, author, form)
+    files, findings, lint = _bundle_files(settings, bundle_id, dialects, operations, up_contexts, parent, author, form)
     manifest = _manifest(bundle_id, parent, author, dialects, operations, findings, form)
     if options.baseline is not None:
         manifest["baseline"] = True
         files["REVIEW.md"] = baseline_note(options.baseline).encode() + files["REVIEW.md"]
-    return write_bundle(settings.bundles_dir, bundle_id, files, manifest)
+    return PlannedBundle(bundle_id, files, manifest, lint)
 
 
 def one_off_reader(models_dialect: str, dialects: list[Dialect], models: Schema) -> ValueReader:
@@ -169,7 +207,7 @@ def check_engines_hold(models: Schema, dialects: list[Dialect]) -> None:
 def _bundle_files(
     settings: Settings, bundle_id: str, dialects: list[Dialect], operations: list[Operation],
     up_contexts: list[CompileContext], parent: Bundle | None, author: str, form: ScriptForm,
-) -> tuple[dict[str, bytes], list[BundleFinding]]:
+) -> tuple[dict[str, bytes], list[BundleFinding], tuple[tuple[str, list[Finding]], ...]]:
     after = up_contexts[-1].after
     down_ops = reverse_all(operations)
     down_contexts = contexts_for(down_ops, after)
@@ -177,16 +215,16 @@ def _bundle_files(
     writer = _ScriptWriter(settings, bundle_id, form, operations, up_contexts, down_ops, down_contexts,
                            (parent.path / SCHEMA).read_bytes() if parent is not None else b"", files[SCHEMA])
     findings: list[BundleFinding] = []
+    lint: list[tuple[str, list[Finding]]] = []
     for scripts in map(writer.scripts, dialects):
         files.update(scripts.files)
         findings += scripts.findings
-        for entry, found in scripts.lint:  # `reviewkit lint` of these bytes, next, is read from what was found here
-            cache.store(settings.root, entry, found)
+        lint += scripts.lint
     findings.sort(key=lambda f: (-1 if f.operation is None else f.operation))  # stable: dialect order within
     review = render_review(bundle_id, parent.id if parent else None, author, operations, findings, down_ops, dialects, after,
                            form.notes(dialects))
     files["REVIEW.md"] = review.encode()
-    return files, findings
+    return files, findings, tuple(lint)
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,7 @@ class _TableBuild:
             pk_cols = self.known(d.primary_key[1], "primary key")
             primary_key = PrimaryKey(self.pick(d.primary_key[0], (), "pkey"), pk_cols)
             # A primary key implies NOT NULL on every engine; say so in the state too.
-            columns = [replace(c, nullable=False) if c.name in pk_cols else c for c in columns]
+            columns = [replace(c, nullable=False) if c.name in pk_cols and c.nullable else c for c in columns]
         return primary_key, tuple(columns)
 
     def uniques(self) -> tuple[Unique, ...]:
@@ -237,7 +237,7 @@ class _TableBuild:
                 name = naming.unique_among(naming.fit(f"{d.name}_{index.name}"), taken)
                 renamed.append((d.name, index.name, name))
             taken.add(name)
-            indexes.append(replace(index, name=name))
+            indexes.append(index if index.name == name else replace(index, name=name))
         return tuple(indexes)
 
 

@@ -301,9 +301,31 @@ def resolve_type(context: ModelContext, data_type: exp.DataType, where: str) -> 
             return ResolvedType("tsvector")
         raise ModelError(f"{where}: type {data_type.sql(dialect=context.dialect)} is neither a built-in type reviewkit "
                          "maps nor an enum type or domain declared in the models")
-    type_name, identity = from_sqlglot(data_type, where, context.dialect,
-                                       get_dialect(context.dialect).default_time_precision)
-    return ResolvedType(type_name, identity)
+    # A large schema declares a few built-in types thousands of times: each is resolved once.
+    key = _builtin_key(data_type, context.dialect)
+    resolved = _BUILTIN.get(key) if key is not None else None
+    if resolved is None:
+        type_name, identity = from_sqlglot(data_type, where, context.dialect,
+                                           get_dialect(context.dialect).default_time_precision)
+        resolved = ResolvedType(type_name, identity)
+        if key is not None and len(_BUILTIN) < _BUILTIN_KEPT:
+            _BUILTIN[key] = resolved
+    return resolved
+
+
+_BUILTIN: dict[tuple, ResolvedType] = {}
+_BUILTIN_KEPT = 4096
+
+
+def _builtin_key(data_type: exp.DataType, dialect: str) -> tuple | None:
+    """Return what a built-in type with only numbers for parameters (`NUMERIC(10, 2)`) is; None for any other."""
+    params = []
+    for param in data_type.expressions:
+        value = param.this if isinstance(param, exp.DataTypeParam) else param
+        if not isinstance(value, exp.Literal) or value.is_string:
+            return None  # an array's element type, an enum's values
+        params.append(value.this)
+    return data_type.this, dialect, tuple(params)
 
 
 def _build_type(text: str, dialect: str, where: str) -> exp.DataType:

@@ -246,8 +246,8 @@ def _column(context: ModelContext, draft: TableDraft, node: exp.ColumnDef, stmt:
     if resolved.domain is not None:
         _with_domain(draft, fields, resolved.domain)
     primary = False
-    stored = any(isinstance(cc.args.get("kind"), (exp.ComputedColumnConstraint, exp.GeneratedAsIdentityColumnConstraint))
-                 for cc in node.constraints) and _generated_is_stored(stmt.source, node.this.meta.get("start"))
+    stored = any(_is_generation(cc.args.get("kind")) for cc in node.constraints) and _generated_is_stored(
+        stmt.source, node.this.meta.get("start"))
     for cc in node.constraints:
         kind, cname = cc.args.get("kind"), (name_of(cc.this) if cc.this else None)
         try:
@@ -259,6 +259,12 @@ def _column(context: ModelContext, draft: TableDraft, node: exp.ColumnDef, stmt:
     draft.columns.append(Column(**fields))
     if primary:
         draft.set_primary_key(None, (name,), stmt.where)
+
+
+def _is_generation(kind: exp.Expression | None) -> bool:
+    """Tell whether a column option computes the column (not an identity, which says no STORED to look for)."""
+    return isinstance(kind, exp.ComputedColumnConstraint) or (
+        isinstance(kind, exp.GeneratedAsIdentityColumnConstraint) and kind.args.get("expression") is not None)
 
 
 _GENERATED_AS = re.compile(r"\b(?:GENERATED\s+ALWAYS\s+)?AS\s*\(", re.IGNORECASE)

@@ -27,6 +27,36 @@ def canonical(node: exp.Expression) -> str:
     `((VALUE >= 1) AND (VALUE <= 9))` and PostgreSQL's echo of a check compare equal.
     """
     node = _unparen(node)
+    # Most defaults are one node (0, TRUE, CURRENT_TIMESTAMP), the same few thousands of
+    # times in a large schema: their text is made once per kind and value.
+    key = _childless_key(node)
+    if key is None:
+        return _canonical(node)
+    text = _CHILDLESS.get(key)
+    if text is None:
+        if len(_CHILDLESS) >= _CHILDLESS_KEPT:
+            _CHILDLESS.clear()
+        text = _CHILDLESS[key] = _canonical(node)
+    return text
+
+
+_CHILDLESS: dict[tuple, str] = {}
+_CHILDLESS_KEPT = 8192
+
+
+def _childless_key(node: exp.Expression) -> tuple | None:
+    """Return all that a node without sub-expressions (nor comments) is: its class and its plain values; else None."""
+    if node.comments:
+        return None
+    key: list = [type(node)]
+    for name, value in node.args.items():
+        if not isinstance(value, (str, bool, int, type(None))):
+            return None  # a sub-expression, a list of them, or a value the key cannot hold
+        key.append((name, type(value), value))  # True and 1 are equal keys, not equal values
+    return tuple(key)
+
+
+def _canonical(node: exp.Expression) -> str:
     if isinstance(node, _LEAVES):  # most defaults: nothing inside to simplify
         return _generator("").generate(_simplify_node(node.copy()), copy=False)
     node = node.transform(_simplify)  # transform copies the tree first

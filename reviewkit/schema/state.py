@@ -254,7 +254,8 @@ def schema_to_json(schema: Schema) -> str:
     (`indent=` would force the pure-Python one, a third of generate's time on large schemas).
     """
     lines = ['{', f'  "format": {SCHEMA_FORMAT},', '  "tables": [']
-    tables = [table_to_dict(t) for t in schema.normalized().tables]
+    schema = schema.normalized()
+    tables = [table_to_dict(t) for t in schema.tables]
     for i, table in enumerate(tables):
         lines.append("    {")
         members = list(table.items())
@@ -266,7 +267,7 @@ def schema_to_json(schema: Schema) -> str:
             else:
                 lines.append(f'      "{key}": {_compact(value)}{end}')
         lines.append("    }" + ("," if i < len(tables) - 1 else ""))
-    views = [view_to_dict(v) for v in schema.normalized().views]
+    views = [view_to_dict(v) for v in schema.views]
     if views:  # written only when there are views, so a schema without them reads as it always did
         lines.append("  ],")
         lines.append('  "views": [\n' + ",\n".join(f"    {_compact(view)}" for view in views))

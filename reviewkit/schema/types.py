@@ -193,7 +193,12 @@ def from_sqlglot(
         raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has too many parameters")
     if kind in _TIMES and not params and time_precision is not None:
         params = (time_precision,)  # MySQL's DATETIME keeps whole seconds
-    return str(PortableType(kind, params)), identity
+    return _portable_name(kind, params), identity
+
+
+@lru_cache(maxsize=1024)
+def _portable_name(kind: str, params: tuple[int, ...]) -> str:
+    return str(PortableType(kind, params))  # a schema spells the same few types thousands of times
 
 
 def _array(data_type: exp.DataType, where: str, dialect: str) -> str:

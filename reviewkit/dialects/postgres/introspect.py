@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -252,6 +253,12 @@ def portable_type(type_text: str, enums: dict[str, tuple[str, ...]] | None = Non
     name = type_text[1:-1].replace('""', '"') if type_text.startswith('"') else type_text
     if enums and name in enums:
         return str(PortableType("enum", values=enums[name], name=name))
+    return _builtin_type(type_text)
+
+
+@lru_cache(maxsize=1024)
+def _builtin_type(type_text: str) -> str | None:
+    """Return the portable type of a built-in type as `format_type` spells it (a schema repeats a few types thousands of times)."""
     if type_text == "tsvector":
         return "tsvector"
     match = _TYPE.match(type_text)
