@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -65,6 +66,7 @@ def _column(script: Script, table: str, name: str) -> Column | None:
     return before.column(name) or next((c for c in before.columns if c.name.lower() == name.lower()), None)
 
 
+@lru_cache(maxsize=4096)  # several rules ask of the same statement's type
 def _portable(definition: str) -> str | None:
     """Return the portable type a column definition starts with, None when reviewkit does not map it."""
     match = _TYPE.match(definition)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -192,6 +193,7 @@ def type_narrowing(statement: Statement, script: Script) -> Iterator[Finding]:
                           "the bundle", "find and fix the values that do not fit before the change")
 
 
+@lru_cache(maxsize=4096)  # several rules ask of the same statement's type
 def _portable(new_sql: str) -> str | None:
     """Return the portable type of the SQL type `new_sql`, None when reviewkit does not map it."""
     try:

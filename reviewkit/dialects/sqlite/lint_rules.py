@@ -158,9 +158,13 @@ def add_required_column(statement: Statement, script: Script) -> Iterator[Findin
         return
     created = next((s for s in reversed(script.seen) if (m := _NEW_TABLE.match(s.sql.strip())) and m.group(1) == match.group(1)),
                    None)
+    copied = {name.strip().strip('"').lower() for name in match.group(2).split(",")}
+    # A rebuild written a column per line that copies every column needs no tree to say so.
+    listed = _COLUMN_LINE.findall(created.sql) if created is not None else []
+    if listed and all(name.replace('""', '"').lower() in copied for name in listed):
+        return
     if created is None or not isinstance(created.node, exp.Create):
         return
-    copied = {name.strip().strip('"').lower() for name in match.group(2).split(",")}
     table = match.group(1).removeprefix(REBUILD_PREFIX)
     for column in created.node.find_all(exp.ColumnDef):
         constraints = [c.args.get("kind") for c in column.constraints]
@@ -174,6 +178,7 @@ def add_required_column(statement: Statement, script: Script) -> Iterator[Findin
                           "table has any", "give it a default, or add it nullable and backfill it", table=table)
 
 
+_COLUMN_LINE = re.compile(r'^\s*"((?:[^"]|"")+)"\s', re.MULTILINE)
 _COPY_INTO = re.compile(r'\s*INSERT\s+INTO\s+"?(\w+)"?\s*\(([^)]*)\)', re.IGNORECASE)
 
 
