@@ -99,6 +99,12 @@ def main() -> None:
                              "--no-input"], template, Path(tmp), args.repeat, "Create model")
         reviewkit_time = timed([sys.executable, "-m", "reviewkit", "generate", "--no-input"], template, Path(tmp),
                                args.repeat, "Wrote bundle")
+        # A Django project runs on one engine: its bundle needs only that dialect's SQL.
+        one = Path(tmp) / "one_dialect"
+        shutil.copytree(template, one)
+        (one / "reviewkit.toml").write_text(CONFIG.replace('["postgres", "mysql", "sqlite"]', '["postgres"]'))
+        one_time = timed([sys.executable, "-m", "reviewkit", "generate", "--no-input"], one, Path(tmp), args.repeat,
+                         "Wrote bundle")
     speedup = django_time / reviewkit_time
     print(f"{args.tables} Django models, best of {args.repeat}, one process each")
     print(f"{'step':<44} {'seconds':>8}")
@@ -106,6 +112,8 @@ def main() -> None:
     print(f"{'reviewkit generate (initial, 3 dialects)':<44} {reviewkit_time:>8.2f}")
     print(f"{'speed-up':<44} {speedup:>7.1f}x  (target >= {TARGET_SPEEDUP:.0f}x: "
           f"{'met' if speedup >= TARGET_SPEEDUP else 'NOT met'})")
+    print(f"{'reviewkit generate (initial, postgres only)':<44} {one_time:>8.2f}")
+    print(f"{'speed-up, one dialect (context)':<44} {django_time / one_time:>7.1f}x")
 
 
 if __name__ == "__main__":
