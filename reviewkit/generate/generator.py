@@ -265,14 +265,15 @@ class _ScriptWriter:
         name, preamble, online = dialect.name, self.form.preamble(dialect), self.form.online
         path = self._shown(name, direction)
         numbered, found = _lint_compiled(name, compiled, preamble, before, online, path)
+        shown = kept(found, self.settings.lint)
         risks: dict[int, list[Finding]] = {}
-        for finding in kept(found, self.settings.lint):
+        for finding in shown:
             risks.setdefault(finding.statement, []).append(finding)
         text, starts = render_script(self.bundle_id, dialect, direction, compiled, risks, preamble)
         for finding in found:
             finding.line = starts[finding.statement]
         data = text.encode()
-        findings = [BundleFinding(name, f, numbered[f.statement - 1][0]) for f in kept(found, self.settings.lint)]
+        findings = [BundleFinding(name, f, numbered[f.statement - 1][0]) for f in shown]
         return data, findings, (cache.key(data, name, before_bytes, path, online), found)
 
     def _shown(self, dialect: str, direction: str) -> str:

@@ -44,7 +44,7 @@ from reviewkit.schema.operations import (
     RenameConstraint,
     RenameTable,
 )
-from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique
+from reviewkit.schema.state import PrimaryKey, Table, Unique
 
 INSTANT = "ALGORITHM=INSTANT"
 INPLACE = "ALGORITHM=INPLACE, LOCK=NONE"
@@ -90,7 +90,7 @@ class MySQLOnlineCompiler(MySQLCompiler):
 
     def compile(self, op: Operation, ctx: CompileContext) -> CompiledOperation:
         compiled = super().compile(op, ctx)
-        clause, _ = self.online_form(op, ctx)
+        clause = self.online_clause(op, ctx)
         if clause is None:
             return compiled
         return replace(compiled, statements=tuple(with_clause(s, clause) for s in compiled.statements))
@@ -98,72 +98,64 @@ class MySQLOnlineCompiler(MySQLCompiler):
     def compile_drop_constraint(self, op: DropConstraint, ctx: CompileContext) -> list[str]:
         # Also called on its own, for foreign keys InnoDB needs out of the way.
         statements = super().compile_drop_constraint(op, ctx)
-        clause, _ = self.online_form(op, ctx)
+        clause = self.online_clause(op, ctx)
         return statements if clause is None else [with_clause(s, clause) for s in statements]
 
-    def online_form(self, op: Operation, ctx: CompileContext) -> tuple[str | None, str | None]:
-        """Return (the clause that keeps `op` online, why it cannot be online); (None, None) when it needs neither."""
+    def online_clause(self, op: Operation, ctx: CompileContext) -> str | None:
+        """Return the clause that keeps `op` online; None where it needs none, or cannot be online (plain form kept).
+
+        What cannot be online is not reported here: `lint` reads the plain form in an online
+        bundle (`mysql-copying-alter`, `mysql-not-online`).
+        """
         if isinstance(op, _NO_ALTER) or op.table in ctx.fresh:
-            return None, None
+            return None
         table = ctx.before.table(op.table)
         if isinstance(op, AddColumn):
-            return self._add_column_form(op.table, op.column, table)
+            # An auto-increment or stored generated column is computed for every row: a copy.
+            if op.column.identity or (op.column.generated is not None and op.column.stored):
+                return None
+            return _unless_fulltext(table, INSTANT)
         if isinstance(op, DropColumn):
             if table is not None and table.primary_key and op.column.name in table.primary_key.columns:
-                return None, f"drops {op.table}.{op.column.name}, part of the primary key"
-            return _unless_fulltext(op.table, table, INPLACE)
+                return None  # part of the primary key: the key changes, a copy
+            return _unless_fulltext(table, INPLACE)
         if isinstance(op, AlterColumn):
-            return self._alter_column_form(op, table)
+            return self._alter_column_clause(op, table)
         if isinstance(op, AddIndex) and op.index.method in ("fulltext", "spatial"):
-            return None, f"builds the {op.index.method.upper()} index {op.index.name} on {op.table} (LOCK=SHARED)"
+            return None  # built under LOCK=SHARED
         if isinstance(op, AddConstraint | DropConstraint | RenameConstraint):
             constraint = op.old if isinstance(op, RenameConstraint) else op.constraint
-            return _constraint_form(op, constraint)
-        return INPLACE, None  # indexes added or dropped, renames of columns and indexes, a table's comment
+            return _constraint_clause(op, constraint)
+        return INPLACE  # indexes added or dropped, renames of columns and indexes, a table's comment
 
-    def _add_column_form(self, name: str, column: Column, table: Table | None) -> tuple[str | None, str | None]:
-        where = f"{name}.{column.name}"
-        if column.identity:
-            return None, f"adds the auto-increment column {where}"
-        if column.generated is not None and column.stored:
-            return None, f"adds the stored generated column {where}"
-        return _unless_fulltext(name, table, INSTANT)
-
-    def _alter_column_form(self, op: AlterColumn, table: Table | None) -> tuple[str | None, str | None]:
+    def _alter_column_clause(self, op: AlterColumn, table: Table | None) -> str | None:
         old, new = op.old, op.new
         where = f"{op.table}.{new.name}"
         spelled_old, spelled_new = self.type_sql(old.type, where), self.type_sql(new.type, where)
         if spelled_old != spelled_new and not grows_in_place(old.type, new.type):
-            return None, f"changes the type of {where} from {old.type} to {new.type}"
-        if (old.generated, old.stored) != (new.generated, new.stored):
-            return None, f"changes how {where} is generated"
-        if old.identity != new.identity:
-            return None, f"changes the auto-increment of {where}"
-        if old.collation != new.collation:
-            return None, f"changes the collation of {where}"
+            return None  # a type change that copies
+        if (old.generated, old.stored, old.identity, old.collation) != (new.generated, new.stored, new.identity,
+                                                                         new.collation):
+            return None  # how it is generated, its auto-increment or its collation: a copy
         if old.nullable != new.nullable:
-            return _unless_fulltext(op.table, table, INPLACE)
-        return INPLACE, None
+            return _unless_fulltext(table, INPLACE)
+        return INPLACE
 
 
-def _unless_fulltext(name: str, table: Table | None, clause: str) -> tuple[str | None, str | None]:
+def _unless_fulltext(table: Table | None, clause: str) -> str | None:
     """A table with a FULLTEXT index is rebuilt only under a lock (MariaDB: "Fulltext index creation requires a lock")."""
-    if _fulltext(table):
-        return None, f"rebuilds {name}, which has a FULLTEXT index"
-    return clause, None
+    return None if _fulltext(table) else clause
 
 
-def _constraint_form(op: Operation, constraint: object) -> tuple[str | None, str | None]:
+def _constraint_clause(op: Operation, constraint: object) -> str | None:
     adding = isinstance(op, AddConstraint | RenameConstraint)  # a check or foreign key is renamed by adding it again
     if isinstance(constraint, PrimaryKey):
-        return (None, None) if isinstance(op, RenameConstraint) else (None, f"changes the primary key of {op.table}")
+        return None  # a primary key changed: a copy (renamed: nothing to say, the name is PRIMARY)
     if isinstance(constraint, Unique) or not adding:
-        return INPLACE, None
-    if isinstance(constraint, ForeignKey):
-        return None, (f"adds the foreign key {constraint.name} to {op.table}, which InnoDB checks by copying the table "
-                      "(gh-ost does not handle foreign keys)")
-    assert isinstance(constraint, Check)
-    return None, f"adds the check {constraint.name} to {op.table}, checked by copying the table"
+        return INPLACE
+    # A foreign key or check added: InnoDB checks the rows by copying the table (and gh-ost
+    # does not handle foreign keys).
+    return None
 
 
 def with_clause(statement: str, clause: str) -> str:

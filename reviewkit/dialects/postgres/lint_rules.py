@@ -21,6 +21,7 @@ from reviewkit.dialects.postgres.rewrites import TOOLS, VOLATILE_DEFAULT, keeps_
 from reviewkit.errors import ModelError
 from reviewkit.lint.engine import Script, Statement, reads
 from reviewkit.lint.findings import Finding
+from reviewkit.schema.state import Column
 from reviewkit.schema.types import from_sqlglot, is_widening, parse_type
 
 _CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b")
@@ -151,11 +152,7 @@ def type_change_rewrites(statement: Statement, script: Script) -> Iterator[Findi
     Anti-pattern: `ALTER TABLE books ALTER COLUMN id TYPE bigint;`
     Safer: add a new column, backfill it in batches, switch over in a short transaction.
     """
-    table = _alters_existing(statement, script)
-    for match in _TYPE_CHANGE.finditer(_one_line(statement.sql)) if table else ():
-        column = _identifier(match.group(1))
-        old = script.before.table(table).column(column)
-        new = _portable(match.group(2))
+    for table, column, old, new in _type_changes(statement, script):
         if old is not None and new is not None and keeps_rows(old.type, new):
             yield Finding("pg-type-change", "low",
                           f"changing the type of {table}.{column} keeps the rows (no rewrite), but takes an ACCESS "
@@ -182,15 +179,23 @@ def type_narrowing(statement: Statement, script: Script) -> Iterator[Finding]:
     Anti-pattern: `ALTER TABLE books ALTER COLUMN title TYPE varchar(50);` (was varchar(100)).
     Safer: check the longest value first (`SELECT max(length(title)) FROM books`), shorten what must be.
     """
-    table = _alters_existing(statement, script)
-    for match in _TYPE_CHANGE.finditer(_one_line(statement.sql)) if table else ():
-        column = _identifier(match.group(1))
-        old = script.before.table(table).column(column)
-        new = _portable(match.group(2))
+    for table, column, old, new in _type_changes(statement, script):
         if old is not None and new is not None and not is_widening(parse_type(old.type), parse_type(new)):
             yield Finding("pg-type-narrowing", "high",
                           f"changing {table}.{column} from {old.type} to {new} narrows it: a value that does not fit fails "
                           "the bundle", "find and fix the values that do not fit before the change")
+
+
+def _type_changes(statement: Statement, script: Script) -> list[tuple[str, str, Column | None, str | None]]:
+    """Return (table, column, the column as it was, its new portable type) of each type change of a table in use."""
+    table = _alters_existing(statement, script)
+    if table is None:
+        return []
+    changes = []
+    for match in _TYPE_CHANGE.finditer(_one_line(statement.sql)):
+        column = _identifier(match.group(1))
+        changes.append((table, column, script.before.table(table).column(column), _portable(match.group(2))))
+    return changes
 
 
 @lru_cache(maxsize=4096)  # several rules ask of the same statement's type
