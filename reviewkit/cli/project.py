@@ -14,7 +14,8 @@ from reviewkit.config import load_settings
 from reviewkit.errors import UsageError
 
 if TYPE_CHECKING:
-    from reviewkit.diff import OneOffQuestion
+    from reviewkit.config import Settings
+    from reviewkit.diff import DeclaredRenames, OneOffQuestion
 
 
 class TerminalQuestioner:
@@ -66,6 +67,9 @@ def generate_cmd(
         "--online/--no-online",
         help="Write the lock-safe forms (CONCURRENTLY, NOT VALID, ALGORITHM=...), run statement by statement "
              "(default: \\[generate] online).")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing: exit 1 and list the changes when the models need a bundle, else 0 "
+                        "(for pre-commit and CI).")] = False,
 ) -> None:
     """Diff the models against the last bundle and write a new bundle."""
     # Imported here: the differ and model parsers are not needed by apply or status.
@@ -73,6 +77,12 @@ def generate_cmd(
     from reviewkit.generate import GenerateOptions, generate
 
     settings = load_settings()
+    if check:
+        if empty:
+            raise UsageError("--check compares the models with the newest bundle; --empty writes a bundle by hand: "
+                             "use one or the other")
+        _check_models(settings, DeclaredRenames.parse(rename or []))
+        return
     interactive = not no_input and sys.stdin.isatty()
     options = GenerateOptions(
         name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author,
@@ -87,6 +97,23 @@ def generate_cmd(
     say(out, f"Wrote bundle {rel} ({len(bundle.manifest['operations'])} operations, risk {bundle.risk_level}{online_words})")
     print_findings(bundle.manifest["risk"]["findings"])
     say(out, f"digest {bundle.digest}")
+
+
+def _check_models(settings: Settings, renames: DeclaredRenames) -> None:
+    """`generate --check`: say whether the models need a bundle; exit 1 when they do."""
+    from reviewkit.generate.check import check_models
+
+    result = check_models(settings, renames, warn=lambda line: say(err, f"warning: {line}"))
+    against = f"bundle {result.newest}" if result.newest else "an empty schema (no bundle yet)"
+    if result.up_to_date:
+        say(out, f"No changes detected: the models match {against}")
+        return
+    count = len(result.operations)
+    say(out, f"The models differ from {against}: {count} change{'s' if count != 1 else ''} without a bundle")
+    for operation in result.operations:
+        say(out, f"  - {operation.describe()}")
+    say(out, "Run `reviewkit generate` to write the bundle, then have it reviewed.")
+    raise typer.Exit(1)
 
 
 _SHOWN_FINDINGS = 20
