@@ -116,11 +116,17 @@ def stage_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
     manifest["digest"] = compute_digest(manifest)
     check_manifest(manifest, bundle_id, f"{bundle_id}/{MANIFEST}")  # never write a bundle that cannot be read back
     made_folder = not bundles_dir.exists()
-    bundles_dir.mkdir(parents=True, exist_ok=True)
     final = bundles_dir / bundle_id
-    if final.exists():
-        raise IntegrityError(f"{final}: a bundle with this id already exists")
-    staging = Path(tempfile.mkdtemp(prefix=f".{bundle_id}.", dir=bundles_dir))
+    if bundles_dir.exists() and not bundles_dir.is_dir():
+        raise OperationFailed(f"{bundles_dir}: is a file, not the bundles folder; nothing was written")
+    try:
+        bundles_dir.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            raise IntegrityError(f"{final}: a bundle with this id already exists")
+        staging = Path(tempfile.mkdtemp(prefix=f".{bundle_id}.", dir=bundles_dir))
+    except OSError as err:  # a read-only or full disk, a file where the folder should be
+        raise OperationFailed(f"{bundles_dir}: cannot write the bundle there ({err.strerror or err}); "
+                              "nothing was written") from None
     try:
         for rel, data in files.items():
             target = staging / rel

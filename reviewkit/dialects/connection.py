@@ -176,22 +176,28 @@ class Connection:
                 return [tuple(row) for row in cursor.fetchall()]
             return []
         except self._errors as err:
-            raise OperationFailed(driver_message(err, self.url)) from err
+            raise OperationFailed(self.error_message(err)) from err
         finally:
             cursor.close()
 
+    def error_message(self, err: BaseException) -> str:
+        """Return what a failed call says: the driver's message, password masked."""
+        return driver_message(err, self.url)
+
 
 def driver_message(err: BaseException, url: DatabaseURL) -> str:
-    """Return the first line of a driver's error message, and PostgreSQL's hint, with the password masked."""
+    """Return the first line of a driver's error message, and PostgreSQL's detail and hint, with the password masked."""
     args = getattr(err, "args", ())
     # PyMySQL errors carry (code, message); the others a single message.
     text = str(args[1]) if len(args) == 2 and isinstance(args[0], int) else str(err)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     message = lines[0] if lines else type(err).__name__
-    # PostgreSQL's HINT is often the remedy ("increase max_locks_per_transaction"): keep it.
-    hint = next((" ".join(line.split()[1:]) for line in lines[1:] if line.startswith("HINT:")), None)
-    if hint:
-        message += f" (hint: {hint})"
+    # PostgreSQL's DETAIL names the row or object ("Key (email)=(a@b) already exists") and
+    # its HINT is often the remedy ("increase max_locks_per_transaction"): keep both.
+    for label in ("DETAIL", "HINT"):
+        said = next((" ".join(line.split()[1:]) for line in lines[1:] if line.startswith(f"{label}:")), None)
+        if said:
+            message += f" ({label.lower()}: {said})"
     if url.password:
         message = message.replace(url.password, "***")
     return message
