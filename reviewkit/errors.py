@@ -19,6 +19,12 @@ class OperationFailed(ReviewkitError):
     exit_code = 1
 
 
+class Interrupted(ReviewkitError):
+    """Ctrl-C stopped the command; the message says what of the work stands."""
+
+    exit_code = 130
+
+
 class LockTimeout(OperationFailed):
     """Another runner held the database's migration lock for longer than --lock-timeout."""
 

@@ -6,14 +6,20 @@ leaves the project and the database as they were.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from reviewkit.db.introspect import introspect
+from reviewkit.db.ledger import verify_chain
+from reviewkit.dialects.connection import connect
 from tests.test_runner import STEP1, STEP2, bundles_of, cli_url, edit_script, ledger, live_matches, run
 
 # A child that raises KeyboardInterrupt (what Ctrl-C raises) while the command's modules
@@ -123,3 +129,152 @@ def test_postgres_errors_keep_their_detail_and_hint(tmp_path, postgres_url):
     hinted = run(project, "apply", "--database", cli_url(postgres_url))
     assert hinted.returncode == 1
     assert "function no_such_function(integer) does not exist (hint: No function matches" in hinted.stderr
+
+
+# -- a run stopped half-way: Ctrl-C, a connection the server ended, a client killed --------
+
+_SLEEP = {"postgres": "SELECT pg_sleep({s})", "mysql": "SELECT SLEEP({s})"}
+
+
+def _running(url, text: str, timeout: float = 30) -> int:
+    """Wait until a session of another client runs a statement containing `text`; return its id."""
+    sql = {"postgres": "SELECT pid FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()",
+           "mysql": "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s AND ID <> CONNECTION_ID()"}
+    with connect(url) as conn:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = conn.query(sql[url.dialect], [f"%{text}%"])
+            if found:
+                return found[0][0]
+            time.sleep(0.02)
+    raise AssertionError(f"no session ran {text!r} within {timeout} s")
+
+
+def _end_session(url, session: int) -> None:
+    with connect(url) as conn:
+        conn.execute(f"SELECT pg_terminate_backend({session})" if url.dialect == "postgres" else f"KILL {session}")
+
+
+def _apply_in_background(project: Path, url, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "REVIEWKIT_AUTHOR": "dev", "REVIEWKIT_ACTOR": "ci-runner"}
+    return subprocess.Popen([sys.executable, "-m", "reviewkit", "apply", "--database", cli_url(url), *args],
+                            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _with_a_slow_statement(tmp_path: Path, url, seconds: float) -> Path:
+    """A project whose bundle 1 is applied and whose bundle 2 makes a table, waits, then makes another."""
+    project = _project(tmp_path)
+    assert run(project, "generate", "--no-input").returncode == 0
+    assert run(project, "apply", "--database", cli_url(url)).returncode == 0
+    assert run(project, "generate", "--empty", "slow").returncode == 0
+    edit_script(project, 2, url.dialect, lambda text: text + "CREATE TABLE first_half (id int);\n"
+                + _SLEEP[url.dialect].format(s=seconds) + ";\nCREATE TABLE second_half (id int);\n")
+    return project
+
+
+def _tables(url) -> set[str]:
+    with connect(url) as conn:
+        return {t.name for t in introspect(conn).tables}
+
+
+def _state_detail(project: Path, url, index: int) -> str:
+    status = run(project, "status", "--json", "--database", cli_url(url))
+    assert status.returncode == 0, status.stderr
+    return json.loads(status.stdout)["bundles"][index]["detail"]
+
+
+def test_ctrl_c_on_postgres_rolls_back_releases_and_says_so(tmp_path, postgres_url):
+    project = _with_a_slow_statement(tmp_path, postgres_url, 30)
+    runner = _apply_in_background(project, postgres_url)
+    _running(postgres_url, "pg_sleep(30)")
+    runner.send_signal(signal.SIGINT)
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 130, out + err
+    assert err.strip() == "error: interrupted: nothing of 0002_slow was applied (its transaction was rolled back)"
+    assert "first_half" not in _tables(postgres_url)
+    assert [r.bundle_id for r in ledger(postgres_url)] == ["0001_initial"]
+    edit_script(project, 2, "postgres", lambda text: text.replace("SELECT pg_sleep(30);\n", ""))
+    quick = run(project, "apply", "--lock-timeout", "1", "--database", cli_url(postgres_url))
+    assert quick.returncode == 0, quick.stderr  # the lock was released: no wait
+    assert {"first_half", "second_half"} <= _tables(postgres_url)
+
+
+def test_ctrl_c_on_mariadb_says_how_far_and_resume_finishes(tmp_path, mysql_url):
+    project = _with_a_slow_statement(tmp_path, mysql_url, 30)
+    runner = _apply_in_background(project, mysql_url)
+    _running(mysql_url, "SLEEP(30)")
+    runner.send_signal(signal.SIGINT)
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130, out + err
+    assert err.strip().startswith("error: interrupted at statement 2 of 3 of 0002_slow: statement 1 committed"), err
+    row = ledger(mysql_url)[-1]
+    assert (row.bundle_id, row.status, row.statements_done) == ("0002_slow", "running", 1)
+    assert "first_half" in _tables(mysql_url) and "second_half" not in _tables(mysql_url)
+    assert "interrupted at statement 2 of 3" in _state_detail(project, mysql_url, 1)
+    refused = run(project, "apply", "--lock-timeout", "1", "--database", cli_url(mysql_url))
+    assert refused.returncode == 3 and "--resume" in refused.stderr, refused.stderr
+    edit_script(project, 2, "mysql", lambda text: text.replace("SELECT SLEEP(30)", "SELECT SLEEP(0)"))
+    resumed = run(project, "apply", "--resume", "--lock-timeout", "1", "--database", cli_url(mysql_url))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert {"first_half", "second_half"} <= _tables(mysql_url)
+    assert verify_chain(ledger(mysql_url)) == []
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql"])
+def test_a_connection_the_server_ends_is_named_and_the_ledger_stays_true(tmp_path, request, dialect):
+    url = request.getfixturevalue(f"{dialect}_url")
+    project = _with_a_slow_statement(tmp_path, url, 30)
+    runner = _apply_in_background(project, url)
+    _end_session(url, _running(url, _SLEEP[dialect].format(s=30)))
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 1, out + err
+    assert f"the connection to {url.redacted()} was closed" in err, err
+    assert "internal error" not in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
+    rows = [r for r in ledger(url) if r.bundle_id == "0002_slow"]
+    edit_script(project, 2, dialect, lambda text: text.replace(_SLEEP[dialect].format(s=30), "SELECT 1"))
+    if dialect == "postgres":  # one transaction: nothing of it stayed, and nothing could be recorded
+        assert rows == [] and "first_half" not in _tables(url)
+        again = run(project, "apply", "--lock-timeout", "1", "--database", cli_url(url))
+    else:  # statement 1 committed; the row the runner could not finish reads as a run that stopped
+        assert [(r.status, r.statements_done) for r in rows] == [("running", 1)]
+        assert "interrupted at statement 2 of 3" in _state_detail(project, url, 1)
+        again = run(project, "apply", "--resume", "--lock-timeout", "1", "--database", cli_url(url))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert {"first_half", "second_half"} <= _tables(url)
+    assert verify_chain(ledger(url)) == []
+
+
+def test_mariadb_finishes_the_statement_of_a_killed_client_and_resume_skips_it(tmp_path, mysql_url):
+    """The crash the ledger cannot see: the server completes statement k after the client died."""
+    project = _project(tmp_path)
+    assert run(project, "generate", "--no-input").returncode == 0
+    db = cli_url(mysql_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    with connect(mysql_url) as conn:  # enough rows for the index build to take a moment
+        conn.execute("INSERT INTO authors (id, name) VALUES (1, 'a')")
+        conn.execute("INSERT INTO books (author_id, title) SELECT 1, CONCAT('title ', seq) FROM seq_1_to_400000")
+    (project / "models" / "schema.sql").write_text(STEP2)
+    assert run(project, "generate", "--no-input").returncode == 0
+    runner = _apply_in_background(project, mysql_url)
+    session = _running(mysql_url, "books_title_idx")
+    runner.kill()  # SIGKILL: no handler runs, the ledger row stays as it was
+    runner.communicate(timeout=30)
+    with connect(mysql_url) as conn:  # the server goes on with the statement, then ends the session
+        deadline = time.monotonic() + 60
+        while conn.query("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s", [session]):
+            assert time.monotonic() < deadline, "the server did not finish the killed client's statement"
+            time.sleep(0.05)
+    second = bundles_of(project)[-1].id
+    row = ledger(mysql_url)[-1]
+    assert (row.bundle_id, row.status, row.statements_done) == (second, "running", 1), row
+    with connect(mysql_url) as conn:
+        assert "books_title_idx" in {ix.name for ix in introspect(conn).table("books").indexes}
+    resumed = run(project, "apply", "--resume", "--database", db)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    said = " ".join(resumed.stdout.split())  # as read, whatever the line width
+    assert f"{second} (up) stopped at statement 2 of 2: statement 1 took effect" in said, said
+    assert f"{second}: statement 2 took effect before the run stopped: the database has operation 2 (Add index " \
+           "books_title_idx on books (title)) done" in said, said
+    assert live_matches(mysql_url, bundles_of(project)[-1])
+    assert [r.status for r in ledger(mysql_url) if r.bundle_id == second] == ["running", "applied"]
+    assert verify_chain(ledger(mysql_url)) == []
