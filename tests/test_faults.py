@@ -278,3 +278,29 @@ def test_mariadb_finishes_the_statement_of_a_killed_client_and_resume_skips_it(t
     assert live_matches(mysql_url, bundles_of(project)[-1])
     assert [r.status for r in ledger(mysql_url) if r.bundle_id == second] == ["running", "applied"]
     assert verify_chain(ledger(mysql_url)) == []
+
+
+# -- what status says of a run that did not finish, each fact once -------------------------
+
+
+def test_status_of_a_failed_transactional_bundle_names_the_statement_once(tmp_path, postgres_url):
+    project = _project(tmp_path)
+    assert run(project, "generate", "--no-input").returncode == 0
+    assert run(project, "generate", "--empty", "data").returncode == 0
+    edit_script(project, 2, "postgres", lambda text: text + "CREATE TABLE kept (id int);\nSELECT no_such_function(1);\n")
+    assert run(project, "apply", "--database", cli_url(postgres_url)).returncode == 1
+    detail = _state_detail(project, postgres_url, 1)
+    assert detail.startswith("failed and rolled back, nothing applied: statement 2 (line "), detail
+    assert detail.count("statement") == 1 and "function no_such_function(integer) does not exist" in detail
+    assert ledger(postgres_url)[-1].error.startswith("statement 2 (line ")
+
+
+def test_status_of_a_half_applied_bundle_says_how_far_once(tmp_path, mysql_url):
+    project = _project(tmp_path)
+    assert run(project, "generate", "--no-input").returncode == 0
+    assert run(project, "generate", "--empty", "data").returncode == 0
+    edit_script(project, 2, "mysql", lambda text: text + "CREATE TABLE kept (id int);\nSELECT * FROM no_such_table;\n")
+    assert run(project, "apply", "--database", cli_url(mysql_url)).returncode == 1
+    detail = _state_detail(project, mysql_url, 1)
+    assert detail.startswith("failed at statement 2 of 2 (statement 1 committed): line "), detail
+    assert "no_such_table" in detail and detail.count("statement 2") == 1

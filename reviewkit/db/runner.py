@@ -20,7 +20,7 @@ from typing import Protocol
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings, os_user
-from reviewkit.db.execute import in_one_transaction, run_statement
+from reviewkit.db.execute import in_one_transaction, ledger_error, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
@@ -314,7 +314,7 @@ class Runner:
                 except OperationFailed as failure:
                     if not self.conn.is_gone():  # else the row stays `running`: the next run reads it as stopped
                         update_row(self.conn, replace(row, status="failed", finished_at=now_iso(),
-                                                      error=str(failure)).sealed())
+                                                      error=ledger_error(failure)).sealed())
                     raise
                 except KeyboardInterrupt:
                     # The driver may be half-way through reading the server's answer: nothing more
@@ -367,10 +367,9 @@ class Runner:
 
     def _record_failure(self, step: Step, failure: OperationFailed) -> None:
         """Record a failed transactional run: nothing of it remains, so no statement counts as done."""
-        number = getattr(failure, "number", 1)
         self.driver.begin_bundle(self.conn)
         rows = read_rows(self.conn)
-        insert_row(self.conn, self._row(rows, step, "failed", 0, error=f"statement {number}: {failure}"))
+        insert_row(self.conn, self._row(rows, step, "failed", 0, error=ledger_error(failure)))
         self.conn.commit()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +146,27 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
     if state.state in ("applied", "faked", "rolled back"):
         status.detail = f"{(row.finished_at or '')[:16].replace('T', ' ')} by {row.applied_by}"
     elif state.state == "failed":
-        how = "interrupted" if row.status == "running" else "failed"
-        status.detail = f"{how} at statement {row.statements_done + 1} of {row.statements_total}: {row.error or ''}".strip()
+        status.detail = failure_detail(row, get_dialect(row.dialect).transactional_ddl)
     return status
+
+
+def failure_detail(row: LedgerRow, transactional: bool) -> str:
+    """Say how a run that did not finish ended, each fact once.
+
+    A transactional run that failed left nothing (statements_done is 0 whatever statement
+    failed: the error names it); one that ran statement by statement stopped at the
+    statement after those done.
+    """
+    error = row.error or ""
+    if row.status == "failed" and row.statements_done == 0 and transactional:
+        return f"failed and rolled back, nothing applied: {error}".rstrip(": ")
+    at = row.statements_done + 1
+    done = "no statement" if at == 1 else ("statement 1" if at == 2 else f"statements 1-{at - 1}")
+    how = "interrupted" if row.status == "running" else "failed"
+    said = _without_statement(error, at)
+    return f"{how} at statement {at} of {row.statements_total} ({done} committed){': ' + said if said else ''}"
+
+
+def _without_statement(error: str, number: int) -> str:
+    """Return the ledger's error with its leading `statement N (line L):` as `line L:` when N is already named."""
+    return re.sub(rf"^statement {number} \(line (\d+)\): ", r"line \1: ", error)
