@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,7 @@ from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.errors import ReviewkitError
-from reviewkit.signoff.gate import approval_gate
+from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
 
 @dataclass
@@ -31,11 +30,12 @@ class BundleStatus:
     flags: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)  # a half-applied bundle, read from the live schema
     proofs: dict[str, str] = field(default_factory=dict)  # dialect -> proven, failed, stale, none, invalid
+    approved: bool = True  # the policy is met (apply would let the bundle through)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "created_at": self.created_at, "author": self.author, "risk": self.risk,
                 "approvals": self.approvals, "proofs": self.proofs, "state": self.state, "detail": self.detail,
-                "flags": self.flags, "explanation": self.explanation}
+                "approved": self.approved, "flags": self.flags, "explanation": self.explanation}
 
     def proofs_cell(self) -> str:
         """Return the proofs for a table cell: "none", "all proven" when every dialect's state is that, else a line per dialect."""
@@ -55,9 +55,9 @@ class StatusReport:
 
     @property
     def needs_attention(self) -> bool:
-        """True when anything is pending, failed or flagged (`status --check` exits 1)."""
+        """True when anything is pending, failed, flagged or short of approvals (`status --check` exits 1)."""
         return bool(self.ledger_problems) or any(
-            b.flags or b.state in ("pending", "failed", "rolled back") for b in self.bundles
+            b.flags or not b.approved or b.state in ("pending", "failed", "rolled back") for b in self.bundles
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
 
     `reviewers` is `--reviewers`: the trusted reviewers file the approvals are checked against.
     """
-    approvals_summary = approval_gate(settings, reviewers).summary
+    gate = approval_gate(settings, reviewers)
     bundles = load_bundles(settings.bundles_dir)
     conn = open_database(target_url(settings, database), create=False)
     rows: list[LedgerRow] | None = None
@@ -84,7 +84,7 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
     states = bundle_states(rows or [])
     report = StatusReport(where, [])
     for bundle in bundles:
-        report.bundles.append(_bundle_status(bundle, states, rows is not None, approvals_summary))
+        report.bundles.append(_bundle_status(bundle, states, rows is not None, gate))
         report.bundles[-1].explanation = explained.get(bundle.id, [])
     if rows is not None:
         report.ledger_problems = ledger_problems(rows, bundles)
@@ -127,11 +127,14 @@ def database_ledger_problems(settings: Settings, database: str, bundles: list[Bu
     return ledger_problems(rows, bundles)
 
 
-def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool,
-                   approvals_summary: Callable[[Bundle], str | None]) -> BundleStatus:
+def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool, gate: ApprovalGate) -> BundleStatus:
     m = bundle.manifest
-    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, approvals_summary(bundle), None)
+    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, gate.summary(bundle), None)
     status.flags += verify_files(bundle.path, bundle.manifest)
+    # The judgement apply refuses on and verify reports: approval files that are not right
+    # are flags; a policy not (yet) met needs attention too, as the approvals column says.
+    status.flags += gate.flags(bundle)
+    status.approved = not gate.problems(bundle)
     for proof in proof_states(bundle):
         status.proofs[proof.dialect] = proof.state
         if proof.state == "invalid":
