@@ -317,6 +317,37 @@ def test_three_branches_need_onto_and_then_rebase_one_at_a_time(forked):
     assert "No changes detected" in forked.ok("generate", "--no-input").stdout
 
 
+def test_onto_a_bundle_of_no_other_branch_is_refused(forked):
+    message = refused(forked, "rebase", "0003_add_email", "--onto", "0001_initial")
+    assert "--onto 0001_initial: it is not on another branch that forks at 0002_add_note" in message
+
+
+def test_a_branch_that_forks_again_is_refused_until_that_fork_is_rebased(forked, tmp_path):
+    aside = tmp_path / "aside"
+    shutil.move(str(forked.root / "bundles" / "0003_add_email"), aside)
+    fax, vip = branch(forked, "index_fax"), branch(forked, "index_vip")
+    (fax.root / "models" / "schema.sql").write_text(models(**INDEX_BRANCH).replace("phone text", "phone text, fax text"))
+    fax.ok("generate", "--no-input", "add_fax")
+    generate(vip, "add_vip", **INDEX_BRANCH, name_type="varchar(80)")
+    merge(forked, fax, "0004_add_fax")
+    merge(forked, vip, "0004_add_vip")
+    shutil.move(str(aside), forked.root / "bundles" / "0003_add_email")
+    message = refused(forked, "rebase", "0003_add_email")
+    assert ("the branch of 0003_add_index forks again at 0003_add_index (0004_add_fax, 0004_add_vip): "
+            "rebase that fork first") in message
+
+
+def test_a_bundle_that_makes_the_same_change_as_the_other_branch_is_refused(tmp_path):
+    main = new_project(tmp_path / "main")
+    generate(main, "initial")
+    other = branch(main, "other")
+    generate(main, "add_phone", phone=True)
+    generate(other, "phone_too", phone=True)
+    merge(main, other, "0002_phone_too")
+    message = refused(main, "rebase", "0002_phone_too")
+    assert "0002_phone_too changes nothing on top of 0002_add_phone: both branches made the same change" in message
+
+
 def test_a_hand_written_bundle_is_refused_by_name(tmp_path):
     main = new_project(tmp_path / "main")
     generate(main, "initial")
@@ -399,6 +430,14 @@ def test_merge_takes_each_branch_change_and_refuses_a_drop_against_a_change():
     dropped = Schema((_table(a),))
     with pytest.raises(MergeConflict, match=r"column t\.b \(ours drops or renames it, theirs changes it\)"):
         merge_schemas(base, dropped, Schema((_table(a, Column("b", "text", nullable=False)),)), Branches("ours", "theirs"))
+
+
+def test_an_enum_given_different_values_by_the_two_branches_is_a_conflict():
+    base = Schema((Table("a", (Column("id", "integer"),)), Table("b", (Column("id", "integer"),))))
+    ours = Schema((Table("a", (Column("id", "integer"), Column("s", "enum mood('ok','sad')"))), base.tables[1]))
+    theirs = Schema((base.tables[0], Table("b", (Column("id", "integer"), Column("s", "enum mood('ok','glad')")))))
+    with pytest.raises(MergeConflict, match="enum type mood has different values in the two branches"):
+        merge_schemas(base, ours, theirs, Branches("ours", "theirs"))
 
 
 def test_read_bundles_reads_a_fork_that_load_bundles_refuses(forked):
