@@ -10,7 +10,9 @@ leave is compared with one built from scratch from the merged models.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,15 @@ def forked(tmp_path: Path, _forked_template: Path) -> Project:
     return p
 
 
+def on_email_branch(forked: Project, change: Callable[[Project], None]) -> None:
+    """Change 0003_add_email on its own branch (where commands can read it), then merge it again."""
+    email_branch = branch(forked, f"email_{secrets.token_hex(3)}")
+    shutil.rmtree(email_branch.root / "bundles" / "0003_add_index")
+    change(email_branch)
+    shutil.rmtree(forked.root / "bundles" / "0003_add_email")
+    merge(forked, email_branch, "0003_add_email")
+
+
 def folder_bytes(root: Path) -> dict[str, bytes]:
     """Every file under `root` (hidden ones too), by path: to show that nothing changed."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
@@ -121,6 +132,7 @@ def test_status_names_the_fork_and_the_way_out(forked):
 def test_rebase_makes_one_line_of_history(forked):
     result = forked.ok("rebase", "0003_add_email")
     assert "Rebased 0003_add_email onto 0003_add_index: wrote bundle bundles/0004_add_email" in result.stdout
+    assert "hand edits" not in result.stderr  # generated, never edited: nothing to warn of
     assert ids(forked) == ["0001_initial", "0002_add_note", "0003_add_index", "0004_add_email"]
     assert not (forked.root / "bundles" / "0003_add_email").exists()
     assert not [p for p in (forked.root / "bundles").iterdir() if p.name.startswith(".0")]  # no staging left
@@ -186,15 +198,11 @@ def test_rebased_scripts_run_on_a_database_that_applied_the_other_branch(forked,
 
 
 def test_approvals_of_the_moved_bundle_are_stale_and_said_to_be(forked):
-    # approved on its branch before the merge; the approvals come along with the merge
-    email_branch = branch(forked, "email_approved")
-    shutil.rmtree(email_branch.root / "bundles" / "0003_add_email")
-    shutil.rmtree(email_branch.root / "bundles" / "0003_add_index")
-    shutil.copytree(forked.root / "bundles" / "0003_add_email", email_branch.root / "bundles" / "0003_add_email")
-    email_branch.approve("0003_add_email", "alice")
-    email_branch.approve("0003_add_email", "bob")
-    shutil.rmtree(forked.root / "bundles" / "0003_add_email")
-    merge(forked, email_branch, "0003_add_email")
+    def approve(email_branch: Project) -> None:
+        email_branch.approve("0003_add_email", "alice")
+        email_branch.approve("0003_add_email", "bob")
+
+    on_email_branch(forked, approve)
     result = forked.ok("rebase", "0003_add_email")
     assert ("approvals by alice, bob are stale: the bundle's digest changed; approve 0004_add_email again"
             in result.stdout)
@@ -209,6 +217,19 @@ def test_without_a_database_rebase_warns_that_one_which_applied_the_bundle_must_
     result = forked.ok("rebase", "0003_add_email")
     assert ("warning: rebase changes files only; a database that applied 0003_add_email must roll it back "
             "(`apply --to 0002_add_note` from the branch that made it) before it applies 0004_add_email" in result.stderr)
+
+
+def test_hand_edits_of_the_moved_bundle_are_named_because_they_do_not_carry_over(forked):
+    def edit(email_branch: Project) -> None:
+        script = email_branch.root / "bundles" / "0003_add_email" / "postgres" / "up.sql"
+        script.write_text(script.read_text() + "\nUPDATE \"customers\" SET \"email\" = lower(\"email\");\n")
+        email_branch.ok("seal", "0003_add_email")
+
+    on_email_branch(forked, edit)
+    result = forked.ok("rebase", "0003_add_email")
+    assert ("warning: postgres/up.sql of 0003_add_email held hand edits, which a bundle generated again does not "
+            "carry: make them in 0004_add_email again, then `reviewkit seal 0004_add_email`") in result.stderr
+    assert "lower" not in forked.bundle("4").script("postgres", "up")
 
 
 # -- nothing changes when rebase fails ------------------------------------------------------------

@@ -116,6 +116,9 @@ def rebase_cmd(
         how = f"`apply --to {result.old.parent}` from the branch that made it" if result.old.parent else "from its branch"
         say(err, f"warning: rebase changes files only; a database that applied {result.old.id} must roll it back "
                  f"({how}) before it applies {new.id}; `rebase --database DB` checks a database first")
+    if result.hand_edits:
+        say(err, f"warning: {', '.join(result.hand_edits)} of {result.old.id} held hand edits, which a bundle generated "
+                 f"again does not carry: make them in {new.id} again, then `reviewkit seal {new.id}`")
     if result.leftover is not None:
         say(err, f"warning: the old bundle could not be removed; delete {result.leftover}")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from reviewkit.bundle.digest import APPROVALS
@@ -25,7 +25,14 @@ from reviewkit.bundle.store import Bundle, StagedBundle, read_bundles
 from reviewkit.config import Settings
 from reviewkit.diff import DeclaredRenames, OneOffQuestion
 from reviewkit.diff.merge import Branches, merge_schemas
-from reviewkit.errors import BundleNotFound, IntegrityError, LedgerMismatch, OperationFailed, UsageError
+from reviewkit.errors import (
+    BundleNotFound,
+    IntegrityError,
+    LedgerMismatch,
+    OperationFailed,
+    ReviewkitError,
+    UsageError,
+)
 from reviewkit.generate.generator import GenerateOptions, plan_bundle_on
 from reviewkit.schema.expressions import render
 from reviewkit.schema.state import Schema
@@ -46,6 +53,7 @@ class RebaseResult:
     stale_reviewers: list[str]  # who had approved the old bundle
     checked: list[str] = field(default_factory=list)  # the databases found not to have applied the old bundle
     leftover: Path | None = None  # the old folder, when it could not be removed after the new one was in place
+    hand_edits: list[str] = field(default_factory=list)  # the old bundle's scripts edited after generate: not carried over
 
 
 @dataclass(frozen=True)
@@ -72,14 +80,38 @@ def rebase(settings: Settings, request: RebaseRequest) -> RebaseResult:
     if planned is None:
         raise UsageError(f"{fork.moving.id} changes nothing on top of {fork.onto.id}: both branches made the same "
                          f"change; remove {fork.moving.id} instead")
+    edited = hand_edits(settings, fork, options, answers)
     planned.files["REVIEW.md"] = rebased_note(fork).encode() + planned.files["REVIEW.md"]
     stale = [path.stem for path in sorted((fork.moving.path / APPROVALS).glob("*.json"))]
     new, leftover = replace_bundle(planned.stage(settings), fork.moving)
-    return RebaseResult(fork.moving, fork.onto, new, stale, checked, leftover)
+    return RebaseResult(fork.moving, fork.onto, new, stale, checked, leftover, edited)
+
+
+def hand_edits(settings: Settings, fork: Fork, options: GenerateOptions, answers: RecordedAnswers) -> list[str]:
+    """Return the old bundle's scripts (`postgres/up.sql`) whose statements differ from what generate writes for its change.
+
+    Those are hand edits (sealed after generate), which a bundle generated again does not
+    carry. Statements are compared, and `-- reviewkit: allow` lines (a DBA's acceptance of a
+    finding); other comments are generate's and change with its version.
+    """
+    try:
+        again = plan_bundle_on(settings, fork.parent, replace(options, models=fork.moving.schema()), answers)
+    except ReviewkitError:
+        return []  # its change cannot be planned as it was (reviewkit or the engines moved on): nothing to compare with
+    if again is None or again.bundle_id != fork.moving.id:
+        return []
+    return [rel for rel, data in sorted(again.files.items())
+            if rel.endswith(".sql") and rel.split("/")[0] in fork.moving.manifest["dialects"]
+            and _signed_lines(data.decode()) != _signed_lines((fork.moving.path / rel).read_text(encoding="utf-8"))]
+
+
+def _signed_lines(script: str) -> list[str]:
+    lines = (line.strip() for line in script.splitlines())
+    return [line for line in lines if line and (not line.startswith("--") or line.startswith("-- reviewkit: allow"))]
 
 
 def rebased_note(fork: Fork) -> str:
-    """Return what the new bundle's REVIEW.md says first: where it came from, and that it was approved as another."""
+    """Return what the new bundle's REVIEW.md says first: where it came from, and that its approvals do not carry over."""
     start = fork.parent.id if fork.parent is not None else "the start of the history"
     return (f"> **Rebased** from {fork.moving.id} (digest {fork.moving.digest[:12]}), which a branch generated from "
             f"{start};\n> generated again on top of {fork.onto.id}, where the other branch had gone. Approvals of "
