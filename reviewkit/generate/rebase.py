@@ -164,7 +164,7 @@ def _branch_onto(siblings: list[Bundle], onto_ref: str | None, bundles: list[Bun
         return siblings[0]
     onto = pick(bundles, onto_ref)
     for sibling in siblings:
-        if onto is sibling or any(b is onto for b in _branch(sibling, children)):
+        if any(b is onto for b in _branch(sibling, children)):
             return sibling
     raise UsageError(f"--onto {onto.id}: it is not on another branch that forks at {parent_name}")
 
