@@ -57,6 +57,10 @@ class UnsupportedType(ModelError):
     """A column type has no faithful mapping in one of the configured dialects."""
 
 
+class MergeConflict(UsageError):
+    """Two branches of the history change the same object of the schema in different ways."""
+
+
 class BundleNotFound(UsageError):
     """No bundle matches the number, id or path given."""
 

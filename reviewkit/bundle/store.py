@@ -158,10 +158,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 def load_bundles(bundles_dir: Path) -> list[Bundle]:
     """Return every bundle, ordered along the parent chain; refuse forks and gaps."""
+    return order_chain(read_bundles(bundles_dir))
+
+
+def read_bundles(bundles_dir: Path) -> list[Bundle]:
+    """Return every bundle, sorted by folder name, in no chain: what `rebase` reads a forked history with."""
     if not bundles_dir.is_dir():
         return []
-    found = [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and BUNDLE_ID.fullmatch(p.name)]
-    return order_chain(found)
+    return [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and BUNDLE_ID.fullmatch(p.name)]
 
 
 def order_chain(bundles: list[Bundle]) -> list[Bundle]:
@@ -174,7 +178,8 @@ def order_chain(bundles: list[Bundle]) -> list[Bundle]:
     for parent, children in by_parent.items():
         if len(children) > 1:
             names = ", ".join(c.id for c in children)
-            raise IntegrityError(f"bundles {names} share the parent {parent or '(none)'}: merge them into one line of history")
+            raise IntegrityError(f"bundles {names} share the parent {parent or '(none)'}: two branches each added one; "
+                                 "move the bundle of the branch merged last onto the other with `reviewkit rebase BUNDLE`")
     chain: list[Bundle] = []
     current: str | None = None
     while current in by_parent:

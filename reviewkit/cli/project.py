@@ -1,4 +1,4 @@
-"""The commands that work on the project's files only: `init`, `generate`, `show`."""
+"""The commands that work on the project's files only: `init`, `generate`, `rebase`, `show`, `lint`."""
 
 from __future__ import annotations
 
@@ -114,6 +114,40 @@ def _check_models(settings: Settings, renames: DeclaredRenames) -> None:
         say(out, f"  - {operation.describe()}")
     say(out, "Run `reviewkit generate` to write the bundle, then have it reviewed.")
     raise typer.Exit(1)
+
+
+def rebase_cmd(
+    bundle: Annotated[str, typer.Argument(help="The bundle to move: the one of the branch merged last (number, id or path).")],
+    onto: Annotated[str | None, typer.Option(
+        "--onto", help="A bundle of the branch to move onto; needed when more than two branches fork.")] = None,
+    database: Annotated[list[str] | None, typer.Option(
+        "--database", help="Refuse when this database has applied the bundle (repeatable).")] = None,
+) -> None:
+    """After two branches each added a bundle: regenerate BUNDLE on top of the other branch's, renumbered; its approvals become stale."""
+    from reviewkit.generate.rebase import RebaseRequest, rebase
+
+    settings = load_settings()
+    result = rebase(settings, RebaseRequest(bundle, onto, tuple(database or ())))
+    new = result.new
+    rel = new.path.relative_to(settings.root) if new.path.is_relative_to(settings.root) else new.path
+    say(out, f"Rebased {result.old.id} onto {result.onto.id}: wrote bundle {rel} "
+             f"({len(new.manifest['operations'])} operations, risk {new.risk_level}), removed {result.old.id}")
+    print_findings(new.manifest["risk"]["findings"])
+    say(out, f"digest {new.digest}")
+    if result.stale_reviewers:
+        say(out, f"approvals by {', '.join(result.stale_reviewers)} are stale: the bundle's digest changed; "
+                 f"approve {new.id} again")
+    for url in result.checked:
+        say(out, f"{result.old.id} is not applied in {url}")
+    if not result.checked:
+        how = f"`apply --to {result.old.parent}` from the branch that made it" if result.old.parent else "from its branch"
+        say(err, f"warning: rebase changes files only; a database that applied {result.old.id} must roll it back "
+                 f"({how}) before it applies {new.id}; `rebase --database DB` checks a database first")
+    if result.hand_edits:
+        say(err, f"warning: {', '.join(result.hand_edits)} of {result.old.id} held hand edits, which a bundle generated "
+                 f"again does not carry: make them in {new.id} again, then `reviewkit seal {new.id}`")
+    if result.leftover is not None:
+        say(err, f"warning: the old bundle could not be removed; delete {result.leftover}")
 
 
 _SHOWN_FINDINGS = 20
