@@ -191,7 +191,7 @@ def bench_apply(pg: Postgres, command: list[str], bundle: Path, tables: int, rep
             else:
                 pair[name], result = run([*command, "apply", "--database", pg.url(db)], cwd=project,
                                          what="reviewkit apply")
-                expect("Applied 1 bundle(s)" in result.stdout, f"reviewkit apply output:\n{result.stdout}")
+                expect("Applied 1 bundle:" in result.stdout, f"reviewkit apply output:\n{result.stdout}")
             cpu[name].append(children_cpu() - cpu_before)
             times[name].append(pair[name])
         pairs.append(pair)
@@ -324,7 +324,7 @@ def build_status_project(root: Path, count: int) -> tuple[Path, float]:
 def bench_status(command: list[str], project: Path, count: int, repeat: int) -> dict:
     url = STATUS_URL
     apply_time, result = run([*command, "apply", "--database", url], cwd=project, what="reviewkit apply")
-    expect(f"Applied {count} bundle(s)" in result.stdout, f"apply of {count} bundles:\n{result.stdout[-500:]}")
+    expect(f"Applied {count} bundles:" in result.stdout, f"apply of {count} bundles:\n{result.stdout[-500:]}")
     _, result = run([*command, "status", "--database", url, "--json"], cwd=project, what="reviewkit status --json")
     report = json.loads(result.stdout)
     states = [b["state"] for b in report["bundles"]]

@@ -314,7 +314,7 @@ def test_status_check_verify_and_apply_judge_approvals_alike(project, tmp_path):
     assert verdicts() == (1, 3, 3)  # not approved yet: all three say so
     project.approve("1", "alice")
     assert verdicts() == (0, 0, 0)
-    assert json.loads(project.run("status", "--json").stdout)["bundles"][0]["approved"] is True
+    assert json.loads(project.run("status", "--json").stdout)["bundles"][0]["approvals_met"] is True
     (project.bundle("1").path / "approvals" / "x.json").write_text("garbage{")
     status = project.run("status", "--check")
     assert verdicts() == (1, 3, 3)

@@ -192,7 +192,7 @@ def test_refused_with_bundles_already_there(tmp_path, sqlite_url):
     (root / "models" / "schema.sql").write_text("CREATE TABLE t (id integer PRIMARY KEY);\n")
     assert run(root, "generate", "--no-input").returncode == 0
     result = run(root, "baseline", "--database", cli_url(sqlite_url))
-    assert result.returncode == 2 and "has 1 bundle(s) already" in result.stderr
+    assert result.returncode == 2 and "has 1 bundle already" in result.stderr
     assert not (root / "models" / "baseline.sql").exists()
 
 

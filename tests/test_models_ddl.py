@@ -167,7 +167,7 @@ UNLOCK TABLES;
         "skipped 8 statements that are not schema: 1 CREATE SCHEMA, 1 DROP SCHEMA IF EXISTS, 1 INSERT, "
         "1 LOCK TABLES, 1 MySQL /*!...*/ version comment, 1 SET, 1 UNLOCK TABLES, 1 USE",
         "left out or read as the engine does, clauses of the models' dialect no other engine has: 1 ENGINE=",
-        "ignore_unsupported: skipped 1 statements reviewkit does not model: 1 CREATE PROCEDURE (first at models/schema.sql:8)",
+        "ignore_unsupported: skipped 1 statement reviewkit does not model: 1 CREATE PROCEDURE (first at models/schema.sql:8)",
     ]
 
 

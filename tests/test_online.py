@@ -245,7 +245,7 @@ def test_checks_a_new_type_brings_are_added_not_valid_on_postgres(tmp_path, post
     assert run(root, "apply", "1", "--database", db).returncode == 0
     with connect(postgres_url) as conn:
         conn.execute("INSERT INTO t (id, n) VALUES (1, 5)")
-    for args in (("apply",), ("apply", "--to", "1", "--yes"), ("apply",)):
+    for args in (("apply", "--yes"), ("apply", "--to", "1", "--yes"), ("apply", "--yes")):  # bundle 2 is high risk
         assert run(root, *args, "--database", db).returncode == 0, args
     assert live_matches(postgres_url, load_bundles(root / "bundles")[1])
 
@@ -296,7 +296,7 @@ def test_online_history_applies_rolls_back_and_applies_again(history, engine_url
     assert first.returncode == 0, first.stderr
     insert_rows(engine_url)
     for target, steps in ((None, "up"), ("1", "down"), (None, "up again")):
-        args = ("apply", "--database", db) + (("--to", target, "--yes") if target else ())
+        args = ("apply", "--database", db, "--yes") + (("--to", target) if target else ())  # high risk, then down scripts
         result = run(history, *args)
         assert result.returncode == 0, (steps, result.stderr)
         expected = bundles[0] if target else bundles[-1]
@@ -339,13 +339,13 @@ def test_sqlite_runs_an_online_bundle_in_one_transaction_as_before(tmp_path, sql
     path = bundles[1].script_path("sqlite", "up")
     path.write_text(path.read_text() + "\nSELECT * FROM no_such_table;\n")
     seal_bundle(bundles[1])
-    failed = run(root, "apply", "--database", db)
+    failed = run(root, "apply", "--database", db, "--yes")  # bundle 2 is high risk
     assert failed.returncode == 1 and "no_such_table" in failed.stderr
     assert live_matches(sqlite_url, bundles[0])  # nothing of bundle 2 remains
     assert ledger(sqlite_url)[-1].statements_done == 0
     path.write_text(path.read_text().replace("\nSELECT * FROM no_such_table;\n", ""))
     seal_bundle(load_bundles(root / "bundles")[1])
-    again = run(root, "apply", "--database", db)  # tried again, no --resume needed
+    again = run(root, "apply", "--database", db, "--yes")  # tried again, no --resume needed
     assert again.returncode == 0, again.stderr
     assert live_matches(sqlite_url, bundles[1])
 
@@ -419,7 +419,7 @@ def test_a_change_no_engine_can_do_online_is_high_naming_the_tools(tmp_path, mys
     assert run(root, "apply", "1", "--database", db).returncode == 0
     with connect(mysql_url) as conn, pytest.raises(Exception, match="ALGORITHM=INPLACE is not supported"):
         conn.execute("ALTER TABLE `books` MODIFY COLUMN `price` BIGINT NULL, ALGORITHM=INPLACE, LOCK=NONE")
-    applied = run(root, "apply", "--database", db)
+    applied = run(root, "apply", "--database", db, "--yes")  # high risk: a script says --yes
     assert applied.returncode == 0, applied.stderr
     assert live_matches(mysql_url, bundles[1])
 

@@ -95,7 +95,7 @@ def test_apply_all_then_nothing_then_status(project, engine_url):
     db = cli_url(engine_url)
     first = run(project, "apply", "--database", db)
     assert first.returncode == 0, first.stderr
-    assert "Applied 3 bundle(s)" in first.stdout
+    assert "Applied 3 bundles: 5 statements in" in first.stdout
     assert live_matches(engine_url, bundles_of(project)[-1])
     rows = ledger(engine_url)
     assert [(r.bundle_id, r.direction, r.status, r.applied_by) for r in rows] == [
@@ -397,7 +397,9 @@ def test_demo_project_applies_with_its_signed_approvals(tmp_path):
     result = run(demo, "apply")
     assert result.returncode == 0, result.stderr
     status = json.loads(run(demo, "status", "--json").stdout)
-    assert [(b["state"], b["approvals"]) for b in status["bundles"]] == [("applied", "1/1 (demo-dba)")] * 2
+    assert [(b["state"], b["approvals_summary"], b["approvals_required"], b["approvals_met"]) for b in status["bundles"]] == [
+        ("applied", "1/1 (demo-dba)", 1, True)] * 2
+    assert [[(a["reviewer"], a["state"]) for a in b["approvals"]] for b in status["bundles"]] == [[("demo-dba", "valid")]] * 2
     with connect(DatabaseURL("sqlite", path=str(demo / "reviewkit.sqlite3"))) as conn:
         approvals = [json.loads(r.approvals) for r in read_rows(conn)]
     assert all(a[0]["reviewer"] == "demo-dba" and a[0]["fingerprint"].startswith("SHA256:") for a in approvals)

@@ -25,7 +25,8 @@ def test_seal_after_a_hand_edit_makes_approvals_stale(project):
     out = project.refused("verify")
     assert "0001_initial/approvals/alice.json: stale: alice signed digest" in out and "approve again" in out
     status = json.loads(project.ok("status", "--json").stdout)
-    assert status["bundles"][0]["approvals"] == "0/1; missing 1 approval; stale: alice"
+    assert status["bundles"][0]["approvals_summary"] == "0/1; missing 1 approval; stale: alice"
+    assert [(a["reviewer"], a["state"]) for a in status["bundles"][0]["approvals"]] == [("alice", "stale")]
     project.approve("1", "alice")
     project.ok("verify")
     assert "nothing changed" in project.ok("seal", "1").stdout

@@ -20,6 +20,7 @@ from typing import Any
 
 from reviewkit.dialects import dialect_names
 from reviewkit.errors import IntegrityError, OperationFailed
+from reviewkit.plural import counted
 
 BUNDLE_FORMAT = 1
 RISK_LEVELS = ("low", "medium", "high")
@@ -344,7 +345,7 @@ def _contradiction(manifest: dict[str, Any], folder: str) -> str | None:
     for index, finding in enumerate(findings):
         where = f"risk.findings[{index}]"
         if finding.get("operation", -1) >= len(manifest["operations"]):
-            return f"{where}.operation {finding['operation']} is past the last of the {len(manifest['operations'])} operations"
+            return f"{where}.operation {finding['operation']} is past the last of its {counted(len(manifest['operations']), 'operation')}"
         if finding.get("dialect", manifest["dialects"][0]) not in manifest["dialects"]:
             return f"{where}.dialect {json.dumps(finding['dialect'])} is not one of the bundle's dialects ({', '.join(manifest['dialects'])})"
     highest = max((RISK_LEVELS.index(f["level"]) for f in findings), default=0)

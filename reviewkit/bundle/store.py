@@ -165,7 +165,26 @@ def read_bundles(bundles_dir: Path) -> list[Bundle]:
     """Return every bundle, sorted by folder name, in no chain: what `rebase` reads a forked history with."""
     if not bundles_dir.is_dir():
         return []
-    return [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and BUNDLE_ID.fullmatch(p.name)]
+    return [Bundle(p, read_manifest(p)) for p in bundle_folders(bundles_dir)]
+
+
+def bundle_folders(bundles_dir: Path) -> list[Path]:
+    """Return the bundle folders; refuse, naming it, a folder that is not one.
+
+    A folder skipped in silence would be a bundle `apply` never runs (`0003-x/`, a copy
+    without its manifest). Files (a README) and hidden folders (a bundle being written,
+    `.git`) are left alone.
+    """
+    folders = [p for p in sorted(bundles_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    for folder in folders:
+        where = f"{bundles_dir.name}/{folder.name}/"
+        if not BUNDLE_ID.fullmatch(folder.name):
+            raise IntegrityError(f"{where} is not a bundle: bundle folders are named like 0003_add_email; "
+                                 f"move anything else out of {bundles_dir.name}/")
+        if not (folder / MANIFEST).is_file():
+            raise IntegrityError(f"{where} has no {MANIFEST}, so it is not a bundle: restore it from version "
+                                 f"control, or remove the folder")
+    return folders
 
 
 def order_chain(bundles: list[Bundle]) -> list[Bundle]:

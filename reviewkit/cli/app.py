@@ -2,6 +2,9 @@
 
 Every ReviewkitError becomes one or two plain lines on stderr and its exit code; a
 traceback appears only with --debug.
+
+Help and usage errors are click's plain text, never rich's boxes: the same lines on a
+terminal, in a pipe and in a CI log, and no markup to eat `[databases]` or `<reviewer>`.
 """
 
 from __future__ import annotations
@@ -15,15 +18,19 @@ import typer
 
 from reviewkit import __version__
 from reviewkit.cli import database, project, signoff
-from reviewkit.cli.console import err, out
+from reviewkit.cli.console import err, out, say
 from reviewkit.errors import ReviewkitError
 
 app = typer.Typer(
     help="Reviewed, signed, checksummed schema migrations: generate, review, approve, apply.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+# The name in usage lines and in the completion variable (_REVIEWKIT_COMPLETE), also
+# under `python -m reviewkit`.
+PROG_NAME = "reviewkit"
 _debug = {"on": False}
 
 # The order `reviewkit --help` lists them in: the workflow's.
@@ -49,7 +56,7 @@ for _name, _command in COMMANDS:
 
 def _print_version(value: bool) -> None:
     if value:
-        out.print(f"reviewkit {__version__}")
+        say(out, f"reviewkit {__version__}")
         raise typer.Exit()
 
 
@@ -86,21 +93,21 @@ def main() -> None:
 def run() -> int:
     """Run the app, turning our errors into plain lines, and return the exit code."""
     try:
-        app()  # standalone: typer reports bad options itself, with exit code 2
+        app(prog_name=PROG_NAME)  # standalone: typer reports bad options itself, with exit code 2
     except SystemExit as exit_:
         return _exit_code(exit_.code)
     except ReviewkitError as error:
         if _debug["on"]:
             raise
-        err.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        say(err, f"error: {error}")
         return error.exit_code
     except KeyboardInterrupt:
-        err.print("interrupted")
+        say(err, "interrupted")
         return 130
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if _debug["on"]:
             raise
-        err.print(f"internal error: {type(error).__name__}: {error} (run with --debug for details)", markup=False)
+        say(err, f"internal error: {type(error).__name__}: {error} (run with --debug for details)")
         return 1
     return 0
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from rich.console import Console
 
-# No emoji codes: `schema.sql:100:` in a message must not turn into a picture.
-out = Console(emoji=False)
-err = Console(stderr=True, emoji=False)
+# No emoji codes: `schema.sql:100:` in a message must not turn into a picture. Soft wrap:
+# a line is never broken by rich, only by the terminal showing it, so that a pipe or a
+# log gets each message whole (rich would cut at 80 columns when it sees no terminal).
+out = Console(emoji=False, soft_wrap=True)
+err = Console(stderr=True, emoji=False, soft_wrap=True)
 
 
 def say(console: Console, text: str, style: str | None = None) -> None:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from reviewkit.cli.console import err, out, say
+from reviewkit.cli.status_view import print_status
 from reviewkit.config import Settings, load_settings
+from reviewkit.errors import UsageError
+from reviewkit.plural import counted
 
 if TYPE_CHECKING:  # imported where used: the runner pulls in the drivers and sqlglot
     from reviewkit.db.prove import DialectProof, ProveReport
     from reviewkit.db.runner import ApplyResult, Step
-    from reviewkit.db.status import StatusReport
 
 # Differences listed per failing step; the proof file holds them all.
 SHOWN_DIFFERENCES = 20
@@ -27,7 +30,7 @@ class PlainProgress:
         self.echo = echo
 
     def step_started(self, step: Step, index: int, total: int) -> None:
-        self.echo(f"[{index}/{total}] {step.label}: {len(step.statements)} statements")
+        self.echo(f"[{index}/{total}] {step.label}: {counted(len(step.statements), 'statement')}")
 
     def statement_done(self, step: Step, number: int) -> None:
         pass
@@ -62,7 +65,7 @@ class BarProgress:
         self.bar.update(self.task, completed=len(step.statements))
 
     def note(self, line: str) -> None:
-        self.bar.console.print(line, highlight=False, markup=False, soft_wrap=True)
+        say(self.bar.console, line)
 
     def stop(self) -> None:
         if self.task is not None:
@@ -71,55 +74,59 @@ class BarProgress:
 
 
 def apply_cmd(
-    bundle: Annotated[str | None, typer.Argument(help="Apply pending bundles up to this one (default: all).")] = None,
-    database: Annotated[str | None, typer.Option("--database", help="A name from [databases] or a URL.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Go to exactly this bundle, running down scripts if it is older; 0 for none.")] = None,
+    bundle: Annotated[str | None, typer.Argument(metavar="BUNDLE", help="Apply pending bundles up to this one (default: all).")] = None,
+    database: Annotated[str | None, typer.Option("--database", metavar="DB", help="A name from [databases] or a URL.")] = None,
+    to: Annotated[str | None, typer.Option("--to", metavar="BUNDLE", help="Go to exactly this bundle, running down scripts if it is older; 0 for none.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; touch nothing.")] = False,
     fake: Annotated[bool, typer.Option("--fake", help="Record bundles as applied without running them.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue a bundle that failed half-way (MySQL).")] = False,
-    lock_timeout: Annotated[float, typer.Option("--lock-timeout", help="Seconds to wait for another runner.")] = 10.0,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before down scripts or high-risk bundles.")] = False,
-    actor: Annotated[str | None, typer.Option("--actor", help="Who applies (default: REVIEWKIT_ACTOR, OS user).")] = None,
-    reviewers: Annotated[str | None, typer.Option("--reviewers", help="Trusted reviewers file (default: REVIEWKIT_REVIEWERS, the project's).")] = None,
+    lock_timeout: Annotated[float, typer.Option("--lock-timeout", metavar="SECONDS", help="Seconds to wait for another runner.")] = 10.0,
+    yes: Annotated[bool, typer.Option("--yes", help="Run down scripts and high-risk bundles without asking (needed when not on a terminal).")] = False,
+    actor: Annotated[str | None, typer.Option("--actor", metavar="NAME", help="Who applies (default: REVIEWKIT_ACTOR, OS user).")] = None,
+    reviewers: Annotated[str | None, typer.Option("--reviewers", metavar="FILE", help="Trusted reviewers file (default: REVIEWKIT_REVIEWERS, the project's).")] = None,
 ) -> None:
-    """Verify, then apply pending bundles in order, recording each in the ledger."""
+    """Verify, then apply pending bundles and record them. Each bundle runs in order and gets its row in the
+    ledger; --to an older bundle runs down scripts back to it."""
     from reviewkit.db.runner import ApplyOptions, apply
 
+    if not (0 < lock_timeout < math.inf):  # nan and inf as well: no engine takes them as a wait
+        raise UsageError(f"--lock-timeout {lock_timeout:g}: give the seconds to wait for another runner, a number above 0")
     settings = load_settings()
     options = ApplyOptions(target=bundle, to=to, dry_run=dry_run, fake=fake, resume=resume,
                            lock_timeout=lock_timeout, actor=actor, reviewers=reviewers)
-    progress = BarProgress(err) if err.is_terminal else PlainProgress(lambda line: out.print(line, highlight=False))
+    progress = BarProgress(err) if err.is_terminal else PlainProgress(lambda line: say(out, line))
     try:
-        result = apply(settings, database, options, progress, _confirmer(yes, out))
+        result = apply(settings, database, options, progress, _confirmer(yes or fake, out))
     finally:
         if isinstance(progress, BarProgress):
             progress.stop()
-    _report(result, out, settings)
+    _report(result, out, fake)
 
 def status_cmd(
-    database: Annotated[str | None, typer.Option("--database", help="A name from [databases] or a URL.")] = None,
+    database: Annotated[str | None, typer.Option("--database", metavar="DB", help="A name from [databases] or a URL.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is pending, failed or flagged.")] = False,
-    reviewers: Annotated[str | None, typer.Option("--reviewers", help="Trusted reviewers file.")] = None,
+    reviewers: Annotated[str | None, typer.Option("--reviewers", metavar="FILE", help="Trusted reviewers file.")] = None,
 ) -> None:
-    """Show every bundle: risk, approvals, proofs, and its state in the database."""
+    """Show every bundle and where it stands in the database. Risk, approvals, proofs and state, then a summary
+    line: how many are applied, pending, failed."""
     from reviewkit.db.status import collect_status
 
     settings = load_settings()
     report = collect_status(settings, database, reviewers)
     if json_output:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:
-        _print_status(report, out)
+        print_status(report, out)
     if check and report.needs_attention:
         raise typer.Exit(1)
 
 
 def drift_cmd(
-    database: Annotated[str | None, typer.Option("--database", help="A name from [databases] or a URL.")] = None,
+    database: Annotated[str | None, typer.Option("--database", metavar="DB", help="A name from [databases] or a URL.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Compare the live schema with the newest bundle applied to it; exit 1 when they differ."""
+    """Compare the live schema with the newest bundle applied. Exit 1 when they differ."""
     from reviewkit.db.drift import check_drift
 
     report = check_drift(load_settings(), database)
@@ -127,42 +134,40 @@ def drift_cmd(
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         expected = f"bundle {report.bundle}" if report.bundle else "the empty schema (no bundle applied)"
-        out.print(f"database {report.database} against {expected}: "
-                  f"{len(report.differences) or 'no'} difference{'s' if len(report.differences) != 1 else ''}",
-                  highlight=False, markup=False, soft_wrap=True)
+        count = len(report.differences)
+        say(out, f"database {report.database} against {expected}: {counted(count, 'difference') if count else 'no differences'}")
         for difference in report.differences:
-            out.print(f"  {difference.describe()}", highlight=False, markup=False, soft_wrap=True)
+            say(out, f"  {difference.describe()}")
     if report.differences:
         raise typer.Exit(1)
 
 
 def baseline_cmd(
-    database: Annotated[str, typer.Option("--database", help="The existing database: a name from [databases] or a URL.")],
-    name: Annotated[str | None, typer.Argument(help="Name of the bundle (default: baseline).")] = None,
-    models_out: Annotated[str | None, typer.Option("--models-out", help="Model file to write (default: models/baseline.sql).")] = None,
-    author: Annotated[str | None, typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
+    database: Annotated[str, typer.Option("--database", metavar="DB", help="The existing database: a name from [databases] or a URL.")],
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Name of the bundle (default: baseline).")] = None,
+    models_out: Annotated[str | None, typer.Option("--models-out", metavar="FILE", help="Model file to write (default: models/baseline.sql).")] = None,
+    author: Annotated[str | None, typer.Option("--author", metavar="NAME", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
 ) -> None:
-    """Start the history from an existing database: its schema as models and as bundle 0001."""
+    """Start the history from an existing database. Its schema becomes the models and bundle 0001."""
     from reviewkit.generate.baseline import baseline
 
     settings = load_settings()
-    bundle, models = baseline(settings, database, name, models_out, author, warn=lambda line: err.print(
-        f"warning: {line}", highlight=False, markup=False, soft_wrap=True))
+    bundle, models = baseline(settings, database, name, models_out, author, warn=lambda line: say(err, f"warning: {line}"))
     root = settings.root.resolve()
     wrote = "" if models is None else f"{models.relative_to(root) if models.is_relative_to(root) else models} and "
-    out.print(f"Wrote {wrote}bundle {bundle.path.relative_to(settings.root)} ({len(bundle.manifest['operations'])} "
-              "operations)", highlight=False, markup=False, soft_wrap=True)
-    out.print(f"Next: approve it, then record it without running it: reviewkit apply --fake --database {database}",
-              highlight=False, markup=False, soft_wrap=True)
-    out.print(f"digest {bundle.digest}", highlight=False)
+    operations = counted(len(bundle.manifest["operations"]), "operation")
+    say(out, f"Wrote {wrote}bundle {bundle.path.relative_to(settings.root)} ({operations})")
+    say(out, f"Next: approve it, then record it without running it: reviewkit apply --fake --database {database}")
+    say(out, f"digest {bundle.digest}")
 
 
 def prove_cmd(
-    bundle: Annotated[str | None, typer.Argument(help="Bundle number, id or path (default: the newest).")] = None,
-    dialect: Annotated[str | None, typer.Option("--dialect", help="Prove on this dialect only (default: every dialect of the bundle).")] = None,
+    bundle: Annotated[str | None, typer.Argument(metavar="BUNDLE", help="Bundle number, id or path (default: the newest).")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", metavar="DIALECT", help="Prove on this dialect only (default: every dialect of the bundle).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Replay the bundle on scratch databases (up, down, up again), compare with schema.json, write proofs/."""
+    """Replay a bundle on scratch databases: up, down, up again. Each is compared with schema.json; proofs/
+    records the result."""
     from reviewkit.db.prove import prove
 
     settings = load_settings()
@@ -208,13 +213,21 @@ def _print_dialect_proof(proof: DialectProof, settings: Settings) -> None:
 
 
 def _confirmer(yes: bool, console):
+    """Ask before down scripts and high-risk bundles run; with nobody to ask, refuse unless --yes.
+
+    Off a terminal (stdin not one: a script, CI) there is no question to answer, and a
+    rollback or a data-losing bundle must not run because nobody was there to say no:
+    exit 2 before the first statement, the ledger untouched. `approve` follows the same rule.
+    """
     def confirm(steps: list[Step]) -> bool:
-        risky = [s for s in steps if s.direction == "down" or s.bundle.risk_level == "high"]
-        if yes or not risky or not sys.stdin.isatty():
+        risky = [] if yes else [s for s in steps if s.direction == "down" or s.bundle.risk_level == "high"]
+        if not risky:
             return True
+        if not sys.stdin.isatty():
+            raise UsageError(f"apply would {_risky_words(risky)}; not on a terminal, nobody can confirm: "
+                             "pass --yes to go ahead from a script")
         for s in risky:
-            why = "runs its down script" if s.direction == "down" else "is high risk"
-            console.print(f"{s.bundle.id} {why}", highlight=False)
+            say(console, f"{s.bundle.id} {'runs its down script' if s.direction == 'down' else 'is high risk'}")
         if not typer.confirm("Go ahead?", default=False):
             raise typer.Abort()
         return True
@@ -222,43 +235,36 @@ def _confirmer(yes: bool, console):
     return confirm
 
 
-def _report(result: ApplyResult, console, settings: Settings) -> None:
+def _risky_words(risky: list[Step]) -> str:
+    """Return e.g. "run the down scripts of 0003_a, 0002_b" or "apply the high-risk bundle 0003_a"."""
+    def ids(steps: list[Step]) -> str:
+        shown = ", ".join(s.bundle.id for s in steps[:3])
+        return shown + (f" and {len(steps) - 3} more" if len(steps) > 3 else "")
+
+    down = [s for s in risky if s.direction == "down"]
+    high = [s for s in risky if s.direction == "up"]
+    parts = ([f"run the down script{'s' if len(down) > 1 else ''} of {ids(down)}"] if down else []) + (
+        [f"apply the high-risk bundle{'s' if len(high) > 1 else ''} {ids(high)}"] if high else [])
+    return " and ".join(parts)
+
+
+def _report(result: ApplyResult, console, fake: bool) -> None:
+    """Print what ran, or would run: "Applied 2 bundles", "Rolled back 1 bundle", "Recorded ..." for --fake."""
+    if not result.steps:
+        say(console, "Nothing to do: the database is up to date.")
+        return
     if result.dry_run:
-        if not result.steps:
-            console.print("Nothing to do: the database is up to date.")
         for step in result.steps:
-            console.print(f"-- {step.label}: {len(step.statements)} statements", highlight=False)
+            say(console, f"-- {step.label}: {counted(len(step.statements), 'statement')}")
             for number, statement in enumerate(step.statements, 1):
                 if number > step.start_at:
                     sys.stdout.write(statement.sql + ";\n")
         return
-    if not result.steps:
-        console.print("Nothing to do: the database is up to date.")
+    rolled_back = sum(1 for s in result.steps if s.direction == "down")
+    applied = len(result.steps) - rolled_back
+    if fake:
+        parts = [f"{counted(n, 'bundle')} as {what}" for n, what in ((applied, "applied"), (rolled_back, "rolled back")) if n]
+        say(console, f"Recorded {' and '.join(parts)} without running a statement (--fake)")
         return
-    console.print(f"Applied {len(result.steps)} bundle(s), {result.statements} statements in {result.seconds:.2f} s",
-                  highlight=False)
-
-
-def _print_status(report: StatusReport, console) -> None:
-    from rich.table import Table
-
-    if not report.bundles:
-        console.print("No bundles yet: run `reviewkit generate`.")
-        return
-    if report.database:
-        table = Table("bundle", "risk", "approvals", "proofs", "state")
-        for b in report.bundles:
-            table.add_row(b.id, b.risk, b.approvals or "-", b.proofs_cell(), f"{b.state}{(' ' + b.detail) if b.detail else ''}")
-    else:
-        table = Table("bundle", "created", "risk", "approvals", "proofs", "author")
-        for b in report.bundles:
-            table.add_row(b.id, b.created_at[:10], b.risk, b.approvals or "-", b.proofs_cell(), b.author)
-    console.print(table)
-    console.print(f"database: {report.database or 'none (not created yet)'}", highlight=False)
-    for b in report.bundles:
-        for flag in b.flags:
-            say(console, f"FLAG {flag}")  # never wrapped: one flag, one line, for whoever greps them
-        for line in b.explanation:
-            console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
-    for problem in report.ledger_problems:
-        say(console, f"FLAG {problem}")
+    done = ", ".join(f"{what} {counted(n, 'bundle')}" for n, what in ((rolled_back, "rolled back"), (applied, "applied")) if n)
+    say(console, f"{done[0].upper()}{done[1:]}: {counted(result.statements, 'statement')} in {result.seconds:.2f} s")

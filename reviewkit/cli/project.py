@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +13,7 @@ from reviewkit.bundle import find_bundle, load_bundles
 from reviewkit.cli.console import err, out, say
 from reviewkit.config import load_settings
 from reviewkit.errors import UsageError
+from reviewkit.plural import counted
 
 if TYPE_CHECKING:
     from reviewkit.config import Settings
@@ -41,7 +43,7 @@ class TerminalQuestioner:
 
 
 def init_cmd(
-    directory: Annotated[Path, typer.Argument(help="Project folder (default: the current one).")] = Path("."),
+    directory: Annotated[Path, typer.Argument(metavar="DIRECTORY", help="Project folder (default: the current one).", show_default=False)] = Path("."),
 ) -> None:
     """Scaffold reviewkit.toml, models/, bundles/ and reviewers.toml."""
     from reviewkit.scaffold import init_project
@@ -52,9 +54,9 @@ def init_cmd(
 
 
 def generate_cmd(
-    name: Annotated[str | None, typer.Argument(help="Name for the bundle (default: derived from the changes).")] = None,
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Name for the bundle (default: derived from the changes).")] = None,
     empty: Annotated[bool, typer.Option("--empty", help="Write an empty bundle to fill by hand.")] = False,
-    rename: Annotated[list[str] | None, typer.Option("--rename", help="Declare a rename: OLD=NEW or table.old=table.new.")] = None,
+    rename: Annotated[list[str] | None, typer.Option("--rename", metavar="OLD=NEW", help="Declare a rename: OLD=NEW or table.old=table.new.")] = None,
     no_input: Annotated[bool, typer.Option(
         "--no-input", help="Never ask: a drop+add stays a drop+add, and a column that needs a one-off default "
                            "without --default stops generate.")] = False,
@@ -62,11 +64,11 @@ def generate_cmd(
         "--default", metavar="TABLE.COLUMN=VALUE",
         help="A one-off default for the existing rows of a NOT NULL column without a default, added or made "
              "NOT NULL: an SQL value (0, 'unknown'); filled once, not kept in the schema.")] = None,
-    author: Annotated[str | None, typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
+    author: Annotated[str | None, typer.Option("--author", metavar="NAME", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
     online: Annotated[bool | None, typer.Option(
         "--online/--no-online",
         help="Write the lock-safe forms (CONCURRENTLY, NOT VALID, ALGORITHM=...), run statement by statement "
-             "(default: \\[generate] online).")] = None,
+             "(default: [generate] online).")] = None,
     check: Annotated[bool, typer.Option(
         "--check", help="Write nothing: exit 1 and list the changes when the models need a bundle, else 0 "
                         "(for pre-commit and CI).")] = False,
@@ -94,7 +96,7 @@ def generate_cmd(
         return
     rel = bundle.path.relative_to(settings.root) if bundle.path.is_relative_to(settings.root) else bundle.path
     online_words = ", online" if bundle.online else ""
-    say(out, f"Wrote bundle {rel} ({len(bundle.manifest['operations'])} operations, risk {bundle.risk_level}{online_words})")
+    say(out, f"Wrote bundle {rel} ({counted(len(bundle.manifest['operations']), 'operation')}, risk {bundle.risk_level}{online_words})")
     print_findings(bundle.manifest["risk"]["findings"])
     say(out, f"digest {bundle.digest}")
 
@@ -123,7 +125,11 @@ def rebase_cmd(
     database: Annotated[list[str] | None, typer.Option(
         "--database", help="Refuse when this database has applied the bundle (repeatable).")] = None,
 ) -> None:
-    """After two branches each added a bundle: regenerate BUNDLE on top of the other branch's, renumbered; its approvals become stale."""
+    """Move a forked branch's bundle on top of the other's, renumbered.
+
+    After two branches each added a bundle: BUNDLE is generated again on top of the other
+    branch's bundle; its approvals become stale.
+    """
     from reviewkit.generate.rebase import RebaseRequest, rebase
 
     settings = load_settings()
@@ -150,25 +156,33 @@ def rebase_cmd(
         say(err, f"warning: the old bundle could not be removed; delete {result.leftover}")
 
 
-_SHOWN_FINDINGS = 20
+# Findings listed one per line after the counts; REVIEW.md lists them all.
+_SHOWN_FINDINGS = 5
 
 
 def print_findings(findings: list[dict]) -> None:
-    """Print a bundle's medium and high findings (up to a screenful), then how many low ones REVIEW.md lists."""
+    """Print a bundle's findings in a few lines: counts by level and rule, then the first medium and high ones.
+
+    A 2,000-table change has thousands of findings; the screen gets their shape, REVIEW.md the list.
+    """
+    if not findings:
+        return
+    parts = []
+    for level in ("high", "medium", "low"):
+        rules = Counter(f["code"] for f in findings if f["level"] == level)
+        if rules:
+            parts.append(f"{sum(rules.values())} {level} (" + ", ".join(f"{code} {n}" for code, n in rules.most_common()) + ")")
+    say(out, f"{counted(len(findings), 'finding')}: {'; '.join(parts)}; REVIEW.md lists each")
     serious = [f for f in findings if f["level"] != "low"]
     for finding in serious[:_SHOWN_FINDINGS]:
-        where = finding.get("dialect", "")
-        say(out, f"  {finding['level']:<6} {where:<8} {finding['code']}: {finding['message']}")
+        say(out, f"  {finding['level']:<6} {finding.get('dialect', ''):<8} {finding['code']}: {finding['message']}")
     if len(serious) > _SHOWN_FINDINGS:
-        say(out, f"  ... and {len(serious) - _SHOWN_FINDINGS} more medium or high (REVIEW.md lists every finding)")
-    low = len(findings) - len(serious)
-    if low:
-        say(out, f"  {low} low finding{'s' if low != 1 else ''} (style, brief locks: REVIEW.md lists them)")
+        say(out, f"  ... and {len(serious) - _SHOWN_FINDINGS} more medium or high")
 
 
 def show_cmd(
-    bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")],
-    dialect: Annotated[str | None, typer.Option("--dialect", help="Dialect (default: the first configured).")] = None,
+    bundle: Annotated[str, typer.Argument(metavar="BUNDLE", help="Bundle number, id or path.")],
+    dialect: Annotated[str | None, typer.Option("--dialect", metavar="DIALECT", help="Dialect (default: the first configured).")] = None,
     down: Annotated[bool, typer.Option("--down", help="Show the down script.")] = False,
 ) -> None:
     """Print a bundle's SQL."""
@@ -187,14 +201,14 @@ def show_cmd(
 
 
 def lint_cmd(
-    bundles: Annotated[list[str] | None, typer.Argument(help="Bundles to lint (default: the newest).")] = None,
+    bundles: Annotated[list[str] | None, typer.Argument(metavar="BUNDLE...", help="Bundles to lint (default: the newest).")] = None,
     all_bundles: Annotated[bool, typer.Option("--all", help="Lint every bundle.")] = False,
-    dialect: Annotated[str | None, typer.Option("--dialect", help="Only this dialect's scripts.")] = None,
-    database: Annotated[str | None, typer.Option("--database", help="Weigh findings by this database's table sizes.")] = None,
-    output: Annotated[str, typer.Option("--format", help="text, json, github or gitlab.")] = "text",
-    fail_on: Annotated[str | None, typer.Option("--fail-on", help="low, medium or high (default: [lint] fail_on, high).")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", metavar="DIALECT", help="Only this dialect's scripts.")] = None,
+    database: Annotated[str | None, typer.Option("--database", metavar="DB", help="Weigh findings by this database's table sizes.")] = None,
+    output: Annotated[str, typer.Option("--format", metavar="FORMAT", help="text, json, github or gitlab.")] = "text",
+    fail_on: Annotated[str | None, typer.Option("--fail-on", metavar="LEVEL", help="low, medium or high (default: [lint] fail_on, high).")] = None,
 ) -> None:
-    """Lint the bundle's SQL as it is on disk: locks, rewrites, data loss, and the safer forms."""
+    """Lint bundles' SQL as it is on disk: locks, rewrites, data loss. Each finding names the safer form."""
     from reviewkit.config import LEVELS
     from reviewkit.dialects import dialect_names
     from reviewkit.lint import LintRequest, failing, lint_project

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # imported where used: cryptography is not needed by generate
 REFUSED = 3
 ReviewersOption = Annotated[
     str | None,
-    typer.Option("--reviewers", help="Trusted reviewers file; replaces the project's (default: REVIEWKIT_REVIEWERS, then the config's)."),
+    typer.Option("--reviewers", metavar="FILE", help="Trusted reviewers file; replaces the project's (default: REVIEWKIT_REVIEWERS, then the config's)."),
 ]
 
 
@@ -34,8 +34,8 @@ ReviewersOption = Annotated[
 
 
 def keygen_cmd(
-    name: Annotated[str, typer.Argument(help="Reviewer name; also the key's file name.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for NAME and NAME.pub (default: the current one).")] = Path("."),
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Reviewer name; also the key's file name.")],
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for NAME and NAME.pub (default: the current one).", show_default=False)] = Path("."),
 ) -> None:
     """Write a new Ed25519 key pair and print its reviewers.toml entry."""
     from reviewkit.signoff.keys import generate_key_files
@@ -57,17 +57,18 @@ def reviewer_entry(name: str, public_line: str) -> str:
 
 
 def approve_cmd(
-    bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")],
-    key: Annotated[Path, typer.Option("--key", help="Your Ed25519 private key (OpenSSH format).")],
-    as_name: Annotated[str | None, typer.Option("--as", help="Reviewer name, when several share the key.")] = None,
-    comment: Annotated[str | None, typer.Option("--comment", help="A note kept in the signed approval.")] = None,
+    bundle: Annotated[str, typer.Argument(metavar="BUNDLE", help="Bundle number, id or path.")],
+    key: Annotated[Path, typer.Option("--key", metavar="FILE", help="Your Ed25519 private key (OpenSSH format).")],
+    as_name: Annotated[str | None, typer.Option("--as", metavar="NAME", help="Reviewer name, when several share the key.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", metavar="TEXT", help="A note kept in the signed approval.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (needed when not on a terminal).")] = False,
     reviewers: ReviewersOption = None,
 ) -> None:
     """Sign the bundle's digest and write approvals/<reviewer>.json."""
     interactive = sys.stdin.isatty()
     if not yes and not interactive:
-        raise UsageError("approve asks for confirmation on a terminal; pass --yes to approve from a script")
+        raise UsageError("approve shows the bundle and asks before it signs; not on a terminal, nobody can confirm: "
+                         "pass --yes to approve from a script")
     settings = load_settings()
     found = find_bundle(load_bundles(settings.bundles_dir), bundle)
     from reviewkit.signoff.approvals import approve, evaluate_with
@@ -164,12 +165,12 @@ def _shown(path: Path) -> str:
 
 
 def verify_cmd(
-    bundle: Annotated[str | None, typer.Argument(help="Bundle number, id or path (default: every bundle).")] = None,
+    bundle: Annotated[str | None, typer.Argument(metavar="BUNDLE", help="Bundle number, id or path (default: every bundle).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     reviewers: ReviewersOption = None,
-    database: Annotated[str | None, typer.Option("--database", help="Also check this database's ledger: hash chain and digests.")] = None,
+    database: Annotated[str | None, typer.Option("--database", metavar="DB", help="Also check this database's ledger: hash chain and digests.")] = None,
 ) -> None:
-    """Check checksums, digest, signatures and policy, and show proofs, bundle by bundle; exit 3 on any problem."""
+    """Check checksums, digest, signatures and policy. Bundle by bundle, with proofs; exit 3 on any problem."""
     settings = load_settings()
     from reviewkit.signoff.verify import verify_bundles
 
@@ -218,8 +219,8 @@ def _render_bundle(out: Console, report: BundleReport) -> None:
 # -- seal -------------------------------------------------------------------------------
 
 
-def seal_cmd(bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")]) -> None:
-    """Re-list a hand-edited bundle's files and recompute checksums and digest."""
+def seal_cmd(bundle: Annotated[str, typer.Argument(metavar="BUNDLE", help="Bundle number, id or path.")]) -> None:
+    """Re-seal a hand-edited bundle: checksums and digest. Every file is listed again; approvals become stale."""
     settings = load_settings()
     found = find_bundle(load_bundles(settings.bundles_dir), bundle)
     from reviewkit.bundle.seal import seal_bundle

@@ -42,6 +42,7 @@ from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.dialects.splitter import ScriptStatement, split_statements
 from reviewkit.errors import IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
+from reviewkit.plural import counted
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
 
@@ -182,7 +183,7 @@ def transactional_failure(state: BundleState, dialect: str) -> bool:
 def _resume_step(bundle: Bundle, row: LedgerRow, dialect: str, bundles: list[Bundle], goal: int) -> list[Step]:
     step = _step(bundle, row.direction, dialect)
     if row.statements_done >= len(step.statements):
-        raise UsageError(f"--resume: {bundle.id} now has {len(step.statements)} statements, "
+        raise UsageError(f"--resume: {bundle.id} now has {counted(len(step.statements), 'statement')}, "
                          f"but {row.statements_done} were already done")
     steps = [replace(step, start_at=row.statements_done)]
     if row.direction == "up":

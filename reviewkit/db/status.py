@@ -15,7 +15,7 @@ from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.errors import ReviewkitError
-from reviewkit.signoff.gate import ApprovalGate, approval_gate
+from reviewkit.signoff.gate import ApprovalGate, PolicyGate, approval_gate
 
 
 @dataclass
@@ -30,12 +30,26 @@ class BundleStatus:
     flags: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)  # a half-applied bundle, read from the live schema
     proofs: dict[str, str] = field(default_factory=dict)  # dialect -> proven, failed, stale, none, invalid
-    approved: bool = True  # the policy is met (apply would let the bundle through)
+    # The same facts as data, for `status --json`: what the strings above say in words.
+    head: bool = False  # the newest bundle
+    approval_files: list[dict[str, Any]] = field(default_factory=list)  # reviewer, fingerprint, state, file
+    approvals_required: int = 0
+    approvals_met: bool = True
+    applied_at: str | None = None  # the run that applied it (state applied or faked)
+    applied_by: str | None = None
+    last_run: dict[str, Any] | None = None  # the bundle's latest ledger row
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the bundle for `status --json`: to_dict's fields, with approvals as data, not a summary."""
+        return {**self.to_dict(), "head": self.head, "approvals": self.approval_files,
+                "approvals_required": self.approvals_required, "approvals_met": self.approvals_met,
+                "approvals_summary": self.approvals, "applied_at": self.applied_at, "applied_by": self.applied_by,
+                "last_run": self.last_run}
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "created_at": self.created_at, "author": self.author, "risk": self.risk,
                 "approvals": self.approvals, "proofs": self.proofs, "state": self.state, "detail": self.detail,
-                "approved": self.approved, "flags": self.flags, "explanation": self.explanation}
+                "flags": self.flags, "explanation": self.explanation}
 
     def proofs_cell(self) -> str:
         """Return the proofs for a table cell: "none", "all proven" when every dialect's state is that, else a line per dialect."""
@@ -45,6 +59,10 @@ class BundleStatus:
         if len(states) == 1 and len(self.proofs) > 1:
             return f"all {states.pop()}"
         return "\n".join(f"{dialect} {state}" for dialect, state in self.proofs.items())
+
+
+# The states a bundle can be in, in the order the summary line counts them.
+STATES = ("applied", "faked", "rolled back", "failed", "pending")
 
 
 @dataclass
@@ -62,12 +80,26 @@ class StatusReport:
         """
         return bool(self.ledger_problems) or any(
             b.flags or b.state in ("pending", "failed", "rolled back")
-            or (not b.approved and b.state not in ("applied", "faked")) for b in self.bundles
+            or (not b.approvals_met and b.state not in ("applied", "faked")) for b in self.bundles
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {"database": self.database, "bundles": [b.to_dict() for b in self.bundles],
                 "ledger_problems": self.ledger_problems, "needs_attention": self.needs_attention}
+
+    def counts(self) -> dict[str, int]:
+        """Return how many bundles are in each state (applied, faked, rolled back, failed, pending), in that order."""
+        found = [b.state for b in self.bundles if b.state is not None]
+        return {state: found.count(state) for state in STATES if state in found}
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the report for `status --json`: to_dict's fields, each bundle as data, and the counts."""
+        head = self.bundles[-1].id if self.bundles else None
+        # Every state, 0 included, when there is a database to be in; none without one.
+        counts = {state.replace(" ", "_"): self.counts().get(state, 0) for state in STATES} if self.database else {}
+        flagged = sum(1 for b in self.bundles if b.flags)
+        return {**self.to_dict(), "bundles": [b.to_json() for b in self.bundles], "head": head,
+                "summary": {"bundles": len(self.bundles), **counts, "flagged": flagged}}
 
 
 def collect_status(settings: Settings, database: str | None, reviewers: str | None = None) -> StatusReport:
@@ -91,9 +123,33 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
     for bundle in bundles:
         report.bundles.append(_bundle_status(bundle, states, rows is not None, gate))
         report.bundles[-1].explanation = explained.get(bundle.id, [])
+        _add_data(report.bundles[-1], gate, bundle, rows, states.get(bundle.id))
+    if report.bundles:
+        report.bundles[-1].head = True
     if rows is not None:
         report.ledger_problems = ledger_problems(rows, bundles)
     return report
+
+
+def _add_data(status: BundleStatus, gate: ApprovalGate, bundle: Bundle, rows: list[LedgerRow] | None,
+              state: BundleState | None) -> None:
+    """Fill in the approvals and the ledger's facts as data, beside the words the table shows."""
+    if isinstance(gate, PolicyGate):
+        result = gate.result(bundle)
+        # Only a "valid" approval counts; the others say why not (stale, unknown key, duplicate key, ...).
+        status.approval_files = [{"reviewer": c.reviewer, "fingerprint": c.fingerprint, "state": c.status,
+                                  "file": c.file} for c in result.checks]
+        status.approvals_required, status.approvals_met = result.needed, result.met
+    if rows is None or state is None or state.row is None:
+        return
+    row = state.row
+    status.last_run = {"direction": row.direction, "status": row.status, "started_at": row.started_at,
+                       "finished_at": row.finished_at, "by": row.applied_by, "statements_done": row.statements_done,
+                       "statements_total": row.statements_total, "error": row.error}
+    if state.is_applied:  # the latest run that applied it: a failed rollback after it leaves it applied
+        applied = [r for r in rows if r.bundle_id == bundle.id and r.direction == "up" and r.status in ("applied", "faked")]
+        if applied:
+            status.applied_at, status.applied_by = applied[-1].finished_at, applied[-1].applied_by
 
 
 def _half_applied(conn: Connection, bundles: list[Bundle], states: dict[str, BundleState]) -> dict[str, list[str]]:
@@ -139,7 +195,6 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
     # The judgement apply refuses on and verify reports: approval files that are not right
     # are flags; a policy not (yet) met needs attention too, as the approvals column says.
     status.flags += gate.flags(bundle)
-    status.approved = not gate.problems(bundle)
     for proof in proof_states(bundle):
         status.proofs[proof.dialect] = proof.state
         if proof.state == "invalid":

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from sqlglot import exp
 
 from reviewkit.errors import UnsupportedType
+from reviewkit.plural import counted
 from reviewkit.schema import naming
 from reviewkit.schema.expressions import (
     canonical,
@@ -602,7 +603,7 @@ class Compiler:
                     notes.append(f"{what}: operator classes are left out: {self.title} has none.")
         if pattern_indexes:  # one note: a Django project has one such index per indexed text column
             shown = ", ".join(pattern_indexes[:5]) + (f" and {len(pattern_indexes) - 5} more" if len(pattern_indexes) > 5 else "")
-            notes.append(f"{len(pattern_indexes)} index(es) with a pattern operator class (varchar_pattern_ops, "
+            notes.append(f"{counted(len(pattern_indexes), 'index', 'indexes')} with a pattern operator class (varchar_pattern_ops, "
                          f"text_pattern_ops) are not built: {self.title} has no operator classes, and these serve "
                          f"only PostgreSQL's LIKE; the column's own index serves here: {shown}.")
         if not self.keeps_comments and any(t.comment or any(c.comment for c in t.columns) for t in schema.tables):

@@ -31,6 +31,7 @@ from reviewkit.errors import ConfigError, ModelError, OperationFailed, UsageErro
 from reviewkit.forked import ForkedCall, fork_helps
 from reviewkit.generate.generator import GenerateOptions, PlannedBundle, plan_bundle
 from reviewkit.models import DJANGO_PREFIX, SQLALCHEMY_PREFIX, load_models
+from reviewkit.plural import counted
 from reviewkit.schema import naming
 from reviewkit.schema.operations import AddConstraint, CreateTable
 from reviewkit.schema.state import Schema
@@ -70,7 +71,7 @@ def baseline(
         warn(f"left out, as reviewkit does not model them (they stay in the database; the bundle's up.sql "
              f"does not make them, and drift does not compare them): {counts}")
     if warn is not None and left_out:
-        warn(f"ignore_unsupported: left out {len(left_out)} view(s) the models cannot hold, which drift will "
+        warn(f"ignore_unsupported: left out {counted(len(left_out), 'view')} the models cannot hold, which drift will "
              f"report as added: {'; '.join(left_out)}")
     written = _portable_names(with_queries)
     with _reader_beside(settings, written) as reader:
@@ -98,7 +99,7 @@ def _models_path(settings: Settings, models_out: str | None) -> Path:
     """Return where the models go; refuse a project with bundles or SQLAlchemy models, and an existing file."""
     existing = load_bundles(settings.bundles_dir)
     if existing:
-        raise UsageError(f"{settings.bundles}/ has {len(existing)} bundle(s) already; baseline starts a project's "
+        raise UsageError(f"{settings.bundles}/ has {counted(len(existing), 'bundle')} already; baseline starts a project's "
                          "history, so it needs a project without bundles (use `reviewkit drift` to compare a "
                          "database with them)")
     if any(pattern.startswith(SQLALCHEMY_PREFIX) for pattern in settings.models):

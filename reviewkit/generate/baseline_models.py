@@ -26,6 +26,7 @@ from reviewkit.diff.differences import schema_differences
 from reviewkit.errors import ModelError, OperationFailed, UsageError
 from reviewkit.generate.generator import GenerateOptions, generate
 from reviewkit.models import load_models
+from reviewkit.plural import counted
 from reviewkit.schema.state import Schema, Table
 
 _SHOWN = 10
@@ -57,7 +58,7 @@ def baseline_from_models(settings: Settings, database: str | None, name: str | N
                                     "database, \"actual\" the models):", *shown, *more]))
     spelled = schema_differences(held, expected)
     if spelled:
-        say(f"{len(spelled)} difference(s) in how {get_dialect(url.dialect).title} spells what the models declare "
+        say(f"{counted(len(spelled), 'difference')} in how {get_dialect(url.dialect).title} spells what the models declare "
             "(types the models' framework declares its own way on this engine, names the engine gave): "
             + "; ".join(d.describe() for d in spelled[:_SHOWN]) + ("; ..." if len(spelled) > _SHOWN else ""))
     bundle = generate(settings, GenerateOptions(name=name or "baseline", author=author, warn=warn,

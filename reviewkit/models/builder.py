@@ -8,6 +8,7 @@ column default into the form its type calls for (`reviewkit.schema.defaults`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -160,7 +161,8 @@ class _TableBuild:
         self.d = draft
         self.names = {c.name for c in draft.columns}
         if len(self.names) != len(draft.columns):
-            raise ModelError(f"{draft.where}: table {draft.name} declares a column twice")
+            twice = sorted(name for name, n in Counter(c.name for c in draft.columns).items() if n > 1)
+            raise ModelError(f"{draft.where}: table {draft.name} declares the column{'s' if len(twice) > 1 else ''} {', '.join(twice)} twice")
         self.used: set[str] = set()  # constraint names, unique within the table
         self.columns = tuple(self.with_normal_default(c) for c in draft.columns)
 

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from reviewkit.errors import ModelError, UnsupportedType
+from reviewkit.plural import counted
 
 _WHERE = re.compile(r"^([^\n:]+:\d+): ")  # "models/shop.sql:12: " at the start of a message
 _SHOWN_SOURCE = 100
@@ -99,13 +100,13 @@ class Problems:
         if self.renamed_indexes:
             shown = ", ".join(f"{table}.{old} -> {new}" for table, old, new in self.renamed_indexes[:5])
             more = f" and {len(self.renamed_indexes) - 5} more" if len(self.renamed_indexes) > 5 else ""
-            out.append(f"renamed {len(self.renamed_indexes)} index(es) whose name another table's index has "
+            out.append(f"renamed {counted(len(self.renamed_indexes), 'index', 'indexes')} whose name another table's index has "
                        f"(PostgreSQL and SQLite name indexes once per schema): {shown}{more}")
         if self.ignored:
             by_label: dict[str, list[str]] = {}
             for label, where in self.ignored:
                 by_label.setdefault(label, []).append(where)
             parts = [f"{len(wheres)} {label} (first at {wheres[0]})" for label, wheres in by_label.items()]
-            out.append(f"ignore_unsupported: skipped {len(self.ignored)} statements reviewkit does not model: "
+            out.append(f"ignore_unsupported: skipped {counted(len(self.ignored), 'statement')} reviewkit does not model: "
                        + ", ".join(parts))
         return out

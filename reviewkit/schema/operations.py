@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
+from reviewkit.plural import counted
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique, View
 
 Constraint = PrimaryKey | Unique | Check | ForeignKey
@@ -64,8 +65,7 @@ class CreateTable(Operation):
         return self.table_def.name
 
     def describe(self) -> str:
-        count = len(self.table_def.columns)
-        return f"Create table {self.table} ({count} column{'s' if count != 1 else ''})"
+        return f"Create table {self.table} ({counted(len(self.table_def.columns), 'column')})"
 
     def reverse(self) -> Operation:
         return DropTable(self.table_def)

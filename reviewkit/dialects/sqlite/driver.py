@@ -10,6 +10,7 @@ from pathlib import Path
 from reviewkit.dialects.connection import Connection, DatabaseURL, driver_message
 from reviewkit.dialects.driver import Driver
 from reviewkit.errors import LockTimeout, OperationFailed
+from reviewkit.plural import counted
 
 
 class SQLiteConnection(Connection):
@@ -64,7 +65,7 @@ class SQLiteDriver(Driver):
         # A rebuild ends with PRAGMA foreign_key_check: the rows it returns are violations.
         if rows and sql.lstrip().upper().startswith("PRAGMA FOREIGN_KEY_CHECK"):
             table, rowid, parent, _ = rows[0]
-            return f"foreign key check failed: {len(rows)} row(s) of {table} (first rowid {rowid}) reference missing {parent} rows"
+            return f"foreign key check failed: {counted(len(rows), 'row')} of {table} (first rowid {rowid}) with no matching {parent} row"
         return None
 
     # -- the migration lock --------------------------------------------------------------
