@@ -45,13 +45,27 @@ class TableChange:
     rows: tuple[Row, ...]
     old_name: str | None = None
 
-    def counts(self) -> dict[str, int]:
-        """Return how many rows were added, dropped, changed or renamed (unchanged ones are not counted)."""
+    def tally(self) -> str:
+        """Return what changes in words: "10 columns, 2 indexes" for a new table, "1 column added" for a changed one."""
         found: dict[str, int] = {}
         for row in self.rows:
-            if row.change != SAME:
-                found[row.change] = found.get(row.change, 0) + 1
-        return found
+            if self.change in (ADDED, DROPPED):
+                found[row.kind] = found.get(row.kind, 0) + 1
+            elif row.change != SAME:
+                key = f"{row.kind} {row.change}"
+                found[key] = found.get(key, 0) + 1
+        return ", ".join(_plural(n, what) for what, n in found.items())
+
+
+def _plural(n: int, what: str) -> str:
+    """Return "2 indexes", "1 column added", "3 primary keys changed"."""
+    kind, change = what, ""
+    head, _, tail = what.rpartition(" ")
+    if tail in (ADDED, DROPPED, CHANGED, RENAMED):
+        kind, change = head, f" {tail}"
+    if n != 1:
+        kind += "es" if kind.endswith("x") else "s"
+    return f"{n:,} {kind}{change}"
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,10 @@ def table_block(index: int, table: TableChange, opened: bool) -> str:
     title = escape(table.name)
     if table.old_name:
         title = f"{escape(table.old_name)} → {title}"
-    counts = ", ".join(f"{n} {what}" for what, n in table.counts().items())
     rows = "".join(_row(row.kind, row.name, row.old_name, row.before, row.after, row.change) for row in table.rows)
     return (f'<details class="table" id="{table_anchor(index)}"{" open" if opened else ""}><summary>'
             f'<span class="badge {table.change}">{table.change}</span> <strong class="mono">{title}</strong>'
-            f'<span class="counts">{escape(counts)}</span></summary><table class="diff"><thead><tr><th></th><th>name</th>'
+            f'<span class="counts">{escape(table.tally())}</span></summary><table class="diff"><thead><tr><th></th><th>name</th>'
             f"<th>before</th><th>after</th></tr></thead><tbody>{rows}</tbody></table></details>")
 
 

@@ -77,18 +77,18 @@ ol.ops{margin:.3rem 0;padding-left:2.2rem}ol.ops li{margin:.1rem 0}
 details.sql{border:1px solid var(--line);border-radius:6px;margin:.6rem 0}
 details.sql>summary{font-weight:600;background:#f8f9fb}details.sql[open]>summary{border-bottom:1px solid var(--line);border-radius:6px 6px 0 0}
 pre.sql{margin:0;padding:.4rem 0;overflow-x:auto;background:var(--code);counter-reset:ln;line-height:1.45}
-pre.sql .l{display:inline-block;min-width:100%;padding-right:1rem;counter-increment:ln;white-space:pre}
-pre.sql .l>a{display:inline-block;width:4.2em;padding-right:.9em;margin-right:.6em;text-align:right;color:#a0a8b5;
-border-right:1px solid var(--line);user-select:none}
-pre.sql .l>a::before{content:counter(ln)}
-pre.sql .l:target{background:#fff3b0}pre.sql .l:hover{background:#f1f4f8}
-pre.sql .l.hit-low{box-shadow:inset 3px 0 var(--low)}pre.sql .l.hit-medium{box-shadow:inset 3px 0 var(--medium);background:#fffaf0}
-pre.sql .l.hit-high{box-shadow:inset 3px 0 var(--high);background:#fff6f5}
+pre.sql>span{display:inline-block;min-width:100%;padding-right:1rem;counter-increment:ln;white-space:pre}
+pre.sql>span::before{content:counter(ln);display:inline-block;width:4.2em;padding-right:.9em;margin-right:.6em;
+text-align:right;color:#a0a8b5;border-right:1px solid var(--line)}
+pre.sql>span:target{background:#fff3b0}pre.sql>span:hover{background:#f1f4f8}
+pre.sql>.hit-low{box-shadow:inset 3px 0 var(--low)}pre.sql>.hit-medium{box-shadow:inset 3px 0 var(--medium);background:#fffaf0}
+pre.sql>.hit-high{box-shadow:inset 3px 0 var(--high);background:#fff6f5}
+pre.sql>span.note{counter-increment:none;min-width:0;padding-right:0}pre.sql>span.note::before{content:none}
 pre.sql .note{display:block;white-space:normal;margin:.15rem 0 .15rem 5.6em;padding:.25rem .6rem;border-radius:4px;
 font:12.5px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;user-select:none}
 pre.sql .note.low{background:var(--low-bg)}pre.sql .note.medium{background:var(--medium-bg)}pre.sql .note.high{background:var(--high-bg)}
-.k{color:#0b4fa6;font-weight:600}.t{color:#00796b}.s{color:#a3367c}.c{color:#6b7685;font-style:italic}.n{color:#b35c00}
-.q{color:#1d2430}
+pre.sql b{color:#0b4fa6;font-weight:600}pre.sql i{color:#00796b;font-style:normal}pre.sql .s{color:#a3367c}
+pre.sql .c{color:#6b7685;font-style:italic}pre.sql .n{color:#b35c00}
 table.findings td.where,table.findings td.rule{white-space:nowrap}
 tr.finding:target td{background:#fff3b0}
 .help{color:var(--muted)}.allowed{color:var(--ok)}
