@@ -93,8 +93,9 @@ def test_the_page_holds_every_section_statement_finding_approval_proof_and_the_d
     schema = ids["schema"]
     customers = next(d for d in schema.find_all("details", "table") if "customers" in d.find_all("summary")[0].text())
     rows = {tr.find_all("td")[1].text(): tr for tr in customers.find_all("tr") if tr.find_all("td")}
-    assert rows["phone"].attrs["class"] == "dropped" and rows["phone"].find_all("td")[2].text() == "text NULL"
-    assert rows["note"].attrs["class"] == "added" and rows["note"].find_all("td")[2].text() == "—"
+    assert rows["phone"].attrs["class"] == "dropped" and [td.text() for td in rows["phone"].find_all("td")[2:]] == ["text NULL", ""]
+    assert rows["note"].attrs["class"] == "added" and [td.text() for td in rows["note"].find_all("td")[2:]] == [
+        "", f"text NULL comment '{HOSTILE}'"]
     assert rows["email"].attrs["class"] == "same"
     approvals = ids["approvals"].text()
     assert "alice" in approvals and "bob" in approvals and "2/2 (alice, bob)" in approvals and "met" in approvals
@@ -250,3 +251,35 @@ def test_a_finding_link_opens_its_folded_script_in_the_browser(reviewed, tmp_pat
     assert "open" in dom.by_id()["postgres-up"].attrs
     unfollowed = parse_dom(run_chromium(folded, tmp_path, "--dump-dom").output)
     assert "open" not in unfollowed.by_id()["postgres-up"].attrs
+
+
+# -- the schema change ---------------------------------------------------------------------------
+
+
+def test_the_schema_change_pairs_renames_and_shows_each_side():
+    from reviewkit.review.schema_change import schema_change
+    from reviewkit.schema.state import Column, Index, IndexPart, Schema, Table, View
+
+    books = Table("books", (Column("id", "bigint", False), Column("title", "varchar(100)"), Column("isbn", "text")),
+                  indexes=(Index("books_title_idx", (IndexPart("title"),)),))
+    reviews = Table("reviews", (Column("id", "bigint", False),))
+    before = Schema((books, reviews), (View("titles", "SELECT title FROM books"),))
+    after = Schema((
+        Table("book_reviews", (Column("id", "bigint", False),)),
+        Table("books", (Column("id", "bigint", False), Column("title", "varchar(200)", False), Column("code", "text")),
+              comment="every book"),
+    ))
+    operations = [{"op": "rename_table", "table": "reviews", "new_name": "book_reviews"},
+                  {"op": "rename_column", "table": "books", "column": "isbn", "new_name": "code"}]
+    change = schema_change(before, after, operations)
+    assert [(t.name, t.change, t.old_name) for t in change.tables] == [
+        ("book_reviews", "renamed", "reviews"), ("books", "changed", None)]
+    assert [(row.name, row.change) for row in change.tables[0].rows] == [("id", "same")]
+    rows = {(row.kind, row.name): row for row in change.tables[1].rows}
+    assert rows["column", "title"].change == "changed"
+    assert (rows["column", "title"].before, rows["column", "title"].after) == ("varchar(100) NULL", "varchar(200) NOT NULL")
+    assert rows["column", "code"].old_name == "isbn" and rows["column", "code"].change == "renamed"
+    assert rows["index", "books_title_idx"].change == "dropped" and rows["comment", ""].after == "every book"
+    assert change.tables[1].tally() == "1 column changed, 1 column renamed, 1 comment added, 1 index dropped"
+    assert [(v.name, v.change) for v in change.views] == [("titles", "dropped")]
+    assert change.unchanged_tables == 0

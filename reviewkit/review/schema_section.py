@@ -51,19 +51,22 @@ def table_block(index: int, table: TableChange, opened: bool) -> str:
 
 
 def _row(kind: str, name: str, old_name: str | None, before: str | None, after: str | None, change: str) -> str:
+    """Return one row: kind, name, before, after; an absent side is an empty cell (the style draws a dash).
+
+    No class but the row's: a 1,000-table bundle has 15,000 of these rows.
+    """
     shown = escape(name) if not old_name else f"{escape(old_name)} → {escape(name)}"
-    return (f'<tr class="{change}"><td>{escape(kind)}</td><td class="name mono">{shown}</td>'
-            f'<td class="before mono">{_cell(before)}</td><td class="after mono">{_cell(after)}</td></tr>')
+    return (f"<tr class={change}><td>{escape(kind)}</td><td>{shown}</td>"
+            f"<td>{_cell(before)}</td><td>{_cell(after)}</td></tr>")
 
 
 def _cell(text: str | None) -> str:
-    return '<span class="none">—</span>' if text is None else escape(text)
+    return "" if text is None else escape(text)
 
 
 def view_table(views: tuple[ViewChange, ...]) -> str:
-    rows = "".join(f'<tr class="{v.change}"><td><span class="badge {v.change}">{v.change}</span></td>'
-                   f'<td class="name mono">{escape(v.name)}</td><td class="before mono">{_cell(v.before)}</td>'
-                   f'<td class="after mono">{_cell(v.after)}</td></tr>' for v in views)
+    rows = "".join(f'<tr class={v.change}><td><span class="badge {v.change}">{v.change}</span></td>'
+                   f"<td>{escape(v.name)}</td><td>{_cell(v.before)}</td><td>{_cell(v.after)}</td></tr>" for v in views)
     return ('<table class="diff views"><thead><tr><th></th><th>view</th><th>before</th><th>after</th></tr></thead>'
             f"<tbody>{rows}</tbody></table>")
 

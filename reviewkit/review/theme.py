@@ -54,12 +54,13 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:.3rem .55rem;border-bottom:1px solid var(--line)}
 th{font-size:12px;color:var(--muted);font-weight:600;background:#f8f9fb}
 td.mono,td code{overflow-wrap:anywhere}
-.none{color:#a0a8b5}
-tr.added td.after{background:var(--added-bg)}tr.dropped td.before{background:var(--dropped-bg);text-decoration:line-through}
-tr.changed td.before{background:var(--changed-bg)}tr.changed td.after{background:var(--changed-bg);font-weight:600}
-tr.renamed td.name{background:var(--renamed-bg)}
 table.diff{table-layout:fixed}table.diff th:nth-child(1){width:7.5rem}table.diff th:nth-child(2){width:22%}
-table.diff td:nth-child(-n+2){overflow-wrap:break-word}tr.same td{color:var(--muted)}
+table.diff td:nth-child(n+2){font-family:ui-monospace,"SF Mono","Cascadia Mono","DejaVu Sans Mono",Menlo,Consolas,monospace;
+font-size:12.5px;overflow-wrap:anywhere}table.diff td:empty::before{content:"—";color:#a0a8b5}
+table.diff tr.added td:nth-child(4){background:var(--added-bg)}
+table.diff tr.dropped td:nth-child(3){background:var(--dropped-bg);text-decoration:line-through}
+table.diff tr.changed td:nth-child(n+3){background:var(--changed-bg)}table.diff tr.changed td:nth-child(4){font-weight:600}
+table.diff tr.renamed td:nth-child(2){background:var(--renamed-bg)}table.diff tr.same td{color:var(--muted)}
 details{margin:.35rem 0}
 details>summary{cursor:pointer;padding:.35rem .5rem;border-radius:6px;list-style-position:inside}
 details>summary:hover{background:#f0f3f7}
