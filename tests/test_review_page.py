@@ -154,10 +154,11 @@ def test_the_default_file_is_review_nnnn_in_the_current_folder_never_in_the_bund
     assert result.returncode == 0, result.stderr
     assert (sub / "review-0001.html").is_file() and not (project.root / "review-0001.html").exists()
     inside = run_in(bundle.path, "review", "1")  # the current folder is the bundle: refused, nothing written
-    assert inside.returncode == 2 and "never written into a bundle" in inside.stderr
+    assert inside.returncode == 2 and "(the current folder) is inside bundle 0001_initial" in inside.stderr
+    assert "never written into a bundle" in inside.stderr
     assert len(inside.stderr.strip().splitlines()) == 1
     refused = project.run("review", "1", "--html", str(bundle.path / "approvals" / "page.html"))
-    assert refused.returncode == 2 and "inside bundle 0001_initial" in refused.stderr
+    assert refused.returncode == 2 and "(--html) is inside bundle 0001_initial" in refused.stderr
     assert sorted(p.relative_to(bundle.path) for p in bundle.path.rglob("*")) == before
     chosen = project.ok("review", str(bundle.path), "--html", str(project.root / "page.html"))
     assert chosen.stdout.strip() == "wrote page.html" and (project.root / "page.html").stat().st_size > 1000

@@ -174,18 +174,18 @@ def write_review_page(settings: Settings, ref: str, target: Path | None = None, 
 
     data = collect_review(settings, ref, reviewers)
     path = (target or default_page_path(data.bundle)).absolute()
-    refuse_bundle_folder(path, load_bundles(settings.bundles_dir))
+    refuse_bundle_folder(path, settings.bundles_dir, "--html" if target is not None else "the current folder")
     write_atomically(path, render_page(data).encode("utf-8"))
     return path
 
 
-def refuse_bundle_folder(path: Path, bundles: list[Bundle]) -> None:
-    """Refuse a page path inside a bundle folder: the bundle would hold a file its manifest does not list."""
-    resolved = path.resolve()
-    for bundle in bundles:
-        if resolved.is_relative_to(bundle.path.resolve()):
-            raise UsageError(f"--html {path}: inside bundle {bundle.id}; the page is never written into a bundle "
-                             "(its manifest does not list it): write it elsewhere")
+def refuse_bundle_folder(path: Path, bundles_dir: Path, given_by: str) -> None:
+    """Refuse a page path inside a bundle's folder: the bundle would hold a file its manifest does not list."""
+    resolved, bundles = path.resolve(), bundles_dir.resolve()
+    if resolved.is_relative_to(bundles) and len(resolved.relative_to(bundles).parts) > 1:
+        folder = resolved.relative_to(bundles).parts[0]
+        raise UsageError(f"{path} ({given_by}) is inside bundle {folder}; the page is never written into a bundle "
+                         "(its manifest does not list it): pass --html elsewhere, or run from another folder")
 
 
 def write_atomically(path: Path, data: bytes) -> None:
