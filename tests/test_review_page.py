@@ -284,3 +284,16 @@ def test_the_schema_change_pairs_renames_and_shows_each_side():
     assert change.tables[1].tally() == "1 column changed, 1 column renamed, 1 comment added, 1 index dropped"
     assert [(v.name, v.change) for v in change.views] == [("titles", "dropped")]
     assert change.unchanged_tables == 0
+
+
+def test_review_md_becomes_paragraphs_and_lists_escaped():
+    from reviewkit.review.summary import render_lines, review_sections
+
+    text = ("# Bundle 0003_x\n\n- Author: a\n\nHand-written: read\nevery `<statement>`.\n\n## Operations\n\n"
+            "1. Add **column** t.<b>\n2. Drop t\n\n## Risk findings\n\n- **high** gone\n")
+    sections = review_sections(text)
+    assert [heading for heading, _ in sections] == ["", "Operations"]  # the findings: the page lists its own
+    assert render_lines(sections[0][1], {}) == "<p>Hand-written: read every <code>&lt;statement&gt;</code>.</p>"
+    assert render_lines(sections[1][1], {2: "<a>sql</a>"}) == (
+        '<ol class="ops">\n<li value="1">Add <strong>column</strong> t.&lt;b&gt;</li>\n'
+        '<li value="2">Drop t<a>sql</a></li>\n</ol>')

@@ -92,13 +92,14 @@ def sql_section(data: ReviewData) -> str:
     """Return the SQL section: per dialect, its up and down scripts."""
     notes = findings_by_line(data)
     out = ['<section class="card" id="sql"><h2>SQL</h2>',
-           '<p class="lead">The scripts as they are on disk. Line numbers link to the line; '
-           'marked lines carry the lint findings of the up scripts.</p>']
-    for index in range(0, len(data.scripts), 2):
-        up, down = data.scripts[index], data.scripts[index + 1]
-        out.append(f'<h3 id="sql-{escape(up.dialect)}">{escape(up.title)} <span class="counts">{escape(up.dialect)}</span></h3>')
-        out.append(script_section(up, notes))
-        out.append(script_section(down, notes))
+           '<p class="lead">The scripts as they are on disk. Each line can be linked to '
+           '(<code>#postgres-up-L15</code>); marked lines carry the lint findings of the up scripts.</p>']
+    by_dialect: dict[str, list[Script]] = defaultdict(list)
+    for script in data.scripts:
+        by_dialect[script.dialect].append(script)
+    for dialect, scripts in by_dialect.items():
+        out.append(f'<h3 id="sql-{escape(dialect)}">{escape(scripts[0].title)} <span class="counts">{escape(dialect)}</span></h3>')
+        out += [script_section(script, notes) for script in scripts]
     out.append("</section>")
     return "\n".join(out)
 
@@ -107,7 +108,7 @@ def findings_section(data: ReviewData) -> str:
     """Return the findings, by level, each linked to its line."""
     out = ['<section class="card" id="findings"><h2>Lint findings</h2>']
     if not data.findings:
-        out.append('<p class="lead">None: every change is additive, on every engine.</p></section>')
+        out.append('<p class="lead">None: lint finds nothing to say about the up scripts.</p></section>')
         return "\n".join(out)
     out.append('<p class="lead">What <code>reviewkit lint</code> finds in each up script, as recorded in the '
                'manifest (and kept current by <code>seal</code>). Each links to its line.</p>')

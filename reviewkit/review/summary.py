@@ -49,18 +49,24 @@ def review_sections(text: str) -> list[tuple[str, list[str]]]:
 
 
 def render_lines(lines: list[str], links: dict[int, str]) -> str:
-    """Return a section's lines as paragraphs and lists; `links`: operation number -> its links to the SQL."""
+    """Return a section's lines as paragraphs and lists; `links`: operation number -> its links to the SQL.
+
+    Lines that follow each other outside a list are one paragraph, as Markdown reads them.
+    """
     out: list[str] = []
-    open_list = ""
-    for line in lines:
+    open_list, paragraph = "", []
+    for line in [*lines, ""]:
         item = _ITEM.match(line.strip())
+        if paragraph and (item is not None or not line.strip()):
+            out.append(f"<p>{inline(' '.join(paragraph))}</p>")
+            paragraph = []
         kind = "" if item is None else ("ol" if item.group(1) else "ul")
         if open_list and kind != open_list:
             out.append(f"</{open_list}>")
             open_list = ""
         if item is None:
             if line.strip():
-                out.append(f"<p>{inline(line.strip())}</p>")
+                paragraph.append(line.strip())
             continue
         if not open_list:
             out.append('<ol class="ops">' if kind == "ol" else "<ul>")
@@ -68,8 +74,6 @@ def render_lines(lines: list[str], links: dict[int, str]) -> str:
         number = int(item.group(1)) if item.group(1) else None
         value = f' value="{number}"' if number is not None else ""
         out.append(f"<li{value}>{inline(item.group(2))}{links.get(number or 0, '')}</li>")
-    if open_list:
-        out.append(f"</{open_list}>")
     return "\n".join(out)
 
 
