@@ -13,8 +13,6 @@ import pytest
 from reviewkit.review.highlight import highlight_lines
 from tests.browser_support import parse_dom, read_png, run_chromium, script_lines
 
-pytest_plugins = ["tests.signoff_support"]  # the project fixture
-
 SECTIONS = ("summary", "schema", "findings", "sql", "approvals", "proofs", "digest")
 HOSTILE = '<script>alert("x")</script> & co'
 # Bundle 2 drops a column (high), adds one with a hostile comment, and indexes an existing table (medium).
