@@ -40,6 +40,7 @@ COMMANDS = (
     ("rebase", project.rebase_cmd),
     ("show", project.show_cmd),
     ("lint", project.lint_cmd),
+    ("review", project.review_cmd),
     ("prove", database.prove_cmd),
     ("status", database.status_cmd),
     ("apply", database.apply_cmd),

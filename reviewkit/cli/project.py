@@ -1,4 +1,4 @@
-"""The commands that work on the project's files only: `init`, `generate`, `rebase`, `show`, `lint`."""
+"""The commands that work on the project's files only: `init`, `generate`, `rebase`, `show`, `lint`, `review`."""
 
 from __future__ import annotations
 
@@ -225,3 +225,19 @@ def lint_cmd(
     sys.stdout.write(FORMATS[output](findings))
     if failing(findings, fail_on or settings.lint.fail_on):
         raise typer.Exit(1)
+
+
+def review_cmd(
+    bundle: Annotated[str, typer.Argument(help="Bundle number, id or path.")],
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Where to write the page (default: review-NNNN.html in the current folder; never into a bundle).")] = None,
+    reviewers: Annotated[str | None, typer.Option(
+        "--reviewers", help="Trusted reviewers file for checking the approvals (default: REVIEWKIT_REVIEWERS, then the config's).")] = None,
+) -> None:
+    """Write one static HTML page to review a bundle: summary, schema change, SQL, findings, approvals, proofs, digest."""
+    from reviewkit.review import write_review_page
+
+    settings = load_settings()
+    path = write_review_page(settings, bundle, html, reviewers)
+    cwd = Path.cwd()
+    say(out, f"wrote {path.relative_to(cwd) if path.is_relative_to(cwd) else path}")
