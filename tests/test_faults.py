@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 from reviewkit.db.introspect import introspect
 from reviewkit.db.ledger import verify_chain
 from reviewkit.dialects.connection import connect
+from reviewkit.dialects.splitter import split_statements
 from tests.test_runner import STEP1, STEP2, bundles_of, cli_url, edit_script, ledger, live_matches, run
 
 # A child that raises KeyboardInterrupt (what Ctrl-C raises) while the command's modules
@@ -304,3 +306,28 @@ def test_status_of_a_half_applied_bundle_says_how_far_once(tmp_path, mysql_url):
     detail = _state_detail(project, mysql_url, 1)
     assert detail.startswith("failed at statement 2 of 2 (statement 1 committed): line "), detail
     assert "no_such_table" in detail and detail.count("statement 2") == 1
+
+
+# -- racing runners ------------------------------------------------------------------------
+
+
+def test_ten_runners_at_once_apply_each_bundle_once_and_say_what_they_did(tmp_path, engine_url):
+    project = _project(tmp_path)
+    for step, models in enumerate((STEP1, STEP2), 1):
+        (project / "models" / "schema.sql").write_text(models)
+        assert run(project, "generate", "--no-input", f"step{step}").returncode == 0
+    runners = [_apply_in_background(project, engine_url, "--lock-timeout", "60") for _ in range(10)]
+    results = [(r, *r.communicate(timeout=180)) for r in runners]
+    for runner, out, err in results:
+        assert runner.returncode == 0, out + err
+        assert "Traceback" not in err
+    rows = ledger(engine_url)
+    assert sorted(r.bundle_id for r in rows) == ["0001_step1", "0002_step2"]  # one row per bundle
+    assert all(r.status == "applied" for r in rows) and verify_chain(rows) == []
+    # The statements the runners say they ran add up to the bundles' own, each run once.
+    said = [int(m) for _, out, _ in results for m in re.findall(r": (\d+) statements? in ", out)]
+    assert sum(said) == sum(len(split_statements(b.script(engine_url.dialect, "up"), engine_url.dialect))
+                            for b in bundles_of(project))
+    for _, out, _ in results:  # a runner that ran nothing says why
+        assert said and (re.search(r": (\d+) statements? in ", out) or "Nothing to do" in out), out
+    assert live_matches(engine_url, bundles_of(project)[-1])

@@ -250,6 +250,9 @@ def _risky_words(risky: list[Step]) -> str:
 
 def _report(result: ApplyResult, console, fake: bool) -> None:
     """Print what ran, or would run: "Applied 2 bundles", "Rolled back 1 bundle", "Recorded ..." for --fake."""
+    if result.done_elsewhere:
+        ids = ", ".join(step.bundle.id for step in result.done_elsewhere)
+        say(console, f"Another runner took {counted(len(result.done_elsewhere), 'bundle')} meanwhile: {ids}")
     if not result.steps:
         say(console, "Nothing to do: the database is up to date.")
         return

@@ -234,7 +234,11 @@ def review_cmd(
     reviewers: Annotated[str | None, typer.Option(
         "--reviewers", help="Trusted reviewers file for checking the approvals (default: REVIEWKIT_REVIEWERS, then the config's).")] = None,
 ) -> None:
-    """Write one static HTML page to review a bundle: summary, schema change, SQL, findings, approvals, proofs, digest."""
+    """Write a static HTML page to review a bundle in a browser.
+
+    One self-contained file: summary, schema change, the SQL of every dialect, lint
+    findings, approvals, proofs and the digest.
+    """
     from reviewkit.review import write_review_page
 
     settings = load_settings()

@@ -93,7 +93,10 @@ def ledger_exists(conn: Connection) -> bool:
 
 
 def create_ledger(conn: Connection) -> None:
-    conn.execute(get_dialect(conn.dialect).compiler.create_table_sql(LEDGER))
+    """Create the ledger table unless it exists. `IF NOT EXISTS`: SQLite's lock is per bundle,
+    so two first runners may both find no ledger before either creates it."""
+    sql = get_dialect(conn.dialect).compiler.create_table_sql(LEDGER)
+    conn.execute(sql.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1))
 
 
 def read_rows(conn: Connection) -> list[LedgerRow]:

@@ -96,10 +96,11 @@ class SilentProgress:
 
 @dataclass
 class ApplyResult:
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)  # the steps this run took (or would take: dry run)
     statements: int = 0
     seconds: float = 0.0
     dry_run: bool = False
+    done_elsewhere: list[Step] = field(default_factory=list)  # planned, then found done by another runner
 
 
 def resolve_actor(explicit: str | None) -> str:
@@ -214,6 +215,9 @@ class Runner:
     progress: Progress
     approvals_for: Callable[[Bundle], list[dict]]
     actor: str = ""
+    # Steps another runner took between this one's plan and its turn at the lock (SQLite's
+    # lock is per bundle): skipped, and reported as theirs.
+    done_elsewhere: list[Step] = field(default_factory=list)
 
     @property
     def dialect(self) -> Dialect:
@@ -250,7 +254,12 @@ class Runner:
     def _still_due(self, step: Step, rows: list[LedgerRow]) -> bool:
         """Re-check under the lock: another runner may have done this step meanwhile."""
         state = bundle_states(rows).get(step.bundle.id, BundleState("pending"))
-        return state.is_applied == (step.direction == "down") or state.state == "failed"
+        due = state.is_applied == (step.direction == "down") or state.state == "failed"
+        if not due:
+            self.done_elsewhere.append(step)
+            self.progress.note(f"{step.bundle.id}: {'applied' if step.direction == 'up' else 'rolled back'} "
+                               "by another runner meanwhile; skipped")
+        return due
 
     def _record_fake(self, step: Step) -> None:
         self.driver.begin_bundle(self.conn)
@@ -428,7 +437,9 @@ def apply(
             runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor))
             started = time.monotonic()
             count = runner.run(steps)
-            return ApplyResult(steps, count, time.monotonic() - started)
+            elsewhere = {id(step) for step in runner.done_elsewhere}
+            taken = [step for step in steps if id(step) not in elsewhere]
+            return ApplyResult(taken, count, time.monotonic() - started, done_elsewhere=runner.done_elsewhere)
         finally:
             if not conn.is_gone():  # a session lock ends with its session
                 driver.release_lock(conn)
