@@ -17,13 +17,12 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reviewkit.bundle.digest import verify_files
-from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.config import Settings, os_user
 from reviewkit.db.execute import in_one_transaction, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
-    bundle_states,
     create_ledger,
     first_of,
     insert_row,
@@ -34,13 +33,14 @@ from reviewkit.db.ledger import (
     read_rows,
     update_row,
 )
+from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.dialects.splitter import ScriptStatement, split_statements
-from reviewkit.errors import IntegrityError, LedgerMismatch, OperationFailed, UsageError
+from reviewkit.errors import BundleNotFound, IntegrityError, LedgerMismatch, OperationFailed, UsageError
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
 
@@ -117,15 +117,17 @@ def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: Ap
     problems = ledger_problems(rows, bundles)
     if problems:
         raise LedgerMismatch(first_of(problems))
-    states = bundle_states(rows)
+    # A squash, or the bundles it replaces where this database is part-way through them.
+    view = ledger_view(rows, bundles)
+    logical, bundles, states = bundles, view.chain, view.states
     applied = [b for b in bundles if states.get(b.id, BundleState("pending")).is_applied]
     failed = [b for b in bundles if states.get(b.id, BundleState("pending")).state == "failed"]
     head = len(applied)  # applied bundles form a prefix of the chain (checked above)
 
     if options.to is not None:
-        goal = _position(bundles, options.to)
+        goal = _position(bundles, options.to, logical)
     elif options.target is not None:
-        goal = _position(bundles, options.target)
+        goal = _position(bundles, options.target, logical)
         if goal < head:
             raise UsageError(f"{bundles[goal - 1].id} is already applied; use --to {options.target} to roll back to it")
     else:
@@ -183,11 +185,24 @@ def _step(bundle: Bundle, direction: str, dialect: str) -> Step:
     return Step(bundle, direction, tuple(split_statements(bundle.script(dialect, direction), dialect)))
 
 
-def _position(bundles: list[Bundle], ref: str) -> int:
-    """Return how many bundles are applied once `ref` is the newest ("0" means none)."""
+def _position(bundles: list[Bundle], ref: str, logical: list[Bundle] | None = None) -> int:
+    """Return how many bundles are applied once `ref` is the newest ("0" means none).
+
+    `bundles` is the chain as this database goes through it; `logical`, the bundles' own
+    chain, names a squash that this database goes through as its originals: it stands for the last of them.
+    """
     if ref in ("0", "zero"):
         return 0
-    target = find_bundle(bundles, ref)
+    try:
+        target = find_bundle(bundles, ref)
+    except BundleNotFound:
+        if logical is None:
+            raise
+        target = find_bundle(logical, ref)
+        if target.replaces and target.originals and target.originals[-1] in bundles:
+            target = target.originals[-1]
+        elif target not in bundles:
+            raise
     return bundles.index(target) + 1
 
 
@@ -201,6 +216,7 @@ class Runner:
     progress: Progress
     approvals_for: Callable[[Bundle], list[dict]]
     actor: str = ""
+    chain: list[Bundle] = field(default_factory=list)  # every bundle: a squash's state may come from its originals' rows
 
     @property
     def dialect(self) -> Dialect:
@@ -236,7 +252,7 @@ class Runner:
 
     def _still_due(self, step: Step, rows: list[LedgerRow]) -> bool:
         """Re-check under the lock: another runner may have done this step meanwhile."""
-        state = bundle_states(rows).get(step.bundle.id, BundleState("pending"))
+        state = ledger_view(rows, self.chain).states.get(step.bundle.id, BundleState("pending"))
         return state.is_applied == (step.direction == "down") or state.state == "failed"
 
     def _record_fake(self, step: Step) -> None:
@@ -340,7 +356,7 @@ class Runner:
 def verify_steps(steps: list[Step], gate: ApprovalGate) -> None:
     """Refuse (exit 3) before anything runs when a bundle's files or approvals do not hold."""
     for step in steps:
-        problems = verify_files(step.bundle.path, step.bundle.manifest)
+        problems = verify_files(step.bundle.path, step.bundle.manifest) + replaced_problems(step.bundle)
         if problems:
             raise IntegrityError(first_of(problems))
         if step.direction == "up":
@@ -383,8 +399,8 @@ def apply(
                 create_ledger(conn)
             progress = progress or SilentProgress()
             if options.resume:
-                _explain_resumed(conn, bundles, steps[0], progress)
-            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor))
+                _explain_resumed(conn, ledger_view(read_rows(conn), bundles).chain, steps[0], progress)
+            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor), bundles)
             started = time.monotonic()
             count = runner.run(steps)
             return ApplyResult(steps, count, time.monotonic() - started)

@@ -8,9 +8,10 @@ from typing import Any
 
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.proofs import proof_states
-from reviewkit.bundle.store import Bundle, load_bundles
+from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
 from reviewkit.config import Settings
-from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, ledger_problems, read_rows
+from reviewkit.db.ledger import BundleState, LedgerRow, ledger_problems, read_rows
+from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
@@ -30,11 +31,12 @@ class BundleStatus:
     flags: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)  # a half-applied bundle, read from the live schema
     proofs: dict[str, str] = field(default_factory=dict)  # dialect -> proven, failed, stale, none, invalid
+    replaces: list[str] = field(default_factory=list)  # a squash: the ids of the bundles it replaces
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "created_at": self.created_at, "author": self.author, "risk": self.risk,
                 "approvals": self.approvals, "proofs": self.proofs, "state": self.state, "detail": self.detail,
-                "flags": self.flags, "explanation": self.explanation}
+                "flags": self.flags, "explanation": self.explanation, "replaces": self.replaces}
 
     def proofs_cell(self) -> str:
         """Return the proofs for a table cell: "none", "all proven" when every dialect's state is that, else a line per dialect."""
@@ -56,7 +58,7 @@ class StatusReport:
     def needs_attention(self) -> bool:
         """True when anything is pending, failed or flagged (`status --check` exits 1)."""
         return bool(self.ledger_problems) or any(
-            b.flags or b.state in ("pending", "failed", "rolled back") for b in self.bundles
+            b.flags or b.state in ("pending", "failed", "rolled back", "partial") for b in self.bundles
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,8 +81,12 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
         with conn:
             where = conn.url.redacted()
             rows = read_rows(conn)
-            explained = _half_applied(conn, bundles, bundle_states(rows))
-    states = bundle_states(rows or [])
+            view = ledger_view(rows, bundles)
+            explained = _half_applied(conn, view.chain, view.states)
+            # A replaced bundle this database is part-way through shows under the squash that stands for it.
+            for original, squash in view.expanded.items():
+                explained.setdefault(squash.id, []).extend(explained.pop(original, []))
+    states = ledger_view(rows or [], bundles).states
     report = StatusReport(where, [])
     for bundle in bundles:
         report.bundles.append(_bundle_status(bundle, states, rows is not None, approvals_summary))
@@ -129,8 +135,9 @@ def database_ledger_problems(settings: Settings, database: str, bundles: list[Bu
 def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool,
                    approvals_summary: Callable[[Bundle], str | None]) -> BundleStatus:
     m = bundle.manifest
-    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, approvals_summary(bundle), None)
-    status.flags += verify_files(bundle.path, bundle.manifest)
+    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, approvals_summary(bundle), None,
+                          replaces=bundle.replaced_ids)
+    status.flags += verify_files(bundle.path, bundle.manifest) + replaced_problems(bundle)
     for proof in proof_states(bundle):
         status.proofs[proof.dialect] = proof.state
         if proof.state == "invalid":
@@ -144,7 +151,13 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
         return status
     if state.state in ("applied", "faked", "rolled back"):
         status.detail = f"{(row.finished_at or '')[:16].replace('T', ' ')} by {row.applied_by}"
+        if state.via:
+            status.detail = f"{state.detail_via}, {status.detail}"
     elif state.state == "failed":
         how = "interrupted" if row.status == "running" else "failed"
-        status.detail = f"{how} at statement {row.statements_done + 1} of {row.statements_total}: {row.error or ''}".strip()
+        which = f"{row.bundle_id} " if row.bundle_id != bundle.id else ""  # a replaced bundle, run in the squash's stead
+        status.detail = f"{which}{how} at statement {row.statements_done + 1} of {row.statements_total}: {row.error or ''}".strip()
+    elif state.state == "partial":
+        rest = [i for i in bundle.replaced_ids if i not in state.via]
+        status.detail = f"{', '.join(state.via)} applied of the {len(bundle.replaces)} it replaces; apply runs {', '.join(rest)}"
     return status
