@@ -30,6 +30,7 @@ _debug = {"on": False}
 COMMANDS = (
     ("init", project.init_cmd),
     ("generate", project.generate_cmd),
+    ("squash", project.squash_cmd),
     ("show", project.show_cmd),
     ("lint", project.lint_cmd),
     ("prove", database.prove_cmd),
