@@ -179,6 +179,7 @@ def test_database_that_applied_the_originals_counts_the_squash_applied(project: 
     assert states[SQUASH]["state"] == "applied"
     assert states[SQUASH]["detail"].startswith("as 0002_two..0004_four")
     assert states["0005_five"]["state"] == "pending"
+    assert "0003_three is replaced by the squash" in refused(project, 2, "apply", "--to", "3", "--database", url)
     assert "-- 0005_five (up)" in ok(project, "apply", "--dry-run", "--database", url)
     assert SQUASH not in ok(project, "apply", "--dry-run", "--database", url)
     ok(project, "apply", "--database", url)
@@ -202,9 +203,10 @@ def test_partial_database_finishes_the_range_with_the_originals(project: Path, e
     squash = status_of(project, engine_url)[SQUASH]
     assert squash["state"] == "partial" and "apply runs 0004_four" in squash["detail"]
     assert run(project, "status", "--check", "--database", url).returncode == 1
-    out = ok(project, "apply", "--database", url)
-    assert "0004_four (up)" in out and "0005_five (up)" in out and SQUASH not in out
+    out = ok(project, "apply", "2", "--database", url)  # the squash's number: to the end of its range
+    assert "0004_four (up)" in out and "0005_five" not in out and SQUASH not in out
     assert status_of(project, engine_url)[SQUASH]["state"] == "applied"
+    assert "0005_five (up)" in ok(project, "apply", "--database", url)
     assert live_schema(engine_url) == expected_schema(engine_url, project, "0005")
 
 

@@ -189,20 +189,23 @@ def _position(bundles: list[Bundle], ref: str, logical: list[Bundle] | None = No
     """Return how many bundles are applied once `ref` is the newest ("0" means none).
 
     `bundles` is the chain as this database goes through it; `logical`, the bundles' own
-    chain, names a squash that this database goes through as its originals: it stands for the last of them.
+    chain, where `ref` is read first: a squash this database goes through as the bundles
+    it replaces stands for the last of them, and those bundles are found by name too.
     """
     if ref in ("0", "zero"):
         return 0
+    if logical is None:
+        return bundles.index(find_bundle(bundles, ref)) + 1
     try:
-        target = find_bundle(bundles, ref)
-    except BundleNotFound:
-        if logical is None:
-            raise
         target = find_bundle(logical, ref)
-        if target.replaces and target.originals and target.originals[-1] in bundles:
-            target = target.originals[-1]
-        elif target not in bundles:
-            raise
+    except BundleNotFound:
+        try:
+            return bundles.index(find_bundle(bundles, ref)) + 1  # a replaced bundle this database still goes through
+        except BundleNotFound:
+            pass
+        raise
+    if target not in bundles and target.originals and target.originals[-1] in bundles:
+        target = target.originals[-1]
     return bundles.index(target) + 1
 
 
