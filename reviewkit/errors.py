@@ -19,6 +19,12 @@ class OperationFailed(ReviewkitError):
     exit_code = 1
 
 
+class Interrupted(ReviewkitError):
+    """Ctrl-C stopped the command; the message says what of the work stands."""
+
+    exit_code = 130
+
+
 class LockTimeout(OperationFailed):
     """Another runner held the database's migration lock for longer than --lock-timeout."""
 
@@ -49,6 +55,10 @@ class ModelError(UsageError):
 
 class UnsupportedType(ModelError):
     """A column type has no faithful mapping in one of the configured dialects."""
+
+
+class MergeConflict(UsageError):
+    """Two branches of the history change the same object of the schema in different ways."""
 
 
 class BundleNotFound(UsageError):

@@ -301,3 +301,25 @@ def test_the_gate_apply_and_status_pass_bundles_through(project):
     gate = approval_gate(load_settings(project.root), None)
     gate.check(project.bundle("1"))
     assert gate.approvals(project.bundle("1")) == [] and gate.summary(project.bundle("1")) is None
+
+
+def test_status_check_verify_and_apply_judge_approvals_alike(project, tmp_path):
+    """One judgement: what apply refuses and verify reports, status --check fails on."""
+    database = f"sqlite:///{tmp_path / 'one.db'}"
+
+    def verdicts() -> tuple[int, int, int]:
+        status = project.run("status", "--check")
+        verify = project.run("verify", "1")
+        apply = project.run("apply", "--dry-run", "--database", database)
+        return status.returncode, verify.returncode, apply.returncode
+
+    assert verdicts() == (1, 3, 3)  # not approved yet: all three say so
+    project.approve("1", "alice")
+    assert verdicts() == (0, 0, 0)
+    assert json.loads(project.run("status", "--json").stdout)["bundles"][0]["approved"] is True
+    (project.bundle("1").path / "approvals" / "x.json").write_text("garbage{")
+    status = project.run("status", "--check")
+    assert verdicts() == (1, 3, 3)
+    assert "FLAG 0001_initial/approvals/x.json: malformed: not valid JSON" in status.stdout, status.stdout
+    (project.bundle("1").path / "approvals" / "x.json").unlink()
+    assert verdicts() == (0, 0, 0)

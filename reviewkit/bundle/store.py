@@ -138,11 +138,17 @@ def stage_bundle(bundles_dir: Path, bundle_id: str, files: dict[str, bytes], man
     manifest["digest"] = compute_digest(manifest)
     check_manifest(manifest, bundle_id, f"{bundle_id}/{MANIFEST}")  # never write a bundle that cannot be read back
     made_folder = not bundles_dir.exists()
-    bundles_dir.mkdir(parents=True, exist_ok=True)
     final = bundles_dir / bundle_id
-    if final.exists():
-        raise IntegrityError(f"{final}: a bundle with this id already exists")
-    staging = Path(tempfile.mkdtemp(prefix=f".{bundle_id}.", dir=bundles_dir))
+    if bundles_dir.exists() and not bundles_dir.is_dir():
+        raise OperationFailed(f"{bundles_dir}: is a file, not the bundles folder; nothing was written")
+    try:
+        bundles_dir.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            raise IntegrityError(f"{final}: a bundle with this id already exists")
+        staging = Path(tempfile.mkdtemp(prefix=f".{bundle_id}.", dir=bundles_dir))
+    except OSError as err:  # a read-only or full disk, a file where the folder should be
+        raise OperationFailed(f"{bundles_dir}: cannot write the bundle there ({err.strerror or err}); "
+                              "nothing was written") from None
     try:
         for rel, data in files.items():
             target = staging / rel
@@ -178,14 +184,19 @@ def load_bundles(bundles_dir: Path) -> list[Bundle]:
     A squash stands in the chain in place of the bundles it replaces, which are left out of
     it and attached to the squash (`Bundle.originals`) while they are still in the folder.
     """
-    if not bundles_dir.is_dir():
-        return []
-    found = [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and BUNDLE_ID.fullmatch(p.name)]
+    found = read_bundles(bundles_dir)
     squashes = _squashes_of(found)
     replaced = {b.id for b in found if b.id in squashes}
     chain = order_chain([b for b in found if b.id not in replaced], _continues_after(squashes))
     by_id = {b.id: b for b in found}
     return [_with_originals(b, by_id) if b.replaces else b for b in chain]
+
+
+def read_bundles(bundles_dir: Path) -> list[Bundle]:
+    """Return every bundle, sorted by folder name, in no chain: what `rebase` reads a forked history with."""
+    if not bundles_dir.is_dir():
+        return []
+    return [Bundle(p, read_manifest(p)) for p in sorted(bundles_dir.iterdir()) if p.is_dir() and BUNDLE_ID.fullmatch(p.name)]
 
 
 def _squashes_of(bundles: list[Bundle]) -> dict[str, Bundle]:
@@ -261,7 +272,8 @@ def order_chain(bundles: list[Bundle], parent_of: Callable[[Bundle], str | None]
     for parent, children in by_parent.items():
         if len(children) > 1:
             names = ", ".join(c.id for c in children)
-            raise IntegrityError(f"bundles {names} share the parent {parent or '(none)'}: merge them into one line of history")
+            raise IntegrityError(f"bundles {names} share the parent {parent or '(none)'}: two branches each added one; "
+                                 "move the bundle of the branch merged last onto the other with `reviewkit rebase BUNDLE`")
     chain: list[Bundle] = []
     current: str | None = None
     while current in by_parent:

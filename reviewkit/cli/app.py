@@ -31,6 +31,7 @@ COMMANDS = (
     ("init", project.init_cmd),
     ("generate", project.generate_cmd),
     ("squash", project.squash_cmd),
+    ("rebase", project.rebase_cmd),
     ("show", project.show_cmd),
     ("lint", project.lint_cmd),
     ("prove", database.prove_cmd),

@@ -1,4 +1,4 @@
-"""The commands that work on the project's files only: `init`, `generate`, `squash`, `show`, `lint`."""
+"""The commands that work on the project's files only: `init`, `generate`, `squash`, `rebase`, `show`, `lint`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from reviewkit.config import load_settings
 from reviewkit.errors import UsageError
 
 if TYPE_CHECKING:
-    from reviewkit.diff import OneOffQuestion
+    from reviewkit.config import Settings
+    from reviewkit.diff import DeclaredRenames, OneOffQuestion
 
 
 class TerminalQuestioner:
@@ -66,6 +67,9 @@ def generate_cmd(
         "--online/--no-online",
         help="Write the lock-safe forms (CONCURRENTLY, NOT VALID, ALGORITHM=...), run statement by statement "
              "(default: \\[generate] online).")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing: exit 1 and list the changes when the models need a bundle, else 0 "
+                        "(for pre-commit and CI).")] = False,
 ) -> None:
     """Diff the models against the last bundle and write a new bundle."""
     # Imported here: the differ and model parsers are not needed by apply or status.
@@ -73,6 +77,12 @@ def generate_cmd(
     from reviewkit.generate import GenerateOptions, generate
 
     settings = load_settings()
+    if check:
+        if empty:
+            raise UsageError("--check compares the models with the newest bundle; --empty writes a bundle by hand: "
+                             "use one or the other")
+        _check_models(settings, DeclaredRenames.parse(rename or []))
+        return
     interactive = not no_input and sys.stdin.isatty()
     options = GenerateOptions(
         name=name, empty=empty, renames=DeclaredRenames.parse(rename or []), author=author,
@@ -108,6 +118,57 @@ def squash_cmd(
     print_findings(bundle.manifest["risk"]["findings"])
     say(out, f"digest {bundle.digest}")
     say(out, f"Next: approve it (the replaced bundles' approvals do not carry over): reviewkit approve {bundle.number} --key KEYFILE")
+
+
+def _check_models(settings: Settings, renames: DeclaredRenames) -> None:
+    """`generate --check`: say whether the models need a bundle; exit 1 when they do."""
+    from reviewkit.generate.check import check_models
+
+    result = check_models(settings, renames, warn=lambda line: say(err, f"warning: {line}"))
+    against = f"bundle {result.newest}" if result.newest else "an empty schema (no bundle yet)"
+    if result.up_to_date:
+        say(out, f"No changes detected: the models match {against}")
+        return
+    count = len(result.operations)
+    say(out, f"The models differ from {against}: {count} change{'s' if count != 1 else ''} without a bundle")
+    for operation in result.operations:
+        say(out, f"  - {operation.describe()}")
+    say(out, "Run `reviewkit generate` to write the bundle, then have it reviewed.")
+    raise typer.Exit(1)
+
+
+def rebase_cmd(
+    bundle: Annotated[str, typer.Argument(help="The bundle to move: the one of the branch merged last (number, id or path).")],
+    onto: Annotated[str | None, typer.Option(
+        "--onto", help="A bundle of the branch to move onto; needed when more than two branches fork.")] = None,
+    database: Annotated[list[str] | None, typer.Option(
+        "--database", help="Refuse when this database has applied the bundle (repeatable).")] = None,
+) -> None:
+    """After two branches each added a bundle: regenerate BUNDLE on top of the other branch's, renumbered; its approvals become stale."""
+    from reviewkit.generate.rebase import RebaseRequest, rebase
+
+    settings = load_settings()
+    result = rebase(settings, RebaseRequest(bundle, onto, tuple(database or ())))
+    new = result.new
+    rel = new.path.relative_to(settings.root) if new.path.is_relative_to(settings.root) else new.path
+    say(out, f"Rebased {result.old.id} onto {result.onto.id}: wrote bundle {rel} "
+             f"({len(new.manifest['operations'])} operations, risk {new.risk_level}), removed {result.old.id}")
+    print_findings(new.manifest["risk"]["findings"])
+    say(out, f"digest {new.digest}")
+    if result.stale_reviewers:
+        say(out, f"approvals by {', '.join(result.stale_reviewers)} are stale: the bundle's digest changed; "
+                 f"approve {new.id} again")
+    for url in result.checked:
+        say(out, f"{result.old.id} is not applied in {url}")
+    if not result.checked:
+        how = f"`apply --to {result.old.parent}` from the branch that made it" if result.old.parent else "from its branch"
+        say(err, f"warning: rebase changes files only; a database that applied {result.old.id} must roll it back "
+                 f"({how}) before it applies {new.id}; `rebase --database DB` checks a database first")
+    if result.hand_edits:
+        say(err, f"warning: {', '.join(result.hand_edits)} of {result.old.id} held hand edits, which a bundle generated "
+                 f"again does not carry: make them in {new.id} again, then `reviewkit seal {new.id}`")
+    if result.leftover is not None:
+        say(err, f"warning: the old bundle could not be removed; delete {result.leftover}")
 
 
 _SHOWN_FINDINGS = 20

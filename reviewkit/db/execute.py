@@ -28,6 +28,16 @@ class StatementFailed(OperationFailed):
         self.line = statement.line
         self.message = message
 
+    @property
+    def ledger_text(self) -> str:
+        """What the ledger's `error` keeps: the statement, its line and the engine's message (the file is the row's)."""
+        return f"statement {self.number} (line {self.line}): {self.message}"
+
+
+def ledger_error(failure: OperationFailed) -> str:
+    """Return what the ledger records of a failure: a failed statement's own words, or the whole message."""
+    return failure.ledger_text if isinstance(failure, StatementFailed) else str(failure)
+
 
 def run_statement(
     conn: Connection, statement: ScriptStatement, number: int, where: str, note: Callable[[str], None] | None = None,

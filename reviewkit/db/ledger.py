@@ -234,8 +234,10 @@ def ledger_problems(rows: list[LedgerRow], bundles: list[Bundle]) -> list[str]:
 
     problems = verify_chain(rows)
     known = {b.id for b in bundles} | {replaced for b in bundles for replaced in b.replaced_ids}
+    states = bundle_states(rows)
+    # A bundle rolled back left nothing behind: its rows stay as history when its folder is gone (`rebase` moved it).
     problems += [f"ledger row {row.id} records bundle {row.bundle_id}, which is not in the bundles folder"
-                 for row in rows if row.bundle_id not in known]
+                 for row in rows if row.bundle_id not in known and states[row.bundle_id].state != "rolled back"]
     view = ledger_view(rows, bundles)
     problems += view.problems
     first_pending = None

@@ -56,7 +56,8 @@ def _statements_line(bundle: Bundle, dialect: str, row: LedgerRow) -> str:
     failed = row.statements_done + 1
     done = f"statements 1-{row.statements_done}" if row.statements_done > 1 else (
         "statement 1" if row.statements_done == 1 else "no statement")
-    text = (f"{bundle.id} ({row.direction}) failed at statement {failed} of {len(statements)}: {done} took "
+    stopped = "stopped" if row.status == "running" else "failed"  # running: the runner died or lost its connection
+    text = (f"{bundle.id} ({row.direction}) {stopped} at statement {failed} of {len(statements)}: {done} took "
             "effect, each committed on its own")
     if failed <= len(statements):
         operation = _operation_at(script, statements[failed - 1].line)

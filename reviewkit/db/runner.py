@@ -13,13 +13,14 @@ import json
 import os
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.config import Settings, os_user
-from reviewkit.db.execute import in_one_transaction, run_statement
+from reviewkit.db.execute import in_one_transaction, ledger_error, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
@@ -40,7 +41,7 @@ from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.dialects.splitter import ScriptStatement, split_statements
-from reviewkit.errors import BundleNotFound, IntegrityError, LedgerMismatch, OperationFailed, UsageError
+from reviewkit.errors import BundleNotFound, IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
 
@@ -153,14 +154,25 @@ def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: Ap
     return [_step(b, "down", dialect) for b in half_done + list(reversed(bundles[goal:head]))]
 
 
-def _explain_resumed(conn: Connection, bundles: list[Bundle], step: Step, progress: Progress) -> None:
-    """Say, from the live schema, what the half-applied bundle left before its remaining statements run."""
-    from reviewkit.db.partial import explain_partial
+def _resumed_from_live_schema(conn: Connection, bundles: list[Bundle], steps: list[Step], progress: Progress) -> list[Step]:
+    """Say, from the live schema, what the half-applied bundle left, and start it again where the schema says.
 
+    The statement running when the run stopped may have taken effect (MySQL finishes a
+    statement whose client died): then it is skipped, not run twice.
+    """
+    from reviewkit.db.partial import explain_partial
+    from reviewkit.db.resume import resume_point
+
+    step = steps[0]
     position = bundles.index(step.bundle)
+    parent = bundles[position - 1] if position else None
     row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
-    for line in explain_partial(conn, step.bundle, bundles[position - 1] if position else None, row):
+    for line in explain_partial(conn, step.bundle, parent, row):
         progress.note(line)
+    point = resume_point(conn, step.bundle, parent, row, step.statements)
+    if point.note:
+        progress.note(f"{step.bundle.id}: {point.note}")
+    return [replace(step, start_at=point.done), *steps[1:]]
 
 
 def transactional_failure(state: BundleState, dialect: str) -> bool:
@@ -284,12 +296,25 @@ class Runner:
                 insert_row(self.conn, self._row(rows, step, "applied", len(step.statements)))
                 self.conn.commit()
             except OperationFailed as failure:
+                if self.conn.is_gone():  # the server rolled the transaction back; nothing can be recorded
+                    raise
                 self.conn.rollback()
                 self._record_failure(step, failure)
                 raise
+            except KeyboardInterrupt:
+                with suppress(OperationFailed):  # a connection the interrupt broke has rolled back on its own
+                    self.conn.rollback()
+                raise Interrupted(f"interrupted: nothing of {step.bundle.id} was applied (its transaction was "
+                                  "rolled back)") from None
         finally:
-            restore()
+            self._restore(restore)
         return len(step.statements)
+
+    def _restore(self, restore: Callable[[], None]) -> None:
+        """Give the session its settings back, unless the connection is gone (the session with it)."""
+        if self.conn.is_gone():
+            return
+        restore()
 
     def _run_statement_by_statement(self, step: Step) -> int:
         rows = read_rows(self.conn)
@@ -306,13 +331,25 @@ class Runner:
                 try:
                     self._execute(step, number, statement)
                 except OperationFailed as failure:
-                    update_row(self.conn, replace(row, status="failed", finished_at=now_iso(),
-                                                  error=str(failure)).sealed())
+                    if not self.conn.is_gone():  # else the row stays `running`: the next run reads it as stopped
+                        update_row(self.conn, replace(row, status="failed", finished_at=now_iso(),
+                                                      error=ledger_error(failure)).sealed())
                     raise
+                except KeyboardInterrupt:
+                    # The driver may be half-way through reading the server's answer: nothing more
+                    # can be said on this connection. Closed, it ends its session (and lock).
+                    with suppress(Exception):
+                        self.driver.cancel_statement(self.conn)
+                    with suppress(Exception):
+                        self.conn.close()
+                    raise Interrupted(
+                        f"interrupted at statement {number} of {len(step.statements)} of {step.bundle.id}: "
+                        f"{_done_words(number - 1)} committed, statement {number} cancelled; "
+                        "`reviewkit apply --resume` goes on from what the database has") from None
                 row = replace(row, statements_done=number).sealed()
                 update_row(self.conn, row)
         finally:
-            restore()
+            self._restore(restore)
         update_row(self.conn, replace(row, status="applied", finished_at=now_iso()).sealed())
         return len(step.statements) - step.start_at
 
@@ -349,11 +386,14 @@ class Runner:
 
     def _record_failure(self, step: Step, failure: OperationFailed) -> None:
         """Record a failed transactional run: nothing of it remains, so no statement counts as done."""
-        number = getattr(failure, "number", 1)
         self.driver.begin_bundle(self.conn)
         rows = read_rows(self.conn)
-        insert_row(self.conn, self._row(rows, step, "failed", 0, error=f"statement {number}: {failure}"))
+        insert_row(self.conn, self._row(rows, step, "failed", 0, error=ledger_error(failure)))
         self.conn.commit()
+
+
+def _done_words(count: int) -> str:
+    return "no statement" if count == 0 else ("statement 1" if count == 1 else f"statements 1-{count}")
 
 
 def verify_steps(steps: list[Step], gate: ApprovalGate) -> None:
@@ -402,10 +442,11 @@ def apply(
                 create_ledger(conn)
             progress = progress or SilentProgress()
             if options.resume:
-                _explain_resumed(conn, ledger_view(read_rows(conn), bundles).chain, steps[0], progress)
+                steps = _resumed_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
             runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor), bundles)
             started = time.monotonic()
             count = runner.run(steps)
             return ApplyResult(steps, count, time.monotonic() - started)
         finally:
-            driver.release_lock(conn)
+            if not conn.is_gone():  # a session lock ends with its session
+                driver.release_lock(conn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.errors import ReviewkitError
-from reviewkit.signoff.gate import approval_gate
+from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
 
 @dataclass
@@ -31,12 +31,13 @@ class BundleStatus:
     flags: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)  # a half-applied bundle, read from the live schema
     proofs: dict[str, str] = field(default_factory=dict)  # dialect -> proven, failed, stale, none, invalid
+    approved: bool = True  # the policy is met (apply would let the bundle through)
     replaces: list[str] = field(default_factory=list)  # a squash: the ids of the bundles it replaces
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "created_at": self.created_at, "author": self.author, "risk": self.risk,
                 "approvals": self.approvals, "proofs": self.proofs, "state": self.state, "detail": self.detail,
-                "flags": self.flags, "explanation": self.explanation, "replaces": self.replaces}
+                "approved": self.approved, "flags": self.flags, "explanation": self.explanation, "replaces": self.replaces}
 
     def proofs_cell(self) -> str:
         """Return the proofs for a table cell: "none", "all proven" when every dialect's state is that, else a line per dialect."""
@@ -56,9 +57,9 @@ class StatusReport:
 
     @property
     def needs_attention(self) -> bool:
-        """True when anything is pending, failed or flagged (`status --check` exits 1)."""
+        """True when anything is pending, failed, flagged or short of approvals (`status --check` exits 1)."""
         return bool(self.ledger_problems) or any(
-            b.flags or b.state in ("pending", "failed", "rolled back", "partial") for b in self.bundles
+            b.flags or not b.approved or b.state in ("pending", "failed", "rolled back", "partial") for b in self.bundles
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
 
     `reviewers` is `--reviewers`: the trusted reviewers file the approvals are checked against.
     """
-    approvals_summary = approval_gate(settings, reviewers).summary
+    gate = approval_gate(settings, reviewers)
     bundles = load_bundles(settings.bundles_dir)
     conn = open_database(target_url(settings, database), create=False)
     rows: list[LedgerRow] | None = None
@@ -89,7 +90,7 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
     states = ledger_view(rows or [], bundles).states
     report = StatusReport(where, [])
     for bundle in bundles:
-        report.bundles.append(_bundle_status(bundle, states, rows is not None, approvals_summary))
+        report.bundles.append(_bundle_status(bundle, states, rows is not None, gate))
         report.bundles[-1].explanation = explained.get(bundle.id, [])
     if rows is not None:
         report.ledger_problems = ledger_problems(rows, bundles)
@@ -132,12 +133,15 @@ def database_ledger_problems(settings: Settings, database: str, bundles: list[Bu
     return ledger_problems(rows, bundles)
 
 
-def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool,
-                   approvals_summary: Callable[[Bundle], str | None]) -> BundleStatus:
+def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool, gate: ApprovalGate) -> BundleStatus:
     m = bundle.manifest
-    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, approvals_summary(bundle), None,
+    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, gate.summary(bundle), None,
                           replaces=bundle.replaced_ids)
     status.flags += verify_files(bundle.path, bundle.manifest) + replaced_problems(bundle)
+    # The judgement apply refuses on and verify reports: approval files that are not right
+    # are flags; a policy not (yet) met needs attention too, as the approvals column says.
+    status.flags += gate.flags(bundle)
+    status.approved = not gate.problems(bundle)
     for proof in proof_states(bundle):
         status.proofs[proof.dialect] = proof.state
         if proof.state == "invalid":
@@ -154,10 +158,31 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
         if state.via:
             status.detail = f"{state.detail_via}, {status.detail}"
     elif state.state == "failed":
-        how = "interrupted" if row.status == "running" else "failed"
         which = f"{row.bundle_id} " if row.bundle_id != bundle.id else ""  # a replaced bundle, run in the squash's stead
-        status.detail = f"{which}{how} at statement {row.statements_done + 1} of {row.statements_total}: {row.error or ''}".strip()
+        status.detail = which + failure_detail(row, get_dialect(row.dialect).transactional_ddl)
     elif state.state == "partial":
         rest = [i for i in bundle.replaced_ids if i not in state.via]
         status.detail = f"{', '.join(state.via)} applied of the {len(bundle.replaces)} it replaces; apply runs {', '.join(rest)}"
     return status
+
+
+def failure_detail(row: LedgerRow, transactional: bool) -> str:
+    """Say how a run that did not finish ended, each fact once.
+
+    A transactional run that failed left nothing (statements_done is 0 whatever statement
+    failed: the error names it); one that ran statement by statement stopped at the
+    statement after those done.
+    """
+    error = row.error or ""
+    if row.status == "failed" and row.statements_done == 0 and transactional:
+        return f"failed and rolled back, nothing applied: {error}".rstrip(": ")
+    at = row.statements_done + 1
+    done = "no statement" if at == 1 else ("statement 1" if at == 2 else f"statements 1-{at - 1}")
+    how = "interrupted" if row.status == "running" else "failed"
+    said = _without_statement(error, at)
+    return f"{how} at statement {at} of {row.statements_total} ({done} committed){': ' + said if said else ''}"
+
+
+def _without_statement(error: str, number: int) -> str:
+    """Return the ledger's error with its leading `statement N (line L):` as `line L:` when N is already named."""
+    return re.sub(rf"^statement {number} \(line (\d+)\): ", r"line \1: ", error)

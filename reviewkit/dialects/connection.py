@@ -128,6 +128,7 @@ class Connection:
         self.url = url
         self.dialect = url.dialect
         self._errors = driver_errors
+        self._closed = False
 
     def execute(self, sql: str, params: tuple | list | None = None) -> None:
         """Run one statement; raise OperationFailed with the driver's message when it fails."""
@@ -150,7 +151,10 @@ class Connection:
         self.execute("ROLLBACK")
 
     def close(self) -> None:
-        """Close the connection; a transaction still open is rolled back by the server."""
+        """Close the connection (once); a transaction still open is rolled back by the server."""
+        if self._closed:
+            return
+        self._closed = True
         self.raw.close()
 
     def __enter__(self) -> Self:
@@ -166,7 +170,10 @@ class Connection:
     def _run(self, sql: str, params: tuple | list | None, fetch: bool) -> list[tuple]:
         if params is not None:
             sql = self.adapt_placeholders(sql)
-        cursor = self.raw.cursor()
+        try:
+            cursor = self.raw.cursor()  # refused at once when the connection is gone
+        except self._errors as err:
+            raise OperationFailed(self.error_message(err)) from err
         try:
             if params is None:
                 cursor.execute(sql)
@@ -176,22 +183,43 @@ class Connection:
                 return [tuple(row) for row in cursor.fetchall()]
             return []
         except self._errors as err:
-            raise OperationFailed(driver_message(err, self.url)) from err
+            raise OperationFailed(self.error_message(err)) from err
         finally:
             cursor.close()
 
+    def error_message(self, err: BaseException) -> str:
+        """Return what a failed call says: the driver's message, password masked.
+
+        When the call failed because the connection is gone (the server ended the session,
+        the network dropped it), that is what is said, whatever words the driver had for it.
+        """
+        message = driver_message(err, self.url)
+        if not self.is_gone():
+            return message
+        said = "" if message in (type(err).__name__, "the connection is closed") else f": {message}"
+        return f"the connection to {self.url.redacted()} was closed{said}"
+
+    def is_gone(self) -> bool:
+        """Tell whether the connection can no longer be used (psycopg: closed or broken; PyMySQL: not open)."""
+        raw = self.raw
+        if self._closed or getattr(raw, "broken", False) or getattr(raw, "closed", False) is True:
+            return True
+        return getattr(raw, "open", True) is False
+
 
 def driver_message(err: BaseException, url: DatabaseURL) -> str:
-    """Return the first line of a driver's error message, and PostgreSQL's hint, with the password masked."""
+    """Return the first line of a driver's error message, and PostgreSQL's detail and hint, with the password masked."""
     args = getattr(err, "args", ())
     # PyMySQL errors carry (code, message); the others a single message.
     text = str(args[1]) if len(args) == 2 and isinstance(args[0], int) else str(err)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     message = lines[0] if lines else type(err).__name__
-    # PostgreSQL's HINT is often the remedy ("increase max_locks_per_transaction"): keep it.
-    hint = next((" ".join(line.split()[1:]) for line in lines[1:] if line.startswith("HINT:")), None)
-    if hint:
-        message += f" (hint: {hint})"
+    # PostgreSQL's DETAIL names the row or object ("Key (email)=(a@b) already exists") and
+    # its HINT is often the remedy ("increase max_locks_per_transaction"): keep both.
+    for label in ("DETAIL", "HINT"):
+        said = next((" ".join(line.split()[1:]) for line in lines[1:] if line.startswith(f"{label}:")), None)
+        if said:
+            message += f" ({label.lower()}: {said})"
     if url.password:
         message = message.replace(url.password, "***")
     return message

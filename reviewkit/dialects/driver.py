@@ -87,6 +87,13 @@ class Driver:
         """
         return None
 
+    def cancel_statement(self, conn: Connection) -> None:
+        """Stop the statement `conn` is running, after a Ctrl-C interrupted the wait for it.
+
+        psycopg cancels it on its own and SQLite runs in the process: nothing to do. A
+        server that would go on with it (MySQL) is asked from a second connection.
+        """
+
     def table_exists(self, conn: Connection, name: str) -> bool:
         raise NotImplementedError
 

@@ -110,21 +110,30 @@ def generate(settings: Settings, options: GenerateOptions, questioner: Questione
 
 def plan_bundle(settings: Settings, options: GenerateOptions, questioner: Questioner | None = None) -> PlannedBundle | None:
     """Return the next bundle, built but not written, or None when the models did not change."""
+    bundles = load_bundles(settings.bundles_dir)
+    return plan_bundle_on(settings, bundles[-1] if bundles else None, options, questioner)
+
+
+def plan_bundle_on(settings: Settings, parent: Bundle | None, options: GenerateOptions,
+                   questioner: Questioner | None = None) -> PlannedBundle | None:
+    """Return the bundle that follows `parent` (None: the first one), built but not written; None when nothing changed.
+
+    `rebase` names the parent itself: in a forked history there is no single last bundle.
+    """
     # Generating builds hundreds of thousands of small objects and frees none of them in
     # cycles; the collector's repeated scans of them cost a third of the run on large
     # schemas, so it waits until the bundle is built.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _plan(settings, options, questioner)
+        return _plan(settings, parent, options, questioner)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _plan(settings: Settings, options: GenerateOptions, questioner: Questioner | None) -> PlannedBundle | None:
-    bundles = load_bundles(settings.bundles_dir)
-    parent = bundles[-1] if bundles else None
+def _plan(settings: Settings, parent: Bundle | None, options: GenerateOptions,
+          questioner: Questioner | None) -> PlannedBundle | None:
     before = parent.schema() if parent else Schema()
     dialects = [get_dialect(d) for d in settings.dialects]
     author = resolve_author(options.author, settings)

@@ -64,7 +64,8 @@ class CreateTable(Operation):
         return self.table_def.name
 
     def describe(self) -> str:
-        return f"Create table {self.table} ({len(self.table_def.columns)} columns)"
+        count = len(self.table_def.columns)
+        return f"Create table {self.table} ({count} column{'s' if count != 1 else ''})"
 
     def reverse(self) -> Operation:
         return DropTable(self.table_def)

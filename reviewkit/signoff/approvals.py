@@ -95,6 +95,12 @@ class PolicyResult:
     file_problems: list[str] = field(default_factory=list)  # also in problems
     checks: list[ApprovalCheck] = field(default_factory=list)
     missing_roles: list[str] = field(default_factory=list)
+    shortfall: str | None = None  # the problem that says the policy is not met (also in problems)
+
+    @property
+    def flags(self) -> list[str]:
+        """The problems of the approval files themselves (malformed, forged, unknown key): not the shortfall."""
+        return [problem for problem in self.problems if problem != self.shortfall]
 
     def summary(self) -> str:
         """Return e.g. "2/2 (alice, bob)" or "1/2 (alice); missing 1 approval, role dba"."""
@@ -331,7 +337,8 @@ def evaluate_with(
     short = len(result.counted) < needed or bool(result.missing_roles)
     result.problems += [c.line() for c in result.checks if c.status in TAMPERED or (short and c.status != "valid")]
     if short:
-        result.problems.append(_shortfall(bundle, result))
+        result.shortfall = _shortfall(bundle, result)
+        result.problems.append(result.shortfall)
     result.met = not result.problems
     return result
 

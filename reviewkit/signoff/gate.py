@@ -31,6 +31,12 @@ class OpenGate:
     def summary(self, bundle: Bundle) -> str | None:
         return None
 
+    def problems(self, bundle: Bundle) -> list[str]:
+        return []
+
+    def flags(self, bundle: Bundle) -> list[str]:
+        return []
+
 
 class PolicyGate:
     """The policy of [policy], checked against the trusted reviewers file."""
@@ -53,9 +59,20 @@ class PolicyGate:
             self._results[bundle.id] = evaluate_with(bundle, self.policy, self._reviewers, file_problems=[])
         return self._results[bundle.id]
 
+    def problems(self, bundle: Bundle) -> list[str]:
+        """Return why the bundle does not pass: each names the bundle and the file or the shortfall.
+
+        The one judgement `apply` refuses on, `verify` reports and `status --check` fails on.
+        """
+        return self.result(bundle).problems
+
+    def flags(self, bundle: Bundle) -> list[str]:
+        """Return the problems of the bundle's approval files (malformed, forged): `status` flags them."""
+        return self.result(bundle).flags
+
     def check(self, bundle: Bundle) -> None:
         """Refuse (exit 3) a bundle whose approvals do not meet the policy."""
-        problems = self.result(bundle).problems  # each names the bundle and the file or the shortfall
+        problems = self.problems(bundle)
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise IntegrityError(problems[0] + more)

@@ -29,6 +29,12 @@ class MySQLDriver(Driver):
         version = conn.query("SELECT VERSION()")[0][0]  # MariaDB says so in it: 10.11.6-MariaDB-0+deb12u1
         return f"{'MariaDB' if 'mariadb' in version.lower() else 'MySQL'} {version}"
 
+    def cancel_statement(self, conn: Connection) -> None:
+        # The server goes on with a statement whose client stopped reading, holding the
+        # session and its migration lock until it ends: KILL QUERY stops it now.
+        with self.connect(conn.url, timeout=5) as other:
+            other.execute(f"KILL QUERY {int(conn.raw.thread_id())}")
+
     def prepare_session(self, conn: Connection) -> Callable[[], None]:
         def restore() -> None:
             # An online script sets lock_wait_timeout for the session: the bundles after it get the server's back.

@@ -76,13 +76,15 @@ SELECT attrelid, attnum, attname FROM pg_attribute WHERE attrelid = ANY(%s::oid[
 """
 
 # Indexes that back a primary key, unique or exclusion constraint are read as constraints.
+# An INVALID index (what an interrupted CREATE INDEX CONCURRENTLY leaves) serves no query:
+# it is not part of the schema, so drift reports the index missing and a resumed run builds it.
 _INDEXES = """
 SELECT t.relname, i.relname, pg_get_indexdef(ix.indexrelid)
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE n.nspname = current_schema()
+WHERE n.nspname = current_schema() AND ix.indisvalid
   AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                   WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid
                     AND con.contype IN ('p', 'u', 'x'))

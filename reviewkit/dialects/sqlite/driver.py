@@ -20,6 +20,17 @@ class SQLiteConnection(Connection):
         """
         return re.sub(r"%[s%]", lambda m: "?" if m.group() == "%s" else "%", sql)
 
+    def error_message(self, err: BaseException) -> str:
+        """Name the file when the error is the file's (read-only, full, damaged), not a statement's."""
+        message = super().error_message(err)
+        if _FILE_ERRORS.search(message):
+            return f"{self.url.path}: {message}"
+        return message
+
+
+_FILE_ERRORS = re.compile(r"readonly database|unable to open|disk I/O error|malformed|not a database|disk is full",
+                          re.IGNORECASE)
+
 
 class SQLiteDriver(Driver):
     module = "sqlite3"
