@@ -20,6 +20,9 @@ from reviewkit.dialects.connection import Connection, DatabaseURL, connect, crea
 from reviewkit.errors import ReviewkitError
 from tests.scenario_support import build_scenario
 
+# The signed project fixture (`project`) of the sign-off, proof, seal and rebase tests.
+pytest_plugins = ["tests.signoff_support"]
+
 SERVERS = {
     "postgres": ("REVIEWKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     "mysql": ("REVIEWKIT_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),

@@ -17,8 +17,6 @@ from reviewkit.signoff.keys import load_private_key
 from reviewkit.signoff.reviewers import load_reviewers
 from tests.terminal import answer_on_terminal
 
-pytest_plugins = ["tests.signoff_support"]  # the project fixture
-
 SQL_FILES = [f"{d}/{x}.sql" for d in ("postgres", "mysql", "sqlite") for x in ("up", "down")]
 
 

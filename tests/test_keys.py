@@ -13,8 +13,6 @@ import pytest
 from reviewkit.signoff.keys import fingerprint_of_line
 from reviewkit.signoff.reviewers import Reviewer, split_author
 
-pytest_plugins = ["tests.signoff_support"]  # the project fixture
-
 
 @pytest.fixture
 def ssh_keygen() -> str:

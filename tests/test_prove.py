@@ -22,8 +22,6 @@ from reviewkit.db.prove import prove
 from reviewkit.dialects.connection import DatabaseURL, connect
 from tests.terminal import answer_on_terminal
 
-pytest_plugins = ["tests.signoff_support"]  # the project fixture
-
 STEPS = ["earlier bundles", "up", "down", "up again"]
 # The sign-off project's models (tests/signoff_support.py), with orders.note and an index on it.
 BUNDLE2 = """\

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-pytest_plugins = ["tests.signoff_support"]  # the project fixture
-
 
 def test_seal_after_a_hand_edit_makes_approvals_stale(project):
     project.approve("1", "alice")

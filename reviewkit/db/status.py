@@ -57,9 +57,14 @@ class StatusReport:
 
     @property
     def needs_attention(self) -> bool:
-        """True when anything is pending, failed, flagged or short of approvals (`status --check` exits 1)."""
+        """True when anything is pending, failed or flagged, or a bundle still to apply is short of approvals.
+
+        `status --check` exits 1 then. A bundle already applied was let through when it ran:
+        its approvals against today's policy are `verify`'s to judge.
+        """
         return bool(self.ledger_problems) or any(
-            b.flags or not b.approved or b.state in ("pending", "failed", "rolled back", "partial") for b in self.bundles
+            b.flags or b.state in ("pending", "failed", "rolled back", "partial")
+            or (not b.approved and b.state not in ("applied", "faked")) for b in self.bundles
         )
 
     def to_dict(self) -> dict[str, Any]:
