@@ -18,13 +18,12 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reviewkit.bundle.digest import verify_files
-from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.config import Settings, os_user
 from reviewkit.db.execute import in_one_transaction, ledger_error, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
-    bundle_states,
     create_ledger,
     first_of,
     insert_row,
@@ -35,13 +34,14 @@ from reviewkit.db.ledger import (
     read_rows,
     update_row,
 )
+from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.dialects.splitter import ScriptStatement, split_statements
-from reviewkit.errors import IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
+from reviewkit.errors import BundleNotFound, IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
 from reviewkit.plural import counted
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
@@ -120,15 +120,17 @@ def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: Ap
     problems = ledger_problems(rows, bundles)
     if problems:
         raise LedgerMismatch(first_of(problems))
-    states = bundle_states(rows)
+    # A squash, or the bundles it replaces where this database is part-way through them.
+    view = ledger_view(rows, bundles)
+    logical, bundles, states = bundles, view.chain, view.states
     applied = [b for b in bundles if states.get(b.id, BundleState("pending")).is_applied]
     failed = [b for b in bundles if states.get(b.id, BundleState("pending")).state == "failed"]
     head = len(applied)  # applied bundles form a prefix of the chain (checked above)
 
     if options.to is not None:
-        goal = _position(bundles, options.to)
+        goal = _position(bundles, options.to, logical)
     elif options.target is not None:
-        goal = _position(bundles, options.target)
+        goal = _position(bundles, options.target, logical)
         if goal < head:
             raise UsageError(f"{bundles[goal - 1].id} is already applied; use --to {options.target} to roll back to it")
     else:
@@ -197,11 +199,27 @@ def _step(bundle: Bundle, direction: str, dialect: str) -> Step:
     return Step(bundle, direction, tuple(split_statements(bundle.script(dialect, direction), dialect)))
 
 
-def _position(bundles: list[Bundle], ref: str) -> int:
-    """Return how many bundles are applied once `ref` is the newest ("0" means none)."""
+def _position(bundles: list[Bundle], ref: str, logical: list[Bundle] | None = None) -> int:
+    """Return how many bundles are applied once `ref` is the newest ("0" means none).
+
+    `bundles` is the chain as this database goes through it; `logical`, the bundles' own
+    chain, where `ref` is read first: a squash this database goes through as the bundles
+    it replaces stands for the last of them, and those bundles are found by name too.
+    """
     if ref in ("0", "zero"):
         return 0
-    target = find_bundle(bundles, ref)
+    if logical is None:
+        return bundles.index(find_bundle(bundles, ref)) + 1
+    try:
+        target = find_bundle(logical, ref)
+    except BundleNotFound:
+        try:
+            return bundles.index(find_bundle(bundles, ref)) + 1  # a replaced bundle this database still goes through
+        except BundleNotFound:
+            pass
+        raise
+    if target not in bundles and target.originals and target.originals[-1] in bundles:
+        target = target.originals[-1]
     return bundles.index(target) + 1
 
 
@@ -218,6 +236,7 @@ class Runner:
     # Steps another runner took between this one's plan and its turn at the lock (SQLite's
     # lock is per bundle): skipped, and reported as theirs.
     done_elsewhere: list[Step] = field(default_factory=list)
+    chain: list[Bundle] = field(default_factory=list)  # every bundle: a squash's state may come from its originals' rows
 
     @property
     def dialect(self) -> Dialect:
@@ -253,7 +272,7 @@ class Runner:
 
     def _still_due(self, step: Step, rows: list[LedgerRow]) -> bool:
         """Re-check under the lock: another runner may have done this step meanwhile."""
-        state = bundle_states(rows).get(step.bundle.id, BundleState("pending"))
+        state = ledger_view(rows, self.chain).states.get(step.bundle.id, BundleState("pending"))
         due = state.is_applied == (step.direction == "down") or state.state == "failed"
         if not due:
             self.done_elsewhere.append(step)
@@ -390,7 +409,7 @@ def _done_words(count: int) -> str:
 def verify_steps(steps: list[Step], gate: ApprovalGate) -> None:
     """Refuse (exit 3) before anything runs when a bundle's files or approvals do not hold."""
     for step in steps:
-        problems = verify_files(step.bundle.path, step.bundle.manifest)
+        problems = verify_files(step.bundle.path, step.bundle.manifest) + replaced_problems(step.bundle)
         if problems:
             raise IntegrityError(first_of(problems))
         if step.direction == "up":
@@ -433,8 +452,8 @@ def apply(
                 create_ledger(conn)
             progress = progress or SilentProgress()
             if options.resume:
-                steps = _resumed_from_live_schema(conn, bundles, steps, progress)
-            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor))
+                steps = _resumed_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
+            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor), bundles)
             started = time.monotonic()
             count = runner.run(steps)
             elsewhere = {id(step) for step in runner.done_elsewhere}
