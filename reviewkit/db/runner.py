@@ -453,7 +453,7 @@ def apply(
             progress = progress or SilentProgress()
             if options.resume:
                 steps = _resumed_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
-            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor), bundles)
+            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor), chain=bundles)
             started = time.monotonic()
             count = runner.run(steps)
             elsewhere = {id(step) for step in runner.done_elsewhere}
