@@ -109,7 +109,11 @@ def squash_cmd(
     online: Annotated[bool | None, typer.Option(
         "--online/--no-online", help="Write the lock-safe forms (default: \\[generate] online).")] = None,
 ) -> None:
-    """Write one bundle that replaces bundles FROM..TO: generated from their schemas, approved anew."""
+    """Replace bundles FROM..TO with one bundle, approved anew.
+
+    The bundle is generated from the schemas before FROM and after TO, as a fresh generate
+    would write it.
+    """
     from reviewkit.generate.squash import SquashOptions, squash
 
     settings = load_settings()
