@@ -1,0 +1,424 @@
+"""Fuzzing what anyone with write access edits: ledger rows in the database, SQL scripts in a bundle.
+
+Ledger tables: a real history (three bundles applied, one rolled back and applied again)
+is cut, edited field by field (wrong types, NULLs, huge numbers, unknown statuses and
+dialects, broken JSON, edited hashes), reordered, thinned and padded with rows for bundles
+that do not exist, sometimes resealed so that the hash chain holds and the later checks are
+reached. The rows go into a real database (SQLite for the thousands, PostgreSQL and
+MariaDB for a few dozen: what their column types refuse is simply not there), then
+everything that reads the ledger runs: `read_rows`, `bundle_states`, `ledger_problems`,
+`status`, `verify --database`, `apply --dry-run`, `drift`.
+
+SQL scripts: statements from a grammar of SQL-ish fragments, mixed with random text,
+unterminated quotes and comments, DELIMITER lines, dollar quotes and huge statements, go
+through the splitter and the lint rules, into a real bundle (`seal`), and through `lint`,
+`show`, `review --html` and, on SQLite, `apply`.
+
+The only outcomes allowed: a result, or a ReviewkitError of one line with the documented
+exit code (3 for a ledger that disagrees with the bundles). The CLI runs in process for
+samples (`reviewkit.cli.app.run`, the same error handling as the command) and a few times
+in a real process. Derandomized; `REVIEWKIT_FUZZ_EXAMPLES=20000` for a long sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reviewkit.bundle.store import load_bundles
+from reviewkit.cli.app import run as run_cli
+from reviewkit.cli.status_view import print_status
+from reviewkit.config import load_settings
+from reviewkit.db.drift import check_drift
+from reviewkit.db.ledger import (
+    FIELDS,
+    LEDGER_TABLE,
+    LedgerRow,
+    bundle_states,
+    create_ledger,
+    ledger_problems,
+    read_rows,
+    row_hash,
+)
+from reviewkit.db.runner import ApplyOptions, apply
+from reviewkit.db.status import collect_status, database_ledger_problems
+from reviewkit.dialects import get_dialect
+from reviewkit.dialects.connection import Connection, DatabaseURL, connect, parse_url
+from reviewkit.errors import LedgerMismatch, OperationFailed, ReviewkitError
+from reviewkit.generate.generator import GenerateOptions, generate
+from reviewkit.scaffold import init_project
+
+CONFIG = """\
+[reviewkit]
+models = ["models/*.sql"]
+dialects = ["postgres", "mysql", "sqlite"]
+
+[policy]
+approvals = 0
+high_risk_approvals = 0
+"""
+STEPS = (
+    "CREATE TABLE authors (id bigserial PRIMARY KEY, name varchar(100) NOT NULL);\n",
+    "CREATE TABLE authors (id bigserial PRIMARY KEY, name varchar(100) NOT NULL, born date);\n"
+    "CREATE TABLE books (id bigserial PRIMARY KEY, author_id bigint NOT NULL REFERENCES authors (id), title text);\n",
+    "CREATE TABLE authors (id bigserial PRIMARY KEY, name varchar(100) NOT NULL, born date);\n"
+    "CREATE TABLE books (id bigserial PRIMARY KEY, author_id bigint NOT NULL REFERENCES authors (id), title text);\n"
+    "CREATE INDEX books_title_idx ON books (title);\n",
+)
+
+
+def fuzz(examples: int):
+    """Return the hypothesis settings of a fuzz test: `examples` runs, or REVIEWKIT_FUZZ_EXAMPLES."""
+    count = int(os.environ.get("REVIEWKIT_FUZZ_EXAMPLES") or examples)
+    return settings(max_examples=count, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.function_scoped_fixture])
+
+
+def sample(examples: int):
+    """Settings of a sampled test (a CLI run or a server round trip per example): a tenth of a long sweep."""
+    count = os.environ.get("REVIEWKIT_FUZZ_EXAMPLES")
+    return fuzz(max(examples, int(count) // 10) if count else examples)
+
+
+def assert_one_line(error: ReviewkitError) -> None:
+    text = str(error)
+    assert text and "\n" not in text and "\r" not in text and "Traceback" not in text, repr(text)
+
+
+def cli(root: Path, *args: str) -> tuple[int, str, str]:
+    """Run `reviewkit ARGS` in process in `root`, through the command's own error handling; return code, out, err."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved = sys.argv
+    sys.argv = ["reviewkit", *args]
+    try:
+        with contextlib.chdir(root), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = run_cli()
+    finally:
+        sys.argv = saved
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def assert_clean_refusal(code: int, stderr: str, allowed: tuple[int, ...]) -> None:
+    """A refusal is one `error:` line and one of the exit codes allowed; never a traceback or a control character.
+
+    `verify` is the exception that proves it: one `problem:` line per problem and a closing `verify:` line.
+    """
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    assert not CONTROL.search(stderr.replace("\n", "")), repr(stderr)
+    assert code in (0, *allowed), (code, stderr)
+    lines = stderr.splitlines()
+    if any(line.startswith("error: ") for line in lines):
+        assert code != 0 and len(lines) == 1, stderr
+    else:
+        assert all(line.startswith(("problem: ", "verify: ", "warning: ")) for line in lines), stderr
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def real_process(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reviewkit", *args], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "REVIEWKIT_ACTOR": "fuzz"}, timeout=120, stdin=subprocess.DEVNULL)
+
+
+# -- the project and a real ledger ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a project of three bundles, with no approval needed."""
+    root = tmp_path_factory.mktemp("fuzz-ledger") / "proj"
+    init_project(root)
+    (root / "reviewkit.toml").write_text(CONFIG)
+    for number, models in enumerate(STEPS, 1):
+        (root / "models" / "schema.sql").write_text(models)
+        generate(load_settings(root), GenerateOptions(author="dev", name=f"step{number}"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def history(project: Path) -> list[dict[str, Any]]:
+    """Return a real ledger's rows: three bundles applied, the last rolled back and applied again."""
+    url = f"sqlite:///{project / 'history.sqlite3'}"
+    config = load_settings(project)
+    apply(config, url, ApplyOptions(actor="ci"))
+    apply(config, url, ApplyOptions(to="2", actor="ci"))
+    apply(config, url, ApplyOptions(actor="ci"))
+    with connect(parse_url(url, project)) as conn:
+        rows = read_rows(conn)
+    assert [(r.bundle_id[:4], r.direction) for r in rows] == [("0001", "up"), ("0002", "up"), ("0003", "up"),
+                                                               ("0003", "down"), ("0003", "up")]
+    return [asdict(row) for row in rows]
+
+
+# -- ledger tables --------------------------------------------------------------------------------
+
+WILD = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.sampled_from([-1, 0, 2**31, 2**63 - 1, 10**30, -(10**30)]),
+    st.floats(), st.text(max_size=20), st.binary(max_size=8),
+    st.sampled_from(["", " ", "NULL", "1", "0", "1e3", "\x00", "line\nbreak", "\x1b[31mred\x1b[0m", "é" * 300]),
+)
+PLAUSIBLE = {
+    "bundle_id": st.sampled_from(["0001_step1", "0002_step2", "0003_step3", "0004_ghost", "0002_STEP2", "../x", "",
+                                  "0004_ghost\nsecond line", "0003_step3\x1b[2J"]),
+    "dialect": st.sampled_from(["sqlite", "postgres", "mysql", "oracle", "SQLite", ""]),
+    "direction": st.sampled_from(["up", "down", "sideways", "UP", "up "]),
+    "status": st.sampled_from(["running", "applied", "failed", "faked", "done", "Applied", "rolled back"]),
+    "statements_total": st.integers(-2, 5),
+    "statements_done": st.integers(-2, 5),
+    "started_at": st.sampled_from(["2026-01-01T00:00:00.000Z", "yesterday", "", "9999-99-99"]),
+    "finished_at": st.sampled_from([None, "2026-01-01T00:00:01.000Z", "not yet"]),
+    "applied_by": st.sampled_from(["ci", "mallory", "", "a" * 255, "evil\x1b]0;title\x07", "two\nlines", "\x9b31m"]),
+    "approvals": st.sampled_from(["[]", '[{"reviewer": "alice", "fingerprint": "SHA256:x"}]', "[{", "null", "{}",
+                                  '"text"', "nan", '[{"reviewer": 1}]', None]),
+    "error": st.sampled_from([None, "", "statement 1 (line 3): no such table: x", "x" * 5000, "two\nlines\tok",
+                              "red \x1b[31m"]),
+}
+
+
+def edited_hash(draw: st.DrawFn, value: Any) -> Any:
+    """Return a hash field edited as a hand would: one digit changed, cut, upper-cased, or zeros."""
+    if not isinstance(value, str) or not value:
+        return "0" * 64
+    how = draw(st.sampled_from(["digit", "cut", "upper", "zeros"]))
+    if how == "digit":
+        at = draw(st.integers(0, len(value) - 1))
+        return value[:at] + ("1" if value[at] != "1" else "2") + value[at + 1:]
+    return {"cut": value[:63], "upper": value.upper(), "zeros": "0" * 64}[how]
+
+
+def field_value(draw: st.DrawFn, name: str, row: dict[str, Any]) -> Any:
+    if name in ("digest", "prev_hash", "row_hash") and draw(st.booleans()):
+        return edited_hash(draw, row[name])
+    if name in PLAUSIBLE and draw(st.integers(0, 2)) > 0:
+        return draw(PLAUSIBLE[name])
+    return draw(WILD)
+
+
+@st.composite
+def ledger_tables(draw: st.DrawFn, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Draw a ledger table: a prefix of `history`, edited one to four times, perhaps resealed."""
+    rows = [dict(row) for row in history[:draw(st.integers(0, len(history)))]]
+    for _ in range(draw(st.integers(0 if rows else 1, 4))):
+        action = draw(st.sampled_from(["field", "field", "field", "delete", "swap", "copy", "ghost"]))
+        if action == "field" and rows:
+            row = draw(st.sampled_from(rows))
+            name = draw(st.sampled_from(FIELDS))
+            row[name] = field_value(draw, name, row)
+        elif action == "delete" and rows:
+            rows.remove(draw(st.sampled_from(rows)))
+        elif action == "swap" and len(rows) > 1:  # two rows change places in id order
+            a, b = draw(st.lists(st.sampled_from(rows), min_size=2, max_size=2, unique_by=id))
+            a["id"], b["id"] = b["id"], a["id"]
+        else:  # a copy of a row (or of history's first) at the end, perhaps for a bundle no one has
+            row = dict(draw(st.sampled_from(rows or history)))
+            row["id"] = 1 + max((r["id"] for r in rows if isinstance(r["id"], int) and not isinstance(r["id"], bool)),
+                                default=0)
+            if action == "ghost":
+                row["bundle_id"] = draw(PLAUSIBLE["bundle_id"])
+            rows.append(row)
+    if draw(st.booleans()):
+        reseal(rows)
+    return rows
+
+
+def reseal(rows: list[dict[str, Any]]) -> None:
+    """Recompute the hash chain over the rows as they stand, as someone covering an edit would."""
+    previous = "0" * 64
+    for row in rows:
+        row["prev_hash"] = previous
+        try:
+            row["row_hash"] = row_hash(LedgerRow(**row))
+        except (TypeError, ValueError):  # bytes or NaN: no JSON, no hash; the chain stays broken here
+            return
+        previous = row["row_hash"]
+
+
+def storable(value: Any) -> Any:
+    """Return `value` as a driver can bind it: a number past 64 bits goes as its text."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return str(value)
+    return value
+
+
+def write_ledger(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Replace the ledger table with `rows`; return how many the engine took (its column types refuse some)."""
+    dialect = get_dialect(conn.dialect)
+    conn.execute(f"DROP TABLE IF EXISTS {dialect.quote(LEDGER_TABLE)}")
+    create_ledger(conn)
+    columns = ", ".join(dialect.quote(f) for f in FIELDS)
+    insert = f"INSERT INTO {dialect.quote(LEDGER_TABLE)} ({columns}) VALUES ({', '.join(['%s'] * len(FIELDS))})"
+    taken = 0
+    conn.begin()  # one transaction, one sync: thousands of tables in seconds
+    for row in rows:
+        conn.execute("SAVEPOINT fuzz_row")
+        try:
+            conn.execute(insert, [storable(row[f]) for f in FIELDS])
+            taken += 1
+        except OperationFailed:
+            # NOT NULL, a duplicate id, text in a bigint: the engine's own refusal (PostgreSQL
+            # would abort the whole transaction: each row has its savepoint).
+            conn.execute("ROLLBACK TO SAVEPOINT fuzz_row")
+        conn.execute("RELEASE SAVEPOINT fuzz_row")
+    conn.commit()
+    return taken
+
+
+def check_readers(root: Path, url: str) -> None:
+    """Run every reader of the ledger in process: each gives a result or a one-line refusal, exit 3 for the ledger."""
+    config = load_settings(root)
+    bundles = load_bundles(config.bundles_dir)
+    with connect(parse_url(url, root)) as conn:
+        try:
+            rows = read_rows(conn)
+        except LedgerMismatch as error:
+            assert_one_line(error)
+            rows = None
+    if rows is not None:
+        states = bundle_states(rows)
+        assert all(state.state in ("applied", "faked", "failed", "rolled back") for state in states.values())
+        for problem in ledger_problems(rows, bundles):
+            assert "\n" not in problem and "\r" not in problem, repr(problem)
+    for reader in (lambda: collect_status(config, url), lambda: database_ledger_problems(config, url, bundles),
+                   lambda: apply(config, url, ApplyOptions(dry_run=True)), lambda: check_drift(config, url)):
+        try:
+            result = reader()
+        except ReviewkitError as error:
+            assert_one_line(error)
+            assert error.exit_code == 3 or isinstance(error, OperationFailed), (type(error), str(error))
+            continue
+        if hasattr(result, "to_json"):  # the status report: its JSON and its table
+            json.dumps(result.to_json(), ensure_ascii=False)
+            print_status(result, _quiet_console())
+            for line in result.ledger_problems:
+                assert "\n" not in line and "\r" not in line, repr(line)
+
+
+def _quiet_console():
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), emoji=False, soft_wrap=True, width=120)
+
+
+@pytest.fixture(scope="module")
+def sqlite_ledger(project: Path) -> Iterator[tuple[str, Connection]]:
+    """One SQLite file whose ledger each example replaces."""
+    url = f"sqlite:///{project / 'fuzz.sqlite3'}"
+    conn = connect(parse_url(url, project))
+    conn.execute("PRAGMA synchronous = OFF")  # a scratch file: no need to wait for the disk
+    yield url, conn
+    conn.close()
+
+
+
+@fuzz(1500)
+@given(data=st.data())
+def test_sqlite_ledger_tables_are_read_or_refused_in_one_line(project, history, sqlite_ledger, data):
+    url, conn = sqlite_ledger
+    write_ledger(conn, data.draw(ledger_tables(history)))
+    check_readers(project, url)
+
+
+LEDGER_COMMANDS = (("status", "--json", "--database"), ("status", "--check", "--database"),
+                   ("verify", "--database"), ("apply", "--dry-run", "--database"), ("drift", "--database"))
+
+
+@sample(30)
+@given(data=st.data())
+def test_sqlite_ledger_tables_through_the_commands(project, history, sqlite_ledger, data):
+    url, conn = sqlite_ledger
+    write_ledger(conn, data.draw(ledger_tables(history)))
+    for command in LEDGER_COMMANDS:
+        code, out, err = cli(project, *command, url)
+        # status --check and drift say 1 for "needs attention" / "differs"; verify and apply refuse with 3.
+        assert_clean_refusal(code, err, (1, 3))
+        if command[:2] == ("status", "--json") and code == 0:
+            assert json.loads(out)["database"] == parse_url(url, project).redacted()
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("dialect", "oracle", "'oracle' is not one of postgres, mysql, sqlite"),
+    ("bundle_id", "../0002_step2", "must be a bundle id like 0002_add_email, not '../0002_step2'"),
+    ("bundle_id", "0009_ghost\nsecond line", "holds a control character: '0009_ghost\\nsecond line'"),
+    ("applied_by", "evil\x1b[2J", "holds a control character: 'evil\\x1b[2J'"),
+    ("error", "red \x1b[31m", "holds a control character: 'red \\x1b[31m'"),
+])
+def test_ledger_text_reviewkit_never_writes_is_refused_naming_the_row(project, history, field, value, said):
+    """Found by the fuzzer: an unknown dialect in a failed row made `status` exit 2 with "unknown dialect", naming no
+    ledger; a newline or an escape sequence in a text field split the one-line error or drove the terminal."""
+    url = f"sqlite:///{project / 'named.sqlite3'}"
+    rows = [dict(row, **{field: value, "status": "failed", "statements_done": 1}) if row["id"] == 2 else row
+            for row in history]
+    reseal(rows)  # the chain holds: only the field itself is wrong
+    with connect(parse_url(url, project)) as conn:
+        write_ledger(conn, rows)
+    for command in (("status", "--database", url), ("verify", "--database", url), ("apply", "--dry-run", "--database", url)):
+        code, _, err = cli(project, *command)
+        assert (code, err) == (3, f"error: ledger row 2 in {LEDGER_TABLE}: {field} {said}; the ledger was edited by hand\n")
+
+
+def test_an_engine_error_on_several_lines_stays_readable(project, history):
+    """The one text reviewkit may write with a newline or a tab: an engine's error message."""
+    url = f"sqlite:///{project / 'multiline.sqlite3'}"
+    rows = [dict(row, error="two\nlines\tand a tab", status="failed", statements_done=0) if row["id"] == 5 else row
+            for row in history]
+    reseal(rows)
+    with connect(parse_url(url, project)) as conn:
+        write_ledger(conn, rows)
+        assert read_rows(conn)[-1].error == "two\nlines\tand a tab"
+
+
+def test_an_actor_the_ledger_could_not_keep_is_refused_before_anything_runs(project):
+    url = f"sqlite:///{project / 'actor.sqlite3'}"
+    code, _, err = cli(project, "apply", "--database", url, "--actor", "ci\nsecond", "--yes")
+    assert (code, err) == (2, "error: --actor 'ci\\nsecond' holds a control character; give a name on one line\n")
+    assert not (project / "actor.sqlite3").exists()
+
+
+def test_a_tampered_sqlite_ledger_in_a_real_process(project, history):
+    """The in-process runs above stand for the process: here the process itself, on edits of each kind."""
+    url = f"sqlite:///{project / 'process.sqlite3'}"
+    edits = [{"status": "done"}, {"statements_done": "many"}, {"applied_by": "mallory"}, {"dialect": "oracle"},
+             {"bundle_id": "0009_ghost\nsecond line"}]
+    with connect(parse_url(url, project)) as conn:
+        for edit in edits:
+            write_ledger(conn, [dict(row, **edit) if row["id"] == 2 else row for row in history])
+            for command in (("status", "--database"), ("verify", "--database"), ("apply", "--dry-run", "--database")):
+                result = real_process(project, *command, url)
+                assert_clean_refusal(result.returncode, result.stderr, (1, 3))
+                # status shows a flagged ledger (exit 0 without --check); the others refuse it.
+                assert result.returncode == 3 or (command[0] == "status" and "FLAG ledger row 2" in result.stdout), \
+                    (edit, command, result.stdout)
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_server_ledger_tables_are_read_or_refused_in_one_line(project, history, request, engine):
+    """A few dozen tables on each server: what its column types refuse never gets in; the rest is read or refused."""
+    url: DatabaseURL = request.getfixturevalue(f"{engine}_url")
+    examples = int(os.environ.get("REVIEWKIT_FUZZ_EXAMPLES") or 300) // 10
+
+    with connect(url) as conn:
+        if hasattr(conn.raw, "prepare_threshold"):
+            conn.raw.prepare_threshold = None
+
+        @fuzz(examples)
+        @given(data=st.data())
+        def one_table(data):
+            write_ledger(conn, data.draw(ledger_tables(history)))
+            check_readers(project, url.raw)
+
+        one_table()
