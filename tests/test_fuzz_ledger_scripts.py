@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reviewkit.bundle.store import load_bundles
@@ -491,6 +491,7 @@ def check_script(text: str, dialect: str, before: Any) -> None:
 
 @fuzz(1200)
 @given(text=sql_scripts(), dialect=st.sampled_from(["postgres", "mysql", "sqlite"]))
+@example(text="CREATE TABLE t (id int PRIMARY KEY, c text)\n'", dialect="postgres")  # found by a long sweep
 def test_scripts_split_and_lint_without_an_exception(project, text, dialect):
     from reviewkit.review.highlight import highlight_lines
 
@@ -565,3 +566,14 @@ def test_an_engine_error_quoting_an_escape_sequence_is_printed_escaped(hand_writ
     code, _, err = cli(hand_written, "apply", "--database", f"sqlite:///{database}", "--yes", "--actor", "fuzz")
     assert code == 1 and "\x1b" not in err and "\x07" not in err
     assert err.startswith('error: 0004_by_hand/sqlite/up.sql: statement 1 (line 1) failed: unrecognized token: "\\x1b"'), err
+
+
+def test_a_statement_left_with_an_open_quote_is_linted_as_unparsable(hand_written):
+    """Found by a long sweep: the PostgreSQL column-type rules read sqlglot's tokens, whose tokenizer raised on an
+    unterminated string, and `lint` ended in an internal error."""
+    script = hand_written / "bundles" / "0004_by_hand" / "postgres" / "up.sql"
+    script.write_text("CREATE TABLE t (id int PRIMARY KEY, c text)\n'", encoding="utf-8")
+    assert cli(hand_written, "seal", "4")[0] == 0
+    code, out, err = cli(hand_written, "lint", "4", "--dialect", "postgres", "--format", "json")
+    assert (code, err) == (0, "")
+    assert [(f["rule"], f["line"]) for f in json.loads(out)["findings"]] == [("unparsable-statement", 1)]
