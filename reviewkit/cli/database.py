@@ -149,6 +149,7 @@ def baseline_cmd(
     author: Annotated[str | None, typer.Option("--author", metavar="NAME", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
 ) -> None:
     """Start the history from an existing database. Its schema becomes the models and bundle 0001."""
+    from reviewkit.dialects.connection import redact
     from reviewkit.generate.baseline import baseline
 
     settings = load_settings()
@@ -157,7 +158,9 @@ def baseline_cmd(
     wrote = "" if models is None else f"{models.relative_to(root) if models.is_relative_to(root) else models} and "
     operations = counted(len(bundle.manifest["operations"]), "operation")
     say(out, f"Wrote {wrote}bundle {bundle.path.relative_to(settings.root)} ({operations})")
-    say(out, f"Next: approve it, then record it without running it: reviewkit apply --fake --database {database}")
+    # The command to copy names the database as it was given, but never with its password.
+    given = redact(database) if "://" in database else database
+    say(out, f"Next: approve it, then record it without running it: reviewkit apply --fake --database {given}")
     say(out, f"digest {bundle.digest}")
 
 

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from reviewkit.dialects import get_dialect
+from reviewkit.bundle.manifest import BUNDLE_ID
+from reviewkit.dialects import dialect_names, get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.errors import LedgerMismatch
 from reviewkit.schema.state import Column, PrimaryKey, Table
@@ -132,6 +133,11 @@ _OPTIONAL = ("finished_at", "approvals", "error")
 _HASHES = ("digest", "prev_hash", "row_hash")
 _CHOICES = {"direction": ("up", "down"), "status": ("running", "applied", "failed", "faked")}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+# Control characters (C0, DEL, C1): a newline would split a one-line error, an escape
+# sequence would drive the terminal of whoever runs `status`. Only an engine's error
+# message may span lines; reviewkit writes nothing else with them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_ERROR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _field_problem(name: str, value: object) -> str | None:
@@ -145,8 +151,14 @@ def _field_problem(name: str, value: object) -> str | None:
         return f"must be text, not {type(value).__name__}"
     if name in _HASHES and not _HEX64.fullmatch(value):
         return f"must be 64 lowercase hex digits, not {value[:70]!r}"
+    if (_CONTROL_IN_ERROR if name == "error" else _CONTROL).search(value):
+        return f"holds a control character: {value[:70]!r}"
     if name in _CHOICES and value not in _CHOICES[name]:
         return f"{value[:40]!r} is not one of {', '.join(_CHOICES[name])}"
+    if name == "dialect" and value not in dialect_names():
+        return f"{value[:40]!r} is not one of {', '.join(dialect_names())}"
+    if name == "bundle_id" and not BUNDLE_ID.fullmatch(value):
+        return f"must be a bundle id like 0002_add_email, not {value[:70]!r}"
     return None
 
 

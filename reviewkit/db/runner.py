@@ -104,12 +104,14 @@ class ApplyResult:
 
 
 def resolve_actor(explicit: str | None) -> str:
-    """--actor, else REVIEWKIT_ACTOR, else the OS user."""
-    if explicit:
-        return explicit
-    if os.environ.get("REVIEWKIT_ACTOR"):
-        return os.environ["REVIEWKIT_ACTOR"]
-    return os_user()
+    """--actor, else REVIEWKIT_ACTOR, else the OS user; refused when the ledger could not keep it."""
+    actor, given_by = (explicit, "--actor") if explicit else (os.environ.get("REVIEWKIT_ACTOR"), "REVIEWKIT_ACTOR")
+    if not actor:
+        actor, given_by = os_user(), "the OS user name"
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in actor):
+        # The ledger refuses such a row when it is read back: never write one.
+        raise UsageError(f"{given_by} {actor[:70]!r} holds a control character; give a name on one line")
+    return actor
 
 
 # -- planning -----------------------------------------------------------------------------
@@ -429,6 +431,7 @@ def apply(
     if not bundles:
         raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
     url = target_url(settings, database)
+    actor = None if options.dry_run else resolve_actor(options.actor)  # refused before anything is touched
     conn = open_database(url, create=not options.dry_run)
     if conn is None:  # a dry run against a database file that does not exist yet
         steps = plan(bundles, [], url.dialect, options)
@@ -453,7 +456,7 @@ def apply(
             progress = progress or SilentProgress()
             if options.resume:
                 steps = _resumed_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
-            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor), chain=bundles)
+            runner = Runner(conn, options, progress, gate.approvals, actor, chain=bundles)
             started = time.monotonic()
             count = runner.run(steps)
             elsewhere = {id(step) for step in runner.done_elsewhere}
