@@ -72,13 +72,22 @@ class FleetBars:
                             MofNCompleteColumn(), TimeElapsedColumn(), console=console)
         self.lock = threading.Lock()
         self.started = False
+        self.done: list = []  # the tasks of databases finished, oldest first
 
     def for_member(self, member: Member) -> DatabaseBar:
         with self.lock:
             if not self.started:
                 self.bar.start()
                 self.started = True
-        return DatabaseBar(self.bar, member.label)
+        return DatabaseBar(self, member.label)
+
+    def retire(self, task) -> None:
+        """Keep the bars within the screen: a fleet of hundreds hides its oldest finished ones (the table lists all)."""
+        with self.lock:
+            self.done.append(task)
+            room = max(self.bar.console.height - 2, 4)
+            while len(self.done) > 1 and sum(1 for t in self.bar.tasks if t.visible) > room:
+                self.bar.update(self.done.pop(0), visible=False)
 
     def stop(self) -> None:
         if self.started:
@@ -86,8 +95,9 @@ class FleetBars:
 
 
 class DatabaseBar:
-    def __init__(self, bar, label: str) -> None:
-        self.bar = bar
+    def __init__(self, bars: FleetBars, label: str) -> None:
+        self.bars = bars
+        self.bar = bar = bars.bar
         self.label = label
         self.task = bar.add_task("connecting", total=None, database=label)
         self.before = 0  # statements of the bundles finished before the current one
@@ -113,6 +123,7 @@ class DatabaseBar:
     def finished(self, outcome: Outcome) -> None:
         total = self.before if self.total is None else self.total
         self.bar.update(self.task, description=outcome.result, total=total, completed=self.before)
+        self.bars.retire(self.task)
 
 
 def print_fleet_result(result: FleetResult, console: Console) -> None:
