@@ -325,6 +325,31 @@ def test_on_a_terminal_a_bar_per_database_then_the_table(project):
     assert text.endswith("fleet dev: 3 databases: 3 applied\n")
 
 
+def test_status_of_a_fleet_says_what_needs_attention_without_a_password(project, postgres_server):
+    lite = sqlite_files(project, 2)
+    gone = postgres_server.with_database("rk_no_such_database").raw.replace("postgres@", f"postgres:{SECRET}@", 1)
+    with_fleets(project, {"dev": [*lite, gone]})
+    assert run(project, "apply", "--database", lite[0]).returncode == 0
+    text = run(project, "status", "--fleet", "dev")
+    assert text.returncode == 1 and SECRET not in text.stdout + text.stderr  # a database it cannot read
+    lines = text.stdout.splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["database", "head", "pending", "state"]
+    assert re.split(r"\s{2,}", lines[1]) == [lite[0], "0003_step3", "0", "at the head"]
+    assert re.split(r"\s{2,}", lines[2]) == [lite[1], "-", "3", "3 pending (no database file yet)"]
+    assert lines[3].startswith(gone.replace(SECRET, "***")) and "cannot read: " in lines[3]
+    assert lines[-1] == "fleet dev: 3 databases, head 0003_step3: 1 at the head, 2 need attention"
+    assert not (project / "lite2.sqlite3").exists()  # status creates no database file
+    first = json.loads(run(project, "status", "--fleet", "dev", "--json", "--shard", "1/2", "--jobs", "1").stdout)
+    assert [db["database"] for db in first["databases"]] == [lite[0], gone.replace(SECRET, "***")]  # the 1st and 3rd
+    assert first["summary"] == {"databases": 2, "at_head": 1, "behind": 0, "failed": 0, "unreadable": 1}
+    second = run(project, "status", "--fleet", "dev", "--json", "--check", "--shard", "2/2")
+    assert second.returncode == 1  # --check: lite2 is behind
+    assert json.loads(second.stdout)["summary"] == {"databases": 1, "at_head": 0, "behind": 1, "failed": 0, "unreadable": 0}
+    applied = run(project, "apply", "--fleet", "dev", "--shard", "2/2")
+    assert applied.returncode == 0 and applied.stdout.endswith("fleet dev (shard 2/2): 1 database: 1 applied\n")
+    assert run(project, "status", "--fleet", "dev", "--check", "--shard", "2/2").returncode == 0
+
+
 # -- Ctrl-C -------------------------------------------------------------------------------
 
 

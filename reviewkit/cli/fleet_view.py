@@ -153,6 +153,8 @@ def _fleet_line(result: FleetResult) -> str:
     for outcome in result.outcomes:
         results[outcome.result] = results.get(outcome.result, 0) + 1
     shard = f" (shard {result.shard})" if result.shard else ""
+    if not result.outcomes:
+        return f"fleet {result.fleet}{shard}: no database (a shard of a fleet shorter than its count)"
     said = ", ".join(f"{n} {what}" for what, n in results.items())
     stopped = "; stopped by Ctrl-C" if result.interrupted else ""
     return f"fleet {result.fleet}{shard}: {counted(len(result.outcomes), 'database')}: {said}{stopped}"
