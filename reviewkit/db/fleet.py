@@ -78,6 +78,7 @@ def fleet_members(settings: Settings, fleet: str, shard: Shard | None = None) ->
 
 
 def check_jobs(jobs: int) -> int:
+    """Refuse (exit 2) a `--jobs` below 1."""
     if jobs < 1:
         raise UsageError(f"--jobs {jobs}: give how many databases at a time, a whole number of 1 or more")
     return jobs
