@@ -418,37 +418,65 @@ def verify_steps(steps: list[Step], gate: ApprovalGate) -> None:
             gate.check(step.bundle)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What every apply reads before it connects: the bundles, the approval gate, how steps are verified.
+
+    A fleet prepares once and passes the same to each database: the bundles are read once,
+    and `verify` remembers what it has checked, so each bundle's files and approvals are
+    verified once for every database.
+    """
+
+    bundles: list[Bundle]
+    gate: ApprovalGate
+    verify: Callable[[list[Step]], None]
+
+
+def prepare(settings: Settings, options: ApplyOptions) -> Prepared:
+    """Read the bundles and the approval policy; refuse when there is nothing to apply."""
+    gate = approval_gate(settings, options.reviewers)
+    bundles = load_bundles(settings.bundles_dir)
+    if not bundles:
+        raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
+    return Prepared(bundles, gate, lambda steps: verify_steps(steps, gate))
+
+
 def apply(
     settings: Settings,
     database: str | None,
     options: ApplyOptions,
     progress: Progress | None = None,
     confirm: Callable[[list[Step]], bool] = lambda steps: True,
+    prepared: Prepared | None = None,
+    opened: Callable[[Connection], None] = lambda conn: None,
 ) -> ApplyResult:
-    """Bring a database to the requested bundle; see ApplyOptions for the forms."""
-    gate = approval_gate(settings, options.reviewers)
-    bundles = load_bundles(settings.bundles_dir)
-    if not bundles:
-        raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
+    """Bring a database to the requested bundle; see ApplyOptions for the forms.
+
+    `prepared` is what `prepare` returns, when the caller has it already (a fleet);
+    `opened` is told the connection once it is open (a fleet cancels its statement on Ctrl-C).
+    """
+    prepared = prepared or prepare(settings, options)
+    bundles, gate, verify = prepared.bundles, prepared.gate, prepared.verify
     url = target_url(settings, database)
     actor = None if options.dry_run else resolve_actor(options.actor)  # refused before anything is touched
     conn = open_database(url, create=not options.dry_run)
     if conn is None:  # a dry run against a database file that does not exist yet
         steps = plan(bundles, [], url.dialect, options)
-        verify_steps(steps, gate)
+        verify(steps)
         return ApplyResult(steps, dry_run=True)
     with conn:
+        opened(conn)
         driver = get_dialect(conn.dialect).driver
         if options.dry_run:
             steps = plan(bundles, read_rows(conn), conn.dialect, options)
-            verify_steps(steps, gate)
+            verify(steps)
             return ApplyResult(steps, dry_run=True)
         # Lock before reading the ledger: a row another runner is writing right now is
         # in progress, not failed.
         driver.acquire_lock(conn, options.lock_timeout)
         try:
             steps = plan(bundles, read_rows(conn), conn.dialect, options)
-            verify_steps(steps, gate)
+            verify(steps)
             if not steps or not confirm(steps):
                 return ApplyResult([])
             if not ledger_exists(conn):
