@@ -14,6 +14,7 @@ means is the driver's business (PostgreSQL hands it to libpq). Passwords never a
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -195,9 +196,21 @@ class Connection:
                 return [tuple(row) for row in cursor.fetchall()]
             return []
         except self._errors as err:
+            if self.ends_session(err):
+                self.close_quietly()
             raise OperationFailed(self.error_message(err)) from err
         finally:
-            cursor.close()
+            if not self._closed:
+                cursor.close()
+
+    def ends_session(self, err: BaseException) -> bool:
+        """Tell whether the server said, in an error of its own, that it ended this session (MySQL's KILL)."""
+        return False
+
+    def close_quietly(self) -> None:
+        """Close a connection the server has ended: nothing more can be said on it."""
+        with suppress(Exception):
+            self.close()
 
     def error_message(self, err: BaseException) -> str:
         """Return what a failed call says: the driver's message, password masked.

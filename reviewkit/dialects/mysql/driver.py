@@ -9,6 +9,17 @@ from reviewkit.dialects.connection import Connection, DatabaseURL, driver_messag
 from reviewkit.dialects.driver import Driver
 from reviewkit.errors import LockTimeout, OperationFailed
 
+# The server ended the session: killed (1927), gone away (2006), lost mid-query (2013, 2055).
+_SESSION_ENDED = frozenset({1927, 2006, 2013, 2055})
+
+
+class MySQLConnection(Connection):
+    def ends_session(self, err: BaseException) -> bool:
+        # A KILL reaches the client as an error packet (1927) or as a closed socket (2013),
+        # depending on timing: either way the session is over.
+        args = getattr(err, "args", ())
+        return bool(args) and args[0] in _SESSION_ENDED
+
 
 class MySQLDriver(Driver):
     module = "pymysql"
@@ -23,7 +34,7 @@ class MySQLDriver(Driver):
             )
         except (pymysql.Error, OSError) as err:
             raise OperationFailed(f"cannot connect to {url.redacted()}: {driver_message(err, url)}") from None
-        return Connection(raw, url, (pymysql.Error,))
+        return MySQLConnection(raw, url, (pymysql.Error,))
 
     def server_version(self, conn: Connection) -> str:
         version = conn.query("SELECT VERSION()")[0][0]  # MariaDB says so in it: 10.11.6-MariaDB-0+deb12u1
