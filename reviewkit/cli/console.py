@@ -7,6 +7,7 @@ module imports the app back.
 from __future__ import annotations
 
 from rich.console import Console
+from rich.text import Text
 
 # No emoji codes: `schema.sql:100:` in a message must not turn into a picture. Soft wrap:
 # a line is never broken by rich, only by the terminal showing it, so that a pipe or a
@@ -18,3 +19,14 @@ err = Console(stderr=True, emoji=False, soft_wrap=True)
 def say(console: Console, text: str, style: str | None = None) -> None:
     """Print `text` as it is: no markup, no highlighting, never wrapped mid-line."""
     console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def say_lines(console: Console, lines: list[tuple[str, str | None]]) -> None:
+    """Print many lines as `say` does, each with its style, in one call.
+
+    rich's work per call outweighs the line itself: `verify` over 5,000 bundles printed
+    35,000 lines in 4 s one by one.
+    """
+    if lines:
+        text = Text("\n").join(Text(line, style=style or "") for line, style in lines)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
