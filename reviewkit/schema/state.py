@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import json
-from dataclasses import FrozenInstanceError, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -189,6 +189,7 @@ class _TableVersions:
         return tuple(t for name in self.order if (t := self.at(name, step)) is not None)
 
 
+@dataclass(frozen=True, init=False, repr=False, eq=False)  # a dataclass still (fields, replace), its methods its own
 class Schema:
     """Tables and views, frozen: every change returns a new schema and leaves this one as it was.
 
@@ -198,6 +199,8 @@ class Schema:
     """
 
     __slots__ = ("_tables", "views", "_versions", "_step", "_lookup")
+    tables: tuple[Table, ...]  # the property below
+    views: tuple[View, ...]
 
     def __init__(self, tables: tuple[Table, ...] = (), views: tuple[View, ...] = ()) -> None:
         _set = object.__setattr__
@@ -223,12 +226,6 @@ class Schema:
         if self._tables is None:
             object.__setattr__(self, "_tables", self._versions.tables_at(self._step))
         return self._tables
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not Schema:
