@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from rich.console import Console
+from rich.text import Text
 
 # No emoji codes: `schema.sql:100:` in a message must not turn into a picture. Soft wrap:
 # a line is never broken by rich, only by the terminal showing it, so that a pipe or a
@@ -30,3 +31,14 @@ def say(console: Console, text: str, style: str | None = None) -> None:
 def visible(text: str) -> str:
     """Return `text` with each control character (but tab and newline) written as its \\xNN escape."""
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def say_lines(console: Console, lines: list[tuple[str, str | None]]) -> None:
+    """Print many lines as `say` does, each with its style, in one call.
+
+    rich's work per call outweighs the line itself: `verify` over 5,000 bundles printed
+    35,000 lines in 4 s one by one.
+    """
+    if lines:
+        text = Text("\n").join(Text(visible(line), style=style or "") for line, style in lines)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from reviewkit.bundle import Bundle, find_bundle, load_bundles
-from reviewkit.cli.console import err, out, say
+from reviewkit.cli.console import err, out, say, say_lines
 from reviewkit.config import Settings, load_settings
 from reviewkit.errors import UsageError
 
@@ -189,8 +188,7 @@ def render_verify(report: VerifyReport, json_output: bool) -> None:
     else:
         if not report.bundles:
             say(out, "No bundles yet: run `reviewkit generate`.")
-        for bundle_report in report.bundles:
-            _render_bundle(out, bundle_report)
+        say_lines(out, [line for bundle_report in report.bundles for line in _bundle_lines(bundle_report)])
         say(out, f"reviewers file: {report.reviewers_file}", "dim")
     problems = report.all_problems()
     for problem in problems:
@@ -200,20 +198,23 @@ def render_verify(report: VerifyReport, json_output: bool) -> None:
         raise typer.Exit(REFUSED)
 
 
-def _render_bundle(out: Console, report: BundleReport) -> None:
+def _bundle_lines(report: BundleReport) -> list[tuple[str, str | None]]:
+    """Return the lines `verify` prints for one bundle, each with its style."""
     b, p = report.bundle, report.policy
     verdict = "ok" if report.ok else "REFUSED"
-    say(out, f"{b.id}  risk {b.risk_level}  digest {b.digest[:12]}  {verdict}", "bold" if report.ok else "bold red")
+    lines: list[tuple[str, str | None]] = [
+        (f"{b.id}  risk {b.risk_level}  digest {b.digest[:12]}  {verdict}", "bold" if report.ok else "bold red")]
     count = len(p.file_problems)
     files = f"{count} problem{'s' if count > 1 else ''}" if count else "all match"
-    say(out, f"  files     {len(b.manifest['files'])} listed, {files}")
+    lines.append((f"  files     {len(b.manifest['files'])} listed, {files}", None))
     for check in p.checks:
-        say(out, f"  approval  {check.reviewer or check.file.rsplit('/', 1)[-1]}  {check.status}  {check.fingerprint or ''}".rstrip())
+        lines.append((f"  approval  {check.reviewer or check.file.rsplit('/', 1)[-1]}  {check.status}  {check.fingerprint or ''}".rstrip(), None))
     for proof in report.proofs:
-        say(out, f"  proof     {proof.line()}")
+        lines.append((f"  proof     {proof.line()}", None))
     enough = len(p.counted) >= p.needed and not p.missing_roles
     verdict = "met" if p.met else "not met (see the problems below)" if enough else "not met"
-    say(out, f"  policy    {p.summary()}  {verdict}")
+    lines.append((f"  policy    {p.summary()}  {verdict}", None))
+    return lines
 
 
 # -- seal -------------------------------------------------------------------------------

@@ -97,14 +97,31 @@ def _copied(name: str, read: str) -> bool:
 def _renamed_before(table: str, statement: Statement, script: Script) -> dict[str, str]:
     """Return each column of `table` an earlier statement of the script renamed, with the name it has now."""
     names: dict[str, str] = {}
-    for earlier in script.statements[:statement.number - 1]:
-        found = _RENAME_COLUMN.match(earlier.sql)
-        if found and found.group(1).strip('"') == table:
-            old, new = found.group(2).strip('"'), found.group(3).strip('"')
-            earlier_names = [original for original, current in names.items() if current == old]
-            for original in earlier_names or [old]:  # renamed twice: the column it was first
-                names[original] = new
+    for number, old, new in _column_renames(script).get(table, ()):
+        if number >= statement.number:
+            break
+        earlier_names = [original for original, current in names.items() if current == old]
+        for original in earlier_names or [old]:  # renamed twice: the column it was first
+            names[original] = new
     return names
+
+
+def _column_renames(script: Script) -> dict[str, list[tuple[int, str, str]]]:
+    """Return the script's RENAME COLUMNs by table: (statement number, old name, new name), in order.
+
+    Read once per script: reading the statements before each rebuild again made a
+    bundle of many rebuilds quadratic.
+    """
+    renames = script.memo.get("sqlite-column-renames")
+    if renames is None:
+        renames = {}
+        for earlier in script.statements:
+            found = _RENAME_COLUMN.match(earlier.sql) if "RENAME" in earlier.upper else None
+            if found:
+                old, new = found.group(2).strip('"'), found.group(3).strip('"')
+                renames.setdefault(found.group(1).strip('"'), []).append((earlier.number, old, new))
+        script.memo["sqlite-column-renames"] = renames
+    return renames  # type: ignore[return-value]
 
 
 _RENAME_COLUMN = re.compile(r'\s*ALTER\s+TABLE\s+("?\w+"?)\s+RENAME\s+(?:COLUMN\s+)?("?\w+"?)\s+TO\s+("?\w+"?)\s*$',

@@ -1,0 +1,265 @@
+"""Does reviewkit's own cost stay flat as the work grows? `generate` on 1,000 to 10,000 tables, `status` and `verify` over 5,000 bundles.
+
+Run from anywhere (standard library, plus reviewkit and its dependencies):
+
+    python benchmarks/bench_scale.py                          # 1000 and 10000 tables, 5000 bundles
+    python benchmarks/bench_scale.py --tables 1000,5000 --bundles 1000
+    python benchmarks/bench_scale.py --skip bundles           # generate only (also: --skip generate)
+
+Every measure is one whole `python -m reviewkit ...` process, timed by wall clock, with its
+peak resident memory (the child's own `ru_maxrss`, from `os.wait4`). See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_generate import CONFIG as GENERATE_CONFIG  # noqa: E402
+from bench_generate import bytecode_note, write_models  # noqa: E402
+
+GENERATE_TARGET = (10_000, 12.0, 1024)  # tables, seconds, MB: the issue's goal for the largest schema
+STATUS_TARGET = 1.0  # seconds, each of status and verify over --bundles bundles
+STATUS_URL = "sqlite:///status.sqlite3"
+REVIEWER = "bench-dba"
+BUNDLES_CONFIG = """\
+[reviewkit]
+models = ["models/*.sql"]
+dialects = ["postgres", "mysql", "sqlite"]
+
+[policy]
+approvals = 1
+high_risk_approvals = 1
+"""
+
+
+# -- running one process ----------------------------------------------------------------
+
+
+def run_measured(argv: list[str], cwd: Path, what: str) -> tuple[float, float, str]:
+    """Run `argv`; return (wall seconds, peak RSS in MB, stdout). Stop the benchmark if it fails."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=child_env())
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode != 0:
+        raise SystemExit(f"{what} failed in {cwd} (exit {child.returncode}):\n{stdout[-2000:]}{stderr[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, stdout  # Linux reports kilobytes
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("REVIEWKIT_DATABASE_URL", None)  # it would point status at another database
+    env.setdefault("REVIEWKIT_AUTHOR", "bench")
+    return env
+
+
+def reviewkit(*args: str) -> list[str]:
+    """`python -m reviewkit`: the reviewkit this interpreter imports (PYTHONPATH counts), not a script on PATH."""
+    return [sys.executable, "-m", "reviewkit", *args]
+
+
+def best_and_peak(argv: list[str], cwd_for_run, repeat: int, what: str, check) -> tuple[list[float], float]:
+    times, peak = [], 0.0
+    for r in range(repeat):
+        cwd = cwd_for_run(r)
+        elapsed, rss, stdout = run_measured(argv, cwd, what)
+        check(stdout)
+        times.append(elapsed)
+        peak = max(peak, rss)
+    return times, peak
+
+
+# -- generate at several sizes ------------------------------------------------------------
+
+
+def generate_rows(root: Path, sizes: list[int], repeat: int) -> list[tuple[str, ...]]:
+    rows = []
+    for tables in sizes:
+        base = root / f"gen_{tables}"
+        initial = base / "initial"
+        (initial / "bundles").mkdir(parents=True)
+        (initial / "reviewkit.toml").write_text(GENERATE_CONFIG, encoding="utf-8")
+        write_models(initial, tables, changed=False)
+        change = base / "change"
+        shutil.copytree(initial, change)
+        run_measured(reviewkit("generate", "--no-input"), change, "preparing step (b)")  # bundle 0001, untimed
+        write_models(change, tables, changed=True)
+        steps = [("(a) initial", initial, f"({tables} operations"),
+                 ("(b) change", change, f"({tables + -(-tables // 10)} operations")]
+        for label, state, expected in steps:
+            rows.append(generate_row(base, label, state, tables, expected, repeat))
+        shutil.rmtree(base, ignore_errors=True)
+    return rows
+
+
+def generate_row(base: Path, label: str, state: Path, tables: int, expected: str, repeat: int) -> tuple[str, ...]:
+    """Time one step: each run in a fresh copy of the step's starting state (the copy is not timed)."""
+    def fresh_copy(r: int) -> Path:
+        work = base / f"run_{label[1]}_{r}"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(state, work)
+        return work
+
+    def check(stdout: str) -> None:
+        if expected not in stdout:
+            raise SystemExit(f"generate {label} at {tables} tables: expected {expected!r}, got:\n{stdout[:1000]}")
+
+    times, peak = best_and_peak(reviewkit("generate", "--no-input"), fresh_copy, repeat, f"generate {label}", check)
+    best = min(times)
+    status = "-"
+    if tables == GENERATE_TARGET[0]:
+        status = "OK" if best <= GENERATE_TARGET[1] and peak <= GENERATE_TARGET[2] else "SLOW"
+    return (f"generate {label}", f"{tables} tables", f"{best:.2f}", f"{statistics.median(times):.2f}",
+            f"{best / tables * 1000:.2f}", f"{peak:.0f}", status)
+
+
+# -- status and verify over many bundles --------------------------------------------------
+
+
+def build_bundles_project(root: Path, count: int) -> tuple[Path, float]:
+    """`count` small bundles, each approved: a column added, then dropped, then added again...
+
+    Generated in-process from models built in code (no DDL to parse), so that 5,000 bundles
+    take a minute, not 5,000 processes. The schema stays one small table, so each bundle's
+    files stay small too: what is measured is the cost per bundle.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from reviewkit.bundle.store import Bundle, read_manifest
+    from reviewkit.config import load_settings
+    from reviewkit.generate import GenerateOptions
+    from reviewkit.generate.generator import plan_bundle_on
+    from reviewkit.schema.state import Column, PrimaryKey, Schema, Table
+    from reviewkit.signoff.approvals import sign_approval, write_approval
+    from reviewkit.signoff.keys import public_line
+
+    project = root / "bundles_project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "README").write_text("models are given in code by the benchmark\n")
+    (project / "reviewkit.toml").write_text(BUNDLES_CONFIG, encoding="utf-8")
+    key = Ed25519PrivateKey.generate()
+    (project / "reviewers.toml").write_text(
+        f'[reviewers.{REVIEWER}]\nkeys = ["{public_line(key, REVIEWER)}"]\nroles = ["dba"]\n', encoding="utf-8")
+    settings = load_settings(project)
+    base = [Column("id", "bigint", nullable=False, identity=True), Column("name", "text", nullable=False)]
+    start = time.perf_counter()
+    parent = None
+    for i in range(count):
+        columns = base + ([Column("extra", "integer")] if i % 2 == 0 else [])
+        models = Schema((Table("items", tuple(columns), PrimaryKey("items_pkey", ("id",))),))
+        # After the bundle just written, not after the last of all bundles read again: that made the build quadratic.
+        planned = plan_bundle_on(settings, parent, GenerateOptions(author="bench", models=models))
+        if planned is None:
+            raise SystemExit(f"building bundle {i + 1}: generate found nothing to do")
+        written = planned.write(settings)
+        parent = Bundle(written.path, read_manifest(written.path))
+        write_approval(parent, sign_approval(parent, key, REVIEWER, None))
+    return project, time.perf_counter() - start
+
+
+def bundle_rows(root: Path, count: int, repeat: int) -> tuple[list[tuple[str, ...]], str]:
+    project, built = build_bundles_project(root, count)
+    start = time.perf_counter()
+    _, _, stdout = run_measured(reviewkit("apply", "--database", STATUS_URL, "--yes"), project, "apply")
+    applied = time.perf_counter() - start
+    if f"Applied {count} bundles" not in stdout:
+        raise SystemExit(f"apply of {count} bundles said:\n{stdout[-1000:]}")
+    _, _, stdout = run_measured(reviewkit("status", "--database", STATUS_URL, "--json"), project, "status --json")
+    report = json.loads(stdout)
+    if [b["state"] for b in report["bundles"]] != ["applied"] * count or report["needs_attention"]:
+        raise SystemExit(f"status --json: expected {count} applied bundles and nothing flagged")
+    last = f"{count:04d}_"
+    measures = [
+        ("status", reviewkit("status")),
+        ("status --database", reviewkit("status", "--database", STATUS_URL)),
+        ("verify", reviewkit("verify")),
+        ("verify --database", reviewkit("verify", "--database", STATUS_URL)),
+    ]
+    rows = []
+    for label, argv in measures:
+        def check(stdout: str, label: str = label) -> None:
+            if last not in stdout:
+                raise SystemExit(f"{label}: the last bundle ({last}...) is not in its output:\n{stdout[-1000:]}")
+
+        times, peak = best_and_peak(argv, lambda r: project, repeat, label, check)
+        best = min(times)
+        rows.append((label, f"{count} bundles", f"{best:.2f}", f"{statistics.median(times):.2f}",
+                     f"{best / count * 1000:.2f}", f"{peak:.0f}", "OK" if best <= STATUS_TARGET else "SLOW"))
+    note = (f"{count} bundles built in-process in {built:.0f} s and applied to SQLite by one `apply` in "
+            f"{applied:.0f} s (untimed); each bundle has one approval, checked against [policy] approvals = 1")
+    return rows, note
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    header = ("measure", "size", "best s", "median s", "s per 1000", "peak RSS MB", "status")
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(r: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+
+    print(line(header))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print(line(r))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tables", default="1000,10000", help="schema sizes for generate, comma-separated (default 1000,10000)")
+    parser.add_argument("--bundles", type=int, default=5000, help="bundles for status and verify (default 5000)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measure; best and median reported (default 2)")
+    parser.add_argument("--skip", action="append", default=[], choices=["generate", "bundles"], help="leave a part out")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary projects and print where they are")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.tables.split(",") if s.strip()]
+    if args.repeat < 1 or args.bundles < 1 or any(s < 1 for s in sizes):
+        parser.error("--tables, --bundles and --repeat must be at least 1")
+
+    root = Path(tempfile.mkdtemp(prefix="reviewkit-scale-"))
+    print(f"python -m reviewkit; runs per measure: {args.repeat}; CPUs: {os.cpu_count()}; "
+          f"load average {os.getloadavg()[0]:.1f}; Python {sys.version.split()[0]}; {bytecode_note()}")
+    rows: list[tuple[str, ...]] = []
+    notes = []
+    try:
+        if "generate" not in args.skip:
+            rows += generate_rows(root, sizes, args.repeat)
+        if "bundles" not in args.skip:
+            more, note = bundle_rows(root, args.bundles, args.repeat)
+            rows += more
+            notes.append(note)
+        print()
+        print_table(rows)
+        tables, seconds, megabytes = GENERATE_TARGET
+        print(f"\ntargets: generate at {tables} tables under {seconds:.0f} s and {megabytes} MB peak RSS; "
+              f"status and verify under {STATUS_TARGET:.0f} s each. 's per 1000': seconds per 1,000 tables "
+              "(or bundles); flat from the smallest size to the largest means linear cost.")
+        for note in notes:
+            print(note)
+    finally:
+        if args.keep:
+            print(f"\nprojects kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
