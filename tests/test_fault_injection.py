@@ -1,6 +1,6 @@
 """`reviewkit apply` stopped at random points, on the three engines, and what must hold afterwards.
 
-A project of 74 tables in four bundles (the base, with a few thousand rows, then 236
+A project of 94 tables in four bundles (the base, with a few thousand rows, then 216 to 221
 statements in three bundles) is applied by a child process that is stopped at a seeded
 random point: SIGKILL, SIGINT (Ctrl-C), or the server ending its connection
 (`pg_terminate_backend`, MariaDB `KILL`). After each stop the ledger must agree with
@@ -9,7 +9,8 @@ lock within a second of the killed session's end, and the documented recovery (`
 or `apply --resume` where status shows a half-applied bundle) must reach the head with no
 hand step. See tests/fault_support.py for how the moment is chosen and what is checked.
 
-12 stop points per engine run always (about 2 s each); `REVIEWKIT_FAULT_POINTS=N` runs N.
+12 stop points per engine run always (1 to 5 s each; MariaDB's three at a time), under 3 minutes
+for the file on 2 busy cores; `REVIEWKIT_FAULT_POINTS=N` runs N per engine.
 """
 
 from __future__ import annotations
