@@ -7,7 +7,7 @@ random point: SIGKILL, SIGINT (Ctrl-C), or the server ending its connection
 itself and the live schema, `status --json` with the ledger, a new runner must get the
 lock within a second of the killed session's end, and the documented recovery (`apply`,
 or `apply --resume` where status shows a half-applied bundle) must reach the head with no
-hand step. See tests/fault_support.py for how the moment is chosen and what is checked.
+hand step. How the moment is chosen: tests/fault_stops.py; what is checked: tests/fault_checks.py.
 
 12 stop points per engine run always (1 to 5 s each; MariaDB's three at a time), under 3 minutes
 for the file on 2 busy cores; `REVIEWKIT_FAULT_POINTS=N` runs N per engine.
