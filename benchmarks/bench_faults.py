@@ -1,8 +1,8 @@
 """Kill `reviewkit apply` with SIGKILL at random points and count what a DBA would have to fix by hand.
 
-Run from the repository (it shares its checking code with tests/test_fault_injection.py,
-so it needs the repository's tests/ folder and the test extra; PostgreSQL and MariaDB must
-be running):
+Run from the repository (it shares its project and checks with tests/test_fault_injection.py,
+so it needs the repository's tests/ folder; standard library and reviewkit with its postgres
+and mysql extras otherwise; PostgreSQL and MariaDB must be running):
 
     python benchmarks/bench_faults.py                     # 50 points per engine, seed 1
     python benchmarks/bench_faults.py --points 200 --seed 7
