@@ -4,7 +4,7 @@ Read once into a frozen `Settings` object that every stage receives; nothing els
 reads the configuration or the environment's REVIEWKIT_* variables for settings.
 
 Every setting is checked against the tables `_MAIN`, `_DATABASE`, `_POLICY`, `_PROVE`,
-`_LINT` and `_GENERATE`: a value
+`_LINT` and `_GENERATE`, and each fleet of `[fleets]` by `_fleets`: a value
 of the wrong type, an unknown key or an unknown section is a ConfigError naming the
 file, the section and the key. A setting that is silently coerced or ignored is a
 security bug here (`self_approval = "false"` must not turn self-approval on), so nothing
@@ -31,7 +31,7 @@ from reviewkit.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///reviewkit.sqlite3"
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-SECTIONS = ("reviewkit", "databases", "policy", "prove", "lint", "generate")
+SECTIONS = ("reviewkit", "databases", "fleets", "policy", "prove", "lint", "generate")
 # The tables [tool.reviewkit] holds besides its own settings.
 SUBTABLES = SECTIONS[1:]
 
@@ -78,6 +78,7 @@ class Settings:
     ignore_unsupported: bool = False  # skip functions, triggers, partitions... in model files, with a warning
     django_apps: tuple[str, ...] | None = None  # models = "django:...": the app labels read (None: every non-contrib app)
     databases: dict[str, str] = field(default_factory=lambda: {"default": DEFAULT_DATABASE_URL})
+    fleets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [fleets]: name -> database names and URLs, in order
     policy: Policy = Policy()
     prove: dict[str, str] = field(default_factory=dict)  # [prove]: dialect -> URL of a server for scratch databases
     lint: LintSettings = LintSettings()
@@ -409,13 +410,15 @@ def _split_pyproject(source: _Source, table: Any) -> dict[str, dict]:
 
 def settings_from_dict(path: Path, main: dict[str, Any], databases: dict[str, Any], policy: dict[str, Any],
                        prove: dict[str, Any] | None = None, lint: dict[str, Any] | None = None,
-                       generate: dict[str, Any] | None = None) -> Settings:
+                       generate: dict[str, Any] | None = None, fleets: dict[str, Any] | None = None) -> Settings:
     """Return the Settings of config file `path`'s sections, each setting checked; raise ConfigError naming it."""
     source = _Source.of(path)
+    urls = {"default": DEFAULT_DATABASE_URL, **_databases(source, databases)}
     settings = Settings(
         root=path.parent,
         config_file=path,
-        databases={"default": DEFAULT_DATABASE_URL, **_databases(source, databases)},
+        databases=urls,
+        fleets=_fleets(source, fleets or {}, urls),
         policy=Policy(**_checked(source, "policy", policy, _POLICY)),
         prove=_checked(source, "prove", prove or {}, _PROVE),
         lint=LintSettings(**_checked(source, "lint", lint or {}, _LINT)),
@@ -446,6 +449,54 @@ def _databases(source: _Source, databases: dict[str, Any]) -> dict[str, str]:
             raise source.error(f'{section} needs url = "..."')
         urls[name] = checked["url"]
     return urls
+
+
+def _fleets(source: _Source, fleets: dict[str, Any], databases: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Return each fleet's databases: a non-empty list of names from [databases] or URLs, each database once."""
+    header = source.section("fleets")
+    checked = {}
+    for name, members in fleets.items():
+        key = f"{header} {toml_key(name)}"
+        try:
+            checked[name] = _text_list(members, '["eu", "us", "postgresql://..."]')
+        except _Invalid as invalid:
+            raise source.error(f"{key}{invalid.at} {invalid.reason}") from None
+        if not members:
+            raise source.error(f"{key} lists no database (give names from {source.section('databases')} or URLs)")
+        for index, member in enumerate(members):
+            problem = _fleet_member_problem(name, member, members[:index], databases, fleets)
+            if problem:
+                raise source.error(f"{key}[{index}] {problem}")
+    return checked
+
+
+def _fleet_member_problem(fleet: str, member: str, before: list[str], databases: dict[str, str],
+                          fleets: dict[str, Any]) -> str | None:
+    """Say what is wrong with one database of a fleet: not a database, the fleet itself, or named twice."""
+    if "://" not in member and member not in databases:
+        if member == fleet:
+            return f"names the fleet {fleet!r} itself: a fleet lists databases"
+        if member in fleets:
+            return f"names the fleet {member!r}: a fleet lists databases, not fleets"
+        close = _closest(member, databases)
+        hint = f"did you mean {close!r}? " if close else ""
+        return f"names no database {member!r} ({hint}known in [databases]: {', '.join(sorted(databases))}; or give a URL)"
+    url = databases.get(member, member)
+    for index, earlier in enumerate(before):
+        if earlier == member:
+            return f"names {_shown(member)} again (as [{index}] does)"
+        if databases.get(earlier, earlier) == url:
+            return f"{_shown(member)} is the same database as [{index}] {_shown(earlier)}"
+    return None
+
+
+def _shown(member: str) -> str:
+    """Return a fleet's database as a message shows it: a name quoted, a URL without its password."""
+    if "://" not in member:
+        return repr(member)
+    from reviewkit.dialects.connection import redact  # only on the way to an error
+
+    return redact(member)
 
 
 def _checked(source: _Source, section: str, values: dict[str, Any], rules: dict[str, Check]) -> dict[str, Any]:

@@ -165,7 +165,7 @@ def test_a_pyproject_without_tool_reviewkit_is_passed_over(tmp_path):
 
 def test_the_checks_cover_exactly_the_settings_fields():
     """A new Settings or Policy field without a check would be unreachable from the file."""
-    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"root", "config_file", "databases", "policy", "prove", "lint",
+    settings_fields = {f.name for f in dataclasses.fields(Settings)} - {"root", "config_file", "databases", "fleets", "policy", "prove", "lint",
                                                                        "generate"}
     assert set(config._MAIN) == settings_fields
     assert set(config._POLICY) == {f.name for f in dataclasses.fields(Policy)}
@@ -267,16 +267,16 @@ def test_a_misspelled_setting_is_refused_with_the_name_meant(tmp_path, form, sec
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy, prove, lint, generate)"),
-    ("[policies]\napprovals = 1\n", "reviewkit.toml: unknown section [policies] (known: reviewkit, databases, policy, prove, lint, generate)"),
-    ("[reviewkt]\nbundles = 'b'\n", "reviewkit.toml: unknown section [reviewkt] (known: reviewkit, databases, policy, prove, lint, generate)"),
-    ("[database.prod]\nurl = 'x'\n", "reviewkit.toml: unknown section [database] (known: reviewkit, databases, policy, prove, lint, generate)"),
+    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, fleets, policy, prove, lint, generate)"),
+    ("[policies]\napprovals = 1\n", "reviewkit.toml: unknown section [policies] (known: reviewkit, databases, fleets, policy, prove, lint, generate)"),
+    ("[reviewkt]\nbundles = 'b'\n", "reviewkit.toml: unknown section [reviewkt] (known: reviewkit, databases, fleets, policy, prove, lint, generate)"),
+    ("[database.prod]\nurl = 'x'\n", "reviewkit.toml: unknown section [database] (known: reviewkit, databases, fleets, policy, prove, lint, generate)"),
     ("[reviewkit.policy]\napprovals = 1\n", "reviewkit.toml: unknown section [reviewkit.policy] (did you mean [policy]?)"),
     ("[policy.roles]\ndba = 1\n", "reviewkit.toml: unknown section [policy.roles] ([policy] has no subsections)"),
     ("[databases.prod.replica]\nurl = 'x'\n", "reviewkit.toml: unknown section [databases.prod.replica] ([databases.prod] has no subsections)"),
-    ('["po\\nlicy"]\napprovals = 1\n', 'reviewkit.toml: unknown section ["po\\nlicy"] (known: reviewkit, databases, policy, prove, lint, generate)'),
+    ('["po\\nlicy"]\napprovals = 1\n', 'reviewkit.toml: unknown section ["po\\nlicy"] (known: reviewkit, databases, fleets, policy, prove, lint, generate)'),
     ("approvals = 1\n", "reviewkit.toml: setting 'approvals' is outside any section (it belongs in [policy])"),
-    ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, policy, prove, lint, generate)"),
+    ("colour = 'red'\n", "reviewkit.toml: setting 'colour' is outside any section (sections: reviewkit, databases, fleets, policy, prove, lint, generate)"),
     ("policy = 1\n", "reviewkit.toml: policy must be a section [policy], not 1"),
     ("[reviewkit]\napprovals = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'approvals' (it belongs in [policy])"),
     ("[reviewkit]\ncolour = 2\n", "reviewkit.toml: [reviewkit] unknown setting 'colour' (known: models, models_dialect, bundles, dialects, reviewers, ignore_unsupported, django_apps)"),
@@ -299,9 +299,9 @@ def test_unknown_sections_and_settings_of_reviewkit_toml(tmp_path, text, expecte
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("[tool.reviewkit.polcy]\napprovals = 1\n", "pyproject.toml: unknown section [tool.reviewkit.polcy] (did you mean [tool.reviewkit.policy]?)"),
-    ("[tool.reviewkit.settings]\nx = 1\n", "pyproject.toml: unknown section [tool.reviewkit.settings] (known: databases, policy, prove, lint, generate)"),
+    ("[tool.reviewkit.settings]\nx = 1\n", "pyproject.toml: unknown section [tool.reviewkit.settings] (known: databases, fleets, policy, prove, lint, generate)"),
     ("[tool.reviewkit.databse.prod]\nurl = 'x'\n", "pyproject.toml: unknown section [tool.reviewkit.databse] (did you mean [tool.reviewkit.databases]?)"),
-    ("[tool.reviewkit.reviewkit]\nbundles = 'b'\n", "pyproject.toml: unknown section [tool.reviewkit.reviewkit] (known: databases, policy, prove, lint, generate)"),
+    ("[tool.reviewkit.reviewkit]\nbundles = 'b'\n", "pyproject.toml: unknown section [tool.reviewkit.reviewkit] (known: databases, fleets, policy, prove, lint, generate)"),
     ("[tool.reviewkit]\naprovals = 1\n", "pyproject.toml: [tool.reviewkit] unknown setting 'aprovals' (did you mean 'approvals' in [tool.reviewkit.policy]?)"),
     ("[tool.reviewkit]\napprovals = 1\n", "pyproject.toml: [tool.reviewkit] unknown setting 'approvals' (it belongs in [tool.reviewkit.policy])"),
     ("[tool.reviewkit]\npolicy = 1\n", "pyproject.toml: [tool.reviewkit] policy must be a table [tool.reviewkit.policy], not 1"),
@@ -335,7 +335,7 @@ def test_a_file_that_does_not_parse_is_named(tmp_path, name, data, expected):
 
 @pytest.mark.parametrize(("text", "expected"), [
     ('[policy]\nself_approval = "false"\n', 'reviewkit.toml: [policy] self_approval must be true or false, not the string "false"'),
-    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, policy, prove, lint, generate)"),
+    ("[polcy]\napprovals = 1\n", "reviewkit.toml: unknown section [polcy] (known: reviewkit, databases, fleets, policy, prove, lint, generate)"),
     ("[policy]\napprovals = -1\n", "reviewkit.toml: [policy] approvals must be a whole number >= 0, not -1"),
     ("[policy]\napprovals = " + "1" * 5000 + "\n", "reviewkit.toml: not valid TOML (Exceeds the limit (4300 digits)"),
 ])

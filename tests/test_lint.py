@@ -98,6 +98,18 @@ def test_tables_made_by_the_bundle_take_no_lock_findings():
     assert "pg-index-without-concurrently" not in found
 
 
+def test_a_rebuild_after_a_rename_in_the_script_copies_the_column_under_its_new_name():
+    before = Schema((Table("t", (Column("id", "bigint", False), Column("a", "text"), Column("b", "integer"))),))
+    rebuild = ('CREATE TABLE "_reviewkit_new_t" ("id" BIGINT NOT NULL, "aa" TEXT NOT NULL, "b" INTEGER);\n'
+               'INSERT INTO "_reviewkit_new_t" ("id", "aa", "b") SELECT "id", "aaa", "b" FROM "t";\n'
+               'DROP TABLE "t";\nALTER TABLE "_reviewkit_new_t" RENAME TO "t";')
+    renamed_twice = 'ALTER TABLE "t" RENAME COLUMN "a" TO "aa";\nALTER TABLE "t" RENAME COLUMN "aa" TO "aaa";\n'
+    assert "sqlite-drop" not in rules_found("sqlite", renamed_twice + rebuild, before)
+    assert "sqlite-drop" in rules_found("sqlite", rebuild, before)  # without the renames, a is left out
+    dropped_b = renamed_twice + rebuild.replace(', "b" FROM', " FROM").replace('"aa", "b")', '"aa")')
+    assert "sqlite-drop" in rules_found("sqlite", dropped_b, before)
+
+
 def test_a_statement_sqlglot_cannot_parse_is_a_finding():
     assert "unparsable-statement" in rules_found("postgres", "ALTER TABLE books FROBNICATE EVERYTHING (;")
     assert rules_found("postgres", "SELECT FROM WHERE (;") == ["unparsable-statement"]

@@ -183,7 +183,7 @@ def test_each_field_missing_is_refused(bundle, name):
     assert refused(bundle) == f"missing field {name!r}"
 
 
-@pytest.mark.parametrize("extra", ["baselined", "digest ", "Format", "replaces"])
+@pytest.mark.parametrize("extra", ["baselined", "digest ", "Format", "replaced"])  # `replaces` is a squash's (test_squash)
 def test_an_unknown_top_level_field_is_refused(bundle, extra):
     manifest = manifest_of(bundle) | {extra: True}
     (bundle / MANIFEST).write_text(json.dumps(manifest))

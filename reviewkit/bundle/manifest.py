@@ -3,7 +3,7 @@
 `check_manifest` is the one gate: a field of the wrong type, an unknown field, or fields
 that contradict each other is an IntegrityError naming the manifest file and the field,
 never a TypeError three modules later. Format 1 has exactly the fields of `_FIELDS`, and
-may have those of `_OPTIONAL` (`baseline`, `online`); a new required field means a new format. The JSON rules (`read_json`) and the shapes of digests and
+may have those of `_OPTIONAL` (`baseline`, `online`, `replaces`); a new required field means a new format. The JSON rules (`read_json`) and the shapes of digests and
 times serve the approval files as well.
 """
 
@@ -297,8 +297,32 @@ def _online(value: Any) -> None:
                      f"run statement by statement), not {describe(value)}")
 
 
+def _replaces(value: Any) -> None:
+    """Check a squash's list of the bundles it replaces: two or more, each its id and digest, in chain order."""
+    if not isinstance(value, list) or len(value) < 2:
+        raise _Wrong(f"must be an array of two or more {{\"id\", \"digest\"}} objects (the bundles a squash replaces), "
+                     f"not {describe(value) if not isinstance(value, list) else f'{len(value)} of them'}")
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"id", "digest"}:
+            found = f"the fields {', '.join(map(json.dumps, sorted(item)))}" if isinstance(item, dict) else describe(item)
+            raise _Wrong(f"must be an object with exactly id and digest, not {found}", f"[{index}]")
+        try:
+            _bundle_id(item["id"])
+        except _Wrong as wrong:
+            raise _Wrong(wrong.reason, f"[{index}].id") from None
+        if not is_sha256_hex(item["digest"]):
+            raise _Wrong(f"must be a sha256 (64 lowercase hex digits), not {describe(item['digest'])}", f"[{index}].digest")
+        if index and _number(item["id"]) <= _number(value[index - 1]["id"]):
+            raise _Wrong(f"{item['id']} does not come after {value[index - 1]['id']}: the bundles replaced are listed in "
+                         "the order of their chain", f"[{index}].id")
+
+
+def _number(bundle_id: str) -> int:
+    return int(bundle_id.split("_", 1)[0])
+
+
 # Fields a manifest may leave out: format 1 readers before them never met them.
-_OPTIONAL: dict[str, Callable[[Any], None]] = {"baseline": _baseline, "online": _online}
+_OPTIONAL: dict[str, Callable[[Any], None]] = {"baseline": _baseline, "online": _online, "replaces": _replaces}
 
 
 # -- the whole manifest -----------------------------------------------------------------
@@ -337,6 +361,10 @@ def _contradiction(manifest: dict[str, Any], folder: str) -> str | None:
     """Return how well-typed fields contradict each other or the folder, if they do."""
     if manifest["id"] != folder:
         return f"id {manifest['id']!r} does not match its folder {folder!r}"
+    replaced = [item["id"] for item in manifest.get("replaces", ())]
+    for name in (manifest["id"], manifest["parent"]):
+        if name in replaced:
+            return f"replaces lists {name}, the squash's own {'id' if name == manifest['id'] else 'parent'}"
     for dialect in manifest["dialects"]:
         for direction in ("up", "down"):
             if f"{dialect}/{direction}.sql" not in manifest["files"]:

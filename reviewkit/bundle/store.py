@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, manifest_bytes, sha256_hex
+from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, manifest_bytes, sha256_hex, verify_files
 from reviewkit.bundle.manifest import BUNDLE_FORMAT as BUNDLE_FORMAT  # where the generator finds it
 from reviewkit.bundle.manifest import BUNDLE_ID, UnreadableJSON, check_manifest, read_json
 from reviewkit.errors import BundleNotFound, IntegrityError, OperationFailed
@@ -28,6 +29,8 @@ SCHEMA = "schema.json"
 class Bundle:
     path: Path
     manifest: dict[str, Any]
+    # A squash's replaced bundles still in the bundles folder, in chain order (`load_bundles` fills it in).
+    originals: tuple[Bundle, ...] = ()
 
     @property
     def id(self) -> str:
@@ -36,6 +39,25 @@ class Bundle:
     @property
     def number(self) -> int:
         return int(self.id.split("_", 1)[0])
+
+    @property
+    def replaces(self) -> list[dict[str, str]]:
+        """The bundles a squash replaces (`{"id", "digest"}`, in chain order); empty for any other bundle."""
+        return self.manifest.get("replaces", [])
+
+    @property
+    def replaced_ids(self) -> list[str]:
+        return [item["id"] for item in self.replaces]
+
+    @property
+    def last_number(self) -> int:
+        """The number the next bundle follows: a squash's is that of the last bundle it replaces."""
+        return int(self.replaced_ids[-1].split("_", 1)[0]) if self.replaces else self.number
+
+    @property
+    def range_label(self) -> str:
+        """`0002_a..0005_d`: the bundles a squash replaces, for messages."""
+        return f"{self.replaced_ids[0]}..{self.replaced_ids[-1]}" if self.replaces else self.id
 
     @property
     def parent(self) -> str | None:
@@ -157,8 +179,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def load_bundles(bundles_dir: Path) -> list[Bundle]:
-    """Return every bundle, ordered along the parent chain; refuse forks and gaps."""
-    return order_chain(read_bundles(bundles_dir))
+    """Return every bundle, ordered along the parent chain; refuse forks and gaps.
+
+    A squash stands in the chain in place of the bundles it replaces, which are left out of
+    it and attached to the squash (`Bundle.originals`) while they are still in the folder.
+    """
+    found = read_bundles(bundles_dir)
+    squashes = _squashes_of(found)
+    replaced = {b.id for b in found if b.id in squashes}
+    chain = order_chain([b for b in found if b.id not in replaced], _continues_after(squashes))
+    by_id = {b.id: b for b in found}
+    return [_with_originals(b, by_id) if b.replaces else b for b in chain]
 
 
 def read_bundles(bundles_dir: Path) -> list[Bundle]:
@@ -187,13 +218,76 @@ def bundle_folders(bundles_dir: Path) -> list[Path]:
     return folders
 
 
-def order_chain(bundles: list[Bundle]) -> list[Bundle]:
+def _squashes_of(bundles: list[Bundle]) -> dict[str, Bundle]:
+    """Return the squash that replaces each replaced id (present or not); refuse an id two squashes replace."""
+    squashes: dict[str, Bundle] = {}
+    for bundle in bundles:
+        for replaced in bundle.replaced_ids:
+            if replaced in squashes:
+                raise IntegrityError(f"{replaced} is replaced by both {squashes[replaced].id} and {bundle.id}; "
+                                     "keep one of the two squashes")
+            squashes[replaced] = bundle
+    nested = [b.id for b in bundles if b.replaces and b.id in squashes]
+    if nested:
+        raise IntegrityError(f"{nested[0]} is a squash replaced by the squash {squashes[nested[0]].id}: "
+                             "a squash cannot replace another squash")
+    return squashes
+
+
+def _continues_after(squashes: dict[str, Bundle]) -> Callable[[Bundle], str | None]:
+    """Return the parent a bundle has in the chain: a bundle after a squashed range continues after the squash."""
+    def parent_of(bundle: Bundle) -> str | None:
+        squash = squashes.get(bundle.parent or "")
+        if squash is None:
+            return bundle.parent
+        if bundle.parent != squash.replaced_ids[-1]:
+            raise IntegrityError(f"{bundle.id}: its parent {bundle.parent} is inside the range {squash.range_label} that "
+                                 f"{squash.id} replaces, not its end: merge it into one line of history")
+        return squash.id
+
+    return parent_of
+
+
+def _with_originals(squash: Bundle, by_id: dict[str, Bundle]) -> Bundle:
+    """Return the squash with the bundles it replaces that are still in the folder; refuse them off its chain."""
+    originals = []
+    expected_parent = squash.parent
+    for replaced in squash.replaced_ids:
+        original = by_id.get(replaced)
+        if original is not None:
+            if original.parent != expected_parent:
+                raise IntegrityError(f"{original.id}: its parent is {original.parent or '(none)'}, but {squash.id} replaces "
+                                     f"it as the bundle after {expected_parent or '(none)'}")
+            originals.append(original)
+        expected_parent = replaced
+    return replace(squash, originals=tuple(originals))
+
+
+def replaced_problems(squash: Bundle) -> list[str]:
+    """Return how the replaced bundles still in the folder differ from what the squash says it replaces.
+
+    Each must match its own manifest, and its digest must be the one `replaces` lists: a
+    database that is part-way through the range runs them, and a database that applied
+    them counts the squash as applied on the strength of those digests.
+    """
+    listed = {item["id"]: item["digest"] for item in squash.replaces}
+    problems = []
+    for original in squash.originals:
+        problems += verify_files(original.path, original.manifest)
+        if original.digest != listed[original.id]:
+            problems.append(f"{squash.id}/{MANIFEST}: replaces {original.id} with digest {listed[original.id][:12]}, "
+                            f"but that bundle's digest is {original.digest[:12]} (edited after the squash)")
+    return problems
+
+
+def order_chain(bundles: list[Bundle], parent_of: Callable[[Bundle], str | None] = lambda b: b.parent) -> list[Bundle]:
     by_parent: dict[str | None, list[Bundle]] = {}
     ids = {b.id for b in bundles}
     for b in bundles:
-        if b.parent is not None and b.parent not in ids:
+        parent = parent_of(b)
+        if parent is not None and parent not in ids:
             raise IntegrityError(f"{b.id}: its parent {b.parent} is not in the bundles folder")
-        by_parent.setdefault(b.parent, []).append(b)
+        by_parent.setdefault(parent, []).append(b)
     for parent, children in by_parent.items():
         if len(children) > 1:
             names = ", ".join(c.id for c in children)
@@ -219,4 +313,9 @@ def find_bundle(bundles: list[Bundle], ref: str) -> Bundle:
             return b
         if ref_path.exists() and ref_path.resolve() == b.path.resolve():
             return b
+    for squash in (b for b in bundles if b.replaces):
+        for replaced in squash.replaced_ids:
+            if ref == replaced or (ref.isdigit() and int(ref) == int(replaced.split("_", 1)[0])):
+                raise BundleNotFound(f"{replaced} is replaced by the squash {squash.id}; name {squash.number} "
+                                     f"({squash.id}) or a bundle outside {squash.range_label}")
     raise BundleNotFound(f"no bundle matches {ref!r}" + (f" (latest is {bundles[-1].id})" if bundles else " (there are no bundles yet)"))

@@ -37,6 +37,7 @@ _debug = {"on": False}
 COMMANDS = (
     ("init", project.init_cmd),
     ("generate", project.generate_cmd),
+    ("squash", project.squash_cmd),
     ("rebase", project.rebase_cmd),
     ("show", project.show_cmd),
     ("lint", project.lint_cmd),

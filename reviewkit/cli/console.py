@@ -6,6 +6,8 @@ module imports the app back.
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
 
 # No emoji codes: `schema.sql:100:` in a message must not turn into a picture. Soft wrap:
@@ -15,6 +17,16 @@ out = Console(emoji=False, soft_wrap=True)
 err = Console(stderr=True, emoji=False, soft_wrap=True)
 
 
+# Control characters but tab and newline: what a message quotes from a script, an engine or
+# a ledger row must not move the cursor, clear the screen or retitle the window.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def say(console: Console, text: str, style: str | None = None) -> None:
-    """Print `text` as it is: no markup, no highlighting, never wrapped mid-line."""
-    console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+    """Print `text` as it is, control characters escaped: no markup, no highlighting, never wrapped mid-line."""
+    console.print(visible(text), style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def visible(text: str) -> str:
+    """Return `text` with each control character (but tab and newline) written as its \\xNN escape."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)

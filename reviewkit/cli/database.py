@@ -84,6 +84,10 @@ def apply_cmd(
     yes: Annotated[bool, typer.Option("--yes", help="Run down scripts and high-risk bundles without asking (needed when not on a terminal).")] = False,
     actor: Annotated[str | None, typer.Option("--actor", metavar="NAME", help="Who applies (default: REVIEWKIT_ACTOR, OS user).")] = None,
     reviewers: Annotated[str | None, typer.Option("--reviewers", metavar="FILE", help="Trusted reviewers file (default: REVIEWKIT_REVIEWERS, the project's).")] = None,
+    fleet: Annotated[str | None, typer.Option("--fleet", metavar="NAME", help="Apply to every database of this fleet of [fleets].")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", metavar="N", help="With --fleet: databases at a time (default 4).")] = None,
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="With --fleet: start no database after one failed.")] = False,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="I/N", help="With --fleet: every N-th database, from the I-th (1-based).")] = None,
 ) -> None:
     """Verify, then apply pending bundles and record them. Each bundle runs in order and gets its row in the
     ledger; --to an older bundle runs down scripts back to it."""
@@ -91,9 +95,13 @@ def apply_cmd(
 
     if not (0 < lock_timeout < math.inf):  # nan and inf as well: no engine takes them as a wait
         raise UsageError(f"--lock-timeout {lock_timeout:g}: give the seconds to wait for another runner, a number above 0")
+    _check_fleet_options(fleet, database, jobs, shard, fail_fast=fail_fast)
     settings = load_settings()
     options = ApplyOptions(target=bundle, to=to, dry_run=dry_run, fake=fake, resume=resume,
                            lock_timeout=lock_timeout, actor=actor, reviewers=reviewers)
+    if fleet is not None:
+        _apply_fleet(settings, fleet, options, _confirmer(yes or fake, out), jobs, fail_fast, shard, yes or fake)
+        return
     progress = BarProgress(err) if err.is_terminal else PlainProgress(lambda line: say(out, line))
     try:
         result = apply(settings, database, options, progress, _confirmer(yes or fake, out))
@@ -107,18 +115,70 @@ def status_cmd(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything is pending, failed or flagged.")] = False,
     reviewers: Annotated[str | None, typer.Option("--reviewers", metavar="FILE", help="Trusted reviewers file.")] = None,
+    fleet: Annotated[str | None, typer.Option("--fleet", metavar="NAME", help="Every database of this fleet of [fleets], one line each.")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", metavar="N", help="With --fleet: databases read at a time (default 4).")] = None,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="I/N", help="With --fleet: every N-th database, from the I-th (1-based).")] = None,
 ) -> None:
     """Show every bundle and where it stands in the database. Risk, approvals, proofs and state, then a summary
     line: how many are applied, pending, failed."""
     from reviewkit.db.status import collect_status
 
+    _check_fleet_options(fleet, database, jobs, shard)
     settings = load_settings()
+    if fleet is not None:
+        _status_fleet(settings, fleet, reviewers, jobs, shard, json_output, check)
+        return
     report = collect_status(settings, database, reviewers)
     if json_output:
         sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
     else:
         print_status(report, out)
     if check and report.needs_attention:
+        raise typer.Exit(1)
+
+
+def _check_fleet_options(fleet: str | None, database: str | None, jobs: int | None, shard: str | None,
+                         fail_fast: bool = False) -> None:
+    """Refuse (exit 2) --database with --fleet, and the fleet's options without it."""
+    if fleet is not None and database is not None:
+        raise UsageError("--database and --fleet: give one (a fleet lists its databases in [fleets])")
+    if fleet is None:
+        given = [name for name, value in (("--jobs", jobs), ("--shard", shard), ("--fail-fast", fail_fast or None))
+                 if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} work with --fleet NAME only")
+
+
+def _apply_fleet(settings: Settings, fleet: str, options, confirm, jobs: int | None, fail_fast: bool,
+                 shard: str | None, yes: bool) -> None:
+    from reviewkit.cli.fleet_view import FleetBars, FleetLines, print_fleet_result
+    from reviewkit.db.fleet import DEFAULT_JOBS, Shard, apply_fleet
+
+    parsed = Shard.parse(shard) if shard is not None else None
+    view = FleetBars(err) if err.is_terminal else FleetLines(out)
+    try:
+        result = apply_fleet(settings, fleet, options, view.for_member, None if yes else confirm,
+                             DEFAULT_JOBS if jobs is None else jobs, fail_fast, parsed)
+    finally:
+        view.stop()
+    print_fleet_result(result, out)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _status_fleet(settings: Settings, fleet: str, reviewers: str | None, jobs: int | None, shard: str | None,
+                  json_output: bool, check: bool) -> None:
+    from reviewkit.cli.fleet_view import print_fleet_status
+    from reviewkit.db.fleet import DEFAULT_JOBS, Shard
+    from reviewkit.db.fleet_status import collect_fleet_status
+
+    parsed = Shard.parse(shard) if shard is not None else None
+    status = collect_fleet_status(settings, fleet, reviewers, DEFAULT_JOBS if jobs is None else jobs, parsed)
+    if json_output:
+        sys.stdout.write(json.dumps(status.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_fleet_status(status, out)
+    if status.unreadable or (check and status.needs_attention):
         raise typer.Exit(1)
 
 
@@ -149,6 +209,7 @@ def baseline_cmd(
     author: Annotated[str | None, typer.Option("--author", metavar="NAME", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
 ) -> None:
     """Start the history from an existing database. Its schema becomes the models and bundle 0001."""
+    from reviewkit.dialects.connection import redact
     from reviewkit.generate.baseline import baseline
 
     settings = load_settings()
@@ -157,7 +218,9 @@ def baseline_cmd(
     wrote = "" if models is None else f"{models.relative_to(root) if models.is_relative_to(root) else models} and "
     operations = counted(len(bundle.manifest["operations"]), "operation")
     say(out, f"Wrote {wrote}bundle {bundle.path.relative_to(settings.root)} ({operations})")
-    say(out, f"Next: approve it, then record it without running it: reviewkit apply --fake --database {database}")
+    # The command to copy names the database as it was given, but never with its password.
+    given = redact(database) if "://" in database else database
+    say(out, f"Next: approve it, then record it without running it: reviewkit apply --fake --database {given}")
     say(out, f"digest {bundle.digest}")
 
 

@@ -1,4 +1,4 @@
-"""The commands that work on the project's files only: `init`, `generate`, `rebase`, `show`, `lint`, `review`."""
+"""The commands that work on the project's files only: `init`, `generate`, `squash`, `rebase`, `show`, `lint`, `review`."""
 
 from __future__ import annotations
 
@@ -99,6 +99,31 @@ def generate_cmd(
     say(out, f"Wrote bundle {rel} ({counted(len(bundle.manifest['operations']), 'operation')}, risk {bundle.risk_level}{online_words})")
     print_findings(bundle.manifest["risk"]["findings"])
     say(out, f"digest {bundle.digest}")
+
+
+def squash_cmd(
+    first: Annotated[str, typer.Argument(metavar="FROM", help="First bundle to replace: number, id or path.")],
+    last: Annotated[str, typer.Argument(metavar="TO", help="Last bundle to replace.")],
+    name: Annotated[str | None, typer.Argument(help="Name for the squash (its id is NNNN_squashed_MMMM[_NAME]).")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
+    online: Annotated[bool | None, typer.Option(
+        "--online/--no-online", help="Write the lock-safe forms (default: \\[generate] online).")] = None,
+) -> None:
+    """Replace bundles FROM..TO with one bundle, approved anew.
+
+    The bundle is generated from the schemas before FROM and after TO, as a fresh generate
+    would write it.
+    """
+    from reviewkit.generate.squash import SquashOptions, squash
+
+    settings = load_settings()
+    bundle = squash(settings, SquashOptions(first, last, name, author, online))
+    rel = bundle.path.relative_to(settings.root) if bundle.path.is_relative_to(settings.root) else bundle.path
+    say(out, f"Wrote bundle {rel} ({len(bundle.manifest['operations'])} operations, risk {bundle.risk_level}"
+             f"{', online' if bundle.online else ''}), replacing {bundle.range_label}")
+    print_findings(bundle.manifest["risk"]["findings"])
+    say(out, f"digest {bundle.digest}")
+    say(out, f"Next: approve it (the replaced bundles' approvals do not carry over): reviewkit approve {bundle.number} --key KEYFILE")
 
 
 def _check_models(settings: Settings, renames: DeclaredRenames) -> None:

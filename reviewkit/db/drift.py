@@ -14,7 +14,8 @@ from typing import Any
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.db.introspect import introspect
-from reviewkit.db.ledger import bundle_states, first_of, ledger_problems, read_rows
+from reviewkit.db.ledger import first_of, ledger_problems, read_rows
+from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.diff.differences import Difference, schema_differences
@@ -53,7 +54,11 @@ def check_drift(settings: Settings, database: str | None) -> DriftReport:
 
 
 def newest_applied(bundles: list[Bundle], rows: list) -> Bundle | None:
-    """Return the last bundle, in bundle order, that the ledger shows applied or faked."""
-    states = bundle_states(rows)
-    applied = [b for b in bundles if b.id in states and states[b.id].is_applied]
+    """Return the last bundle, in bundle order, that the ledger shows applied or faked.
+
+    A squash counts once the database applied the bundles it replaces; part-way through
+    them, the last one applied is the bundle to match.
+    """
+    view = ledger_view(rows, bundles)
+    applied = [b for b in view.chain if b.id in view.states and view.states[b.id].is_applied]
     return applied[-1] if applied else None

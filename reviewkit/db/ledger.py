@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from reviewkit.dialects import get_dialect
+from reviewkit.bundle.manifest import BUNDLE_ID
+from reviewkit.dialects import dialect_names, get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.errors import LedgerMismatch
 from reviewkit.schema.state import Column, PrimaryKey, Table
@@ -132,6 +133,11 @@ _OPTIONAL = ("finished_at", "approvals", "error")
 _HASHES = ("digest", "prev_hash", "row_hash")
 _CHOICES = {"direction": ("up", "down"), "status": ("running", "applied", "failed", "faked")}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+# Control characters (C0, DEL, C1): a newline would split a one-line error, an escape
+# sequence would drive the terminal of whoever runs `status`. Only an engine's error
+# message may span lines; reviewkit writes nothing else with them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_ERROR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _field_problem(name: str, value: object) -> str | None:
@@ -145,8 +151,14 @@ def _field_problem(name: str, value: object) -> str | None:
         return f"must be text, not {type(value).__name__}"
     if name in _HASHES and not _HEX64.fullmatch(value):
         return f"must be 64 lowercase hex digits, not {value[:70]!r}"
+    if (_CONTROL_IN_ERROR if name == "error" else _CONTROL).search(value):
+        return f"holds a control character: {value[:70]!r}"
     if name in _CHOICES and value not in _CHOICES[name]:
         return f"{value[:40]!r} is not one of {', '.join(_CHOICES[name])}"
+    if name == "dialect" and value not in dialect_names():
+        return f"{value[:40]!r} is not one of {', '.join(dialect_names())}"
+    if name == "bundle_id" and not BUNDLE_ID.fullmatch(value):
+        return f"must be a bundle id like 0002_add_email, not {value[:70]!r}"
     return None
 
 
@@ -192,8 +204,14 @@ def verify_chain(rows: list[LedgerRow]) -> list[str]:
 class BundleState:
     """Where one bundle stands in a database, from its latest ledger row."""
 
-    state: str  # pending, applied, faked, failed, rolled back
+    state: str  # pending, applied, faked, failed, rolled back; a squash also partial
     row: LedgerRow | None = None
+    via: tuple[str, ...] = ()  # a squash: the replaced bundles this database applied in its stead
+
+    @property
+    def detail_via(self) -> str:
+        """`as 0002_a..0005_d`: how a squash counts as applied through the bundles it replaces."""
+        return f"as {self.via[0]}..{self.via[-1]}" if len(self.via) > 1 else f"as {self.via[0]}" if self.via else ""
 
     @property
     def is_applied(self) -> bool:
@@ -222,22 +240,27 @@ def state_of(row: LedgerRow) -> BundleState:
 def ledger_problems(rows: list[LedgerRow], bundles: list[Bundle]) -> list[str]:
     """Return every way a database's ledger and the bundles folder disagree, one line each.
 
-    A broken hash chain, a row for a bundle that is not in the folder, a bundle applied
-    after one that is pending (a gap `apply` would never leave), and a bundle edited after
-    it was applied. `apply` refuses on the first; `status` and `verify --database` list all.
+    A broken hash chain, a row for a bundle that is not in the folder (nor replaced by a
+    squash), a bundle applied after one that is pending (a gap `apply` would never leave),
+    a bundle edited after it was applied, and what a squash's range does not add up to
+    (`reviewkit.db.squashed`). `apply` refuses on the first; `status` and `verify --database` list all.
     """
+    from reviewkit.db.squashed import ledger_view  # it reads the states this module gives
+
     problems = verify_chain(rows)
-    known = {b.id for b in bundles}
+    known = {b.id for b in bundles} | {replaced for b in bundles for replaced in b.replaced_ids}
     states = bundle_states(rows)
     # A bundle rolled back left nothing behind: its rows stay as history when its folder is gone (`rebase` moved it).
     problems += [f"ledger row {row.id} records bundle {row.bundle_id}, which is not in the bundles folder"
                  for row in rows if row.bundle_id not in known and states[row.bundle_id].state != "rolled back"]
+    view = ledger_view(rows, bundles)
+    problems += view.problems
     first_pending = None
-    for bundle in bundles:
-        state = states.get(bundle.id, BundleState("pending"))
+    for bundle in view.chain:
+        state = view.states.get(bundle.id, BundleState("pending"))
         if state.is_applied and first_pending:
             problems.append(f"{bundle.id} is applied but the earlier bundle {first_pending} is not")
-        if state.is_applied and state.row.digest != bundle.digest:
+        if state.is_applied and not state.via and state.row.digest != bundle.digest:
             problems.append(f"{bundle.id}: edited after it was applied (digest {bundle.digest[:12]} differs from the "
                             f"ledger's {state.row.digest[:12]})")
         if not state.is_applied and state.state != "failed":

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reviewkit.bundle.digest import verify_files
-from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.config import Settings, os_user
 from reviewkit.db.execute import in_one_transaction, ledger_error, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
-    bundle_states,
     create_ledger,
     first_of,
     insert_row,
@@ -35,13 +34,14 @@ from reviewkit.db.ledger import (
     read_rows,
     update_row,
 )
+from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.dialects.splitter import ScriptStatement, split_statements
-from reviewkit.errors import IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
+from reviewkit.errors import BundleNotFound, IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
 from reviewkit.plural import counted
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
@@ -104,12 +104,14 @@ class ApplyResult:
 
 
 def resolve_actor(explicit: str | None) -> str:
-    """--actor, else REVIEWKIT_ACTOR, else the OS user."""
-    if explicit:
-        return explicit
-    if os.environ.get("REVIEWKIT_ACTOR"):
-        return os.environ["REVIEWKIT_ACTOR"]
-    return os_user()
+    """--actor, else REVIEWKIT_ACTOR, else the OS user; refused when the ledger could not keep it."""
+    actor, given_by = (explicit, "--actor") if explicit else (os.environ.get("REVIEWKIT_ACTOR"), "REVIEWKIT_ACTOR")
+    if not actor:
+        actor, given_by = os_user(), "the OS user name"
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in actor):
+        # The ledger refuses such a row when it is read back: never write one.
+        raise UsageError(f"{given_by} {actor[:70]!r} holds a control character; give a name on one line")
+    return actor
 
 
 # -- planning -----------------------------------------------------------------------------
@@ -120,15 +122,17 @@ def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: Ap
     problems = ledger_problems(rows, bundles)
     if problems:
         raise LedgerMismatch(first_of(problems))
-    states = bundle_states(rows)
+    # A squash, or the bundles it replaces where this database is part-way through them.
+    view = ledger_view(rows, bundles)
+    logical, bundles, states = bundles, view.chain, view.states
     applied = [b for b in bundles if states.get(b.id, BundleState("pending")).is_applied]
     failed = [b for b in bundles if states.get(b.id, BundleState("pending")).state == "failed"]
     head = len(applied)  # applied bundles form a prefix of the chain (checked above)
 
     if options.to is not None:
-        goal = _position(bundles, options.to)
+        goal = _position(bundles, options.to, logical)
     elif options.target is not None:
-        goal = _position(bundles, options.target)
+        goal = _position(bundles, options.target, logical)
         if goal < head:
             raise UsageError(f"{bundles[goal - 1].id} is already applied; use --to {options.target} to roll back to it")
     else:
@@ -214,11 +218,27 @@ def _step(bundle: Bundle, direction: str, dialect: str) -> Step:
     return Step(bundle, direction, tuple(split_statements(bundle.script(dialect, direction), dialect)))
 
 
-def _position(bundles: list[Bundle], ref: str) -> int:
-    """Return how many bundles are applied once `ref` is the newest ("0" means none)."""
+def _position(bundles: list[Bundle], ref: str, logical: list[Bundle] | None = None) -> int:
+    """Return how many bundles are applied once `ref` is the newest ("0" means none).
+
+    `bundles` is the chain as this database goes through it; `logical`, the bundles' own
+    chain, where `ref` is read first: a squash this database goes through as the bundles
+    it replaces stands for the last of them, and those bundles are found by name too.
+    """
     if ref in ("0", "zero"):
         return 0
-    target = find_bundle(bundles, ref)
+    if logical is None:
+        return bundles.index(find_bundle(bundles, ref)) + 1
+    try:
+        target = find_bundle(logical, ref)
+    except BundleNotFound:
+        try:
+            return bundles.index(find_bundle(bundles, ref)) + 1  # a replaced bundle this database still goes through
+        except BundleNotFound:
+            pass
+        raise
+    if target not in bundles and target.originals and target.originals[-1] in bundles:
+        target = target.originals[-1]
     return bundles.index(target) + 1
 
 
@@ -235,6 +255,7 @@ class Runner:
     # Steps another runner took between this one's plan and its turn at the lock (SQLite's
     # lock is per bundle): skipped, and reported as theirs.
     done_elsewhere: list[Step] = field(default_factory=list)
+    chain: list[Bundle] = field(default_factory=list)  # every bundle: a squash's state may come from its originals' rows
 
     @property
     def dialect(self) -> Dialect:
@@ -270,7 +291,7 @@ class Runner:
 
     def _still_due(self, step: Step, rows: list[LedgerRow]) -> bool:
         """Re-check under the lock: another runner may have done this step meanwhile."""
-        state = bundle_states(rows).get(step.bundle.id, BundleState("pending"))
+        state = ledger_view(rows, self.chain).states.get(step.bundle.id, BundleState("pending"))
         due = state.is_applied == (step.direction == "down") or state.state == "failed"
         if not due:
             self.done_elsewhere.append(step)
@@ -407,11 +428,34 @@ def _done_words(count: int) -> str:
 def verify_steps(steps: list[Step], gate: ApprovalGate) -> None:
     """Refuse (exit 3) before anything runs when a bundle's files or approvals do not hold."""
     for step in steps:
-        problems = verify_files(step.bundle.path, step.bundle.manifest)
+        problems = verify_files(step.bundle.path, step.bundle.manifest) + replaced_problems(step.bundle)
         if problems:
             raise IntegrityError(first_of(problems))
         if step.direction == "up":
             gate.check(step.bundle)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every apply reads before it connects: the bundles, the approval gate, how steps are verified.
+
+    A fleet prepares once and passes the same to each database: the bundles are read once,
+    and `verify` remembers what it has checked, so each bundle's files and approvals are
+    verified once for every database.
+    """
+
+    bundles: list[Bundle]
+    gate: ApprovalGate
+    verify: Callable[[list[Step]], None]
+
+
+def prepare(settings: Settings, options: ApplyOptions) -> Prepared:
+    """Read the bundles and the approval policy; refuse when there is nothing to apply."""
+    gate = approval_gate(settings, options.reviewers)
+    bundles = load_bundles(settings.bundles_dir)
+    if not bundles:
+        raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
+    return Prepared(bundles, gate, lambda steps: verify_steps(steps, gate))
 
 
 def apply(
@@ -420,38 +464,44 @@ def apply(
     options: ApplyOptions,
     progress: Progress | None = None,
     confirm: Callable[[list[Step]], bool] = lambda steps: True,
+    prepared: Prepared | None = None,
+    opened: Callable[[Connection], None] = lambda conn: None,
 ) -> ApplyResult:
-    """Bring a database to the requested bundle; see ApplyOptions for the forms."""
-    gate = approval_gate(settings, options.reviewers)
-    bundles = load_bundles(settings.bundles_dir)
-    if not bundles:
-        raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
+    """Bring a database to the requested bundle; see ApplyOptions for the forms.
+
+    `prepared` is what `prepare` returns, when the caller has it already (a fleet);
+    `opened` is told the connection once it is open (a fleet cancels its statement on Ctrl-C).
+    """
+    prepared = prepared or prepare(settings, options)
+    bundles, gate, verify = prepared.bundles, prepared.gate, prepared.verify
     url = target_url(settings, database)
+    actor = None if options.dry_run else resolve_actor(options.actor)  # refused before anything is touched
     conn = open_database(url, create=not options.dry_run)
     if conn is None:  # a dry run against a database file that does not exist yet
         steps = plan(bundles, [], url.dialect, options)
-        verify_steps(steps, gate)
+        verify(steps)
         return ApplyResult(steps, dry_run=True)
     with conn:
+        opened(conn)
         driver = get_dialect(conn.dialect).driver
         if options.dry_run:
             steps = plan(bundles, read_rows(conn), conn.dialect, options)
-            verify_steps(steps, gate)
+            verify(steps)
             return ApplyResult(steps, dry_run=True)
         # Lock before reading the ledger: a row another runner is writing right now is
         # in progress, not failed.
         driver.acquire_lock(conn, options.lock_timeout)
         try:
             steps = plan(bundles, read_rows(conn), conn.dialect, options)
-            verify_steps(steps, gate)
+            verify(steps)
             if not steps or not confirm(steps):
                 return ApplyResult([])
             if not ledger_exists(conn):
                 create_ledger(conn)
             progress = progress or SilentProgress()
             if options.resume:
-                steps = _resumed_from_live_schema(conn, bundles, steps, progress)
-            runner = Runner(conn, options, progress, gate.approvals, resolve_actor(options.actor))
+                steps = _resumed_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
+            runner = Runner(conn, options, progress, gate.approvals, actor, chain=bundles)
             started = time.monotonic()
             count = runner.run(steps)
             elsewhere = {id(step) for step in runner.done_elsewhere}

@@ -8,9 +8,10 @@ from typing import Any
 
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.proofs import proof_states
-from reviewkit.bundle.store import Bundle, load_bundles
+from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
 from reviewkit.config import Settings
-from reviewkit.db.ledger import BundleState, LedgerRow, bundle_states, ledger_problems, read_rows
+from reviewkit.db.ledger import BundleState, LedgerRow, ledger_problems, read_rows
+from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
@@ -45,11 +46,12 @@ class BundleStatus:
                 "approvals_required": self.approvals_required, "approvals_met": self.approvals_met,
                 "approvals_summary": self.approvals, "applied_at": self.applied_at, "applied_by": self.applied_by,
                 "last_run": self.last_run}
+    replaces: list[str] = field(default_factory=list)  # a squash: the ids of the bundles it replaces
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "created_at": self.created_at, "author": self.author, "risk": self.risk,
                 "approvals": self.approvals, "proofs": self.proofs, "state": self.state, "detail": self.detail,
-                "flags": self.flags, "explanation": self.explanation}
+                "flags": self.flags, "explanation": self.explanation, "replaces": self.replaces}
 
     def proofs_cell(self) -> str:
         """Return the proofs for a table cell: "none", "all proven" when every dialect's state is that, else a line per dialect."""
@@ -79,7 +81,7 @@ class StatusReport:
         its approvals against today's policy are `verify`'s to judge.
         """
         return bool(self.ledger_problems) or any(
-            b.flags or b.state in ("pending", "failed", "rolled back")
+            b.flags or b.state in ("pending", "failed", "rolled back", "partial")
             or (not b.approvals_met and b.state not in ("applied", "faked")) for b in self.bundles
         )
 
@@ -117,8 +119,12 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
         with conn:
             where = conn.url.redacted()
             rows = read_rows(conn)
-            explained = _half_applied(conn, bundles, bundle_states(rows))
-    states = bundle_states(rows or [])
+            view = ledger_view(rows, bundles)
+            explained = _half_applied(conn, view.chain, view.states)
+            # A replaced bundle this database is part-way through shows under the squash that stands for it.
+            for original, squash in view.expanded.items():
+                explained.setdefault(squash.id, []).extend(explained.pop(original, []))
+    states = ledger_view(rows or [], bundles).states
     report = StatusReport(where, [])
     for bundle in bundles:
         report.bundles.append(_bundle_status(bundle, states, rows is not None, gate))
@@ -190,8 +196,9 @@ def database_ledger_problems(settings: Settings, database: str, bundles: list[Bu
 
 def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool, gate: ApprovalGate) -> BundleStatus:
     m = bundle.manifest
-    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, gate.summary(bundle), None)
-    status.flags += verify_files(bundle.path, bundle.manifest)
+    status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, gate.summary(bundle), None,
+                          replaces=bundle.replaced_ids)
+    status.flags += verify_files(bundle.path, bundle.manifest) + replaced_problems(bundle)
     # The judgement apply refuses on and verify reports: approval files that are not right
     # are flags; a policy not (yet) met needs attention too, as the approvals column says.
     status.flags += gate.flags(bundle)
@@ -208,8 +215,14 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
         return status
     if state.state in ("applied", "faked", "rolled back"):
         status.detail = f"{(row.finished_at or '')[:16].replace('T', ' ')} by {row.applied_by}"
+        if state.via:
+            status.detail = f"{state.detail_via}, {status.detail}"
     elif state.state == "failed":
-        status.detail = failure_detail(row, get_dialect(row.dialect).transactional_ddl)
+        which = f"{row.bundle_id} " if row.bundle_id != bundle.id else ""  # a replaced bundle, run in the squash's stead
+        status.detail = which + failure_detail(row, get_dialect(row.dialect).transactional_ddl)
+    elif state.state == "partial":
+        rest = [i for i in bundle.replaced_ids if i not in state.via]
+        status.detail = f"{', '.join(state.via)} applied of the {len(bundle.replaces)} it replaces; apply runs {', '.join(rest)}"
     return status
 
 

@@ -25,6 +25,7 @@ from reviewkit.dialects.base import Dialect
 from reviewkit.errors import ConfigError, OperationFailed, UsageError
 
 _SECRET_KEYS = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+_PORT_LIKE = re.compile(r"[^/:@]*:[0-9]*(/|$)")  # host:5432/db: a colon that is a port's, not a password's
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ def redact(raw: str) -> str:
     if not sep:
         return "<database URL without a scheme>"
     main, question, query = rest.partition("?")
+    if "@" not in main and "@" in query and not _PORT_LIKE.match(main):
+        # An unencoded "?" in the password ("user:pa?ss@host/db"): the user info runs to the last "@".
+        before, _, after = rest.rpartition("@")
+        host, question, query = after.partition("?")
+        main = f"{before}@{host}"
     # The last "@" ends the user info: an unencoded "@" in a password stays hidden too.
     userinfo, at, hostpart = main.rpartition("@")
     if at and ":" in userinfo:
@@ -104,7 +110,13 @@ def _parse_server_url(url: str, dialect: Dialect) -> DatabaseURL:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as err:
-        raise ConfigError(f"database URL {redact(url)}: {err}") from None
+        # Python's words would quote the "port", which is a password's start when it holds
+        # an unencoded "/", "?" or "#" (user:pa/ss@host): say what is wrong without them.
+        if "out of range" in str(err):
+            raise ConfigError(f"database URL {redact(url)}: its port is not a number from 0 to 65535") from None
+        what = "its port is not a number" if "port" in str(err).lower() else "it is not a valid URL"
+        raise ConfigError(f"database URL {redact(url)}: {what} (characters such as / ? # @ : in a user name or "
+                          "password must be URL-encoded: %2F %3F %23 %40 %3A)") from None
     userinfo, at, _ = parts.netloc.rpartition("@")
     user, colon, password = userinfo.partition(":")
     database = unquote(parts.path.lstrip("/")) or None

@@ -94,6 +94,14 @@ class Driver:
         server that would go on with it (MySQL) is asked from a second connection.
         """
 
+    def interrupt(self, conn: Connection) -> None:
+        """Stop, from another thread, the statement `conn` is running now (a fleet's Ctrl-C).
+
+        Python gives Ctrl-C to the main thread only: a fleet's workers are stopped through
+        their engines. Here as after a Ctrl-C, by default: a second connection, if any.
+        """
+        self.cancel_statement(conn)
+
     def table_exists(self, conn: Connection, name: str) -> bool:
         raise NotImplementedError
 

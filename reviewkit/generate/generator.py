@@ -137,7 +137,7 @@ def _plan(settings: Settings, parent: Bundle | None, options: GenerateOptions,
     before = parent.schema() if parent else Schema()
     dialects = [get_dialect(d) for d in settings.dialects]
     author = resolve_author(options.author, settings)
-    number = (parent.number + 1) if parent else 1
+    number = (parent.last_number + 1) if parent else 1  # after a squash: the number after the last it replaces
     form = ScriptForm(settings.generate.online if options.online is None else options.online,
                       settings.generate.lock_timeout)
 
@@ -163,11 +163,21 @@ def _plan(settings: Settings, parent: Bundle | None, options: GenerateOptions,
     if after != models and after.ignoring_column_order() != models.ignoring_column_order():
         raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
+    planned = compile_bundle(settings, bundle_id, operations, up_contexts, parent, author, form)
+    if options.baseline is not None:
+        planned.manifest["baseline"] = True
+        planned.files["REVIEW.md"] = baseline_note(options.baseline).encode() + planned.files["REVIEW.md"]
+    return planned
+
+
+def compile_bundle(
+    settings: Settings, bundle_id: str, operations: list[Operation], up_contexts: list[CompileContext],
+    parent: Bundle | None, author: str, form: ScriptForm,
+) -> PlannedBundle:
+    """Return the bundle of `operations` after `parent`: each dialect's scripts linted, REVIEW.md, the manifest."""
+    dialects = [get_dialect(d) for d in settings.dialects]
     files, findings, lint = _bundle_files(settings, bundle_id, dialects, operations, up_contexts, parent, author, form)
     manifest = _manifest(bundle_id, parent, author, dialects, operations, findings, form)
-    if options.baseline is not None:
-        manifest["baseline"] = True
-        files["REVIEW.md"] = baseline_note(options.baseline).encode() + files["REVIEW.md"]
     return PlannedBundle(bundle_id, files, manifest, lint)
 
 

@@ -72,8 +72,15 @@ class Statement:
 
     @_once
     def tokens(self) -> list[Token]:
-        """sqlglot's tokens of the statement, in its dialect (cheaper than a tree; rules may read them)."""
-        return SqlglotDialect.get_or_raise(self.dialect).tokenize(self.sql)
+        """sqlglot's tokens of the statement, in its dialect (cheaper than a tree; rules may read them).
+
+        Empty when sqlglot cannot tokenize it (a hand edit left a quote open): the rules read
+        nothing, and `unparsable` says the statement was not checked.
+        """
+        try:
+            return SqlglotDialect.get_or_raise(self.dialect).tokenize(self.sql)
+        except (SqlglotError, ValueError, IndexError):  # TokenError, and the slips under it
+            return []
 
     @_once
     def readable(self) -> str:

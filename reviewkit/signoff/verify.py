@@ -16,7 +16,7 @@ from typing import Any
 
 from reviewkit.bundle.digest import compute_digest
 from reviewkit.bundle.proofs import ProofState, proof_states
-from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
+from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.config import Settings
 from reviewkit.signoff.approvals import PolicyResult, evaluate_with, needs_reviewers
 from reviewkit.signoff.reviewers import Reviewers, load_reviewers, resolve_reviewers_path
@@ -96,5 +96,6 @@ def verify_bundle(bundle: Bundle, settings: Settings, reviewers: Reviewers | Non
     policy = evaluate_with(bundle, settings.policy, reviewers)
     proofs = proof_states(bundle)
     invalid = [f"{proof.file}: not a valid proof: {proof.detail}" for proof in proofs if proof.state == "invalid"]
-    return BundleReport(bundle, policy, list(policy.problems) + invalid, proofs)
+    # A squash: the replaced bundles still here must be the ones its `replaces` names.
+    return BundleReport(bundle, policy, list(policy.problems) + invalid + replaced_problems(bundle), proofs)
 

@@ -106,6 +106,10 @@ class PostgresDriver(Driver):
 
     # -- the migration lock --------------------------------------------------------------
 
+    def interrupt(self, conn: Connection) -> None:
+        # libpq's cancel request, which psycopg lets another thread send.
+        conn.raw.cancel()
+
     def acquire_lock(self, conn: Connection, timeout: float) -> None:
         # Polled rather than blocking so the wait honours --lock-timeout exactly; a
         # session lock dies with its connection, so a killed runner frees it.

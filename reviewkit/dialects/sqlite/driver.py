@@ -70,6 +70,10 @@ class SQLiteDriver(Driver):
 
     # -- the migration lock --------------------------------------------------------------
 
+    def interrupt(self, conn: Connection) -> None:
+        # sqlite3_interrupt, the one call sqlite3 allows from another thread.
+        conn.raw.interrupt()
+
     def acquire_lock(self, conn: Connection, timeout: float) -> None:
         # SQLite's lock is its write lock: each bundle runs in BEGIN IMMEDIATE, which
         # waits this long for another writer to finish.

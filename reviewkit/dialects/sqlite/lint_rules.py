@@ -83,13 +83,32 @@ def rebuild_leaves_columns_out(statement: Statement, script: Script) -> Iterator
     if before is None or match.group(1) != f"{REBUILD_PREFIX}{table}":
         return
     read = match.group(2)
-    lost = [c.name for c in before.columns
-            if f'"{c.name}"' not in read and not re.search(rf"(?<![\w\"]){re.escape(c.name)}(?![\w\"])", read, re.IGNORECASE)]
+    names = _renamed_before(table, statement, script)
+    lost = [c.name for c in before.columns if not _copied(names.get(c.name, c.name), read)]
     if lost:
         yield Finding("sqlite-drop", "high", f"the rebuild of {table} leaves out {', '.join(lost)}: their values are lost",
                       "stop using it, back it up, drop it later", table=table)
 
 
+def _copied(name: str, read: str) -> bool:
+    return f'"{name}"' in read or bool(re.search(rf"(?<![\w\"]){re.escape(name)}(?![\w\"])", read, re.IGNORECASE))
+
+
+def _renamed_before(table: str, statement: Statement, script: Script) -> dict[str, str]:
+    """Return each column of `table` an earlier statement of the script renamed, with the name it has now."""
+    names: dict[str, str] = {}
+    for earlier in script.statements[:statement.number - 1]:
+        found = _RENAME_COLUMN.match(earlier.sql)
+        if found and found.group(1).strip('"') == table:
+            old, new = found.group(2).strip('"'), found.group(3).strip('"')
+            earlier_names = [original for original, current in names.items() if current == old]
+            for original in earlier_names or [old]:  # renamed twice: the column it was first
+                names[original] = new
+    return names
+
+
+_RENAME_COLUMN = re.compile(r'\s*ALTER\s+TABLE\s+("?\w+"?)\s+RENAME\s+(?:COLUMN\s+)?("?\w+"?)\s+TO\s+("?\w+"?)\s*$',
+                            re.IGNORECASE)
 _COPY_FROM = re.compile(r'\s*INSERT\s+INTO\s+"?(\w+)"?\s*\([^)]*\)\s*SELECT\s+(.*)\s+FROM\s+"?(\w+)"?\s*$',
                         re.IGNORECASE | re.DOTALL)
 
