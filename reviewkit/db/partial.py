@@ -57,6 +57,9 @@ def _statements_line(bundle: Bundle, dialect: str, row: LedgerRow) -> str:
     done = f"statements 1-{row.statements_done}" if row.statements_done > 1 else (
         "statement 1" if row.statements_done == 1 else "no statement")
     stopped = "stopped" if row.status == "running" else "failed"  # running: the runner died or lost its connection
+    if failed > len(statements):  # stopped between its last statement and the row that says applied
+        return (f"{bundle.id} ({row.direction}) stopped after its last statement, before it was recorded as "
+                f"applied: {done} took effect, each committed on its own")
     text = (f"{bundle.id} ({row.direction}) {stopped} at statement {failed} of {len(statements)}: {done} took "
             "effect, each committed on its own")
     if failed <= len(statements):

@@ -144,10 +144,7 @@ def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: Ap
         if options.resume:
             return _resume_step(broken, row, dialect, bundles, goal)
         if goal >= head + 1:
-            raise LedgerMismatch(
-                f"{broken.id} failed at statement {row.statements_done + 1} of {row.statements_total} on this database; "
-                "fix the cause, reseal the bundle, then run `reviewkit apply --resume` (or `--to` an earlier bundle)"
-            )
+            raise LedgerMismatch(_refusal(broken, row))
     elif options.resume:
         raise UsageError("--resume: no bundle is waiting to be resumed on this database")
 
@@ -185,9 +182,29 @@ def transactional_failure(state: BundleState, dialect: str) -> bool:
         get_dialect(dialect).transactional_ddl
 
 
+def stopped_after_last_statement(row: LedgerRow) -> bool:
+    """A run stopped between its last statement and the row that records the bundle applied.
+
+    The ledger row is advanced after each statement, then marked applied: a runner killed
+    (or a connection ended, or Ctrl-C) between the two leaves it `running` with every
+    statement done. Nothing is left to run; `--resume` records it.
+    """
+    return row.status == "running" and row.statements_done >= row.statements_total
+
+
+def _refusal(bundle: Bundle, row: LedgerRow) -> str:
+    """Why `apply` does not go on past a half-applied bundle, and what does."""
+    if stopped_after_last_statement(row):
+        return (f"{bundle.id} was stopped after its last statement ({row.statements_done} of {row.statements_total} "
+                "committed) before it was recorded as applied; run `reviewkit apply --resume` to record it")
+    return (f"{bundle.id} failed at statement {row.statements_done + 1} of {row.statements_total} on this database; "
+            "fix the cause, reseal the bundle, then run `reviewkit apply --resume` (or `--to` an earlier bundle)")
+
+
 def _resume_step(bundle: Bundle, row: LedgerRow, dialect: str, bundles: list[Bundle], goal: int) -> list[Step]:
     step = _step(bundle, row.direction, dialect)
-    if row.statements_done >= len(step.statements):
+    finished = row.statements_done == len(step.statements) and row.digest == bundle.digest
+    if row.statements_done >= len(step.statements) and not finished:
         raise UsageError(f"--resume: {bundle.id} now has {counted(len(step.statements), 'statement')}, "
                          f"but {row.statements_done} were already done")
     steps = [replace(step, start_at=row.statements_done)]

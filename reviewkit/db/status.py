@@ -238,6 +238,9 @@ def failure_detail(row: LedgerRow, transactional: bool) -> str:
         return f"failed and rolled back, nothing applied: {error}".rstrip(": ")
     at = row.statements_done + 1
     done = "no statement" if at == 1 else ("statement 1" if at == 2 else f"statements 1-{at - 1}")
+    if row.status == "running" and row.statements_done >= row.statements_total:
+        return (f"interrupted after its last statement ({done} committed), before it was recorded as applied; "
+                "`apply --resume` records it")
     how = "interrupted" if row.status == "running" else "failed"
     said = _without_statement(error, at)
     return f"{how} at statement {at} of {row.statements_total} ({done} committed){': ' + said if said else ''}"
