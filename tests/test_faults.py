@@ -214,7 +214,8 @@ def test_ctrl_c_on_mariadb_says_how_far_and_resume_finishes(tmp_path, mysql_url)
     assert "first_half" in _tables(mysql_url) and "second_half" not in _tables(mysql_url)
     assert "interrupted at statement 2 of 3" in _state_detail(project, mysql_url, 1)
     refused = run(project, "apply", "--lock-timeout", "1", "--database", cli_url(mysql_url))
-    assert refused.returncode == 3 and "--resume" in refused.stderr, refused.stderr
+    assert refused.returncode == 3 and "0002_slow was stopped at statement 2 of 3" in refused.stderr, refused.stderr
+    assert "--resume" in refused.stderr and "reseal" not in refused.stderr  # nothing to fix after a stop
     edit_script(project, 2, "mysql", lambda text: text.replace("SELECT SLEEP(30)", "SELECT SLEEP(0)"))
     resumed = run(project, "apply", "--resume", "--lock-timeout", "1", "--database", cli_url(mysql_url))
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr

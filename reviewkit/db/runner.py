@@ -197,6 +197,10 @@ def _refusal(bundle: Bundle, row: LedgerRow) -> str:
     if stopped_after_last_statement(row):
         return (f"{bundle.id} was stopped after its last statement ({row.statements_done} of {row.statements_total} "
                 "committed) before it was recorded as applied; run `reviewkit apply --resume` to record it")
+    if row.status == "running":  # the runner was stopped: nothing to fix, the live schema says where to go on
+        return (f"{bundle.id} was stopped at statement {row.statements_done + 1} of {row.statements_total} on this "
+                "database; run `reviewkit apply --resume` to go on from what the database has (or `--to` an earlier "
+                "bundle)")
     return (f"{bundle.id} failed at statement {row.statements_done + 1} of {row.statements_total} on this database; "
             "fix the cause, reseal the bundle, then run `reviewkit apply --resume` (or `--to` an earlier bundle)")
 
