@@ -326,3 +326,17 @@ def test_mariadb_resumes_a_large_bundle_at_the_failed_statement(tmp_path: Path, 
         assert conn.query("SELECT COUNT(*) FROM items")[0][0] == rows + ROWS_PER_INSERT
         ledger = conn.query("SELECT statements_total, statements_done, status FROM reviewkit_ledger ORDER BY id")
     assert tuple(ledger[-1])[1:] == (statements, "applied")
+
+
+def test_the_counting_pass_says_whether_a_large_script_needs_autocommit(tmp_path: Path, monkeypatch) -> None:
+    from reviewkit.db.execute import in_one_transaction
+    from reviewkit.dialects import get_dialect
+
+    monkeypatch.setattr(script_file, "KEEP_WHOLE_BELOW", 10)
+    watch = get_dialect("postgres").driver.needs_autocommit
+    path = tmp_path / "up.sql"
+    path.write_text("INSERT INTO t VALUES (1);\n" * 100)
+    assert in_one_transaction("postgres", ScriptStatements(path, "postgres", "x", watch=watch))
+    path.write_text("INSERT INTO t VALUES (1);\n" * 100 + "CREATE INDEX CONCURRENTLY i ON t (x);\n")
+    statements = ScriptStatements(path, "postgres", "x", watch=watch)
+    assert not in_one_transaction("postgres", statements) and not statements.kept_whole

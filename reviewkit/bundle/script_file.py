@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import overload
 
 from reviewkit.bundle.store import Bundle
+from reviewkit.dialects import get_dialect
 from reviewkit.dialects.splitter import ScriptStatement, split_stream
 from reviewkit.errors import IntegrityError
 
@@ -65,13 +66,16 @@ class ScriptStatements(Sequence[ScriptStatement]):
     """The statements of one script file, split as `split_statements` splits its text.
 
     `label` names the file in errors (`0003_backfill/postgres/up.sql`); `sha256`, when given,
-    is what every pass must have read.
+    is what every pass must have read; `watch`, a question the counting pass answers for
+    every statement at once (`any_watched`), so that it needs no pass of its own.
     """
 
-    def __init__(self, path: Path, dialect: str, label: str, sha256: str | None = None) -> None:
-        self.path, self.dialect, self.label, self.sha256 = path, dialect, label, sha256
+    def __init__(self, path: Path, dialect: str, label: str, sha256: str | None = None,
+                 watch: Callable[[str], bool] | None = None) -> None:
+        self.path, self.dialect, self.label, self.sha256, self.watch = path, dialect, label, sha256, watch
         self._kept: tuple[ScriptStatement, ...] | None = None
         self._count: int | None = None
+        self._watched = False
 
     def __iter__(self) -> Iterator[ScriptStatement]:
         if self._kept is None and not is_large(self.path):
@@ -85,7 +89,7 @@ class ScriptStatements(Sequence[ScriptStatement]):
             return len(self._kept)
         if self._count is None:
             if is_large(self.path):
-                self._count = sum(1 for _ in self._read())
+                self._count = self._count_pass()
             else:
                 self._kept = tuple(self._read())
                 return len(self._kept)
@@ -113,6 +117,22 @@ class ScriptStatements(Sequence[ScriptStatement]):
         return found
 
     @property
+    def any_watched(self) -> bool:
+        """Whether `watch` says yes of any statement."""
+        if self.watch is None:
+            return False
+        len(self)
+        return any(self.watch(s.sql) for s in self._kept) if self._kept is not None else self._watched
+
+    def _count_pass(self) -> int:
+        count = 0
+        for statement in self._read():
+            count += 1
+            if self.watch is not None and not self._watched:
+                self._watched = self.watch(statement.sql)
+        return count
+
+    @property
     def kept_whole(self) -> bool:
         """Whether the statements are held in memory (a small script, read once)."""
         return self._kept is not None
@@ -134,4 +154,5 @@ def bundle_statements(bundle: Bundle, dialect: str, direction: str) -> ScriptSta
     """Return the statements of one of `bundle`'s scripts, checked against its manifest on every read."""
     path = bundle.script_path_checked(dialect, direction)
     rel = f"{dialect}/{direction}.sql"
-    return ScriptStatements(path, dialect, f"{bundle.id}/{rel}", bundle.manifest["files"].get(rel))
+    watch = get_dialect(dialect).driver.needs_autocommit  # what decides whether the script runs in one transaction
+    return ScriptStatements(path, dialect, f"{bundle.id}/{rel}", bundle.manifest["files"].get(rel), watch)
