@@ -250,7 +250,7 @@ def run(options: argparse.Namespace, scratch: Path, size: int) -> None:
     written = time.perf_counter() - start
     megabytes = script.stat().st_size / MB
     print(f"data bundle: {megabytes:,.0f} MB, {statements:,} statements, {rows:,} rows "
-          f"(written and sealed in {written:.1f} s)")
+          f"(written and sealed in {written:.1f} s)", flush=True)
     results = [("-", "reviewkit verify 2", *measured([sys.executable, "-m", "reviewkit", "verify", "2"], cwd=root))]
     for name in options.engines.split(","):
         results += bench_engine(Engine(name.strip(), options, scratch), root, script, rows)
