@@ -80,9 +80,14 @@ class Bundle:
         return self.path / dialect / f"{direction}.sql"
 
     def script(self, dialect: str, direction: str) -> str:
+        """Return a script's text, read whole: for generated (small) scripts; `bundle.script_file` streams them."""
+        return self.script_path_checked(dialect, direction).read_text(encoding="utf-8")
+
+    def script_path_checked(self, dialect: str, direction: str) -> Path:
+        """Return a script's path, refusing a dialect the bundle does not carry."""
         if dialect not in self.manifest["dialects"]:
             raise BundleNotFound(f"{self.id}: bundle carries no {dialect} scripts (it has {', '.join(self.manifest['dialects'])})")
-        return self.script_path(dialect, direction).read_text(encoding="utf-8")
+        return self.script_path(dialect, direction)
 
     def schema(self) -> Schema:
         try:

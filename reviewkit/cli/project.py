@@ -213,16 +213,19 @@ def show_cmd(
     """Print a bundle's SQL."""
     settings = load_settings()
     found = find_bundle(load_bundles(settings.bundles_dir), bundle)
+    from reviewkit.bundle.script_file import is_large, read_chunks
+
     name = dialect or found.manifest["dialects"][0]
-    text = found.script(name, "down" if down else "up")
-    if out.is_terminal:
+    path = found.script_path_checked(name, "down" if down else "up")
+    if out.is_terminal and not is_large(path):
         from rich.syntax import Syntax  # only a terminal needs it; keep start-up fast
 
         from reviewkit.dialects import get_dialect
 
-        out.print(Syntax(text, get_dialect(name).lexer, word_wrap=True))
-    else:
-        sys.stdout.write(text)
+        out.print(Syntax(found.script(name, "down" if down else "up"), get_dialect(name).lexer, word_wrap=True))
+    else:  # piped, or a data script too large to highlight: streamed as it is read
+        for chunk in read_chunks(path):
+            sys.stdout.write(chunk)
 
 
 def lint_cmd(

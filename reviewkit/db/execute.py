@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 
+from reviewkit.bundle.script_file import ScriptStatements
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.splitter import ScriptStatement
@@ -98,4 +99,8 @@ def in_one_transaction(dialect: str, statements: Sequence[ScriptStatement], onli
     engine = get_dialect(dialect)
     if online and engine.online_forms:
         return False
-    return engine.transactional_ddl and not any(engine.driver.needs_autocommit(s.sql) for s in statements)
+    if not engine.transactional_ddl:
+        return False
+    if isinstance(statements, ScriptStatements) and statements.watch == engine.driver.needs_autocommit:
+        return not statements.any_watched  # answered by the pass that counted them: a large script is read once less
+    return not any(engine.driver.needs_autocommit(s.sql) for s in statements)

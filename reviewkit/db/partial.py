@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 
+from reviewkit.bundle.script_file import bundle_statements, is_large
 from reviewkit.bundle.store import Bundle
 from reviewkit.db.introspect import introspect
 from reviewkit.db.ledger import LedgerRow
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
-from reviewkit.dialects.splitter import split_statements
 from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.schema.state import Schema
 
@@ -51,8 +51,7 @@ def explain_partial(conn: Connection, bundle: Bundle, parent: Bundle | None, row
 
 def _statements_line(bundle: Bundle, dialect: str, row: LedgerRow) -> str:
     """Say which statements ran and which operation the failed one belongs to."""
-    script = bundle.script(dialect, row.direction)
-    statements = split_statements(script, dialect)
+    statements = bundle_statements(bundle, dialect, row.direction)
     failed = row.statements_done + 1
     done = f"statements 1-{row.statements_done}" if row.statements_done > 1 else (
         "statement 1" if row.statements_done == 1 else "no statement")
@@ -62,8 +61,9 @@ def _statements_line(bundle: Bundle, dialect: str, row: LedgerRow) -> str:
                 f"applied: {done} took effect, each committed on its own")
     text = (f"{bundle.id} ({row.direction}) {stopped} at statement {failed} of {len(statements)}: {done} took "
             "effect, each committed on its own")
-    if failed <= len(statements):
-        operation = _operation_at(script, statements[failed - 1].line)
+    # A large (hand-written data) script has no numbered operations, and is not read whole for them.
+    if failed <= len(statements) and not is_large(statements.path):
+        operation = _operation_at(bundle.script(dialect, row.direction), statements[failed - 1].line)
         if operation:
             text += f"; statement {failed} belongs to operation {operation}"
     return text

@@ -19,8 +19,10 @@ confuse the answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from reviewkit.bundle.script_file import is_large
 from reviewkit.bundle.store import Bundle
 from reviewkit.db.introspect import introspect
 from reviewkit.db.ledger import LedgerRow
@@ -48,11 +50,11 @@ class ResumePoint:
 
 
 def resume_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row: LedgerRow,
-                 statements: tuple[ScriptStatement, ...]) -> ResumePoint:
+                 statements: Sequence[ScriptStatement]) -> ResumePoint:
     """Return where the resumed run of `bundle` starts, from what the live schema holds."""
     done = row.statements_done
-    if done >= len(statements):
-        return ResumePoint(done)
+    if done >= len(statements) or is_large(bundle.script_path(conn.dialect, row.direction)):
+        return ResumePoint(done)  # large: a hand-written data script, whose statements are no operations we know
     operations = _rebuilt_operations(bundle, parent)
     if operations is None:  # a hand-written or hand-edited bundle: its statements are not operations we know
         return ResumePoint(done)
@@ -135,7 +137,7 @@ def _words(sql: str) -> str:
     return " ".join(sql.split()).rstrip(";").rstrip()
 
 
-def _operation_spans(script: str, statements: tuple[ScriptStatement, ...]) -> dict[int, int]:
+def _operation_spans(script: str, statements: Sequence[ScriptStatement]) -> dict[int, int]:
     """Return, for each statement number, the number of the operation whose comment comes last above it."""
     starts = [(script.count("\n", 0, match.start()) + 1, int(match.group(1)))
               for match in _OPERATION_COMMENT.finditer(script)]

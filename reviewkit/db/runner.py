@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reviewkit.bundle.digest import verify_files
+from reviewkit.bundle.script_file import bundle_statements
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.config import Settings, os_user
 from reviewkit.db.execute import in_one_transaction, ledger_error, run_statement
@@ -40,7 +41,7 @@ from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
-from reviewkit.dialects.splitter import ScriptStatement, split_statements
+from reviewkit.dialects.splitter import ScriptStatement
 from reviewkit.errors import BundleNotFound, IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
 from reviewkit.plural import counted
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
@@ -62,7 +63,7 @@ class ApplyOptions:
 class Step:
     bundle: Bundle
     direction: str  # up or down
-    statements: tuple[ScriptStatement, ...]
+    statements: Sequence[ScriptStatement]  # read from the file on each pass when the script is large
     start_at: int = 0  # statements already done (resume)
 
     @property
@@ -219,7 +220,7 @@ def _resume_step(bundle: Bundle, row: LedgerRow, dialect: str, bundles: list[Bun
 
 
 def _step(bundle: Bundle, direction: str, dialect: str) -> Step:
-    return Step(bundle, direction, tuple(split_statements(bundle.script(dialect, direction), dialect)))
+    return Step(bundle, direction, bundle_statements(bundle, dialect, direction))
 
 
 def _position(bundles: list[Bundle], ref: str, logical: list[Bundle] | None = None) -> int:
@@ -400,16 +401,17 @@ class Runner:
         own result (PostgreSQL), this keeps a large bundle within reach of `psql -1 -f`.
         """
         size = self.dialect.batch_size
-        for start in range(0, len(step.statements), size):
-            chunk = step.statements[start:start + size]
+        start = 0
+        for chunk in _batches(step.statements, size):
             if size == 1:
                 self._execute(step, start + 1, chunk[0])
-                continue
-            try:
-                self.conn.execute(";\n".join(s.sql for s in chunk))
-            except OperationFailed:
-                return False
-            self.progress.statement_done(step, start + len(chunk))
+            else:
+                try:
+                    self.conn.execute(";\n".join(s.sql for s in chunk))
+                except OperationFailed:
+                    return False
+                self.progress.statement_done(step, start + len(chunk))
+            start += len(chunk)
         return True
 
     def _execute(self, step: Step, number: int, statement: ScriptStatement) -> None:
@@ -423,6 +425,18 @@ class Runner:
         rows = read_rows(self.conn)
         insert_row(self.conn, self._row(rows, step, "failed", 0, error=ledger_error(failure)))
         self.conn.commit()
+
+
+def _batches(statements: Iterable[ScriptStatement], size: int) -> Iterator[list[ScriptStatement]]:
+    """Yield the statements `size` at a time, reading them as they come (a large script is never held whole)."""
+    batch: list[ScriptStatement] = []
+    for statement in statements:
+        batch.append(statement)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _done_words(count: int) -> str:

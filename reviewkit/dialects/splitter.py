@@ -5,11 +5,17 @@ quoted identifiers, comments and dollar-quoted bodies begin and end (each dialec
 `ScriptRules` say which it has), so it can split scripts that no SQL parser fully
 understands (procedure bodies, `DELIMITER` blocks) and stays fast on large files. Each
 statement keeps the line it starts on, so errors can name it.
+
+`split_stream` reads a script as a stream of text chunks (a 1 GB data bundle read from its
+file) and yields each statement as soon as it is complete, holding only the statement being
+read and the chunk after it: the same scanner, run one statement at a time over a buffer
+that is topped up whenever a statement could still continue past its end.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -32,9 +38,36 @@ _COPY_FROM_STDIN = re.compile(r"copy\b.*\bfrom\s+stdin\b", re.IGNORECASE | re.DO
 _END_OF_COPY_DATA = re.compile(r"^\\\.[ \t]*$", re.MULTILINE)
 
 
+# No decision of the scanner looks further past the end of what a statement consumed than
+# this; a statement that ends closer than this to the end of the buffer waits for more text.
+_LOOKAHEAD = 64
+
+
 def split_statements(text: str, dialect: str) -> list[ScriptStatement]:
     """Return the statements of an SQL script in `dialect`, in order, with their lines."""
     return _Scanner(text, get_dialect(dialect).script_rules).run()
+
+
+def split_stream(chunks: Iterable[str], dialect: str) -> Iterator[ScriptStatement]:
+    """Yield the statements of a script given as text chunks, as `split_statements` returns them for the whole text."""
+    scanner = _Scanner("", get_dialect(dialect).script_rules)
+    source = iter(chunks)
+    pos, final = 0, False
+    while True:
+        saved = scanner.state()
+        end = scanner.advance(pos)
+        if final or (end is not None and end + _LOOKAHEAD <= len(scanner.text)):
+            yield from scanner.statements
+            scanner.statements.clear()
+            if end is None:
+                return
+            pos = end
+            continue
+        # The statement may go on past the buffer: forget what was read of it and top the buffer up.
+        scanner.restore(saved)
+        pos = scanner.top_up(pos, source)
+        final = pos < 0
+        pos = abs(pos) - 1 if final else pos
 
 
 class _Scanner:
@@ -44,21 +77,61 @@ class _Scanner:
         self.statements: list[ScriptStatement] = []
         self._line_offset = 0
         self._line = 1
+        self._copy_data_next = False
         self._set_delimiter(";")
 
     def run(self) -> list[ScriptStatement]:
-        """Alternate between skipping the gap before a statement and reading one."""
-        pos = 0
-        while True:
-            pos = self._skip_gap(pos)
-            if pos >= len(self.text):
-                return self.statements
-            if self.rules.backslash_commands and self.text.startswith("\\", pos):
-                pos = self._read_meta_command(pos)
-                continue
-            pos = self._read_statement(pos)
-            if self.rules.copy_data and _COPY_FROM_STDIN.match(self.statements[-1].sql):
-                pos = self._skip_copy_data(pos)
+        pos: int | None = 0
+        while pos is not None:
+            pos = self.advance(pos)
+        return self.statements
+
+    def advance(self, pos: int) -> int | None:
+        """Read the next statement (or meta-command, or COPY rows) from `pos`; None when only a gap is left."""
+        if self._copy_data_next:
+            self._copy_data_next = False
+            return self._skip_copy_data(pos)
+        pos = self._skip_gap(pos)
+        if pos >= len(self.text):
+            return None
+        if self.rules.backslash_commands and self.text.startswith("\\", pos):
+            return self._read_meta_command(pos)
+        pos = self._read_statement(pos)
+        self._copy_data_next = self.rules.copy_data and _COPY_FROM_STDIN.match(self.statements[-1].sql) is not None
+        return pos
+
+    # -- reading a stream ------------------------------------------------------------------
+
+    def state(self) -> tuple[str, bool, int, int]:
+        return self.delimiter, self._copy_data_next, self._line, self._line_offset
+
+    def restore(self, state: tuple[str, bool, int, int]) -> None:
+        """Go back to `state` (taken before a statement that turned out to need more text)."""
+        delimiter, self._copy_data_next, self._line, self._line_offset = state
+        if delimiter != self.delimiter:
+            self._set_delimiter(delimiter)
+        self.statements.clear()
+
+    def top_up(self, pos: int, source: Iterator[str]) -> int:
+        """Drop the text before `pos` and append at least as much as is left; return the new `pos`.
+
+        At the end of the source, return `-(pos + 1)` instead. Two characters before `pos`
+        stay: the scanner looks back that far (`E'`, `a$b`). Reading at least the buffer's
+        length again keeps a statement larger than a chunk linear to read.
+        """
+        cut = min(max(pos - 2, 0), self._line_offset)
+        rest = self.text[cut:]
+        more: list[str] = []
+        wanted = max(len(rest) - (pos - cut), 1)
+        for chunk in source:
+            more.append(chunk)
+            wanted -= len(chunk)
+            if wanted <= 0:
+                break
+        self.text = rest + "".join(more)
+        self._line_offset -= cut
+        pos -= cut
+        return pos if more and wanted <= 0 else -(pos + 1)
 
     def _read_meta_command(self, start: int) -> int:
         """Read a psql meta-command (`\\c db`): it ends at the end of its line, not at a delimiter."""

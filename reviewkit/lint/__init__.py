@@ -8,7 +8,9 @@ bundle's scripts; `findings` weighs them by table size and applies the DBA's all
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from reviewkit.bundle.script_file import KEEP_WHOLE_BELOW, is_large
 from reviewkit.bundle.store import SCHEMA, Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.errors import IntegrityError, OperationFailed, UsageError
@@ -49,6 +51,8 @@ def _script_findings(settings: Settings, bundle: Bundle, dialect: str, direction
     path = bundle.script_path(dialect, direction)
     root = settings.root.resolve()
     shown = str(path.resolve().relative_to(root)) if path.resolve().is_relative_to(root) else str(path)
+    if is_large(path):
+        return [_too_large(path, shown)]
     try:
         script = path.read_bytes()
         before_bytes = (before.path / SCHEMA).read_bytes() if before is not None else b""
@@ -68,6 +72,22 @@ def _script_findings(settings: Settings, bundle: Bundle, dialect: str, direction
     return found
 
 
+def _too_large(path: Path, shown: str) -> Finding:
+    """The one finding on a script too large to lint statement by statement (a hand-written data backfill).
+
+    Parsing every statement of a 1 GB script would take hours and gigabytes; its size is
+    what a reviewer must know, and reading it is theirs to do.
+    """
+    size = path.stat().st_size
+    return Finding(
+        rule="script-too-large", level="medium", file=shown, line=1, statement=1,
+        message=f"{size / (1 << 20):,.0f} MB script: too large to lint statement by statement "
+                f"(limit {KEEP_WHOLE_BELOW >> 20} MB); read it before approving",
+        help="keep schema changes in a bundle of their own, where lint reads every statement; "
+             "this one then holds only data",
+    )
+
+
 def bundle_risk(settings: Settings, bundle: Bundle) -> dict:
     """Return the manifest's `risk` for `bundle` as its up scripts are now: what `seal` writes after a hand edit."""
     from reviewkit.lint.risk import BundleFinding, kept, operation_at, risk_of
@@ -77,7 +97,8 @@ def bundle_risk(settings: Settings, bundle: Bundle) -> dict:
     parent = bundles[position - 1] if position else None
     found: list[BundleFinding] = []
     for dialect in bundle.manifest["dialects"]:
-        script = bundle.script(dialect, "up")
+        large = is_large(bundle.script_path(dialect, "up"))
+        script = "" if large else bundle.script(dialect, "up")  # a large script has no numbered operations
         operations = len(bundle.manifest["operations"])
         for finding in kept(_script_findings(settings, bundle, dialect, "up", parent), settings.lint):
             found.append(BundleFinding(dialect, finding, operation_at(script, finding.line, operations)))
