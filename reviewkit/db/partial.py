@@ -20,6 +20,7 @@ from reviewkit.db.ledger import LedgerRow
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.diff.differences import Difference, schema_differences
+from reviewkit.plural import first_statements
 from reviewkit.schema.state import Schema
 
 _OPERATION_COMMENT = re.compile(r"^-- (\d+)\. (.+)$", re.MULTILINE)
@@ -53,8 +54,7 @@ def _statements_line(bundle: Bundle, dialect: str, row: LedgerRow) -> str:
     """Say which statements ran and which operation the failed one belongs to."""
     statements = bundle_statements(bundle, dialect, row.direction)
     failed = row.statements_done + 1
-    done = f"statements 1-{row.statements_done}" if row.statements_done > 1 else (
-        "statement 1" if row.statements_done == 1 else "no statement")
+    done = first_statements(row.statements_done)
     stopped = "stopped" if row.status == "running" else "failed"  # running: the runner died or lost its connection
     if failed > len(statements):  # stopped between its last statement and the row that says applied
         return (f"{bundle.id} ({row.direction}) stopped after its last statement, before it was recorded as "

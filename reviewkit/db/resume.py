@@ -18,7 +18,6 @@ confuse the answer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -34,10 +33,10 @@ from reviewkit.dialects.splitter import ScriptStatement
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
 from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import OperationFailed
+from reviewkit.lint.risk import operation_at
 from reviewkit.schema.operations import Operation, reverse_all
 from reviewkit.schema.state import Schema
 
-_OPERATION_COMMENT = re.compile(r"^-- (\d+)\. ", re.MULTILINE)
 _SHOWN = 6
 
 
@@ -62,13 +61,15 @@ def resume_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row: L
     if row.direction == "down":
         operations, before = reverse_all(operations), bundle.schema()
     script = bundle.script(conn.dialect, row.direction)
-    spans = _operation_spans(script, statements)
-    number = done + 1
-    index = spans.get(number)
     dialect = get_dialect(conn.dialect)
     contexts = contexts_for(operations, before)
     compiled = _compiler(dialect, bundle.online).compile_all(operations, contexts)
-    if index is None or index > len(compiled):
+    # Statement number -> the number of the operation whose `-- N.` comment is the last above it.
+    spans = {n: found + 1 for n, statement in enumerate(statements, 1)
+             if (found := operation_at(script, statement.line, len(compiled))) is not None}
+    number = done + 1
+    index = spans.get(number)
+    if index is None:
         return ResumePoint(done)
     item = compiled[index - 1]
     numbers = [n for n, i in spans.items() if i == index]
@@ -135,18 +136,6 @@ def _compiler(dialect: Dialect, online: bool) -> Compiler:
 
 def _words(sql: str) -> str:
     return " ".join(sql.split()).rstrip(";").rstrip()
-
-
-def _operation_spans(script: str, statements: Sequence[ScriptStatement]) -> dict[int, int]:
-    """Return, for each statement number, the number of the operation whose comment comes last above it."""
-    starts = [(script.count("\n", 0, match.start()) + 1, int(match.group(1)))
-              for match in _OPERATION_COMMENT.finditer(script)]
-    spans = {}
-    for number, statement in enumerate(statements, 1):
-        above = [operation for line, operation in starts if line < statement.line]
-        if above:
-            spans[number] = above[-1]
-    return spans
 
 
 def _touched_tables(before: Schema, after: Schema) -> set[str]:

@@ -43,7 +43,7 @@ from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.dialects.splitter import ScriptStatement
 from reviewkit.errors import BundleNotFound, IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
-from reviewkit.plural import counted
+from reviewkit.plural import counted, first_statements
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
 
@@ -378,7 +378,7 @@ class Runner:
                         self.conn.close()
                     raise Interrupted(
                         f"interrupted at statement {number} of {len(step.statements)} of {step.bundle.id}: "
-                        f"{_done_words(number - 1)} committed, statement {number} cancelled; "
+                        f"{first_statements(number - 1)} committed, statement {number} cancelled; "
                         "`reviewkit apply --resume` goes on from what the database has") from None
                 row = replace(row, statements_done=number).sealed()
                 update_row(self.conn, row)
@@ -437,10 +437,6 @@ def _batches(statements: Iterable[ScriptStatement], size: int) -> Iterator[list[
             batch = []
     if batch:
         yield batch
-
-
-def _done_words(count: int) -> str:
-    return "no statement" if count == 0 else ("statement 1" if count == 1 else f"statements 1-{count}")
 
 
 def verify_steps(steps: list[Step], gate: ApprovalGate) -> None:

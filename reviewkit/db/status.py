@@ -16,6 +16,7 @@ from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.errors import ReviewkitError
+from reviewkit.plural import first_statements
 from reviewkit.signoff.gate import ApprovalGate, PolicyGate, approval_gate
 
 
@@ -237,7 +238,7 @@ def failure_detail(row: LedgerRow, transactional: bool) -> str:
     if row.status == "failed" and row.statements_done == 0 and transactional:
         return f"failed and rolled back, nothing applied: {error}".rstrip(": ")
     at = row.statements_done + 1
-    done = "no statement" if at == 1 else ("statement 1" if at == 2 else f"statements 1-{at - 1}")
+    done = first_statements(at - 1)
     if row.status == "running" and row.statements_done >= row.statements_total:
         return (f"interrupted after its last statement ({done} committed), before it was recorded as applied; "
                 "`apply --resume` records it")
