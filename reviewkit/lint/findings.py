@@ -72,9 +72,9 @@ def lock_table_finding(rule: str, locks: int, capacity: LockCapacity, at: int) -
     """The finding on a script whose one transaction takes more locks than a server with default settings has room for."""
     return Finding(
         rule, "medium",
-        f"this script's one transaction takes about {locks:,} locks, past the {capacity.budget:,} that one "
-        f"transaction may take of the lock table of a server with default settings ({capacity.describe()}) from "
-        f"statement {at} on: apply refuses it on such a server",
+        f"this script takes about {locks:,} locks in its one transaction; a server with default settings holds "
+        f"{capacity.describe()}, of which one transaction may take {capacity.budget:,}, passed at statement {at}: "
+        "apply refuses the script there",
         f"{BATCH_REMEDY}; or {capacity.remedy}", locks=locks)
 
 
@@ -84,11 +84,11 @@ def weighed_locks(finding: Finding, capacity: LockCapacity | None) -> Finding:
         return finding
     if finding.locks > capacity.budget:
         return replace(finding, level="high", message=(
-            f"this script's one transaction takes about {finding.locks:,} locks; this server's lock table holds "
-            f"{capacity.describe()}, {capacity.budget:,} of them for one transaction: apply refuses it"))
+            f"this script takes about {finding.locks:,} locks in its one transaction; this server's lock table holds "
+            f"{capacity.describe()}, of which one transaction may take {capacity.budget:,}: apply refuses it"))
     return replace(finding, level="low", message=(
-        f"this script's one transaction takes about {finding.locks:,} locks: more than a server with default settings "
-        f"has room for, but within the {capacity.budget:,} of this server's ({capacity.describe()})"))
+        f"this script takes about {finding.locks:,} locks in its one transaction: more than a server with default "
+        f"settings has room for, but within the {capacity.budget:,} of this server's ({capacity.describe()})"))
 
 
 def allowances(comment_lines: list[str]) -> dict[str, str]:
