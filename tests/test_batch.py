@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -152,8 +153,9 @@ def test_down_scripts_run_in_groups_too(six, request, engine):
     assert (row.direction, row.status, row.statements_done, row.statements_total) == ("down", "applied", 6, 6)
 
 
-def test_an_interrupted_batched_run_is_resumed_where_the_ledger_says(six, postgres_url):
-    """A run killed between groups leaves the row `running` at the groups committed: read as a stopped run."""
+@pytest.mark.parametrize("how", ["kill", "ctrl-c"])
+def test_an_interrupted_batched_run_is_resumed_where_the_ledger_says(six, postgres_url, how):
+    """A run killed or interrupted in a group leaves the row `running` at the groups committed: a stopped run."""
     db = cli_url(postgres_url)
     break_statement_5(six, "postgres", "SELECT pg_sleep(30);\n\n")
     child = subprocess.Popen([sys.executable, "-m", "reviewkit", "apply", "--database", db, "--batch", "3"], cwd=six,
@@ -165,9 +167,13 @@ def test_an_interrupted_batched_run_is_resumed_where_the_ledger_says(six, postgr
                 break
             time.sleep(0.1)
         assert child.poll() is None, "the run ended before it reached the sleeping statement"
-        child.kill()
+        child.send_signal(signal.SIGINT) if how == "ctrl-c" else child.kill()
     finally:
-        child.communicate()
+        _, stderr = child.communicate(timeout=60)
+    if how == "ctrl-c":
+        assert child.returncode == 130 and "Traceback" not in stderr
+        assert stderr.strip() == ("error: interrupted in 0001_six: statements 1-3 committed (--batch), the group from "
+                                  "statement 4 rolled back; `reviewkit apply --resume` goes on from there"), stderr
     row = ledger(postgres_url)[-1]
     assert (row.status, row.statements_done) == ("running", 3)
     status = json.loads(run(six, "status", "--database", db, "--json").stdout)["bundles"][0]
