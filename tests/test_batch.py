@@ -294,3 +294,9 @@ def test_lint_and_review_say_it_before_approval(two_thousand, postgres_url):
     judged = [f for f in json.loads(live.stdout)["findings"] if f["rule"] == "pg-lock-table-full"]
     assert judged and all(f["level"] == "high" and "this server's lock table holds 6,400 locks" in f["message"]
                           for f in judged)
+
+
+def test_fake_runs_nothing_so_needs_no_room(two_thousand, postgres_url):
+    faked = run(two_thousand, "apply", "--fake", "--database", cli_url(postgres_url))
+    assert faked.returncode == 0, faked.stderr
+    assert [(r.status, r.statements_done) for r in ledger(postgres_url)] == [("faked", 0)]

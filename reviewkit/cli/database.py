@@ -79,7 +79,7 @@ def apply_cmd(
     to: Annotated[str | None, typer.Option("--to", metavar="BUNDLE", help="Go to exactly this bundle, running down scripts if it is older; 0 for none.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; touch nothing.")] = False,
     fake: Annotated[bool, typer.Option("--fake", help="Record bundles as applied without running them.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue a bundle that failed half-way (MySQL).")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a bundle that failed half-way (MySQL, --batch).")] = False,
     lock_timeout: Annotated[float, typer.Option("--lock-timeout", metavar="SECONDS", help="Seconds to wait for another runner.")] = 10.0,
     yes: Annotated[bool, typer.Option("--yes", help="Run down scripts and high-risk bundles without asking (needed when not on a terminal).")] = False,
     actor: Annotated[str | None, typer.Option("--actor", metavar="NAME", help="Who applies (default: REVIEWKIT_ACTOR, OS user).")] = None,

@@ -513,7 +513,8 @@ def apply(
             rows = read_rows(conn)
             steps = plan(bundles, rows, conn.dialect, options)
             verify(steps)
-            _, notes = check_lock_table(conn, steps, ledger_view(rows, bundles).chain, options.batch, refuse=False)
+            _, notes = (None, []) if options.fake else \
+                check_lock_table(conn, steps, ledger_view(rows, bundles).chain, options.batch, refuse=False)
             return ApplyResult(steps, dry_run=True, notes=notes)
         # Lock before reading the ledger: a row another runner is writing right now is
         # in progress, not failed.
@@ -522,8 +523,9 @@ def apply(
             rows = read_rows(conn)
             steps = plan(bundles, rows, conn.dialect, options)
             verify(steps)
-            # Refused before the question and before the ledger is made: nothing is touched.
-            capacity, notes = check_lock_table(conn, steps, ledger_view(rows, bundles).chain, options.batch)
+            # Refused before the question and before the ledger is made: nothing is touched. --fake runs nothing.
+            capacity, notes = (None, []) if options.fake else \
+                check_lock_table(conn, steps, ledger_view(rows, bundles).chain, options.batch)
             if not steps or not confirm(steps):
                 return ApplyResult([])
             if not ledger_exists(conn):

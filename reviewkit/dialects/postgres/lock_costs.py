@@ -81,6 +81,8 @@ _TABLE_ITEM = re.compile(r"\s*(?:CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN|EXCLUDE
 # a varchar(n) may take 4 bytes per character.
 _TOAST_THRESHOLD = 2000
 _PUNCTUATION = re.compile(r"[(),]")
+_QUOTED_NAME = re.compile(r'"(?:[^"]|"")*"')
+_SHAPES: dict[str, tuple[bool, int, int, int]] = {}
 # How far into a statement its kind and target are read: a data statement may be megabytes long.
 _HEAD = 400
 _LONG_HEAD = 20_000  # a DROP of many tables, a query's FROM list
@@ -133,16 +135,29 @@ def _create(sql: str, head: str, counter: LockCounter) -> list[str]:
 
 def _create_table(name: str, sql: str, counter: LockCounter) -> list[str]:
     """A new table: itself, its row type, TOAST table and index, and per key an index and a constraint."""
-    keys = [f"rel:{name}", f"type:{name}"]
-    if toasted(_body(sql)):
-        keys += [f"toast:{name}", f"toastidx:{name}"]
-    keys += [f"{name}#key{i}:{part}" for i, _ in enumerate(_KEY.finditer(sql)) for part in ("index", "constraint")]
-    keys += [f"{name}#check{i}" for i, _ in enumerate(_CHECK.finditer(sql))]
-    keys += [f"{name}#sequence{i}" for i, _ in enumerate(_SEQUENCE_COLUMN.finditer(sql))]
+    toast, keys_, checks, sequences = _table_shape(sql)
+    keys = [f"rel:{name}", f"type:{name}"] + ([f"toast:{name}", f"toastidx:{name}"] if toast else [])
+    keys += [f"{name}#key{i}:{part}" for i in range(keys_) for part in ("index", "constraint")]
+    keys += [f"{name}#check{i}" for i in range(checks)] + [f"{name}#sequence{i}" for i in range(sequences)]
     for i, match in enumerate(_REFERENCES.finditer(sql)):
         parent = counter.object(_unquoted(match.group(1)))
         keys += [f"{name}#fk{i}", f"rel:{parent}", f"{parent}#key0:index"]
     return keys
+
+
+def _table_shape(sql: str) -> tuple[bool, int, int, int]:
+    """Return whether a CREATE TABLE makes a TOAST table, and its keys, checks and sequences.
+
+    Kept per shape of statement (its quoted names taken out): a bundle of many tables has few.
+    """
+    shape = _QUOTED_NAME.sub('""', sql)
+    found = _SHAPES.get(shape)
+    if found is None:
+        if len(_SHAPES) > 4096:
+            _SHAPES.clear()
+        found = _SHAPES[shape] = (toasted(_body(shape)), len(_KEY.findall(shape)), len(_CHECK.findall(shape)),
+                                  len(_SEQUENCE_COLUMN.findall(shape)))
+    return found
 
 
 def _alter(sql: str, head: str, counter: LockCounter) -> list[str]:
