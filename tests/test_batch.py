@@ -191,6 +191,38 @@ def _sleeping(url: DatabaseURL) -> bool:
                                "AND datname = current_database()"))
 
 
+# Fails as a full lock table does once its transaction holds more than a few locks: other sessions
+# holding the server's slots, without filling the shared server's table for everyone else.
+NO_ROOM = """DO $$ BEGIN
+  IF (SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()) > 14 THEN
+    RAISE EXCEPTION 'out of shared memory' USING ERRCODE = '53200',
+      HINT = 'You might need to increase max_locks_per_transaction.';
+  END IF;
+END $$;
+
+"""
+
+
+def test_a_group_the_lock_table_has_no_room_for_runs_again_in_halves(six, postgres_url):
+    db = cli_url(postgres_url)
+    break_statement_5(six, "postgres", NO_ROOM)
+    applied = run(six, "apply", "--database", db, "--batch", "7")
+    assert applied.returncode == 0, applied.stderr
+    assert ("0001_six: the server's lock table had no room for statements 1-7 (other sessions hold its slots): run "
+            "again in groups of 3 or fewer") in applied.stdout
+    assert "Applied 1 bundle: 7 statements" in applied.stdout
+    assert live_matches(postgres_url, load_bundles(six / "bundles")[0])
+    assert [(r.status, r.statements_done) for r in ledger(postgres_url)] == [("applied", 7)]
+
+
+def test_a_single_statement_without_room_fails_as_any_other(six, postgres_url):
+    db = cli_url(postgres_url)
+    break_statement_5(six, "postgres", NO_ROOM.replace("> 14", ">= 0"))
+    failed = run(six, "apply", "--database", db, "--batch", "7")
+    assert failed.returncode == 1 and "statement 5 (line" in failed.stderr and "out of shared memory" in failed.stderr
+    assert [(r.status, r.statements_done) for r in ledger(postgres_url)] == [("failed", 4)]
+
+
 def test_mariadb_commits_each_statement_anyway(six, mysql_url):
     applied = run(six, "apply", "--database", cli_url(mysql_url), "--batch", "2")
     assert applied.returncode == 0, applied.stderr

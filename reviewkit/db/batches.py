@@ -29,21 +29,19 @@ from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import LockCapacity, LockCounter, LockTable
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.splitter import ScriptStatement
-from reviewkit.errors import Interrupted, OperationFailed, UsageError
+from reviewkit.errors import Interrupted, LockTableTooSmall, OperationFailed, UsageError
 from reviewkit.plural import counted, first_statements
 from reviewkit.schema.state import Schema
 
 if TYPE_CHECKING:
-    from reviewkit.db.runner import ApplyOptions, Step
+    from reviewkit.db.runner import ApplyOptions, Progress, Step
     from reviewkit.dialects.base import Dialect
     from reviewkit.dialects.driver import Driver
 
 AUTO = "auto"
 Numbered = tuple[int, ScriptStatement]
-
-
-class LockTableTooSmall(OperationFailed):
-    """A bundle's one transaction would take more locks than the server's lock table has room for; nothing ran."""
+_NOT_DUE = object()  # another runner did the step meanwhile
+_NO_ROOM = object()  # the lock table had no room for the group: run it again in halves
 
 
 @dataclass(frozen=True)
@@ -170,8 +168,8 @@ def groups(statements: Iterable[ScriptStatement], start_at: int, batch: Batch | 
 class GroupedRuns:
     """The runner's way through a step in groups of statements (`reviewkit.db.runner.Runner` is one).
 
-    It uses the runner's connection, driver, options, ledger rows (`_row`, `_still_due`) and
-    statements (`_execute`, `_execute_batches`).
+    It uses the runner's connection, driver, options, progress, ledger rows (`_row`,
+    `_still_due`) and statements (`_execute`).
     """
 
     conn: Connection
@@ -180,36 +178,63 @@ class GroupedRuns:
     capacity: LockCapacity | None
     dialect: Dialect
     driver: Driver
+    progress: Progress
 
     def _run_in_groups(self, step: Step) -> int:
         """Run a step in transactions of `--batch` statements, each committed with the ledger row that counts it.
 
         As on MySQL the row says how far the step got: `running` with the statements committed,
-        `failed` when a group failed (rolled back whole), `applied` with the last group.
+        `failed` when a group failed (rolled back whole), `applied` with the last group. A group
+        for which the server's lock table has no room (other sessions hold the slots the
+        estimate counted on) is rolled back and run again in halves.
         """
         restore = self.driver.prepare_session(self.conn)
         row: LedgerRow | None = None
         try:
             for group, last in groups(step.statements, step.start_at, self.options.batch, self._lock_counter(step),
                                       self.capacity):
-                self.driver.begin_bundle(self.conn)
-                rows = read_rows(self.conn)
-                if row is None and not self._still_due(step, rows):
-                    self.conn.rollback()
-                    return 0
-                self._run_group(step, group, row)
-                row = self._count_group(step, rows, row, group[-1][0], last)
-                self.conn.commit()
+                parts = [group]
+                while parts:
+                    part = parts.pop(0)
+                    outcome = self._commit_group(step, part, row, last and not parts)
+                    if outcome is _NOT_DUE:
+                        return 0
+                    if outcome is _NO_ROOM:
+                        half = len(part) // 2
+                        parts[:0] = [part[:half], part[half:]]
+                        self.progress.note(f"{step.bundle.id}: the server's lock table had no room for statements "
+                                           f"{part[0][0]}-{part[-1][0]} (other sessions hold its slots): run again "
+                                           f"in groups of {half} or fewer")
+                        continue
+                    row = outcome
             if row is None:  # nothing was left to run (the live schema had the rest): recorded as applied
-                self.driver.begin_bundle(self.conn)
-                rows = read_rows(self.conn)
-                if self._still_due(step, rows):
-                    row = self._row(rows, step, "applied", step.start_at)
-                    insert_row(self.conn, row)
-                self.conn.commit()
+                row = self._record_done(step)
         finally:
             self._restore(restore)
         return (row.statements_done if row else step.start_at) - step.start_at
+
+    def _commit_group(self, step: Step, group: list[Numbered], row: LedgerRow | None, last: bool) -> object:
+        """Run one group in a transaction with the ledger row that counts it; return the row, or what stopped it."""
+        self.driver.begin_bundle(self.conn)
+        rows = read_rows(self.conn)
+        if row is None and not self._still_due(step, rows):
+            self.conn.rollback()
+            return _NOT_DUE
+        if not self._run_group(step, group, row):
+            return _NO_ROOM
+        row = self._count_group(step, rows, row, group[-1][0], last)
+        self.conn.commit()
+        return row
+
+    def _record_done(self, step: Step) -> LedgerRow | None:
+        self.driver.begin_bundle(self.conn)
+        rows = read_rows(self.conn)
+        row = None
+        if self._still_due(step, rows):
+            row = self._row(rows, step, "applied", step.start_at)
+            insert_row(self.conn, row)
+        self.conn.commit()
+        return row
 
     def _count_group(self, step: Step, rows: list[LedgerRow], row: LedgerRow | None, done: int, last: bool) -> LedgerRow:
         """Write, in the group's transaction, the row that says `done` statements are committed."""
@@ -229,12 +254,19 @@ class GroupedRuns:
             return None
         return lock_table.counter(schema_before(step.bundle, step.direction, self.chain))
 
-    def _run_group(self, step: Step, group: list[tuple[int, ScriptStatement]], row: LedgerRow | None) -> None:
-        """Run one group of a batched step in the open transaction; on a failure, record it and raise."""
+    def _run_group(self, step: Step, group: list[Numbered], row: LedgerRow | None) -> bool:
+        """Run one group of a batched step in the open transaction; False when the lock table had no room for it
+        (rolled back: it is to run again in smaller groups). On a failure, record it and raise."""
         try:
-            if not self._execute_batches(step, [s for _, s in group], group[0][0]):
-                self.conn.rollback()  # start the group over one statement at a time to name the culprit
-                self.driver.begin_bundle(self.conn)
+            try:
+                self._send(step, group)
+            except OperationFailed as failure:
+                if self.conn.is_gone():
+                    raise
+                self.conn.rollback()
+                if len(group) > 1 and self._no_room(failure):
+                    return False
+                self.driver.begin_bundle(self.conn)  # start over one statement at a time, to name the culprit
                 for number, statement in group:
                     self._execute(step, number, statement)
         except OperationFailed as failure:
@@ -246,13 +278,31 @@ class GroupedRuns:
         except KeyboardInterrupt:
             with suppress(OperationFailed):
                 self.conn.rollback()
-            done = group[0][0] - 1
-            if row is None and done == 0:
-                raise Interrupted(f"interrupted: nothing of {step.bundle.id} was applied (its first group of "
-                                  "statements was rolled back)") from None
-            raise Interrupted(f"interrupted in {step.bundle.id}: {first_statements(done)} committed (--batch), the "
-                              f"group from statement {done + 1} rolled back; `reviewkit apply --resume` goes on from "
-                              "there") from None
+            raise self._interrupted(step, row, group[0][0] - 1) from None
+        return True
+
+    def _send(self, step: Step, group: list[Numbered]) -> None:
+        """Run a group's statements, as many per round trip as the engine takes (`batch_size`)."""
+        size = self.dialect.batch_size
+        for start in range(0, len(group), size):
+            chunk = group[start:start + size]
+            if size == 1:
+                self._execute(step, *chunk[0])
+                continue
+            self.conn.execute(";\n".join(statement.sql for _, statement in chunk))
+            self.progress.statement_done(step, chunk[-1][0])
+
+    def _no_room(self, failure: OperationFailed) -> bool:
+        lock_table = self.dialect.lock_table
+        return lock_table is not None and lock_table.full(str(failure))
+
+    @staticmethod
+    def _interrupted(step: Step, row: LedgerRow | None, done: int) -> Interrupted:
+        if row is None and done == 0:
+            return Interrupted(f"interrupted: nothing of {step.bundle.id} was applied (its first group of statements "
+                               "was rolled back)")
+        return Interrupted(f"interrupted in {step.bundle.id}: {first_statements(done)} committed (--batch), the group "
+                           f"from statement {done + 1} rolled back; `reviewkit apply --resume` goes on from there")
 
     def _record_group_failure(self, step: Step, row: LedgerRow | None, done: int, failure: OperationFailed) -> None:
         """Record a failed group: the groups before it stay committed, and the row says how many statements they hold."""
@@ -295,7 +345,7 @@ def check_lock_table(conn: Connection, steps: Sequence, chain: list[Bundle], bat
             if refuse:
                 raise LockTableTooSmall(_too_many(locks, capacity, batch))
             notes.append(f"would be refused: {_too_many(locks, capacity, batch)}")
-        elif batch is not None and refuse is False:
+        elif batch is not None and not refuse:
             notes.append(f"{step.label}: --batch {batch} commits {counted(locks.groups, 'group')} of statements, "
                          f"the largest taking about {locks.largest:,} locks (this server: {capacity.budget:,} for "
                          "one transaction)")

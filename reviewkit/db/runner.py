@@ -404,16 +404,15 @@ class Runner(GroupedRuns):
             self.progress.note(f"{step.bundle.id}: statement {number} sets up the session; run again before resuming: "
                                f"{statement.sql.strip().splitlines()[0][:80]}")
 
-    def _execute_batches(self, step: Step, statements: Iterable[ScriptStatement] | None = None, first: int = 1) -> bool:
-        """Run the statements (the step's, or a group of them from number `first`) in batches, one round trip
-        each; False when a batch failed.
+    def _execute_batches(self, step: Step) -> bool:
+        """Run the statements in batches, one round trip each; False when a batch failed.
 
         Where the engine runs several statements per call and nothing needs a statement's
         own result (PostgreSQL), this keeps a large bundle within reach of `psql -1 -f`.
         """
         size = self.dialect.batch_size
-        start = first - 1
-        for chunk in _batches(step.statements if statements is None else statements, size):
+        start = 0
+        for chunk in _batches(step.statements, size):
             if size == 1:
                 self._execute(step, start + 1, chunk[0])
             else:

@@ -100,6 +100,10 @@ class LockTable(Protocol):
 
     def read(self, conn: Connection) -> LockCapacity: ...
 
+    def full(self, message: str) -> bool:
+        """Tell whether an error says the lock table had no room left."""
+        ...
+
 
 class Dialect:
     """One engine. Subclasses set the class attributes and say where their parts live."""

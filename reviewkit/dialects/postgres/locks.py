@@ -147,6 +147,10 @@ class PostgresLocks:
     def read(self, conn: Connection) -> PostgresLockTable:
         return read_lock_table(conn)
 
+    def full(self, message: str) -> bool:
+        # SQLSTATE 53200 with the hint that names the setting: the lock table, not memory in general.
+        return "out of shared memory" in message and "max_locks_per_transaction" in message
+
 
 LOCK_TABLE = PostgresLocks()
 
