@@ -118,13 +118,21 @@ def reviewkit_rows(server: Server, project: Path, tables: int, statements: int, 
         seconds, rss, stdout, _ = measured(reviewkit("apply", "--batch", "auto", "--database", db), project)
         if tables_in(server, db) != tables or ledger(server, db) != f"up applied {statements}":
             raise SystemExit(f"apply --batch auto: expected {tables} tables and one applied row:\n{stdout[-1000:]}")
-        rows.append(("apply --batch auto", f"{seconds:.2f}", f"{rss:.0f}", f"{tables} tables, ledger: applied"))
+        rows.append(("apply --batch auto", f"{seconds:.2f}", f"{rss:.0f}", f"{tables} tables, ledger: applied"
+                     + _run_again(stdout)))
         seconds, rss, stdout, _ = measured(reviewkit("apply", "--to", "0", "--yes", "--batch", "auto", "--database", db),
                                            project)
         if tables_in(server, db) or not ledger(server, db).endswith(f"down applied {tables}"):
             raise SystemExit(f"apply --to 0 --batch auto: expected no table left:\n{stdout[-1000:]}")
-        rows.append(("apply --to 0 --batch auto (rollback)", f"{seconds:.2f}", f"{rss:.0f}", "no table left"))
+        rows.append(("apply --to 0 --batch auto (rollback)", f"{seconds:.2f}", f"{rss:.0f}",
+                     "no table left" + _run_again(stdout)))
     return rows
+
+
+def _run_again(stdout: str) -> str:
+    """How many groups found no room in the lock table (other sessions held it) and ran again in halves."""
+    count = stdout.count("had no room")
+    return f"; {count} group(s) run again in halves: other sessions held the lock table" if count else ""
 
 
 def psql_rows(server: Server, up_sql: Path, tables: int) -> list[tuple[str, ...]]:
