@@ -185,7 +185,7 @@ class _TableBuild:
     def with_normal_default(self, column: Column) -> Column:
         """Return the column with its default in the form its type calls for, or refuse the default."""
         default = normalize_default(column.default, column.type, f"{self.d.where}: column {self.d.name}.{column.name}")
-        return column if default == column.default else Column(column.name, column.type, column.nullable, default, column.identity)
+        return column if default == column.default else replace(column, default=default)  # keeps comment, collation, ...
 
     def primary_key(self) -> tuple[PrimaryKey | None, tuple[Column, ...]]:
         """Return the primary key and the columns, those of the key made NOT NULL."""
