@@ -140,18 +140,30 @@ class Compiler:
 
     def _spell_type(self, type_name: str, where: str) -> str:
         portable = parse_type(type_name)
+        if portable.flavor:
+            # The flavor's own spelling on this engine (`timestamptz@django`), else the plain type's.
+            flavored = self._type_template(portable, f"@{portable.flavor}")
+            return flavored.format(*portable.params) if flavored else self.type_sql(str(portable.plain), where)
         if portable.array:
             return self.array_type_sql(portable, where)
         if portable.kind == "enum":
             return self.enum_type_sql(portable, where)
         if portable.kind == "set":
             return self.set_type_sql(portable, where)
-        template = self.type_names.get(str(portable)) or self.type_names.get(
-            f"{portable.kind}({','.join('*' * len(portable.params))})" if portable.params else portable.kind
-        )
+        template = self._type_template(portable)
         if template is None:
             raise UnsupportedType(f"{where}: type {type_name} has no faithful mapping in {self.title}")
         return template.format(*portable.params)
+
+    def _type_template(self, portable: PortableType, suffix: str = "") -> str | None:
+        """Return the entry of `type_names` for the type itself, or for its kind with any parameters.
+
+        A flavor's entry may name the bare kind: its declaration has no parameters (`numeric@django`
+        is SQLite's `DECIMAL`).
+        """
+        wildcard = f"{portable.kind}({','.join('*' * len(portable.params))})" if portable.params else portable.kind
+        return (self.type_names.get(f"{portable.plain}{suffix}") or self.type_names.get(wildcard + suffix)
+                or (self.type_names.get(portable.kind + suffix) if suffix else None))
 
     def array_type_sql(self, portable: PortableType, where: str) -> str:
         raise UnsupportedType(f"{where}: type {portable} has no faithful mapping in {self.title}")
@@ -189,8 +201,12 @@ class Compiler:
             clauses.append("NOT NULL")
         if column.default is not None:
             clauses.append("DEFAULT " + self.default_sql(column))
-        clauses.extend(self.constraint_sql(check) for check in self.column_checks(table.name, column))
+        clauses.extend(self.column_check_sql(column, check) for check in self.column_checks(table.name, column))
         return clauses
+
+    def column_check_sql(self, column: Column, check: Check) -> str:
+        """Return a check the column's type implies, in its definition (named, unless the engine names it)."""
+        return self.constraint_sql(check)
 
     def generated_sql(self, column: Column) -> str:
         kind = "STORED" if column.stored else "VIRTUAL"
@@ -561,7 +577,13 @@ class Compiler:
 
     def stored_column(self, column: Column) -> Column:
         portable = parse_type(column.type)
-        stored = self.stored_types.get(column.type) or (None if portable.params else self.stored_types.get(portable.kind))
+        # A flavor's declaration reads back as its own entry says, else as the plain type's.
+        stored = self.stored_types.get(f"{portable.kind}@{portable.flavor}") if portable.flavor else None
+        if portable.flavor and stored is None:
+            portable = portable.plain
+            column = replace(column, type=str(portable))
+        if stored is None:
+            stored = self.stored_types.get(column.type) or (None if portable.params else self.stored_types.get(portable.kind))
         if portable.array and stored is None:
             stored = self.stored_types.get("array")
         if stored is not None:
@@ -609,6 +631,21 @@ class Compiler:
         if not self.keeps_comments and any(t.comment or any(c.comment for c in t.columns) for t in schema.tables):
             notes.append(f"Comments on tables and columns are not kept: {self.title} stores none.")
         return notes
+
+
+def django_check(column: Column) -> str | None:
+    """Return the CHECK Django's backends declare with the column's type (`data_type_check_constraints`), or None.
+
+    A positive integer field (`uinteger@django`...) holds `col >= 0` on every engine. A
+    JSONField's check is SQLite's alone: its dialect adds it.
+    """
+    portable = parse_type(column.type)
+    if portable.flavor != "django" or portable.kind not in _POSITIVE_KINDS:
+        return None
+    return canonical(exp.column(column.name).__ge__(0))
+
+
+_POSITIVE_KINDS = frozenset({"usmallint", "uinteger", "ubigint"})
 
 
 def set_membership_check(table: str, column: str, values: tuple[str, ...]) -> Check:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from sqlglot import exp
 
-from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler
+from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler, django_check
 from reviewkit.dialects.foreign_keys import plan_statements
 from reviewkit.dialects.mysql import defaults, innodb
 from reviewkit.dialects.mysql.index_order import hoist_replacements
@@ -19,11 +19,12 @@ from reviewkit.schema.operations import (
     DropConstraint,
     DropIndex,
     Operation,
+    RenameColumn,
     RenameConstraint,
     RenameIndex,
     RenameTable,
 )
-from reviewkit.schema.state import Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 from reviewkit.schema.types import PortableType, parse_type
 
 _STORED_TYPES: dict[str, str] = {}
@@ -84,6 +85,13 @@ class MySQLCompiler(Compiler):
         "jsonb": "JSON",
         "uuid": "CHAR(36)",
         "blob": "LONGBLOB",
+        # Django's declarations here (its `data_types`; UUID is MariaDB 10.7+'s own type).
+        "timestamptz@django": "DATETIME(6)",
+        "uuid@django": "UUID",
+        # A key to a positive integer field: the field's type without its check.
+        "smallint@django": "SMALLINT UNSIGNED",
+        "integer@django": "INT UNSIGNED",
+        "bigint@django": "BIGINT UNSIGNED",
     }
     stored_types: ClassVar[dict[str, str]] = {
         "time": "time(6)",
@@ -93,6 +101,11 @@ class MySQLCompiler(Compiler):
         "uuid": "char(36)",
         "tsvector": "text",
         "array": "json",
+        "timestamptz@django": "timestamp(6)",
+        "uuid@django": "uuid",
+        "smallint@django": "usmallint",
+        "integer@django": "uinteger",
+        "bigint@django": "ubigint",
     }
     index_methods: ClassVar[frozenset[str]] = frozenset({"fulltext", "spatial"})
     hash_as_default = True  # InnoDB builds USING HASH as a B-tree anyway
@@ -189,7 +202,17 @@ class MySQLCompiler(Compiler):
             parts.append(self.identity_sql())
         if column.comment is not None:
             parts.append("COMMENT " + self._string(column.comment))
+        parts.extend(self.column_check_sql(column, check) for check in self.column_checks(table.name, column))
         return " ".join(parts)
+
+    def column_checks(self, table: str, column: Column) -> list[Check]:
+        """Django's check on a positive integer field, named as MariaDB names a column's check: after the column."""
+        positive = django_check(column)
+        return [Check(column.name, positive)] if positive is not None else []
+
+    def column_check_sql(self, column: Column, check: Check) -> str:
+        # Declared with the column, unnamed, as Django declares it: MODIFY COLUMN replaces it.
+        return f"CHECK ({self.expression_sql(check.expression)})"
 
     def _current_timestamp(self, column: Column) -> str:
         precision = parse_type(self._stored_type(column.type)).params
@@ -214,6 +237,14 @@ class MySQLCompiler(Compiler):
     def compile_alter_column(self, op: AlterColumn, ctx: CompileContext) -> list[str]:
         table = ctx.after.table(op.table)
         return [f"ALTER TABLE {self.quote(op.table)} MODIFY COLUMN {self.column_sql(table, op.new)}"]
+
+    def compile_rename_column(self, op: RenameColumn, ctx: CompileContext) -> list[str]:
+        table = ctx.after.table(op.table)
+        column = table.column(op.new_name)
+        if not self.column_checks(op.table, column):
+            return super().compile_rename_column(op, ctx)
+        # RENAME COLUMN would keep the check's name, which MariaDB gave it after the old column.
+        return [f"ALTER TABLE {self.quote(op.table)} CHANGE COLUMN {self.quote(op.old_name)} {self.column_sql(table, column)}"]
 
     def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
         return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
@@ -246,7 +277,7 @@ class MySQLCompiler(Compiler):
 
     def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
         super().check_foreign_key(schema, table, fk)
-        refusal = innodb.foreign_key_refusal(schema, table, fk)
+        refusal = innodb.foreign_key_refusal(schema, table, fk, lambda type_name: self.type_sql(type_name, "foreign key column"))
         if refusal:
             raise UnsupportedType(f"foreign key {fk.name} on {table.name}: {self.title} {refusal}")
 
@@ -271,7 +302,8 @@ class MySQLCompiler(Compiler):
 
     def notes(self, schema: Schema) -> list[str]:
         columns = [c for t in schema.tables for c in t.columns]
-        kinds = {parse_type(c.type).kind for c in columns}
+        types = {parse_type(c.type) for c in columns}
+        kinds = {portable.kind for portable in types if not portable.flavor}
         notes = ["DDL is not transactional: each statement commits; a failure leaves the statements before it applied."]
         notes += super().notes(schema)
         for table in schema.tables:
@@ -283,7 +315,10 @@ class MySQLCompiler(Compiler):
                                  f"{', '.join(sorted(prefixed))}: InnoDB indexes no whole text column.")
         if "uuid" in kinds:
             notes.append("uuid is stored as CHAR(36).")
-        if "jsonb" in kinds:
+        if any(portable.kind == "uuid" and portable.flavor for portable in types):
+            notes.append("uuid@django is UUID, as Django declares a UUIDField on MariaDB 10.7+; MySQL and older "
+                         "MariaDB have no such type (Django declares char(32) there).")
+        if "jsonb" in kinds or any(p.kind == "jsonb" for p in types):
             notes.append("jsonb is stored as JSON (MariaDB: LONGTEXT checked by JSON_VALID).")
         if "timestamptz" in kinds:
             notes.append("timestamptz is stored as TIMESTAMP: UTC, converted to the session time zone, "
