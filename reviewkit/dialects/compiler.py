@@ -336,6 +336,8 @@ class Compiler:
         """Return the statements (without `;`) that perform `op` on this engine."""
         if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new):
             return CompiledOperation(op, ())  # a change this engine does not store (a comment on SQLite)
+        if self.redeclared_alike(op, ctx):
+            return CompiledOperation(op, ())
         method = getattr(self, f"compile_{op.kind}")
         # The NULLs are filled before the column changes, whatever form the engine makes it NOT
         # NULL in: PostgreSQL's online form validates a CHECK that a NULL would fail.
@@ -347,6 +349,12 @@ class Compiler:
         column = self.quote(op.old.name)
         return [f"UPDATE {self.quote(op.table)} SET {column} = {self.expression_sql(op.fill)} "  # type: ignore[arg-type]
                 f"WHERE {column} IS NULL"]
+
+    def redeclared_alike(self, op: Operation, ctx: CompileContext) -> bool:
+        """Tell whether `op` changes only how an object is declared (its flavor), and this engine holds it alike."""
+        if not isinstance(op, RenameConstraint | RenameIndex) or op.old.name != op.new.name:
+            return False
+        return self.stored_table(ctx.before.table(op.table)) == self.stored_table(ctx.after.table(op.table))
 
     def same_on_engine(self, table: str, old: Column, new: Column) -> bool:
         """Tell whether two versions of a column are the same column as this engine stores it."""
@@ -570,8 +578,10 @@ class Compiler:
         return replace(
             table,
             columns=tuple(self.stored_column(c) for c in table.columns),
+            uniques=_unflavored(table.uniques),
             checks=table.checks + tuple(self.implied_checks(table)),
-            indexes=indexes,
+            foreign_keys=_unflavored(table.foreign_keys),
+            indexes=_unflavored(indexes),
             comment=table.comment if self.keeps_comments else None,
         )
 
@@ -631,6 +641,11 @@ class Compiler:
         if not self.keeps_comments and any(t.comment or any(c.comment for c in t.columns) for t in schema.tables):
             notes.append(f"Comments on tables and columns are not kept: {self.title} stores none.")
         return notes
+
+
+def _unflavored(objects: tuple) -> tuple:
+    """Return constraints or indexes as an engine holds them: whose way of declaring them is no longer told."""
+    return tuple(replace(o, flavor=None) if o.flavor else o for o in objects)
 
 
 def django_check(column: Column) -> str | None:

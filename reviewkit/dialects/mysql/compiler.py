@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler, django_check
 from reviewkit.dialects.foreign_keys import plan_statements
-from reviewkit.dialects.mysql import defaults, innodb
+from reviewkit.dialects.mysql import defaults, django, innodb
 from reviewkit.dialects.mysql.index_order import hoist_replacements
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import parse_canonical
@@ -130,7 +130,7 @@ class MySQLCompiler(Compiler):
 
     def index_statements(self, table: Table, index: Index) -> list[str]:
         built = self.index_form(index)
-        if built is None:
+        if built is None or django.left_out(table, index):
             return []
         return [self.index_sql(table.name, built, _prefixed_columns(table, built))]
 
@@ -164,7 +164,7 @@ class MySQLCompiler(Compiler):
         return exp.Literal.string(text).sql(dialect="mysql")
 
     def stored_table(self, table: Table) -> Table:
-        table = super().stored_table(table)
+        table = super().stored_table(django.as_declared(table))
         if table.primary_key:  # MySQL names every primary key PRIMARY
             table = replace(table, primary_key=replace(table.primary_key, name="PRIMARY"))
         # InnoDB treats NO ACTION as RESTRICT and reports it so.
@@ -242,23 +242,49 @@ class MySQLCompiler(Compiler):
         table = ctx.after.table(op.table)
         column = table.column(op.new_name)
         if not self.column_checks(op.table, column):
-            return super().compile_rename_column(op, ctx)
-        # RENAME COLUMN would keep the check's name, which MariaDB gave it after the old column.
-        return [f"ALTER TABLE {self.quote(op.table)} CHANGE COLUMN {self.quote(op.old_name)} {self.column_sql(table, column)}"]
+            statements = super().compile_rename_column(op, ctx)
+        else:  # RENAME COLUMN would keep the check's name, which MariaDB gave it after the old column
+            statements = [f"ALTER TABLE {self.quote(op.table)} CHANGE COLUMN {self.quote(op.old_name)} "
+                          f"{self.column_sql(table, column)}"]
+        # Nor does it rename the key MySQL named after the column (a field's unique=True under Django).
+        before = ctx.before.table(op.table)
+        for old, new in zip(before.uniques, table.uniques, strict=False):
+            old_name, new_name = django.key_name(before, old), django.key_name(table, new)
+            if old.flavor == "django" and old_name != new_name:
+                statements.append(f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(old_name)} "
+                                  f"TO {self.quote(new_name)}")
+        return statements
+
+    def constraint_sql(self, constraint: PrimaryKey | Unique | Check | ForeignKey) -> str:
+        if isinstance(constraint, Unique) and constraint.flavor == "django":
+            return f"UNIQUE ({self.quote_list(constraint.columns)})"  # a column's unique=True: MySQL names it
+        return super().constraint_sql(constraint)
 
     def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
-        return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
+        if self.index_form(op.old) is None:
+            return []
+        before, after = ctx.before.table(op.table), ctx.after.table(op.table)
+        # Declared otherwise (a flavor), an index may come to be InnoDB's own, or stop being it.
+        old, new = django.held_name(before, op.old), django.held_name(after, op.new)
+        if old is None:
+            return self.index_statements(after, op.new)
+        if new is None:
+            return [f"DROP INDEX {self.quote(old)} ON {self.quote(op.table)}"]
+        return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(old)} TO {self.quote(new)}"] if old != new else []
 
     def compile_rename_constraint(self, op: RenameConstraint, ctx: CompileContext) -> list[str]:
         if isinstance(op.old, PrimaryKey):
             return []  # MySQL names every primary key PRIMARY
         if isinstance(op.old, Unique):
-            return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
+            old, new = django.key_name(ctx.before.table(op.table), op.old), django.key_name(ctx.after.table(op.table), op.new)
+            return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(old)} TO {self.quote(new)}"] if old != new else []
         # Checks and foreign keys cannot be renamed: drop and add under the new name.
         drop = self.compile_drop_constraint(DropConstraint(op.table, op.old), ctx)
         return drop + [f"ALTER TABLE {self.quote(op.table)} ADD {self.constraint_sql(op.new)}"]
 
     def compile_drop_index(self, op: DropIndex, ctx: CompileContext) -> list[str]:
+        if self.index_form(op.index) is None or django.left_out(ctx.before.table(op.table), op.index):
+            return []  # never built here
         return [f"DROP INDEX {self.quote(op.index.name)} ON {self.quote(op.table)}"]
 
     def compile_drop_constraint(self, op: DropConstraint, ctx: CompileContext) -> list[str]:
@@ -266,7 +292,7 @@ class MySQLCompiler(Compiler):
         if isinstance(c, PrimaryKey):
             return [f"ALTER TABLE {table} DROP PRIMARY KEY"]
         if isinstance(c, Unique):
-            return [f"ALTER TABLE {table} DROP INDEX {self.quote(c.name)}"]
+            return [f"ALTER TABLE {table} DROP INDEX {self.quote(django.key_name(ctx.before.table(op.table), c))}"]
         if isinstance(c, ForeignKey):
             # InnoDB made an index of the same name when no other index served the key;
             # it would outlive the foreign key.

@@ -15,7 +15,7 @@ from reviewkit.dialects.compiler import (
     set_membership_check,
     touch_trigger_name,
 )
-from reviewkit.dialects.sqlite import defaults
+from reviewkit.dialects.sqlite import defaults, django
 from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, one_off_fills, rebuild_table
 from reviewkit.dialects.sqlite.views import probe_views
 from reviewkit.errors import UnsupportedType
@@ -33,7 +33,7 @@ from reviewkit.schema.operations import (
     RenameIndex,
     RenameTable,
 )
-from reviewkit.schema.state import Check, Column, Schema, Table
+from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Schema, Table, Unique
 from reviewkit.schema.types import KINDS, RANGES, PortableType, parse_type
 
 _AFFINITY = {
@@ -184,12 +184,30 @@ class SQLiteCompiler(Compiler):
         return f"{self.quote(column.name)} INTEGER NOT NULL CONSTRAINT {pk} PRIMARY KEY AUTOINCREMENT"
 
     def table_elements(self, table: Table) -> list[str]:
-        lines = super().table_elements(table)
+        # Django's unique_together is an index here (table_statements); its decimals are text.
+        uniques = tuple(u for u in table.uniques if u.flavor != "django_together")
+        lines = super().table_elements(replace(table, uniques=uniques, checks=django.declared_checks(table)))
         if any(c.identity for c in table.columns):
             lines.remove(self.constraint_sql(table.primary_key))
         return lines
 
+    def table_statements(self, table: Table) -> list[str]:
+        together = [s for index in django.together_indexes(table) for s in self.index_statements(table, index)]
+        return super().table_statements(table) + together
+
+    def constraint_sql(self, constraint: PrimaryKey | Unique | Check | ForeignKey) -> str:
+        # Declared with its column by Django, unnamed: introspection names it, whatever the table is called.
+        if isinstance(constraint, Unique) and constraint.flavor == "django":
+            return f"UNIQUE ({self.quote_list(constraint.columns)})"
+        if isinstance(constraint, ForeignKey) and constraint.flavor == "django":
+            return self.foreign_key_body(constraint)
+        return super().constraint_sql(constraint)
+
+    def stored_table(self, table: Table) -> Table:
+        return super().stored_table(django.as_declared(table))
+
     def default_sql(self, column: Column) -> str:
+        column = replace(column, default=django.declared_default(column))
         node = parse_canonical(column.default)
         sql = self.expression_sql(column.default)
         if isinstance(node, (*_LITERALS, *_MOMENTS)):
@@ -211,7 +229,7 @@ class SQLiteCompiler(Compiler):
         return combine_rebuilds(self, super().compile_all(operations, contexts), contexts)
 
     def compile(self, op: Operation, ctx: CompileContext) -> CompiledOperation:
-        if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new):
+        if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new) or self.redeclared_alike(op, ctx):
             return super().compile(op, ctx)
         if self.needs_rebuild(op, ctx):
             renames = {op.old_name: op.new_name} if isinstance(op, RenameColumn) else {}
