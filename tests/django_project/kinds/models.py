@@ -12,7 +12,7 @@ from django.db import models
 class Kinds(models.Model):  # the default primary key: a BigAutoField
     flag = models.BooleanField()
     name = models.CharField(max_length=30)
-    body = models.TextField()
+    body = models.TextField(db_index=True)  # no index on MySQL under Django: InnoDB indexes no whole text
     day = models.DateField()
     moment = models.DateTimeField()
     clock = models.TimeField(null=True)
