@@ -33,7 +33,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,31 +62,17 @@ def load_django(settings_module: str, app_labels: tuple[str, ...] | None, root: 
     models = django_models(settings_module, app_labels, root)
     compiler = ExpressionCompiler()
     builder = SchemaBuilder()
-    flavors: Flavors = {}
     problems: list[str] = []
     read = {model._meta.db_table for model in models}
     for model in models:
         try:
             _check_targets(model, read)
-            _add_model(builder, model, compiler, flavors)
+            _add_model(builder, model, compiler)
         except ModelError as err:
             problems.append(str(err))
     if problems:
         raise ModelError("\n".join(problems))
-    return _with_flavors(builder.build(), flavors)
-
-
-# (table, constraint or index name) -> its flavor: what Django declares its own way on some
-# engine (see `reviewkit.schema.state`). The builder knows none; they are set once it is done.
-Flavors = dict[tuple[str, str], str]
-
-
-def _with_flavors(schema: Schema, flavors: Flavors) -> Schema:
-    def flavored(table: str, objects: tuple) -> tuple:
-        return tuple(replace(o, flavor=flavors[(table, o.name)]) if (table, o.name) in flavors else o for o in objects)
-
-    return Schema(tuple(replace(t, uniques=flavored(t.name, t.uniques), foreign_keys=flavored(t.name, t.foreign_keys),
-                                indexes=flavored(t.name, t.indexes)) for t in schema.tables), schema.views)
+    return builder.build()
 
 
 def django_models(settings_module: str, app_labels: tuple[str, ...] | None, root: Path) -> list[Any]:
@@ -152,7 +137,7 @@ def _first_line(err: BaseException) -> str:
 # -- one model, one table ------------------------------------------------------------------
 
 
-def _add_model(builder: SchemaBuilder, model: Any, compiler: ExpressionCompiler, flavors: Flavors) -> None:
+def _add_model(builder: SchemaBuilder, model: Any, compiler: ExpressionCompiler) -> None:
     opts = model._meta
     where = f"django: {opts.label}"
     draft = builder.new_table(opts.db_table, where)
@@ -162,14 +147,12 @@ def _add_model(builder: SchemaBuilder, model: Any, compiler: ExpressionCompiler,
             continue
         if getattr(field, "generated", False):
             raise ModelError(f"django: {field_where(field)}: GeneratedField is not supported")
-        _add_field(draft, field, compiler, flavors)
+        _add_field(draft, field, compiler)
     pk_columns = tuple(f.column for f in _pk_fields(opts))
     draft.set_primary_key(postgres_object_name(opts.db_table, None, "pkey"), pk_columns, where)
     for fields in opts.unique_together:
         columns = [opts.get_field(name).column for name in fields]
-        name = django_index_name(opts.db_table, columns, "_uniq")
-        draft.add_unique(name, tuple(columns))
-        flavors[(opts.db_table, name)] = "django_together"
+        draft.add_unique(django_index_name(opts.db_table, columns, "_uniq"), tuple(columns), "django_together")
     for fields in getattr(opts, "index_together", ()):  # gone in Django 5.1
         columns = [opts.get_field(name).column for name in fields]
         draft.add_index(django_index_name(opts.db_table, columns, "_idx"), _parts(columns), False, None)
@@ -194,7 +177,7 @@ def _pk_fields(opts: Any) -> list[Any]:
     return list(pk.fields) if getattr(pk, "column", None) is None and hasattr(pk, "fields") else [pk]
 
 
-def _add_field(draft: TableDraft, field: Any, compiler: ExpressionCompiler, flavors: Flavors) -> None:
+def _add_field(draft: TableDraft, field: Any, compiler: ExpressionCompiler) -> None:
     table, column = draft.name, field.column
     portable = column_type(field)
     internal = field.get_internal_type()
@@ -203,19 +186,15 @@ def _add_field(draft: TableDraft, field: Any, compiler: ExpressionCompiler, flav
     draft.columns.append(Column(column, portable, bool(field.null) and not field.primary_key,
                                 db_default(field, compiler), identity, comment=comment))
     if field.unique and not field.primary_key:
-        draft.add_unique(postgres_object_name(table, column, "key"), (column,))
-        flavors[(table, postgres_object_name(table, column, "key"))] = "django"
+        draft.add_unique(postgres_object_name(table, column, "key"), (column,), "django")
     if field.is_relation and field.db_constraint:
         target = field.target_field
-        name = foreign_key_name(table, column, target.model._meta.db_table, target.column)
-        draft.add_foreign_key(name, (column,), target.model._meta.db_table, (target.column,), _on_delete(field),
-                              "NO ACTION")
-        flavors[(table, name)] = "django"
+        draft.add_foreign_key(foreign_key_name(table, column, target.model._meta.db_table, target.column), (column,),
+                              target.model._meta.db_table, (target.column,), _on_delete(field), "NO ACTION", "django")
     if field.db_index and not field.unique:
-        draft.add_index(django_index_name(table, [column]), _parts([column]), False, None)
         # A foreign key's index is InnoDB's own under Django: MySQL's backend leaves it out.
-        flavors[(table, django_index_name(table, [column]))] = "django_fk" if field.is_relation and field.db_constraint \
-            else "django"
+        flavor = "django_fk" if field.is_relation and field.db_constraint else "django"
+        draft.add_index(django_index_name(table, [column]), _parts([column]), False, None, flavor=flavor)
     if field.db_index or field.unique:
         _add_like_index(draft, column, portable)
 

@@ -185,8 +185,10 @@ class SQLiteCompiler(Compiler):
 
     def table_elements(self, table: Table) -> list[str]:
         # Django's unique_together is an index here (table_statements); its decimals are text.
-        uniques = tuple(u for u in table.uniques if u.flavor != "django_together")
-        lines = super().table_elements(replace(table, uniques=uniques, checks=django.declared_checks(table)))
+        checks = django.declared_checks(table)
+        if checks is not table.checks or any(u.flavor == "django_together" for u in table.uniques):
+            table = replace(table, uniques=tuple(u for u in table.uniques if u.flavor != "django_together"), checks=checks)
+        lines = super().table_elements(table)
         if any(c.identity for c in table.columns):
             lines.remove(self.constraint_sql(table.primary_key))
         return lines
@@ -207,7 +209,9 @@ class SQLiteCompiler(Compiler):
         return super().stored_table(django.as_declared(table))
 
     def default_sql(self, column: Column) -> str:
-        column = replace(column, default=django.declared_default(column))
+        declared = django.declared_default(column)
+        if declared != column.default:
+            column = replace(column, default=declared)
         node = parse_canonical(column.default)
         sql = self.expression_sql(column.default)
         if isinstance(node, (*_LITERALS, *_MOMENTS)):
