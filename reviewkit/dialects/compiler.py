@@ -648,21 +648,6 @@ def _unflavored(objects: tuple) -> tuple:
     return tuple(replace(o, flavor=None) if o.flavor else o for o in objects)
 
 
-def django_check(column: Column) -> str | None:
-    """Return the CHECK Django's backends declare with the column's type (`data_type_check_constraints`), or None.
-
-    A positive integer field (`uinteger@django`...) holds `col >= 0` on every engine. A
-    JSONField's check is SQLite's alone: its dialect adds it.
-    """
-    portable = parse_type(column.type)
-    if portable.flavor != "django" or portable.kind not in _POSITIVE_KINDS:
-        return None
-    return canonical(exp.column(column.name).__ge__(0))
-
-
-_POSITIVE_KINDS = frozenset({"usmallint", "uinteger", "ubigint"})
-
-
 def set_membership_check(table: str, column: str, values: tuple[str, ...]) -> Check:
     """Return the CHECK that holds a MySQL SET in a text column: every comma-separated member is in the list.
 

@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from sqlglot import exp
 
-from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler, django_check
+from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler
+from reviewkit.dialects.django import django_check
 from reviewkit.dialects.foreign_keys import plan_statements
 from reviewkit.dialects.mysql import defaults, django, innodb
 from reviewkit.dialects.mysql.index_order import hoist_replacements

@@ -12,10 +12,10 @@ from reviewkit.dialects.compiler import (
     CompileContext,
     CompiledOperation,
     Compiler,
-    django_check,
     set_membership_check,
     touch_trigger_name,
 )
+from reviewkit.dialects.django import django_check
 from reviewkit.dialects.foreign_keys import plan_statements
 from reviewkit.dialects.postgres.foreign_keys import PostgresForeignKeyRules, incomparable_columns
 from reviewkit.errors import UnsupportedType

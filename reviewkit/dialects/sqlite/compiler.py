@@ -11,10 +11,10 @@ from reviewkit.dialects.compiler import (
     CompileContext,
     CompiledOperation,
     Compiler,
-    django_check,
     set_membership_check,
     touch_trigger_name,
 )
+from reviewkit.dialects.django import django_check
 from reviewkit.dialects.sqlite import defaults, django
 from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, one_off_fills, rebuild_table
 from reviewkit.dialects.sqlite.views import probe_views
