@@ -9,6 +9,7 @@ from typing import Any
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
+from reviewkit.bundle.verify_cache import VerifyCache, open_cache
 from reviewkit.config import Settings
 from reviewkit.db.ledger import BundleState, LedgerRow, ledger_problems, read_rows
 from reviewkit.db.squashed import ledger_view
@@ -110,8 +111,9 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
 
     `reviewers` is `--reviewers`: the trusted reviewers file the approvals are checked against.
     """
-    gate = approval_gate(settings, reviewers)
-    bundles = load_bundles(settings.bundles_dir)
+    cache = open_cache(settings.root, settings.bundles_dir)
+    gate = approval_gate(settings, reviewers, cache)
+    bundles = load_bundles(settings.bundles_dir, cache)
     conn = open_database(target_url(settings, database), create=False)
     rows: list[LedgerRow] | None = None
     where = None
@@ -128,13 +130,14 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
     states = ledger_view(rows or [], bundles).states
     report = StatusReport(where, [])
     for bundle in bundles:
-        report.bundles.append(_bundle_status(bundle, states, rows is not None, gate))
+        report.bundles.append(_bundle_status(bundle, states, rows is not None, gate, cache))
         report.bundles[-1].explanation = explained.get(bundle.id, [])
         _add_data(report.bundles[-1], gate, bundle, rows, states.get(bundle.id))
     if report.bundles:
         report.bundles[-1].head = True
     if rows is not None:
         report.ledger_problems = ledger_problems(rows, bundles)
+    cache.save(complete=True)
     return report
 
 
@@ -195,15 +198,16 @@ def database_ledger_problems(settings: Settings, database: str, bundles: list[Bu
     return ledger_problems(rows, bundles)
 
 
-def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool, gate: ApprovalGate) -> BundleStatus:
+def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool, gate: ApprovalGate,
+                   cache: VerifyCache | None = None) -> BundleStatus:
     m = bundle.manifest
     status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, gate.summary(bundle), None,
                           replaces=bundle.replaced_ids)
-    status.flags += verify_files(bundle.path, bundle.manifest) + replaced_problems(bundle)
+    status.flags += verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest) + replaced_problems(bundle, cache)
     # The judgement apply refuses on and verify reports: approval files that are not right
     # are flags; a policy not (yet) met needs attention too, as the approvals column says.
     status.flags += gate.flags(bundle)
-    for proof in proof_states(bundle):
+    for proof in proof_states(bundle, cache):
         status.proofs[proof.dialect] = proof.state
         if proof.state == "invalid":
             status.flags.append(f"{proof.file}: not a valid proof: {proof.detail}")
