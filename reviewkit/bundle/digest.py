@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reviewkit.bundle.verify_cache import KeptFolder, VerifyCache
+    from reviewkit.bundle.verify_cache import VerifyCache
 
 MANIFEST = "manifest.json"
 APPROVALS = "approvals"
 PROOFS = "proofs"
 # Top-level folders outside the digest: signatures and proofs are made of it, so they cannot be in it.
 UNSIGNED_FOLDERS = (APPROVALS, PROOFS)
+_NOT_WALKED = frozenset({MANIFEST, f"{APPROVALS}/", f"{PROOFS}/"})  # as a kept folder listing names them
 
 
 def sha256_hex(data: bytes) -> str:
@@ -127,34 +128,6 @@ def _walk(here: str, prefix: str, root: _Root, label: str, files: dict[str, str]
                                          [e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in entries])
 
 
-def _kept_match(folder: str, label: str, listed: dict[str, str], cache: VerifyCache) -> bool:
-    """Return whether the cache vouches that the folder holds exactly the listed files, each with its listed sha256.
-
-    Every folder's and file's stat must be as an earlier run found it; anything else is a no.
-    """
-    kept = cache.folder(label)
-    found: list[str] = []
-    if not _kept_names(folder, "", kept, found) or len(found) != len(listed):
-        return False
-    return all(rel in listed and kept.kept_sha256(rel, f"{folder}/{rel}") == listed[rel] for rel in found)
-
-
-def _kept_names(here: str, prefix: str, kept: KeptFolder, found: list[str]) -> bool:
-    """Add the files under `here` to `found` as the cache recalls the folders' listings; False when it cannot."""
-    names, _ = kept.listing(prefix.rstrip("/"), here)
-    if names is None:
-        return False
-    for name in names:
-        if name.endswith("/"):
-            name = name[:-1]
-            if (not prefix and name in UNSIGNED_FOLDERS) or _kept_names(f"{here}/{name}", f"{prefix}{name}/", kept, found):
-                continue
-            return False
-        if prefix or name != MANIFEST:
-            found.append(prefix + name)
-    return True
-
-
 def _refusal(entry: os.DirEntry, root: _Root) -> str | None:
     """Return why the walk refuses this entry, or None."""
     if "\\" in entry.name:
@@ -179,8 +152,8 @@ def verify_files(folder: Path, manifest: dict[str, Any], cache: VerifyCache | No
     """
     digest = digest or compute_digest(manifest)
     cache = cache if cache is not None and cache.enabled else None
-    if cache is not None and cache.trusted and digest == manifest["digest"] and \
-            _kept_match(str(folder), folder.name, manifest["files"], cache):
+    if cache is not None and digest == manifest["digest"] and \
+            cache.folder(folder.name).vouches(str(folder), manifest["files"], _NOT_WALKED):
         return []
     problems = _file_problems(folder, manifest, cache, digest)
     if problems and cache is not None and cache.trusted:

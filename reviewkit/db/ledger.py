@@ -78,8 +78,7 @@ class LedgerRow:
 
 
 def row_hash(row: LedgerRow) -> str:
-    fields = asdict(row)
-    fields.pop("row_hash")
+    fields = {name: getattr(row, name) for name in FIELDS if name != "row_hash"}  # asdict's deep copy: a tenth of status
     return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
