@@ -215,6 +215,25 @@ class KeptFolder:
                 return (names.split("\0") if names else []), seen
         return None, seen
 
+    def names(self, rel: str, path: str) -> list[str] | None:
+        """Return the names of the files and folders in folder `rel` at `path`, sorted, kept while its stat is unchanged.
+
+        A folder's name ends in "/"; a link counts as what it points to; anything else (a
+        pipe, a broken link) is left out. None when there is no such folder.
+        """
+        try:
+            names, seen = self.listing(rel, path)
+            if names is not None:
+                return names
+            with os.scandir(path) as found:
+                entries = sorted(found, key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        names = [e.name + ("/" if e.is_dir() else "") for e in entries if e.is_file() or e.is_dir()]
+        if len(names) == len(entries) and not any(e.is_symlink() for e in entries):
+            self.keep_listing(rel, seen, names)
+        return names
+
     def keep_listing(self, rel: str, seen: os.stat_result, names: list[str]) -> None:
         """Keep the names found in a folder whose stat was `seen` before listing it."""
         self._note(rel + "/", seen, "|" + "\0".join(names))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -223,27 +222,12 @@ def write_approval(bundle: Bundle, record: dict[str, Any]) -> Path:
 def approval_files(bundle: Bundle, cache: VerifyCache | None = None) -> list[Path]:
     """Return the bundle's approval files (`approvals/*.json`), sorted; `cache` may recall the folder's listing."""
     folder = bundle.path / APPROVALS
-    return [folder / name for name in _file_names(bundle, folder, cache) if name.endswith(".json") and not name.startswith(".")]
-
-
-def _file_names(bundle: Bundle, folder: Path, cache: VerifyCache | None) -> list[str]:
-    """Return the names of the files in `approvals/` (a link to a file counts), sorted; none without the folder."""
-    seen = None
-    if cache is not None:
-        try:
-            names, seen = cache.folder(bundle.path.name).listing(APPROVALS, str(folder))
-        except (FileNotFoundError, NotADirectoryError):
+    if cache is None:
+        if not folder.is_dir():
             return []
-        if names is not None:  # an earlier run found only regular files and folders in it
-            return [name for name in names if not name.endswith("/")]
-    try:
-        with os.scandir(folder) as found:
-            entries = sorted(found, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    if seen is not None and all(not e.is_symlink() and (e.is_file() or e.is_dir()) for e in entries):
-        cache.folder(bundle.path.name).keep_listing(APPROVALS, seen, [e.name + ("/" if e.is_dir() else "") for e in entries])
-    return [e.name for e in entries if e.is_file()]
+        return sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".") and p.is_file())
+    names = cache.folder(bundle.path.name).names(APPROVALS, str(folder)) or []
+    return [folder / name for name in names if name.endswith(".json") and not name.startswith(".")]  # no "/": a file
 
 
 def check_approvals(bundle: Bundle, reviewers: Reviewers, policy: Policy, cache: VerifyCache | None = None) -> list[ApprovalCheck]:
