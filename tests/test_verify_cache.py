@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,6 @@ import pytest
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.store import load_bundles
 from reviewkit.bundle.verify_cache import CACHE_FILE, RACY_NS, open_cache
-from reviewkit.db.ledger import LedgerTail, read_rows, update_row
-from reviewkit.dialects.connection import connect, parse_url
 from reviewkit.local_cache import FOLDER
 from reviewkit.signoff.keys import fingerprint_of_line
 
@@ -283,25 +280,3 @@ def test_nothing_changed_within_the_racy_window_is_kept(project, xdg):
     kept = cache.folder(bundle.path.name).new
     assert kept["postgres/up.sql"].endswith(" " + bundle.manifest["files"]["postgres/up.sql"])
     assert kept["postgres/"].startswith(stat_key(bundle.path / "postgres") + "|")
-
-
-def test_the_ledger_tail_reads_what_is_new_and_sees_edits_of_the_last_row(project, xdg, tmp_path):
-    """apply reads the ledger again before each bundle, from the last row it knows on."""
-    project.approve("1", "alice")
-    project.add_high_risk_bundle()
-    project.approve("2", "alice")
-    project.approve("2", "bob")
-    database = f"sqlite:///{tmp_path / 'tail.sqlite3'}"
-    project.ok("apply", "--to", "1", "--database", database)
-    with connect(parse_url(database, tmp_path)) as conn:
-        tail = LedgerTail()
-        assert tail.read(conn) == read_rows(conn) and len(tail.rows) == 1
-        project.ok("apply", "--database", database, "--yes")  # another runner, meanwhile
-        assert tail.read(conn) == read_rows(conn) and len(tail.rows) == 2
-        assert [r.bundle_id for r in tail.rows_of(["0002_drop_phone"])] == ["0002_drop_phone"]
-        update_row(conn, replace(tail.rows[-1], applied_by="someone else").sealed())
-        assert tail.read(conn)[-1].applied_by == "someone else" and tail.read(conn) == read_rows(conn)
-        conn.execute("DELETE FROM reviewkit_ledger WHERE id = 2")
-        assert tail.read(conn) == read_rows(conn) and len(tail.rows) == 1
-        assert tail.rows_of(["0002_drop_phone"]) == []
-        assert [r.bundle_id for r in tail.rows_of(["0001_initial", "0002_drop_phone"])] == ["0001_initial"]

@@ -4,9 +4,10 @@
 every approval's Ed25519 signature. Like git's index, this cache keeps, per file, the
 sha256 found for its (size, mtime_ns, ctime_ns, inode, device), and per folder the names
 found in it for the folder's own stat: a file or folder whose stat still matches is not
-read again. It also keeps manifests found valid (keyed by their bytes and folder) and
-signatures found valid (keyed by the public key, the signed message and the signature),
-so that neither is checked twice. It lives in `.reviewkit/verify.json`, which git ignores.
+read again. It also keeps facts found true, each as a keyed hash of what it is about: a
+manifest valid (its bytes and folder), a signature valid (the public key, the signed
+message, the signature), an approval good (its bytes sign this bundle's digest with this
+reviewer's key). It lives in `.reviewkit/verify.json`, which git ignores.
 
 It only ever saves work, and decides nothing on its own:
 - an entry is kept only for a file or folder whose mtime and ctime are more than 2 s older
@@ -41,8 +42,9 @@ NO_CACHE_ENV = "REVIEWKIT_NO_CACHE"
 FORMAT = 1
 RACY_NS = 2_000_000_000  # what is changed less than this before a run may be changed again unseen
 _KEY_BYTES = 32
-# The modules whose rules a kept verdict (a manifest valid, a folder's listing) was made by.
-_RULES = ("bundle/manifest.py", "bundle/digest.py", "bundle/verify_cache.py")
+# The modules whose rules a kept verdict (a manifest, an approval valid; a folder's listing) was made by:
+# a reviewkit that judges otherwise starts from an empty cache.
+_RULES = ("bundle/manifest.py", "bundle/digest.py", "bundle/verify_cache.py", "signoff/approvals.py", "signoff/keys.py")
 
 
 class VerifyCache:
