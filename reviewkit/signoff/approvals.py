@@ -384,9 +384,7 @@ def evaluate_with(
     an earlier run found unchanged and valid.
     """
     needed = required_approvals(bundle, policy)
-    if file_problems is None:
-        file_problems = verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest)
-    files = file_problems
+    files = verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest) if file_problems is None else file_problems
     result = PolicyResult(met=False, needed=needed, problems=list(files), file_problems=files)
     result.checks = check_approvals(bundle, reviewers, policy, cache) if reviewers else []
     result.checks, result.counted = _count(result.checks)
