@@ -254,6 +254,19 @@ def test_a_cache_that_cannot_be_written_changes_nothing(signed):
     assert signed.ok("status").stderr == ""
 
 
+def test_without_a_place_for_the_key_nothing_is_kept(project, tmp_path, monkeypatch):
+    """No writable cache folder for the key (a read-only home): no cache, every run checks everything."""
+    (tmp_path / "not_a_folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not_a_folder" / "cache"))
+    project.approve("1", "alice")
+    settle(project.root / "bundles")
+    result = project.ok("verify")
+    assert "1/1 (alice)  met" in result.stdout and result.stderr == ""
+    assert not cache_path(project).exists()
+    edit_in_place(project.root / "bundles" / SCRIPT)
+    assert EDITED in project.refused("verify")
+
+
 def test_apply_and_status_use_the_same_cache(signed):
     database = "sqlite:///cached.sqlite3"
     applied = signed.ok("apply", "--database", database, "--yes")

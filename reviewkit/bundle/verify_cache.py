@@ -304,8 +304,10 @@ def _stamp(bundles_dir: Path) -> str:
 def machine_secret() -> bytes | None:
     """Return this user's cache key (`~/.cache/reviewkit/verify-key`, made once, mode 0600), or None when there is none."""
     try:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        path = Path(base) / "reviewkit" / "verify-key"
+        base = Path(os.environ.get("XDG_CACHE_HOME", ""))
+        if not base.is_absolute():  # unset, or relative: the XDG rules say ignore it
+            base = Path.home() / ".cache"
+        path = base / "reviewkit" / "verify-key"
         if not path.exists():
             _make_secret(path)
         data = path.read_bytes()
