@@ -1,10 +1,14 @@
-"""Does reviewkit's own cost stay flat as the work grows? `generate` on 1,000 to 10,000 tables, `status` and `verify` over 5,000 bundles.
+"""Does reviewkit's own cost stay flat as the work grows? `generate` on 1,000 to 10,000 tables, `status`, `verify` and `apply` over 5,000 bundles.
 
 Run from anywhere (standard library, plus reviewkit and its dependencies):
 
     python benchmarks/bench_scale.py                          # 1000 and 10000 tables, 5000 bundles
     python benchmarks/bench_scale.py --tables 1000,5000 --bundles 1000
     python benchmarks/bench_scale.py --skip bundles           # generate only (also: --skip generate)
+    python benchmarks/bench_scale.py --skip generate --apply-sizes 500,1000,2000   # apply's cost per bundle by size
+
+`status` and `verify` are timed cold (no `.reviewkit/verify.json`, as in a fresh checkout)
+and cached (the verification cache an earlier run left).
 
 Every measure is one whole `python -m reviewkit ...` process, timed by wall clock, with its
 peak resident memory (the child's own `ru_maxrss`, from `os.wait4`). See benchmarks/README.md.
@@ -29,8 +33,10 @@ from bench_generate import CONFIG as GENERATE_CONFIG  # noqa: E402
 from bench_generate import bytecode_note, write_models  # noqa: E402
 
 GENERATE_TARGET = (10_000, 12.0, 1024)  # tables, seconds, MB: the issue's goal for the largest schema
-STATUS_TARGET = 1.0  # seconds, each of status and verify over --bundles bundles
+STATUS_TARGET = 1.0  # seconds, each of status and verify over --bundles bundles, cached
 STATUS_URL = "sqlite:///status.sqlite3"
+CACHE = Path(".reviewkit") / "verify.json"
+RACY_SECONDS = 2.0  # the cache keeps nothing about a file changed more recently (reviewkit.bundle.verify_cache)
 REVIEWER = "bench-dba"
 BUNDLES_CONFIG = """\
 [reviewkit]
@@ -65,6 +71,7 @@ def run_measured(argv: list[str], cwd: Path, what: str) -> tuple[float, float, s
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("REVIEWKIT_DATABASE_URL", None)  # it would point status at another database
+    env.pop("REVIEWKIT_NO_CACHE", None)  # the cold runs remove the cache themselves
     env.setdefault("REVIEWKIT_AUTHOR", "bench")
     return env
 
@@ -175,15 +182,12 @@ def build_bundles_project(root: Path, count: int) -> tuple[Path, float]:
 
 def bundle_rows(root: Path, count: int, repeat: int) -> tuple[list[tuple[str, ...]], str]:
     project, built = build_bundles_project(root, count)
-    start = time.perf_counter()
-    _, _, stdout = run_measured(reviewkit("apply", "--database", STATUS_URL, "--yes"), project, "apply")
-    applied = time.perf_counter() - start
-    if f"Applied {count} bundles" not in stdout:
-        raise SystemExit(f"apply of {count} bundles said:\n{stdout[-1000:]}")
+    applied, applied_rss = timed_apply(project, count, STATUS_URL)
     _, _, stdout = run_measured(reviewkit("status", "--database", STATUS_URL, "--json"), project, "status --json")
     report = json.loads(stdout)
     if [b["state"] for b in report["bundles"]] != ["applied"] * count or report["needs_attention"]:
         raise SystemExit(f"status --json: expected {count} applied bundles and nothing flagged")
+    settle(project / "bundles")
     last = f"{count:04d}_"
     measures = [
         ("status", reviewkit("status")),
@@ -191,19 +195,59 @@ def bundle_rows(root: Path, count: int, repeat: int) -> tuple[list[tuple[str, ..
         ("verify", reviewkit("verify")),
         ("verify --database", reviewkit("verify", "--database", STATUS_URL)),
     ]
-    rows = []
+    rows = [("apply (SQLite, one process)", f"{count} bundles", f"{applied:.2f}", "-", f"{applied / count * 1000:.2f}",
+             f"{applied_rss:.0f}", "-")]
     for label, argv in measures:
         def check(stdout: str, label: str = label) -> None:
             if last not in stdout:
                 raise SystemExit(f"{label}: the last bundle ({last}...) is not in its output:\n{stdout[-1000:]}")
 
-        times, peak = best_and_peak(argv, lambda r: project, repeat, label, check)
-        best = min(times)
-        rows.append((label, f"{count} bundles", f"{best:.2f}", f"{statistics.median(times):.2f}",
-                     f"{best / count * 1000:.2f}", f"{peak:.0f}", "OK" if best <= STATUS_TARGET else "SLOW"))
-    note = (f"{count} bundles built in-process in {built:.0f} s and applied to SQLite by one `apply` in "
-            f"{applied:.0f} s (untimed); each bundle has one approval, checked against [policy] approvals = 1")
+        def without_cache(r: int) -> Path:
+            (project / CACHE).unlink(missing_ok=True)  # a fresh checkout: nothing kept
+            return project
+
+        for how, cwd_for_run, target in (("cold", without_cache, None), ("cached", lambda r: project, STATUS_TARGET)):
+            if how == "cached":
+                run_measured(argv, project, label)  # keeps what a cached run starts from
+            times, peak = best_and_peak(argv, cwd_for_run, repeat, f"{label} ({how})", check)
+            best = min(times)
+            verdict = "-" if target is None else "OK" if best <= target else "SLOW"
+            rows.append((f"{label} ({how})", f"{count} bundles", f"{best:.2f}", f"{statistics.median(times):.2f}",
+                         f"{best / count * 1000:.2f}", f"{peak:.0f}", verdict))
+    note = (f"{count} bundles built in-process in {built:.0f} s; each bundle has one approval, checked against "
+            "[policy] approvals = 1; cold: no .reviewkit/verify.json (a fresh checkout), cached: the one the "
+            "run before left")
     return rows, note
+
+
+def timed_apply(project: Path, count: int, url: str) -> tuple[float, float]:
+    """Apply every bundle of `project` to the SQLite database `url` in one process; return (seconds, peak MB)."""
+    elapsed, rss, stdout = run_measured(reviewkit("apply", "--database", url, "--yes"), project, "apply")
+    if f"Applied {count} bundle" not in stdout:
+        raise SystemExit(f"apply of {count} bundles said:\n{stdout[-1000:]}")
+    return elapsed, rss
+
+
+def apply_rows(root: Path, sizes: list[int]) -> list[tuple[str, ...]]:
+    """Time `apply` of the first N bundles of one history, for each N: a flat cost per bundle means linear."""
+    project, _ = build_bundles_project(root / "apply_source", max(sizes))
+    rows = []
+    for size in sorted(sizes):
+        copy = root / f"apply_{size}"
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns("bundles", ".reviewkit", "*.sqlite3"))
+        for folder in sorted((project / "bundles").iterdir())[:size]:
+            shutil.copytree(folder, copy / "bundles" / folder.name)
+        elapsed, rss = timed_apply(copy, size, "sqlite:///scaling.sqlite3")
+        rows.append(("apply (SQLite, one process)", f"{size} bundles", f"{elapsed:.2f}", "-",
+                     f"{elapsed / size * 1000:.2f}", f"{rss:.0f}", "-"))
+        shutil.rmtree(copy, ignore_errors=True)
+    return rows
+
+
+def settle(folder: Path) -> None:
+    """Wait until nothing under `folder` changed within the cache's racy window: a project as people have it."""
+    newest = max(p.lstat().st_ctime for p in [folder, *folder.rglob("*")])
+    time.sleep(max(0.0, newest + RACY_SECONDS + 0.1 - time.time()))
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -228,11 +272,14 @@ def main() -> None:
     parser.add_argument("--bundles", type=int, default=5000, help="bundles for status and verify (default 5000)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per measure; best and median reported (default 2)")
     parser.add_argument("--skip", action="append", default=[], choices=["generate", "bundles"], help="leave a part out")
+    parser.add_argument("--apply-sizes", default="", metavar="N,N",
+                        help="also time apply of the first N bundles of one history, for each N (e.g. 500,1000,2000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects and print where they are")
     args = parser.parse_args()
     sizes = [int(s) for s in args.tables.split(",") if s.strip()]
-    if args.repeat < 1 or args.bundles < 1 or any(s < 1 for s in sizes):
-        parser.error("--tables, --bundles and --repeat must be at least 1")
+    apply_sizes = [int(s) for s in args.apply_sizes.split(",") if s.strip()]
+    if args.repeat < 1 or args.bundles < 1 or any(s < 1 for s in sizes + apply_sizes):
+        parser.error("--tables, --bundles, --apply-sizes and --repeat must be at least 1")
 
     root = Path(tempfile.mkdtemp(prefix="reviewkit-scale-"))
     print(f"python -m reviewkit; runs per measure: {args.repeat}; CPUs: {os.cpu_count()}; "
@@ -246,11 +293,13 @@ def main() -> None:
             more, note = bundle_rows(root, args.bundles, args.repeat)
             rows += more
             notes.append(note)
+        if apply_sizes:
+            rows += apply_rows(root, apply_sizes)
         print()
         print_table(rows)
         tables, seconds, megabytes = GENERATE_TARGET
         print(f"\ntargets: generate at {tables} tables under {seconds:.0f} s and {megabytes} MB peak RSS; "
-              f"status and verify under {STATUS_TARGET:.0f} s each. 's per 1000': seconds per 1,000 tables "
+              f"status and verify under {STATUS_TARGET:.0f} s each, cached. 's per 1000': seconds per 1,000 tables "
               "(or bundles); flat from the smallest size to the largest means linear cost.")
         for note in notes:
             print(note)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reviewkit.dialects import dialect_names
 from reviewkit.errors import UsageError
+from reviewkit.local_cache import local_folder
 
 CONFIG = """\
 [reviewkit]
@@ -62,4 +63,6 @@ def init_project(directory: Path) -> list[Path]:
         bundles.mkdir()
         (bundles / ".gitkeep").write_text("")
         created.append(bundles)
+    # The verification cache and lint's findings go there: ignored by git from the first commit on.
+    local_folder(directory)
     return created

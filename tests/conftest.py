@@ -30,6 +30,18 @@ SERVERS = {
 ENGINES = ("sqlite", "postgres", "mysql")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_key_of_the_tests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the verification cache's key (in XDG_CACHE_HOME) in the tests' own folder, never in the user's home."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 def _server_url(dialect: str) -> DatabaseURL:
     """Return the test server's URL, or skip or fail the test when it does not answer."""
     env_var, default = SERVERS[dialect]

@@ -334,3 +334,18 @@ def test_sqlalchemy_server_defaults_round_trip_on_every_engine(engine_db, sqlalc
     bundles = load_bundles(sqlalchemy_project / "bundles")
     assert "DEFAULT 'false'" not in bundles[0].script("mysql", "up")
     walk_bundles(engine_db, bundles, assert_schema)
+
+
+def test_a_default_put_in_normal_form_keeps_the_rest_of_the_column(tmp_path):
+    from reviewkit.models.ddl import load_ddl_files
+
+    (tmp_path / "m.sql").write_text(
+        "CREATE TABLE t (id INT PRIMARY KEY,\n"
+        "  flag BOOLEAN NOT NULL DEFAULT 1 COMMENT 'is it on',\n"
+        "  code VARCHAR(5) BINARY DEFAULT 'x' COMMENT 'kept as written',\n"
+        "  ts TIMESTAMP DEFAULT now() ON UPDATE CURRENT_TIMESTAMP COMMENT 'touched');\n")
+    table = load_ddl_files([tmp_path / "m.sql"], "mysql", tmp_path).table("t")
+    flag = table.column("flag")
+    assert (flag.default, flag.nullable, flag.comment) == ("TRUE", False, "is it on")  # 1 became TRUE, the comment stayed
+    assert (table.column("code").comment, table.column("code").collation) == ("kept as written", "binary")
+    assert (table.column("ts").on_update, table.column("ts").comment) == ("CURRENT_TIMESTAMP", "touched")

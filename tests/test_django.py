@@ -1,15 +1,19 @@
 """Django models as a model source: read from `_meta`, and built as Django's own `migrate` builds them.
 
-The reader's state is what Django creates on PostgreSQL, names included, so PostgreSQL is
-compared exactly. On SQLite and MariaDB Django declares a few types its own way (its
-`data_types` per backend) where reviewkit declares the portable type's spelling: those
-differences are listed here one by one, and everything else (columns, nullability,
-defaults, keys, unique sets, index keys, checks) must be equal.
+The reader's state is what Django creates on PostgreSQL, names included, with the types
+each engine's backend declares (`timestamptz@django`...) and the objects it declares its
+own way there (the `django` flavors), so the tables a bundle builds equal those `migrate`
+builds on every engine: columns (type as stored, nullability, default, auto-increment),
+keys, unique sets, index keys and checks; and a database Django built, once baselined,
+shows `drift` nothing, names included (Django's own `django_migrations` is its ledger, as
+`reviewkit_ledger` is ours: drift leaves it out where the models are Django's).
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,32 +21,17 @@ import pytest
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import DatabaseURL, parse_url
 from reviewkit.errors import ConfigError
-from tests.conftest import _fresh_database
+from reviewkit.schema.naming import postgres_object_name
+from reviewkit.schema.state import Check, Schema
+from reviewkit.schema.types import parse_type
+from tests.conftest import _fresh_database, another_database
 from tests.django_support import PROJECT, DjangoRun, live, shape
 from tests.test_runner import cli_url
 
 django = pytest.importorskip("django")
 
-# Django's own type on the engine, reviewkit's (the portable type as the engine keeps it).
-SQLITE_TYPES = {
-    "library_book.pages": ("uinteger", "integer"),  # PositiveIntegerField: "integer unsigned" (+ the same CHECK)
-    "library_loans.times_renewed": ("usmallint", "smallint"),  # PositiveSmallIntegerField
-    "library_book.rating": ("real", "double"),  # FloatField: "real"
-    "library_book.price": ("numeric", "numeric(8,2)"),  # DecimalField: "decimal"
-    "library_book.published": ("timestamp", "timestamptz"),  # DateTimeField: "datetime"
-    "catalog_shelf.archived_at": ("timestamp", "timestamptz"),
-    "library_member.preferences": ("text", "jsonb"),  # JSONField: "text" with a JSON_VALID check
-    "catalog_shelf.public_id": ("char(32)", "uuid"),  # UUIDField: "char(32)"
-}
-MYSQL_TYPES = {
-    "library_book.pages": ("uinteger", "integer"),  # PositiveIntegerField: "integer UNSIGNED" (+ the same CHECK)
-    "library_loans.times_renewed": ("usmallint", "smallint"),
-    "library_book.published": ("timestamp(6)", "timestamptz(6)"),  # DateTimeField: "datetime(6)", reviewkit TIMESTAMP(6)
-}
-# Django's other doings on SQLite: its JSONField check (None: reviewkit has none), decimals written as text.
-SQLITE_CHECKS = {"library_member": {"JSON_VALID(preferences) OR preferences IS NULL": None},
-                 "library_book": {"price >= '0'": "price >= 0"}}
-SQLITE_DEFAULTS = {"library_book.price": ("'0'", "0")}
+APPS = {"sqlite": ("library", "catalog", "kinds"), "postgres": ("library", "catalog", "kinds"),
+        "mysql": ("library", "kinds")}  # MariaDB has no partial or expression indexes (catalog's)
 
 
 # -- the reader, without a database -------------------------------------------------------
@@ -52,7 +41,7 @@ SQLITE_DEFAULTS = {"library_book.price": ("'0'", "0")}
 def models():
     from reviewkit.models.django import load_django
 
-    return load_django("mysite.settings", ("library", "catalog"), PROJECT)
+    return load_django("mysite.settings", ("library", "catalog", "kinds"), PROJECT)
 
 
 def test_types_keys_and_names_are_djangos_on_postgres(models):
@@ -60,13 +49,17 @@ def test_types_keys_and_names_are_djangos_on_postgres(models):
     assert [(c.name, c.type, c.nullable, c.default) for c in book.columns[:5]] == [
         ("id", "bigint", False, None), ("title", "varchar(200)", False, None),
         ("isbn_code", "varchar(13)", False, None), ("slug", "varchar(80)", False, None),
-        ("price", "numeric(8,2)", False, "0"),
+        ("price", "numeric(8,2)@django", False, "0"),
     ]
     assert book.column("id").identity and book.column("in_print").default == "TRUE"
     assert book.primary_key.name == "library_book_pkey"
     assert [u.name for u in book.uniques] == ["book_author_title_uniq", "library_book_isbn_code_key"]
-    assert {c.name: c.expression for c in book.checks} == {
-        "book_price_not_negative": "price >= 0", "library_book_pages_check": "pages >= 0"}
+    assert {c.name: c.expression for c in book.checks} == {"book_price_not_negative": "price >= 0"}
+    # A positive integer field's check comes with its type, named as each engine names Django's.
+    assert book.column("pages").type == "uinteger@django"
+    assert {d: get_dialect(d).compiler.implied_checks(book) for d in ("postgres", "mysql", "sqlite")} == {
+        "postgres": [Check("library_book_pages_check", "pages >= 0")], "mysql": [Check("pages", "pages >= 0")],
+        "sqlite": [Check("library_book_pages_check", "pages >= 0")]}
     fks = {fk.columns[0]: (fk.name, fk.ref_table, fk.on_delete) for fk in book.foreign_keys}
     assert fks == {  # imprint has db_constraint=False: no key, but its index
         "author_id": ("library_book_author_id_d9a3b67e_fk_library_author_id", "library_author", "NO ACTION"),
@@ -110,7 +103,7 @@ def test_names_are_djangos_own():
     for table, columns, suffix in [("library_book", ["title"], ""), ("t" * 50, ["c" * 40, "d"], "_uniq"),
                                    ("app_model", ["column"], "_fk_" + "x" * 40 + "_id"), ("_x", ["y"], "")]:
         assert django_names.django_index_name(table, columns, suffix) == editor._create_index_name(table, columns, suffix)
-    assert django_names.postgres_object_name("a" * 40, "b" * 40, "key") == "a" * 29 + "_" + "b" * 29 + "_key"
+    assert postgres_object_name("a" * 40, "b" * 40, "key") == "a" * 29 + "_" + "b" * 29 + "_key"
 
 
 def test_unknown_app_label(models):
@@ -171,7 +164,7 @@ def test_django_is_imported_only_for_django_models(tmp_path):
 CHANGED_MEMBER = '''
 class Member(models.Model):
     full_name = models.CharField(max_length=100)
-    card = models.CharField(max_length=12, unique=True)
+    card_number = models.CharField(max_length=12, unique=True)
     preferences = models.JSONField(null=True)
     joined = models.DateField(null=True)
     books = models.ManyToManyField(Book, through="Loan", related_name="borrowers")
@@ -181,8 +174,12 @@ class Member(models.Model):
 '''
 
 
+RENAMES = ("--rename", "library_member.name=library_member.full_name",
+           "--rename", "library_member.card=library_member.card_number")
+
+
 def _change_models(run: DjangoRun) -> None:
-    """A field renamed (Member.name -> full_name), a field added (joined), an index added."""
+    """Fields renamed (Member.name -> full_name, the unique card -> card_number), a field added (joined), an index added."""
     path = run.root / "library" / "models.py"
     text = path.read_text()
     start = text.index("class Member(models.Model):")
@@ -194,8 +191,7 @@ class Engine:
     """Database A migrated by Django, database B by reviewkit, both from the same models."""
 
     def __init__(self, tmp: Path, dialect: str, a: DatabaseURL, b: DatabaseURL) -> None:
-        apps = ("library",) if dialect == "mysql" else ("library", "catalog")
-        self.run = DjangoRun.create(tmp, apps, (dialect,))
+        self.run = DjangoRun.create(tmp, APPS[dialect], (dialect,))
         self.dialect, self.a, self.b = dialect, a, b
         self.tables: set[str] = set()
 
@@ -206,10 +202,10 @@ class Engine:
 
     def second_step(self) -> None:
         _change_models(self.run)
-        # Django asks whether name became full_name: yes.
-        self.run.django(None, "makemigrations", "library", input_="y\n")
+        # Django asks whether name became full_name, and card card_number: yes.
+        self.run.django(None, "makemigrations", "library", input_="y\ny\n")
         self.run.django(self.a, "migrate")
-        self._reviewkit("member_changes", "--rename", "library_member.name=library_member.full_name")
+        self._reviewkit("member_changes", *RENAMES)
 
     def _reviewkit(self, name: str, *extra: str) -> None:
         made = self.run.reviewkit("generate", "--no-input", name, *extra)
@@ -244,33 +240,10 @@ def engine(request, tmp_path_factory) -> Engine:
     return _engine(request, tmp_path_factory, request.param)
 
 
-def _as_reviewkit_declares(django: dict, dialect: str) -> dict:
-    """Return Django's tables with the listed differences of its own types on this engine made reviewkit's."""
-    types = {"sqlite": SQLITE_TYPES, "mysql": MYSQL_TYPES}.get(dialect, {})
-    out = {}
-    for name, table in django.items():
-        columns = {}
-        for column, (kind, nullable, default, identity) in table["columns"].items():
-            key = f"{name}.{column}"
-            if key in types:
-                assert kind == types[key][0], f"{key}: Django made {kind}, not {types[key][0]}"
-                kind = types[key][1]
-            if dialect == "sqlite" and key in SQLITE_DEFAULTS:
-                assert default == SQLITE_DEFAULTS[key][0]
-                default = SQLITE_DEFAULTS[key][1]
-            columns[column] = (kind, nullable, default, identity)
-        checks = table["checks"]
-        if dialect == "sqlite":
-            replaced = SQLITE_CHECKS.get(name, {})
-            checks = sorted(replaced.get(c, c) for c in checks if replaced.get(c, c) is not None)
-        out[name] = {**table, "columns": columns, "checks": checks}
-    return out
-
-
 def test_tables_equal_djangos_migrate(engine):
     django_made, reviewkit_made = engine.shapes()
-    assert "library_book_tags" in django_made and len(django_made) >= 8
-    assert _as_reviewkit_declares(django_made, engine.dialect) == reviewkit_made
+    assert "library_book_tags" in django_made and "kinds_pointer" in django_made and len(django_made) >= 14
+    assert django_made == reviewkit_made
 
 
 def test_tables_equal_after_a_change(engine):
@@ -279,13 +252,13 @@ def test_tables_equal_after_a_change(engine):
     member = reviewkit_made["library_member"]
     assert "full_name" in member["columns"] and "joined" in member["columns"]
     assert ((("joined", False),), None) in member["indexes"]
-    assert _as_reviewkit_declares(django_made, engine.dialect) == reviewkit_made
+    assert django_made == reviewkit_made
 
 
 # -- adopting a Django-migrated database: baseline, then nothing to generate ----------------
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "mysql"])
 def migrated(request, tmp_path_factory) -> tuple[DjangoRun, DatabaseURL]:
     """A database migrated by Django alone, and a fresh copy of the project with no bundle yet."""
     tmp = tmp_path_factory.mktemp(f"django_baseline_{request.param}")
@@ -295,27 +268,46 @@ def migrated(request, tmp_path_factory) -> tuple[DjangoRun, DatabaseURL]:
         maker = _fresh_database(request.getfixturevalue(f"{request.param}_server"))
         url = next(maker)
         request.addfinalizer(lambda: next(maker, None))
-    run = DjangoRun.create(tmp, ("library", "catalog"), ("postgres", "sqlite"))
-    run.django(None, "makemigrations", "library", "catalog")
+    apps = APPS[request.param]
+    run = DjangoRun.create(tmp, apps, ("postgres", "mysql", "sqlite") if "catalog" not in apps else ("postgres", "sqlite"))
+    run.django(None, "makemigrations", *apps)
     run.django(url, "migrate")
     return run, url
 
 
-def test_baseline_of_a_django_database_then_no_changes(migrated):
+def _drift(run: DjangoRun, url: DatabaseURL) -> list[tuple[str, str, str]]:
+    made = run.reviewkit("drift", "--database", cli_url(url), "--json")
+    assert made.returncode in (0, 1), made.stdout + made.stderr
+    return [(d["object"], d["name"], d["change"]) for d in json.loads(made.stdout)["differences"]]
+
+
+
+
+def test_baseline_of_a_django_database_then_no_changes_and_no_drift(migrated):
     run, url = migrated
     made = run.reviewkit("baseline", "--database", cli_url(url))
     assert made.returncode == 0, made.stdout + made.stderr
     assert "Wrote bundle bundles/0001_baseline" in made.stdout and not (run.root / "models" / "baseline.sql").exists()
     assert "left out, as the models do not declare them" in made.stderr and "django_migrations" in made.stderr
-    if url.dialect == "postgres":  # the state is what Django creates there: not even a name differs
-        assert "spells" not in made.stderr, made.stderr
-    else:
-        assert "column library_book.published changed: type timestamp -> timestamptz" in made.stderr
+    # Types, checks and names are what Django makes on this engine: nothing is spelled otherwise.
+    assert "spells" not in made.stderr, made.stderr
     again = run.reviewkit("generate", "--no-input")
     assert again.returncode == 0 and "No changes detected" in again.stdout, again.stdout + again.stderr
     assert run.reviewkit("apply", "--fake", "--yes", "--database", cli_url(url)).returncode == 0
     status = run.reviewkit("status", "--database", cli_url(url), "--check")
     assert status.returncode == 0, status.stdout + status.stderr
+    assert _drift(run, url) == []
+
+
+def test_a_bundle_applied_to_a_django_database_leaves_no_drift(migrated):
+    """After the baseline, reviewkit changes the database Django built: its statements find Django's objects."""
+    run, url = migrated
+    _change_models(run)
+    made = run.reviewkit("generate", "--no-input", "member_changes", *RENAMES)
+    assert made.returncode == 0, made.stdout + made.stderr
+    applied = run.reviewkit("apply", "--yes", "--database", cli_url(url))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert _drift(run, url) == []
 
 
 def test_baseline_refuses_a_database_without_the_models(tmp_path, sqlite_url):
@@ -330,3 +322,46 @@ def test_baseline_refuses_a_database_without_the_models(tmp_path, sqlite_url):
     assert refused.returncode == 2 and "does not hold the models" in refused.stderr, refused.stderr
     assert "columns of library_publisher" in refused.stderr and "website" in refused.stderr
     assert not (run.root / "bundles").exists()
+
+
+# -- a project whose bundles an earlier reviewkit wrote: one bundle re-declares them -------
+
+
+def _before_flavors(schema: Schema) -> Schema:
+    """Return the state the reader gave before the django flavors: plain types, positive checks of its own."""
+    tables = []
+    for table in schema.tables:
+        columns, checks = [], list(table.checks)
+        for column in table.columns:
+            portable = parse_type(column.type)
+            if portable.flavor and portable.kind in ("usmallint", "uinteger", "ubigint"):
+                checks.append(Check(postgres_object_name(table.name, column.name, "check"), f"{column.name} >= 0"))
+            kind = {"usmallint": "smallint", "uinteger": "integer", "ubigint": "bigint"}.get(portable.kind, portable.kind)
+            columns.append(replace(column, type=str(replace(portable.plain, kind=kind))))
+        plain = lambda objects: tuple(replace(o, flavor=None) for o in objects)  # noqa: E731
+        tables.append(replace(table, columns=tuple(columns), checks=tuple(checks), uniques=plain(table.uniques),
+                              foreign_keys=plain(table.foreign_keys), indexes=plain(table.indexes)).normalized())
+    return Schema(tuple(tables))
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres", "mysql"])
+def test_bundles_of_an_earlier_reviewkit_are_redeclared_in_one_bundle(dialect, models, request, tmp_path):
+    from reviewkit.config import load_settings
+    from reviewkit.generate.generator import GenerateOptions, generate
+
+    url = another_database(request, dialect, tmp_path)
+    run = DjangoRun.create(tmp_path, APPS[dialect], (dialect,))
+    earlier = Schema(tuple(t for t in models.tables if t.name.split("_")[0] in APPS[dialect]))
+    generate(load_settings(run.root), GenerateOptions(name="earlier", author="test", models=_before_flavors(earlier)))
+    assert run.reviewkit("apply", "--yes", "--database", cli_url(url)).returncode == 0
+    made = run.reviewkit("generate", "--no-input", "flavors")
+    assert made.returncode == 0 and "No changes detected" not in made.stdout, made.stdout + made.stderr
+    review = (run.root / "bundles" / "0002_flavors" / "REVIEW.md").read_text()
+    assert "Declare foreign key library_book_author_id_d9a3b67e_fk_library_author_id on library_book as Django " \
+           "declares it on each engine" in review
+    script = (run.root / "bundles" / "0002_flavors" / dialect / "up.sql").read_text()
+    if dialect == "postgres":  # PostgreSQL holds all of it alike: only the positive fields' checks come again
+        assert "FOREIGN KEY" not in script and "INDEX" not in script and "ALTER COLUMN" not in script
+    applied = run.reviewkit("apply", "--yes", "--database", cli_url(url))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert _drift(run, url) == []

@@ -186,3 +186,25 @@ def test_differences_in_words_and_json():
     assert found[0].describe() == "column books.isbn changed: type varchar(20) -> varchar(32); nullable True -> False"
     assert found[1].describe() == "index books.books_isbn missing"
     assert schema_differences(Schema((books,)), Schema((books,))) == []
+
+
+def test_django_migrations_is_drift_unless_the_models_are_django(tmp_path, sqlite_url):
+    """Django's ledger is left out only where Django's models are the source (tests/test_django.py covers that)."""
+    from reviewkit.config import Settings
+    from reviewkit.db.drift import without_foreign_ledgers
+
+    live = Schema((Table("books", (Column("id", "integer"),)), Table("django_migrations", (Column("id", "integer"),))))
+    ddl = Settings(root=tmp_path, config_file=tmp_path / "reviewkit.toml")
+    django = Settings(root=tmp_path, config_file=tmp_path / "reviewkit.toml", models=("django:mysite.settings",))
+    assert [t.name for t in without_foreign_ledgers(ddl, live).tables] == ["books", "django_migrations"]
+    assert [t.name for t in without_foreign_ledgers(django, live).tables] == ["books"]
+    root = tmp_path / "proj"
+    (root / "models").mkdir(parents=True)
+    (root / "reviewkit.toml").write_text(CONFIG)
+    (root / "models" / "schema.sql").write_text(MODELS)
+    assert run(root, "generate", "--no-input").returncode == 0
+    assert run(root, "apply", "--database", cli_url(sqlite_url), "--yes").returncode == 0
+    by_hand(sqlite_url, "CREATE TABLE django_migrations (id INTEGER PRIMARY KEY, app VARCHAR(255))")
+    code, report = drift(root, sqlite_url)
+    assert code == 1 and [(d["object"], d["name"], d["change"]) for d in report["differences"]] == [
+        ("table", "django_migrations", "added")]

@@ -238,7 +238,8 @@ def test_bundles_and_approvals_are_verified_once_for_the_fleet(project, monkeypa
     with_fleets(project, {"dev": sqlite_files(project, 5)})
     hashed = []
     real = runner_module.verify_files
-    monkeypatch.setattr(runner_module, "verify_files", lambda path, manifest: hashed.append(path.name) or real(path, manifest))
+    monkeypatch.setattr(runner_module, "verify_files",
+                        lambda path, manifest, *more: hashed.append(path.name) or real(path, manifest, *more))
     settings = load_settings(project)
     result = apply_fleet(settings, "dev", ApplyOptions(), lambda member: _Quiet(), None, jobs=3)
     assert result.exit_code == 0 and [o.result for o in result.outcomes] == ["applied"] * 5

@@ -164,12 +164,12 @@ PINNED: dict[str, list[str]] = {
         '0004_create_table_reviews_and_more 9ce107af31d23fc3922391f22284d4d0f0b8a9255b258dbd0c07d1cdc8a40322',
     ],
     'mysql_types': [
-        '0001_initial e5e4269da25db51f697e2fd30e2c557e622d8a2b854c1da970831e41ddf9707f',
-        '0002_rename_column_film_score_and_more 608a7727b4c93ba682ac069934df8590fb581e98c8d118ac5aa27dd83a21ca52',
+        '0001_initial dc12d658fad80b861ecb4d329da80e8e1383449249c38eb67ba0e02ac862b298',
+        '0002_rename_column_film_score_and_more d30a5245f81d3e99c450d50572356986ab2428d44ef00fdc6b0f1c4dff9331f1',
     ],
     'mysql_types-online': [
-        '0001_initial 45fe1a63e1054cfbdfb9cd0e1042595b1c909ec68bb0a00509b3a5ad92d8b4ee',
-        '0002_rename_column_film_score_and_more b4236da347c93ea143369528331e9605a39db3c1b4ed1ba98528aaad66421305',
+        '0001_initial 1a991ce7640cbbb8ac7a79f1f28a0273564c2a545e90e769e7863013ba906f80',
+        '0002_rename_column_film_score_and_more a7b127882405a4fb1c356c32aba8f0d471e3a1c0c6e93a5ed3c9e8c992770f59',
     ],
     'one_off_defaults': [
         '0001_initial 17fcf86af89ef298b0a6013765ef779212ec8add1dec552d98f3e991c9ac0d16',

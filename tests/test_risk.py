@@ -163,3 +163,21 @@ def test_readability_by_shape_and_table_from_words_agree_with_sqlglot(scenarios)
                         assert words == tree or tree is None, (statement.sql, words, tree)
                         checked += 1
     assert checked > 1000
+
+
+def test_numbered_operations_name_the_comment_above_a_line_only():
+    from reviewkit.lint.risk import NumberedOperations
+
+    script = ("SET lock_timeout = '5s';\n"          # line 1: above every numbered comment
+              "-- 1. Create table a\n"             # line 2
+              "CREATE TABLE a (id INT);\n"         # line 3
+              "-- 2. Create index on a\n"          # line 4
+              "CREATE INDEX i ON a (id);\n"        # line 5
+              "-- 7. Not an operation of this bundle\n"  # line 6
+              "SELECT 1;\n")                       # line 7
+    numbered = NumberedOperations(script)
+    assert numbered.above(1) is None and numbered.above(2) is None  # a comment's own line is not below it
+    assert numbered.above(3) == (1, "Create table a")
+    assert numbered.above(5) == (2, "Create index on a")
+    assert [numbered.index_above(line, 2) for line in (1, 3, 5, 7)] == [None, 0, 1, None]
+    assert NumberedOperations("").above(10) is None

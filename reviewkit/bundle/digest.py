@@ -13,13 +13,17 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reviewkit.bundle.verify_cache import VerifyCache
 
 MANIFEST = "manifest.json"
 APPROVALS = "approvals"
 PROOFS = "proofs"
 # Top-level folders outside the digest: signatures and proofs are made of it, so they cannot be in it.
 UNSIGNED_FOLDERS = (APPROVALS, PROOFS)
+_NOT_WALKED = frozenset({MANIFEST, f"{APPROVALS}/", f"{PROOFS}/"})  # as a kept folder listing names them
 
 
 def sha256_hex(data: bytes) -> str:
@@ -76,45 +80,90 @@ def signed_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     the folder, anything but a regular file, a backslash in a name (a manifest path cannot
     hold it). A symlink to a file inside the folder is hashed as that file.
     """
-    files: dict[str, Path] = {}
+    found, problems = _signed_paths(folder, None)
+    return {rel: Path(path) for rel, path in found.items()}, problems
+
+
+def _signed_paths(folder: Path, cache: VerifyCache | None) -> tuple[dict[str, str], list[str]]:
+    """`signed_files` with paths as strings (a Path per file costs more than its stat), listings from `cache`."""
+    files: dict[str, str] = {}
     problems: list[str] = []
-    root = folder.resolve()
-    _walk(folder, "", root, folder.name, files, problems)
+    _walk(str(folder), "", _Root(folder), folder.name, files, problems, cache)
     return dict(sorted(files.items())), problems
 
 
-def _walk(here: Path, prefix: str, root: Path, label: str, files: dict[str, Path], problems: list[str]) -> None:
-    with os.scandir(here) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            rel = prefix + entry.name
-            if not prefix and (entry.name == MANIFEST or entry.name in UNSIGNED_FOLDERS):
-                continue
-            problem = _refusal(entry, root)
-            if problem:
-                problems.append(f"{label}/{rel}: {problem}")
-            elif entry.is_dir(follow_symlinks=False):
-                _walk(Path(entry.path), rel + "/", root, label, files, problems)
-            else:
-                files[rel] = Path(entry.path)
+class _Root:
+    """The bundle folder, resolved only when a symlink needs it: most bundles have none."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._resolved: Path | None = None
+
+    def holds(self, path: str) -> bool:
+        if self._resolved is None:
+            self._resolved = self.folder.resolve()
+        return Path(path).resolve().is_relative_to(self._resolved)
 
 
-def _refusal(entry: os.DirEntry, root: Path) -> str | None:
+def _walk(here: str, prefix: str, root: _Root, label: str, files: dict[str, str], problems: list[str],
+          cache: VerifyCache | None) -> None:
+    seen = os.stat(here) if cache is not None else None  # before listing: a name added meanwhile changes it
+    with os.scandir(here) as found:
+        entries = sorted(found, key=lambda e: e.name)
+    refused = len(problems)
+    for entry in entries:
+        rel = prefix + entry.name
+        if not prefix and (entry.name == MANIFEST or entry.name in UNSIGNED_FOLDERS):
+            continue
+        problem = _refusal(entry, root)
+        if problem:
+            problems.append(f"{label}/{rel}: {problem}")
+        elif entry.is_dir(follow_symlinks=False):
+            _walk(entry.path, rel + "/", root, label, files, problems, cache)
+        else:
+            files[rel] = entry.path
+    if seen is not None and len(problems) == refused and not any(e.is_symlink() for e in entries):
+        # Plain files and folders, nothing refused: the next run may take the listing as it is while the folder's stat is.
+        cache.folder(label).keep_listing(prefix.rstrip("/"), seen,
+                                         [e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in entries])
+
+
+def _refusal(entry: os.DirEntry, root: _Root) -> str | None:
     """Return why the walk refuses this entry, or None."""
     if "\\" in entry.name:
         return "a backslash in a file name cannot be listed in a manifest; rename the file"
     if entry.is_symlink():
         if entry.is_dir():
             return "a linked folder; copy its files into the bundle instead"
-        if not Path(entry.path).resolve().is_relative_to(root):
+        if not root.holds(entry.path):
             return f"a symlink pointing outside the bundle folder ({os.readlink(entry.path)})"
     if not entry.is_dir(follow_symlinks=False) and not entry.is_file():
         return "not a regular file"
     return None
 
 
-def verify_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
-    """Return every integrity problem of a bundle folder against its manifest, naming each file."""
-    found, problems = signed_files(folder)
+def verify_files(folder: Path, manifest: dict[str, Any], cache: VerifyCache | None = None,
+                 digest: str | None = None) -> list[str]:
+    """Return every integrity problem of a bundle folder against its manifest, naming each file.
+
+    `cache` spares reading what has not changed since an earlier run; whatever fails with
+    it is checked again from the bytes on disk, so that only the bytes ever refuse.
+    `digest` is the digest already recomputed from this manifest, if the caller has it.
+    """
+    digest = digest or compute_digest(manifest)
+    cache = cache if cache is not None and cache.enabled else None
+    if cache is not None and digest == manifest["digest"] and \
+            cache.folder(folder.name).vouches(str(folder), manifest["files"], _NOT_WALKED):
+        return []
+    problems = _file_problems(folder, manifest, cache, digest)
+    if problems and cache is not None and cache.trusted:
+        with cache.distrusted():
+            problems = _file_problems(folder, manifest, cache, digest)
+    return problems
+
+
+def _file_problems(folder: Path, manifest: dict[str, Any], cache: VerifyCache | None, digest: str) -> list[str]:
+    found, problems = _signed_paths(folder, cache)
     label = folder.name  # the bundle's id: the manifest says so
     refused = {p.split(": ", 1)[0] for p in problems}
     listed = manifest["files"]
@@ -124,20 +173,21 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> list[str]:
             if f"{label}/{rel}" not in refused:
                 problems.append(f"{label}/{rel}: listed in the manifest but missing")
             continue
-        problem = _hash_problem(path, expected)
+        problem = _hash_problem(path, expected, label, rel, cache)
         if problem:
             problems.append(f"{label}/{rel}: {problem}")
     problems += [f"{label}/{rel}: not listed in the manifest" for rel in found if rel not in listed]
-    if compute_digest(manifest) != manifest["digest"]:
+    if digest != manifest["digest"]:
         problems.append(f"{label}/{MANIFEST}: digest does not match the manifest's contents")
     return problems
 
 
-def _hash_problem(path: Path, expected: str) -> str | None:
+def _hash_problem(path: str, expected: str, label: str, rel: str, cache: VerifyCache | None) -> str | None:
     """Return why a listed file does not match its sha256, or None; a file nobody may read is named too."""
     try:
-        if file_sha256(path) != expected:
-            return "changed since the bundle was sealed (sha256 differs)"
+        found = cache.folder(label).file_sha256(rel, path) if cache is not None else file_sha256(Path(path))
     except OSError as err:
         return f"cannot read it ({err.strerror or err})"
+    if found != expected:
+        return "changed since the bundle was sealed (sha256 differs)"
     return None

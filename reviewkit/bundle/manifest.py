@@ -49,11 +49,18 @@ class UnreadableJSON(Exception):
 def read_json(path: Path) -> Any:
     """Return the parsed JSON file, or raise UnreadableJSON saying why not (never a traceback's worth)."""
     try:
-        return parse_json(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise UnreadableJSON("missing") from None
     except OSError as err:
         raise UnreadableJSON(f"cannot read it ({err.strerror or err})") from None
+    return json_from_bytes(data)
+
+
+def json_from_bytes(data: bytes) -> Any:
+    """Return the parsed strict JSON of a file's bytes, or raise UnreadableJSON saying why not."""
+    try:
+        return parse_json(data.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise UnreadableJSON(f"not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start})") from None
     except ValueError as err:  # JSONDecodeError, a duplicate key, or an integer of more than 4300 digits

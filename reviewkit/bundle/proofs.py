@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reviewkit.bundle.digest import PROOFS, compute_digest
+from reviewkit.bundle.digest import PROOFS
 from reviewkit.bundle.manifest import (
     UnreadableJSON,
     describe,
@@ -32,6 +32,9 @@ from reviewkit.bundle.manifest import (
     write_json,
 )
 from reviewkit.bundle.store import Bundle
+
+if TYPE_CHECKING:
+    from reviewkit.bundle.verify_cache import VerifyCache
 
 PROOF_FORMAT = 1
 STEP_RESULTS = ("passed", "failed", "skipped")
@@ -74,13 +77,19 @@ def proof_path(bundle: Bundle, dialect: str) -> Path:
     return bundle.path / PROOFS / f"{dialect}.json"
 
 
-def proof_states(bundle: Bundle) -> list[ProofState]:
-    """Return the proof state of every dialect of the bundle, then any proof file naming another dialect."""
+def proof_states(bundle: Bundle, cache: VerifyCache | None = None) -> list[ProofState]:
+    """Return the proof state of every dialect of the bundle, then any proof file naming another dialect.
+
+    `cache` may already know the bundle folder's listing, this run: then no `proofs/` there needs no look.
+    """
     dialects = bundle.manifest["dialects"]
+    listed = cache.folder(bundle.path.name).confirmed_names("") if cache is not None and cache.enabled else None
+    if listed is not None and f"{PROOFS}/" not in listed:
+        return [ProofState(dialect, "none", _label(bundle, dialect)) for dialect in dialects]
     folder = bundle.path / PROOFS
     if not folder.is_dir():  # most bundles of a long history: nothing to read or hash
         return [ProofState(dialect, "none", _label(bundle, dialect)) for dialect in dialects]
-    digest = compute_digest(bundle.manifest)  # recomputed: a hand-set digest field must not make a proof fresh
+    digest = bundle.computed_digest  # recomputed: a hand-set digest field must not make a proof fresh
     states = [proof_state(bundle, dialect, digest) for dialect in dialects]
     for path in sorted(folder.glob("*.json")):
         if path.stem not in dialects and not path.name.startswith("."):

@@ -7,20 +7,24 @@ digest covers is `reviewkit.bundle.digest`'s business.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, manifest_bytes, sha256_hex, verify_files
 from reviewkit.bundle.manifest import BUNDLE_FORMAT as BUNDLE_FORMAT  # where the generator finds it
-from reviewkit.bundle.manifest import BUNDLE_ID, UnreadableJSON, check_manifest, read_json
+from reviewkit.bundle.manifest import BUNDLE_ID, UnreadableJSON, check_manifest, json_from_bytes, read_json
 from reviewkit.errors import BundleNotFound, IntegrityError, OperationFailed
 from reviewkit.schema.state import Schema, schema_from_json
+
+if TYPE_CHECKING:
+    from reviewkit.bundle.verify_cache import VerifyCache
 
 SCHEMA = "schema.json"
 
@@ -31,6 +35,13 @@ class Bundle:
     manifest: dict[str, Any]
     # A squash's replaced bundles still in the bundles folder, in chain order (`load_bundles` fills it in).
     originals: tuple[Bundle, ...] = ()
+    # The digest recomputed from the manifest when it was read (`read_bundle`), so that it is computed once.
+    checked_digest: str | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def computed_digest(self) -> str:
+        """The digest of the manifest's contents, as checks compare `digest` with: never the field itself."""
+        return self.checked_digest if self.checked_digest is not None else compute_digest(self.manifest)
 
     @property
     def id(self) -> str:
@@ -183,13 +194,41 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return check_manifest(manifest, path.name, where)
 
 
-def load_bundles(bundles_dir: Path) -> list[Bundle]:
+def read_bundle(path: Path, cache: VerifyCache | None = None) -> Bundle:
+    """Return the bundle in folder `path`, its manifest checked and its digest recomputed, once each.
+
+    A manifest whose bytes `cache` knows valid (with a digest that matched) is only parsed.
+    """
+    if cache is None or not cache.enabled:
+        manifest = read_manifest(path)
+        return Bundle(path, manifest, checked_digest=compute_digest(manifest))
+    where = f"{path.name}/{MANIFEST}"
+    try:
+        with open(os.path.join(path, MANIFEST), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return read_bundle(path)  # read_manifest names the file and the reason
+    if cache.known(b"manifest", path.name.encode(), data):
+        manifest = json.loads(data)
+        return Bundle(path, manifest, checked_digest=manifest["digest"])
+    try:
+        manifest = check_manifest(json_from_bytes(data), path.name, where)
+    except UnreadableJSON as why:
+        raise IntegrityError(f"{where}: {why}") from None
+    digest = compute_digest(manifest)
+    if digest == manifest["digest"]:
+        cache.remember(b"manifest", path.name.encode(), data)
+    return Bundle(path, manifest, checked_digest=digest)
+
+
+def load_bundles(bundles_dir: Path, cache: VerifyCache | None = None) -> list[Bundle]:
     """Return every bundle, ordered along the parent chain; refuse forks and gaps.
 
     A squash stands in the chain in place of the bundles it replaces, which are left out of
     it and attached to the squash (`Bundle.originals`) while they are still in the folder.
+    `cache` spares checking again manifests an earlier run found valid.
     """
-    found = read_bundles(bundles_dir)
+    found = read_bundles(bundles_dir, cache)
     squashes = _squashes_of(found)
     replaced = {b.id for b in found if b.id in squashes}
     chain = order_chain([b for b in found if b.id not in replaced], _continues_after(squashes))
@@ -197,11 +236,11 @@ def load_bundles(bundles_dir: Path) -> list[Bundle]:
     return [_with_originals(b, by_id) if b.replaces else b for b in chain]
 
 
-def read_bundles(bundles_dir: Path) -> list[Bundle]:
+def read_bundles(bundles_dir: Path, cache: VerifyCache | None = None) -> list[Bundle]:
     """Return every bundle, sorted by folder name, in no chain: what `rebase` reads a forked history with."""
     if not bundles_dir.is_dir():
         return []
-    return [Bundle(p, read_manifest(p)) for p in bundle_folders(bundles_dir)]
+    return [read_bundle(p, cache) for p in bundle_folders(bundles_dir)]
 
 
 def bundle_folders(bundles_dir: Path) -> list[Path]:
@@ -211,16 +250,17 @@ def bundle_folders(bundles_dir: Path) -> list[Path]:
     without its manifest). Files (a README) and hidden folders (a bundle being written,
     `.git`) are left alone.
     """
-    folders = [p for p in sorted(bundles_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")]
-    for folder in folders:
-        where = f"{bundles_dir.name}/{folder.name}/"
-        if not BUNDLE_ID.fullmatch(folder.name):
+    with os.scandir(bundles_dir) as entries:
+        names = sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+    for name in names:
+        where = f"{bundles_dir.name}/{name}/"
+        if not BUNDLE_ID.fullmatch(name):
             raise IntegrityError(f"{where} is not a bundle: bundle folders are named like 0003_add_email; "
                                  f"move anything else out of {bundles_dir.name}/")
-        if not (folder / MANIFEST).is_file():
+        if not os.path.isfile(os.path.join(bundles_dir, name, MANIFEST)):
             raise IntegrityError(f"{where} has no {MANIFEST}, so it is not a bundle: restore it from version "
                                  f"control, or remove the folder")
-    return folders
+    return [bundles_dir / name for name in names]
 
 
 def _squashes_of(bundles: list[Bundle]) -> dict[str, Bundle]:
@@ -268,7 +308,7 @@ def _with_originals(squash: Bundle, by_id: dict[str, Bundle]) -> Bundle:
     return replace(squash, originals=tuple(originals))
 
 
-def replaced_problems(squash: Bundle) -> list[str]:
+def replaced_problems(squash: Bundle, cache: VerifyCache | None = None) -> list[str]:
     """Return how the replaced bundles still in the folder differ from what the squash says it replaces.
 
     Each must match its own manifest, and its digest must be the one `replaces` lists: a
@@ -278,7 +318,7 @@ def replaced_problems(squash: Bundle) -> list[str]:
     listed = {item["id"]: item["digest"] for item in squash.replaces}
     problems = []
     for original in squash.originals:
-        problems += verify_files(original.path, original.manifest)
+        problems += verify_files(original.path, original.manifest, cache, original.computed_digest)
         if original.digest != listed[original.id]:
             problems.append(f"{squash.id}/{MANIFEST}: replaces {original.id} with digest {listed[original.id][:12]}, "
                             f"but that bundle's digest is {original.digest[:12]} (edited after the squash)")

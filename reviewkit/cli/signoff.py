@@ -168,12 +168,15 @@ def verify_cmd(
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     reviewers: ReviewersOption = None,
     database: Annotated[str | None, typer.Option("--database", metavar="DB", help="Also check this database's ledger: hash chain and digests.")] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Read and check every file and signature again, trusting nothing kept in "
+                           ".reviewkit/verify.json by earlier runs (also: REVIEWKIT_NO_CACHE=1).")] = False,
 ) -> None:
     """Check checksums, digest, signatures and policy. Bundle by bundle, with proofs; exit 3 on any problem."""
     settings = load_settings()
     from reviewkit.signoff.verify import verify_bundles
 
-    report = verify_bundles(settings, bundle, reviewers)
+    report = verify_bundles(settings, bundle, reviewers, use_cache=not no_cache)
     if database is not None:
         from reviewkit.db.status import database_ledger_problems
 

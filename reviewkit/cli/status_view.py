@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reviewkit.cli.console import say
+from reviewkit.cli.console import say, say_lines
 from reviewkit.plural import counted
 
 if TYPE_CHECKING:
@@ -27,20 +27,18 @@ def print_status(report: StatusReport, console: Console) -> None:
         say(console, "No bundles yet: run `reviewkit generate`.")
         return
     header, rows = _rows(report)
+    lines: list[tuple[str, str | None]] = []
     if console.is_terminal:
         _print_table(console, header, rows)
     else:
-        for line in aligned([header, *rows]):
-            say(console, line)
-    say(console, f"database: {report.database or 'none (not created yet)'}")
+        lines += [(line, None) for line in aligned([header, *rows])]
+    lines.append((f"database: {report.database or 'none (not created yet)'}", None))
     for b in report.bundles:
-        for flag in b.flags:
-            say(console, f"FLAG {flag}")  # one flag, one line, for whoever greps them
-        for line in b.explanation:
-            say(console, f"  {line}")
-    for problem in report.ledger_problems:
-        say(console, f"FLAG {problem}")
-    say(console, summary_line(report), "bold")
+        lines += [(f"FLAG {flag}", None) for flag in b.flags]  # one flag, one line, for whoever greps them
+        lines += [(f"  {line}", None) for line in b.explanation]
+    lines += [(f"FLAG {problem}", None) for problem in report.ledger_problems]
+    lines.append((summary_line(report), "bold"))
+    say_lines(console, lines)  # in one call: rich's work per call outweighs a line
 
 
 def summary_line(report: StatusReport) -> str:

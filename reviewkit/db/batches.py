@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from reviewkit.bundle.store import Bundle
 from reviewkit.db.execute import in_one_transaction, ledger_error
-from reviewkit.db.ledger import LedgerRow, insert_row, now_iso, read_rows, update_row
+from reviewkit.db.ledger import LedgerRow, LedgerTail, insert_row, now_iso, update_row
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import LockCapacity, LockCounter, LockTable
 from reviewkit.dialects.connection import Connection
@@ -175,6 +175,7 @@ class GroupedRuns:
     conn: Connection
     options: ApplyOptions
     chain: list[Bundle]
+    ledger: LedgerTail
     capacity: LockCapacity | None
     dialect: Dialect
     driver: Driver
@@ -216,8 +217,8 @@ class GroupedRuns:
     def _commit_group(self, step: Step, group: list[Numbered], row: LedgerRow | None, last: bool) -> object:
         """Run one group in a transaction with the ledger row that counts it; return the row, or what stopped it."""
         self.driver.begin_bundle(self.conn)
-        rows = read_rows(self.conn)
-        if row is None and not self._still_due(step, rows):
+        rows = self.ledger.read(self.conn)
+        if row is None and not self._still_due(step):
             self.conn.rollback()
             return _NOT_DUE
         if not self._run_group(step, group, row):
@@ -228,9 +229,9 @@ class GroupedRuns:
 
     def _record_done(self, step: Step) -> LedgerRow | None:
         self.driver.begin_bundle(self.conn)
-        rows = read_rows(self.conn)
+        rows = self.ledger.read(self.conn)
         row = None
-        if self._still_due(step, rows):
+        if self._still_due(step):
             row = self._row(rows, step, "applied", step.start_at)
             insert_row(self.conn, row)
         self.conn.commit()
@@ -307,7 +308,7 @@ class GroupedRuns:
     def _record_group_failure(self, step: Step, row: LedgerRow | None, done: int, failure: OperationFailed) -> None:
         """Record a failed group: the groups before it stay committed, and the row says how many statements they hold."""
         self.driver.begin_bundle(self.conn)
-        rows = read_rows(self.conn)
+        rows = self.ledger.read(self.conn)
         if row is None:
             insert_row(self.conn, self._row(rows, step, "failed", done, error=ledger_error(failure)))
         else:

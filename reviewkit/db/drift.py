@@ -20,6 +20,7 @@ from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import LedgerMismatch, OperationFailed
+from reviewkit.models import DJANGO_PREFIX
 from reviewkit.schema.state import Schema
 
 
@@ -48,9 +49,20 @@ def check_drift(settings: Settings, database: str | None) -> DriftReport:
             raise LedgerMismatch(f"database {url.redacted()}: {first_of(problems)}")
         newest = newest_applied(bundles, rows)
         expected = newest.schema() if newest else Schema()
-        actual = introspect(conn, unmapped=True)
+        actual = without_foreign_ledgers(settings, introspect(conn, unmapped=True))
     stored = get_dialect(url.dialect).compiler.stored_form(expected)
     return DriftReport(url.redacted(), newest.id if newest else None, schema_differences(stored, actual))
+
+
+# Django's own ledger of the migrations `migrate` ran: a project adopting reviewkit from Django
+# keeps it (and may still read it), as reviewkit keeps reviewkit_ledger; no model declares it.
+DJANGO_LEDGER = "django_migrations"
+
+
+def without_foreign_ledgers(settings: Settings, live: Schema) -> Schema:
+    """Return the live schema without the migration ledger of the tool the models come from."""
+    django = any(m.startswith(DJANGO_PREFIX) for m in settings.models)
+    return live.without_table(DJANGO_LEDGER) if django and live.table(DJANGO_LEDGER) else live
 
 
 def newest_applied(bundles: list[Bundle], rows: list) -> Bundle | None:

@@ -12,8 +12,6 @@ numbered comment (`-- 3. ...`) the script carries above each operation's stateme
 
 from __future__ import annotations
 
-import re
-
 from reviewkit.bundle.script_file import bundle_statements, is_large
 from reviewkit.bundle.store import Bundle
 from reviewkit.db.execute import in_one_transaction
@@ -22,10 +20,10 @@ from reviewkit.db.ledger import LedgerRow, failed_statement
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.diff.differences import Difference, schema_differences
+from reviewkit.lint.risk import NumberedOperations
 from reviewkit.plural import first_statements
 from reviewkit.schema.state import Schema
 
-_OPERATION_COMMENT = re.compile(r"^-- (\d+)\. (.+)$", re.MULTILINE)
 _SHOWN = 8  # changes listed per line
 
 
@@ -68,20 +66,10 @@ def _statements_line(bundle: Bundle, dialect: str, row: LedgerRow) -> str:
     text = f"{bundle.id} ({row.direction}) {stopped} at statement {at} of {len(statements)}: {done} took effect, {how}"
     # A large (hand-written data) script has no numbered operations, and is not read whole for them.
     if failed <= len(statements) and not is_large(statements.path):
-        operation = _operation_at(bundle.script(dialect, row.direction), statements[failed - 1].line)
+        operation = NumberedOperations(bundle.script(dialect, row.direction)).above(statements[failed - 1].line)
         if operation:
-            text += f"; statement {failed} belongs to operation {operation}"
+            text += f"; statement {failed} belongs to operation {operation[0]} ({operation[1]})"
     return text
-
-
-def _operation_at(script: str, line: int) -> str | None:
-    """Return `N (description)` of the numbered operation comment last seen before `line`."""
-    found = None
-    for match in _OPERATION_COMMENT.finditer(script):
-        if script.count("\n", 0, match.start()) + 1 > line:
-            break
-        found = f"{match.group(1)} ({match.group(2)})"
-    return found
 
 
 def _key(difference: Difference) -> tuple[str, str]:

@@ -33,7 +33,7 @@ from reviewkit.dialects.splitter import ScriptStatement
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
 from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import OperationFailed
-from reviewkit.lint.risk import operation_at
+from reviewkit.lint.risk import NumberedOperations
 from reviewkit.schema.operations import Operation, reverse_all
 from reviewkit.schema.state import Schema
 
@@ -60,13 +60,13 @@ def resume_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row: L
     before = parent.schema() if parent else Schema()
     if row.direction == "down":
         operations, before = reverse_all(operations), bundle.schema()
-    script = bundle.script(conn.dialect, row.direction)
+    numbered = NumberedOperations(bundle.script(conn.dialect, row.direction))
     dialect = get_dialect(conn.dialect)
     contexts = contexts_for(operations, before)
     compiled = _compiler(dialect, bundle.online).compile_all(operations, contexts)
     # Statement number -> the number of the operation whose `-- N.` comment is the last above it.
     spans = {n: found + 1 for n, statement in enumerate(statements, 1)
-             if (found := operation_at(script, statement.line, len(compiled))) is not None}
+             if (found := numbered.index_above(statement.line, len(compiled))) is not None}
     number = done + 1
     index = spans.get(number)
     if index is None:

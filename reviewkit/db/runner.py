@@ -23,12 +23,14 @@ from typing import Protocol
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.script_file import bundle_statements
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
+from reviewkit.bundle.verify_cache import VerifyCache, open_cache
 from reviewkit.config import Settings, os_user
 from reviewkit.db.batches import Batch, GroupedRuns, check_lock_table, grouped
 from reviewkit.db.execute import in_one_transaction, ledger_error, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
+    LedgerTail,
     create_ledger,
     failed_statement,
     first_of,
@@ -268,6 +270,7 @@ class Runner(GroupedRuns):
     # lock is per bundle): skipped, and reported as theirs.
     done_elsewhere: list[Step] = field(default_factory=list)
     chain: list[Bundle] = field(default_factory=list)  # every bundle: a squash's state may come from its originals' rows
+    ledger: LedgerTail = field(default_factory=LedgerTail)  # read again before each bundle, only what is new
     capacity: LockCapacity | None = None  # the server's lock table, where the engine has one (`--batch auto`)
 
     @property
@@ -304,9 +307,11 @@ class Runner(GroupedRuns):
             approvals=json.dumps(approvals, sort_keys=True), error=error,
         )
 
-    def _still_due(self, step: Step, rows: list[LedgerRow]) -> bool:
+    def _still_due(self, step: Step) -> bool:
         """Re-check under the lock: another runner may have done this step meanwhile."""
-        state = ledger_view(rows, self.chain).states.get(step.bundle.id, BundleState("pending"))
+        # The rows of this bundle (and of those it replaces) say: the whole ledger each time made apply quadratic.
+        mine = self.ledger.rows_of([step.bundle.id, *step.bundle.replaced_ids])
+        state = ledger_view(mine, [step.bundle]).states.get(step.bundle.id, BundleState("pending"))
         due = state.is_applied == (step.direction == "down") or state.state == "failed"
         if not due:
             self.done_elsewhere.append(step)
@@ -316,8 +321,8 @@ class Runner(GroupedRuns):
 
     def _record_fake(self, step: Step) -> None:
         self.driver.begin_bundle(self.conn)
-        rows = read_rows(self.conn)
-        if self._still_due(step, rows):
+        rows = self.ledger.read(self.conn)
+        if self._still_due(step):
             insert_row(self.conn, self._row(rows, step, "faked", 0))
         self.conn.commit()
 
@@ -325,8 +330,8 @@ class Runner(GroupedRuns):
         restore = self.driver.prepare_session(self.conn)
         try:
             self.driver.begin_bundle(self.conn)
-            rows = read_rows(self.conn)
-            if not self._still_due(step, rows):
+            rows = self.ledger.read(self.conn)
+            if not self._still_due(step):
                 self.conn.rollback()
                 return 0
             try:
@@ -334,7 +339,7 @@ class Runner(GroupedRuns):
                     # A batch failed: start over one statement at a time to name the culprit.
                     self.conn.rollback()
                     self.driver.begin_bundle(self.conn)
-                    rows = read_rows(self.conn)
+                    rows = self.ledger.read(self.conn)
                     for number, statement in enumerate(step.statements, 1):
                         self._execute(step, number, statement)
                 insert_row(self.conn, self._row(rows, step, "applied", len(step.statements)))
@@ -361,8 +366,8 @@ class Runner(GroupedRuns):
         restore()
 
     def _run_statement_by_statement(self, step: Step) -> int:
-        rows = read_rows(self.conn)
-        if not self._still_due(step, rows):
+        rows = self.ledger.read(self.conn)
+        if not self._still_due(step):
             return 0
         row = self._row(rows, step, "running", step.start_at)
         insert_row(self.conn, row)
@@ -432,7 +437,7 @@ class Runner(GroupedRuns):
     def _record_failure(self, step: Step, failure: OperationFailed) -> None:
         """Record a failed transactional run: nothing of it remains, so no statement counts as done."""
         self.driver.begin_bundle(self.conn)
-        rows = read_rows(self.conn)
+        rows = self.ledger.read(self.conn)
         insert_row(self.conn, self._row(rows, step, "failed", 0, error=ledger_error(failure)))
         self.conn.commit()
 
@@ -449,10 +454,14 @@ def _batches(statements: Iterable[ScriptStatement], size: int) -> Iterator[list[
         yield batch
 
 
-def verify_steps(steps: list[Step], gate: ApprovalGate) -> None:
-    """Refuse (exit 3) before anything runs when a bundle's files or approvals do not hold."""
+def verify_steps(steps: list[Step], gate: ApprovalGate, cache: VerifyCache | None = None) -> None:
+    """Refuse (exit 3) before anything runs when a bundle's files or approvals do not hold.
+
+    `cache` spares reading what an earlier run found unchanged (`reviewkit.bundle.verify_cache`).
+    """
     for step in steps:
-        problems = verify_files(step.bundle.path, step.bundle.manifest) + replaced_problems(step.bundle)
+        bundle = step.bundle
+        problems = verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest) + replaced_problems(bundle, cache)
         if problems:
             raise IntegrityError(first_of(problems))
         if step.direction == "up":
@@ -475,11 +484,17 @@ class Prepared:
 
 def prepare(settings: Settings, options: ApplyOptions) -> Prepared:
     """Read the bundles and the approval policy; refuse when there is nothing to apply."""
-    gate = approval_gate(settings, options.reviewers)
-    bundles = load_bundles(settings.bundles_dir)
+    cache = open_cache(settings.root, settings.bundles_dir)
+    gate = approval_gate(settings, options.reviewers, cache)
+    bundles = load_bundles(settings.bundles_dir, cache)
     if not bundles:
         raise UsageError("there are no bundles to apply; run `reviewkit generate` first")
-    return Prepared(bundles, gate, lambda steps: verify_steps(steps, gate))
+
+    def verify(steps: list[Step]) -> None:
+        verify_steps(steps, gate, cache)
+        cache.save()
+
+    return Prepared(bundles, gate, verify)
 
 
 def apply(

@@ -9,6 +9,7 @@ from typing import Any
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
+from reviewkit.bundle.verify_cache import VerifyCache, open_cache
 from reviewkit.config import Settings
 from reviewkit.db.ledger import BundleState, LedgerRow, failed_statement, ledger_problems, read_rows
 from reviewkit.db.squashed import ledger_view
@@ -110,8 +111,9 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
 
     `reviewers` is `--reviewers`: the trusted reviewers file the approvals are checked against.
     """
-    gate = approval_gate(settings, reviewers)
-    bundles = load_bundles(settings.bundles_dir)
+    cache = open_cache(settings.root, settings.bundles_dir)
+    gate = approval_gate(settings, reviewers, cache)
+    bundles = load_bundles(settings.bundles_dir, cache)
     conn = open_database(target_url(settings, database), create=False)
     rows: list[LedgerRow] | None = None
     where = None
@@ -127,36 +129,45 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
                 explained.setdefault(squash.id, []).extend(explained.pop(original, []))
     states = ledger_view(rows or [], bundles).states
     report = StatusReport(where, [])
+    applied_runs = _applied_runs(rows) if rows is not None else None
     for bundle in bundles:
-        report.bundles.append(_bundle_status(bundle, states, rows is not None, gate))
+        report.bundles.append(_bundle_status(bundle, states, rows is not None, gate, cache))
         report.bundles[-1].explanation = explained.get(bundle.id, [])
-        _add_data(report.bundles[-1], gate, bundle, rows, states.get(bundle.id))
+        _add_data(report.bundles[-1], gate, bundle, applied_runs, states.get(bundle.id))
     if report.bundles:
         report.bundles[-1].head = True
     if rows is not None:
         report.ledger_problems = ledger_problems(rows, bundles)
+    cache.save(complete=True)
     return report
 
 
-def _add_data(status: BundleStatus, gate: ApprovalGate, bundle: Bundle, rows: list[LedgerRow] | None,
+def _add_data(status: BundleStatus, gate: ApprovalGate, bundle: Bundle, applied_runs: dict[str, LedgerRow] | None,
               state: BundleState | None) -> None:
-    """Fill in the approvals and the ledger's facts as data, beside the words the table shows."""
+    """Fill in the approvals and the ledger's facts as data, beside the words the table shows.
+
+    `applied_runs` is each bundle's latest run that applied it (`_applied_runs`), None without a database.
+    """
     if isinstance(gate, PolicyGate):
         result = gate.result(bundle)
         # Only a "valid" approval counts; the others say why not (stale, unknown key, duplicate key, ...).
         status.approval_files = [{"reviewer": c.reviewer, "fingerprint": c.fingerprint, "state": c.status,
                                   "file": c.file} for c in result.checks]
         status.approvals_required, status.approvals_met = result.needed, result.met
-    if rows is None or state is None or state.row is None:
+    if applied_runs is None or state is None or state.row is None:
         return
     row = state.row
     status.last_run = {"direction": row.direction, "status": row.status, "started_at": row.started_at,
                        "finished_at": row.finished_at, "by": row.applied_by, "statements_done": row.statements_done,
                        "statements_total": row.statements_total, "error": row.error}
-    if state.is_applied:  # the latest run that applied it: a failed rollback after it leaves it applied
-        applied = [r for r in rows if r.bundle_id == bundle.id and r.direction == "up" and r.status in ("applied", "faked")]
-        if applied:
-            status.applied_at, status.applied_by = applied[-1].finished_at, applied[-1].applied_by
+    applied = applied_runs.get(bundle.id)
+    if state.is_applied and applied is not None:  # a failed rollback after the run that applied it leaves it applied
+        status.applied_at, status.applied_by = applied.finished_at, applied.applied_by
+
+
+def _applied_runs(rows: list[LedgerRow]) -> dict[str, LedgerRow]:
+    """Return each bundle's latest run that applied (or faked) it: found once, not by a scan of the ledger per bundle."""
+    return {row.bundle_id: row for row in rows if row.direction == "up" and row.status in ("applied", "faked")}
 
 
 def _half_applied(conn: Connection, bundles: list[Bundle], states: dict[str, BundleState]) -> dict[str, list[str]]:
@@ -195,15 +206,16 @@ def database_ledger_problems(settings: Settings, database: str, bundles: list[Bu
     return ledger_problems(rows, bundles)
 
 
-def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool, gate: ApprovalGate) -> BundleStatus:
+def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool, gate: ApprovalGate,
+                   cache: VerifyCache | None = None) -> BundleStatus:
     m = bundle.manifest
     status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, gate.summary(bundle), None,
                           replaces=bundle.replaced_ids)
-    status.flags += verify_files(bundle.path, bundle.manifest) + replaced_problems(bundle)
+    status.flags += verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest) + replaced_problems(bundle, cache)
     # The judgement apply refuses on and verify reports: approval files that are not right
     # are flags; a policy not (yet) met needs attention too, as the approvals column says.
     status.flags += gate.flags(bundle)
-    for proof in proof_states(bundle):
+    for proof in proof_states(bundle, cache):
         status.proofs[proof.dialect] = proof.state
         if proof.state == "invalid":
             status.flags.append(f"{proof.file}: not a valid proof: {proof.detail}")

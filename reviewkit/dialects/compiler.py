@@ -140,18 +140,30 @@ class Compiler:
 
     def _spell_type(self, type_name: str, where: str) -> str:
         portable = parse_type(type_name)
+        if portable.flavor:
+            # The flavor's own spelling on this engine (`timestamptz@django`), else the plain type's.
+            flavored = self._type_template(portable, f"@{portable.flavor}")
+            return flavored.format(*portable.params) if flavored else self.type_sql(str(portable.plain), where)
         if portable.array:
             return self.array_type_sql(portable, where)
         if portable.kind == "enum":
             return self.enum_type_sql(portable, where)
         if portable.kind == "set":
             return self.set_type_sql(portable, where)
-        template = self.type_names.get(str(portable)) or self.type_names.get(
-            f"{portable.kind}({','.join('*' * len(portable.params))})" if portable.params else portable.kind
-        )
+        template = self._type_template(portable)
         if template is None:
             raise UnsupportedType(f"{where}: type {type_name} has no faithful mapping in {self.title}")
         return template.format(*portable.params)
+
+    def _type_template(self, portable: PortableType, suffix: str = "") -> str | None:
+        """Return the entry of `type_names` for the type itself, or for its kind with any parameters.
+
+        A flavor's entry may name the bare kind: its declaration has no parameters (`numeric@django`
+        is SQLite's `DECIMAL`).
+        """
+        wildcard = f"{portable.kind}({','.join('*' * len(portable.params))})" if portable.params else portable.kind
+        return (self.type_names.get(f"{portable.plain}{suffix}") or self.type_names.get(wildcard + suffix)
+                or (self.type_names.get(portable.kind + suffix) if suffix else None))
 
     def array_type_sql(self, portable: PortableType, where: str) -> str:
         raise UnsupportedType(f"{where}: type {portable} has no faithful mapping in {self.title}")
@@ -189,8 +201,12 @@ class Compiler:
             clauses.append("NOT NULL")
         if column.default is not None:
             clauses.append("DEFAULT " + self.default_sql(column))
-        clauses.extend(self.constraint_sql(check) for check in self.column_checks(table.name, column))
+        clauses.extend(self.column_check_sql(column, check) for check in self.column_checks(table.name, column))
         return clauses
+
+    def column_check_sql(self, column: Column, check: Check) -> str:
+        """Return a check the column's type implies, in its definition (named, unless the engine names it)."""
+        return self.constraint_sql(check)
 
     def generated_sql(self, column: Column) -> str:
         kind = "STORED" if column.stored else "VIRTUAL"
@@ -320,6 +336,8 @@ class Compiler:
         """Return the statements (without `;`) that perform `op` on this engine."""
         if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new):
             return CompiledOperation(op, ())  # a change this engine does not store (a comment on SQLite)
+        if self.redeclared_alike(op, ctx):
+            return CompiledOperation(op, ())
         method = getattr(self, f"compile_{op.kind}")
         # The NULLs are filled before the column changes, whatever form the engine makes it NOT
         # NULL in: PostgreSQL's online form validates a CHECK that a NULL would fail.
@@ -331,6 +349,12 @@ class Compiler:
         column = self.quote(op.old.name)
         return [f"UPDATE {self.quote(op.table)} SET {column} = {self.expression_sql(op.fill)} "  # type: ignore[arg-type]
                 f"WHERE {column} IS NULL"]
+
+    def redeclared_alike(self, op: Operation, ctx: CompileContext) -> bool:
+        """Tell whether `op` changes only how an object is declared (its flavor), and this engine holds it alike."""
+        if not isinstance(op, RenameConstraint | RenameIndex) or op.old.name != op.new.name:
+            return False
+        return self.stored_table(ctx.before.table(op.table)) == self.stored_table(ctx.after.table(op.table))
 
     def same_on_engine(self, table: str, old: Column, new: Column) -> bool:
         """Tell whether two versions of a column are the same column as this engine stores it."""
@@ -554,14 +578,22 @@ class Compiler:
         return replace(
             table,
             columns=tuple(self.stored_column(c) for c in table.columns),
+            uniques=_unflavored(table.uniques),
             checks=table.checks + tuple(self.implied_checks(table)),
-            indexes=indexes,
+            foreign_keys=_unflavored(table.foreign_keys),
+            indexes=_unflavored(indexes),
             comment=table.comment if self.keeps_comments else None,
         )
 
     def stored_column(self, column: Column) -> Column:
         portable = parse_type(column.type)
-        stored = self.stored_types.get(column.type) or (None if portable.params else self.stored_types.get(portable.kind))
+        # A flavor's declaration reads back as its own entry says, else as the plain type's.
+        stored = self.stored_types.get(f"{portable.kind}@{portable.flavor}") if portable.flavor else None
+        if portable.flavor and stored is None:
+            portable = portable.plain
+            column = replace(column, type=str(portable))
+        if stored is None:
+            stored = self.stored_types.get(column.type) or (None if portable.params else self.stored_types.get(portable.kind))
         if portable.array and stored is None:
             stored = self.stored_types.get("array")
         if stored is not None:
@@ -609,6 +641,11 @@ class Compiler:
         if not self.keeps_comments and any(t.comment or any(c.comment for c in t.columns) for t in schema.tables):
             notes.append(f"Comments on tables and columns are not kept: {self.title} stores none.")
         return notes
+
+
+def _unflavored(objects: tuple) -> tuple:
+    """Return constraints or indexes as an engine holds them: whose way of declaring them is no longer told."""
+    return tuple(replace(o, flavor=None) if o.flavor else o for o in objects)
 
 
 def set_membership_check(table: str, column: str, values: tuple[str, ...]) -> Check:

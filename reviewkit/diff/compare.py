@@ -70,10 +70,26 @@ def rename_matching_names(old: Table, new: Table, phases: Phases) -> Table:
     for o, n in _unmatched(old.indexes, new.indexes):
         if o.name != n.name and replace(o, name=n.name) == n:
             pairs.append(RenameIndex(old.name, o, n))
+    # Declared another way (a flavor, `reviewkit.schema.state`), the same object: each engine
+    # changes what it holds otherwise, if anything (MySQL renames the key of a unique=True).
+    pairs += [RenameConstraint(old.name, o, n) for o, n in _reflavored((*old.uniques, *old.foreign_keys),
+                                                                       (*new.uniques, *new.foreign_keys))]
+    pairs += [RenameIndex(old.name, o, n) for o, n in _reflavored(old.indexes, new.indexes)]
     phases.renames.extend(pairs)
     for op in pairs:
         old = op.apply(Schema((old,))).tables[0]
     return old
+
+
+def _reflavored(old: tuple, new: tuple) -> list[tuple]:
+    """Return pairs of objects of one name that differ in their flavor alone."""
+    new_by_name = {(type(x), x.name): x for x in new}
+    pairs = []
+    for o in old:
+        n = new_by_name.get((type(o), o.name))
+        if n is not None and n != o and replace(o, flavor=n.flavor) == n:
+            pairs.append((o, n))
+    return pairs
 
 
 def _unmatched(old: tuple, new: tuple) -> list[tuple]:

@@ -7,10 +7,11 @@ same columns, nullability, auto-increment, primary key, foreign keys, unique col
 index keys and checks. Whatever else the database has (Django's own `django_migrations`,
 the tables of apps left out of `django_apps`, views) is left as it is, and named.
 
-What an engine spells its own way is not a reason to refuse: Django declares some types
-per engine (`datetime` for a DateTimeField on SQLite, where the state says `timestamptz`)
-and lets SQLite name its constraints; each such difference is named in a warning, as
-`drift` will report it. On PostgreSQL, where the state is what Django creates, there are none.
+What an engine holds otherwise than the models declare, beyond that structure, is not a
+reason to refuse (a `db_default=Now()` Django wrote as PostgreSQL's `STATEMENT_TIMESTAMP()`,
+the index names a Django `RenameField` kept): each such difference is named in a warning,
+as `drift` will report it. A database `migrate` built from the same models has none: the
+state declares on each engine what Django declares there (the `django` flavors).
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def _too_large(path: Path, shown: str) -> Finding:
 
 def bundle_risk(settings: Settings, bundle: Bundle) -> dict:
     """Return the manifest's `risk` for `bundle` as its up scripts are now: what `seal` writes after a hand edit."""
-    from reviewkit.lint.risk import BundleFinding, kept, operation_at, risk_of
+    from reviewkit.lint.risk import BundleFinding, NumberedOperations, kept, risk_of
 
     bundles = load_bundles(settings.bundles_dir)
     position = next((i for i, b in enumerate(bundles) if b.id == bundle.id), None)
@@ -103,10 +103,10 @@ def bundle_risk(settings: Settings, bundle: Bundle) -> dict:
     found: list[BundleFinding] = []
     for dialect in bundle.manifest["dialects"]:
         large = is_large(bundle.script_path(dialect, "up"))
-        script = "" if large else bundle.script(dialect, "up")  # a large script has no numbered operations
+        numbered = NumberedOperations("" if large else bundle.script(dialect, "up"))  # large: none numbered
         operations = len(bundle.manifest["operations"])
         for finding in kept(_script_findings(settings, bundle, dialect, "up", parent), settings.lint):
-            found.append(BundleFinding(dialect, finding, operation_at(script, finding.line, operations)))
+            found.append(BundleFinding(dialect, finding, numbered.index_above(finding.line, operations)))
     found.sort(key=lambda f: (-1 if f.operation is None else f.operation))
     return risk_of(found)
 

@@ -17,8 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from reviewkit.lint.findings import Finding
+from reviewkit.local_cache import FOLDER as LOCAL_FOLDER
+from reviewkit.local_cache import local_folder
 
-FOLDER = Path(".reviewkit") / "lint"
+FOLDER = LOCAL_FOLDER / "lint"
 _FIELDS = {"rule", "level", "message", "help", "file", "line", "statement", "table", "rows", "allowed", "locks"}
 
 
@@ -42,12 +44,8 @@ def load(root: Path, entry: str) -> list[Finding] | None:
 
 def store(root: Path, entry: str, findings: list[Finding]) -> None:
     """Keep the findings under `entry`, written whole (a temporary file renamed) or not at all."""
-    folder = root / FOLDER
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        ignore = root / FOLDER.parent / ".gitignore"
-        if not ignore.exists():  # the folder ignores itself, as .pytest_cache does: nothing to add to a project's
-            ignore.write_text("# reviewkit's kept lint findings: never commit them\n*\n", encoding="utf-8")
+        folder = local_folder(root, FOLDER.name)
         temporary = folder / f".{entry}.{os.getpid()}.tmp"
         temporary.write_text(json.dumps([_as_dict(f) for f in findings]), encoding="utf-8")
         temporary.replace(folder / f"{entry}.json")

@@ -12,6 +12,7 @@ rewritten, scanned or locked, or running code may break; `low` when only additiv
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,15 +69,32 @@ def risk_of(findings: list[BundleFinding]) -> dict[str, Any]:
     return {"level": overall_level(findings), "findings": [f.to_dict() for f in findings]}
 
 
-_OPERATION_COMMENT = re.compile(r"^-- (\d+)\. ", re.MULTILINE)
+_OPERATION_COMMENT = re.compile(r"^-- (\d+)\. (.*)$", re.MULTILINE)
 
 
-def operation_at(script: str, line: int, operations: int) -> int | None:
-    """Return the operation whose numbered comment (`-- 3. ...`) is the last one above `line`, if any."""
-    found = None
-    for match in _OPERATION_COMMENT.finditer(script):
-        if script.count("\n", 0, match.start()) + 1 >= line:
-            break
-        number = int(match.group(1))
-        found = number - 1 if 1 <= number <= operations else None
-    return found
+class NumberedOperations:
+    """The numbered comments (`-- 3. Create table books`) a generated script carries above each operation.
+
+    Read once per script: asking for the operation above each of thousands of statements
+    must not rescan the script each time.
+    """
+
+    def __init__(self, script: str) -> None:
+        self._lines: list[int] = []
+        self._comments: list[tuple[int, str]] = []
+        line, position = 1, 0
+        for match in _OPERATION_COMMENT.finditer(script):
+            line += script.count("\n", position, match.start())
+            position = match.start()
+            self._lines.append(line)
+            self._comments.append((int(match.group(1)), match.group(2)))
+
+    def above(self, line: int) -> tuple[int, str] | None:
+        """Return (number, description) of the last numbered comment above `line`, if any."""
+        index = bisect_left(self._lines, line) - 1
+        return self._comments[index] if index >= 0 else None
+
+    def index_above(self, line: int, operations: int) -> int | None:
+        """Return the 0-based operation whose comment is the last above `line`, if it is one of `operations`."""
+        found = self.above(line)
+        return found[0] - 1 if found and 1 <= found[0] <= operations else None

@@ -35,6 +35,7 @@ class TableDraft:
     checks: list[tuple[str | None, str, tuple[str, ...]]] = field(default_factory=list)
     foreign_keys: list[tuple[str | None, tuple[str, ...], str, tuple[str, ...], str, str]] = field(default_factory=list)
     indexes: list[Index] = field(default_factory=list)  # named "" until built
+    flavors: dict[str, str] = field(default_factory=dict)  # unique or foreign key name -> its flavor (Django's)
 
     def replace_column(self, name: str, where: str, **changes: object) -> None:
         """Change a column declared earlier (a later ALTER TABLE or COMMENT ON gives it a default, a comment)."""
@@ -49,23 +50,27 @@ class TableDraft:
             raise ModelError(f"{where}: table {self.name} declares more than one primary key")
         self.primary_key = (name, columns)
 
-    def add_unique(self, name: str | None, columns: tuple[str, ...]) -> None:
+    def add_unique(self, name: str | None, columns: tuple[str, ...], flavor: str | None = None) -> None:
         self.uniques.append((name, columns))
+        if flavor and name:
+            self.flavors[name] = flavor
 
     def add_check(self, name: str | None, expression: str, columns: tuple[str, ...]) -> None:
         self.checks.append((name, expression, columns))
 
     def add_foreign_key(
         self, name: str | None, columns: tuple[str, ...], ref_table: str, ref_columns: tuple[str, ...],
-        on_delete: str = "NO ACTION", on_update: str = "NO ACTION",
+        on_delete: str = "NO ACTION", on_update: str = "NO ACTION", flavor: str | None = None,
     ) -> None:
         self.foreign_keys.append((name, columns, ref_table, ref_columns, on_delete.upper(), on_update.upper()))
+        if flavor and name:
+            self.flavors[name] = flavor
 
     def add_index(
         self, name: str | None, parts: tuple[IndexPart, ...], unique: bool, where: str | None,
-        method: str | None = None, include: tuple[str, ...] = (),
+        method: str | None = None, include: tuple[str, ...] = (), flavor: str | None = None,
     ) -> None:
-        self.indexes.append(Index(name or "", parts, unique, where, method, include))
+        self.indexes.append(Index(name or "", parts, unique, where, method, include, flavor))
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,7 @@ class _TableBuild:
     def with_normal_default(self, column: Column) -> Column:
         """Return the column with its default in the form its type calls for, or refuse the default."""
         default = normalize_default(column.default, column.type, f"{self.d.where}: column {self.d.name}.{column.name}")
-        return column if default == column.default else Column(column.name, column.type, column.nullable, default, column.identity)
+        return column if default == column.default else replace(column, default=default)  # keeps comment, collation, ...
 
     def primary_key(self) -> tuple[PrimaryKey | None, tuple[Column, ...]]:
         """Return the primary key and the columns, those of the key made NOT NULL."""
@@ -198,7 +203,9 @@ class _TableBuild:
         return primary_key, tuple(columns)
 
     def uniques(self) -> tuple[Unique, ...]:
-        return tuple(Unique(self.pick(n, self.known(cols, "unique"), "key"), cols) for n, cols in self.d.uniques)
+        flavors = self.d.flavors
+        return tuple(Unique(self.pick(n, self.known(cols, "unique"), "key"), cols, flavors.get(n) if n else None)
+                     for n, cols in self.d.uniques)
 
     def checks(self) -> tuple[Check, ...]:
         return tuple(
@@ -214,7 +221,8 @@ class _TableBuild:
                 if action not in _FK_ACTIONS:
                     raise ModelError(f"{self.d.where}: foreign key on {self.d.name}: unknown action {action}")
             name = self.pick(n, self.known(cols, "foreign key"), "fkey")
-            fks.append(ForeignKey(name, cols, ref_table, ref_cols or primary_key_of(ref_table), on_delete, on_update))
+            fks.append(ForeignKey(name, cols, ref_table, ref_cols or primary_key_of(ref_table), on_delete, on_update,
+                                  self.d.flavors.get(n) if n else None))
         return tuple(fks)
 
     def indexes(self, taken: set[str], per_table: bool, renamed: list[tuple[str, str, str]]) -> tuple[Index, ...]:

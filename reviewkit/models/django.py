@@ -7,13 +7,15 @@ Django's migration machinery is not run: each concrete, managed model is read as
 DDL and SQLAlchemy sources read theirs, and everything goes through `SchemaBuilder`.
 
 The state holds what Django's `migrate` creates on PostgreSQL, with the names it gives
-(`reviewkit.models.django_names`), so that a bundle and a Django-migrated database agree
-and `reviewkit baseline` of such a database is followed by "No changes detected":
+(`reviewkit.models.django_names`), and the types each engine's backend declares, so that a
+bundle and a Django-migrated database agree and `reviewkit baseline` of such a database is
+followed by "No changes detected":
 
-- columns: `db_column`, `null`, `db_default`, `db_comment`; types as `django_fields` says;
+- columns: `db_column`, `null`, `db_default`, `db_comment`; types as `django_fields` says
+  (a positive integer field's `>= 0` check comes with its type, named by each engine);
   `AutoField`/`BigAutoField`/`SmallAutoField` are identity columns;
-- the primary key (`<table>_pkey`), `unique=True` (`<table>_<column>_key`), the CHECK of a
-  positive integer field (`<table>_<column>_check`): named by PostgreSQL, as Django leaves them;
+- the primary key (`<table>_pkey`), `unique=True` (`<table>_<column>_key`): named by
+  PostgreSQL, as Django leaves them;
 - `ForeignKey`/`OneToOneField` with `db_constraint=True`: a foreign key named as Django
   names it, `ON DELETE NO ACTION` (Django runs `on_delete` in Python; its `DB_*` actions,
   where a Django version has them, are the database's); its column gets Django's index;
@@ -39,13 +41,13 @@ from reviewkit.models import DJANGO_PREFIX
 from reviewkit.models.builder import SchemaBuilder, TableDraft
 from reviewkit.models.django_fields import (
     AUTO_FIELDS,
-    POSITIVE_FIELDS,
     ExpressionCompiler,
     column_type,
     db_default,
     field_where,
 )
-from reviewkit.models.django_names import django_index_name, foreign_key_name, postgres_object_name
+from reviewkit.models.django_names import django_index_name, foreign_key_name
+from reviewkit.schema.naming import postgres_object_name
 from reviewkit.schema.state import Column, IndexPart, Schema
 
 INSTALL_HINT = "pip install 'reviewkit[django]'"
@@ -150,7 +152,7 @@ def _add_model(builder: SchemaBuilder, model: Any, compiler: ExpressionCompiler)
     draft.set_primary_key(postgres_object_name(opts.db_table, None, "pkey"), pk_columns, where)
     for fields in opts.unique_together:
         columns = [opts.get_field(name).column for name in fields]
-        draft.add_unique(django_index_name(opts.db_table, columns, "_uniq"), tuple(columns))
+        draft.add_unique(django_index_name(opts.db_table, columns, "_uniq"), tuple(columns), "django_together")
     for fields in getattr(opts, "index_together", ()):  # gone in Django 5.1
         columns = [opts.get_field(name).column for name in fields]
         draft.add_index(django_index_name(opts.db_table, columns, "_idx"), _parts(columns), False, None)
@@ -183,16 +185,16 @@ def _add_field(draft: TableDraft, field: Any, compiler: ExpressionCompiler) -> N
     comment = getattr(field, "db_comment", None) or None
     draft.columns.append(Column(column, portable, bool(field.null) and not field.primary_key,
                                 db_default(field, compiler), identity, comment=comment))
-    if internal in POSITIVE_FIELDS and not field.is_relation:
-        draft.add_check(postgres_object_name(table, column, "check"), f"{column} >= 0", (column,))
     if field.unique and not field.primary_key:
-        draft.add_unique(postgres_object_name(table, column, "key"), (column,))
+        draft.add_unique(postgres_object_name(table, column, "key"), (column,), "django")
     if field.is_relation and field.db_constraint:
         target = field.target_field
         draft.add_foreign_key(foreign_key_name(table, column, target.model._meta.db_table, target.column), (column,),
-                              target.model._meta.db_table, (target.column,), _on_delete(field), "NO ACTION")
+                              target.model._meta.db_table, (target.column,), _on_delete(field), "NO ACTION", "django")
     if field.db_index and not field.unique:
-        draft.add_index(django_index_name(table, [column]), _parts([column]), False, None)
+        # A foreign key's index is InnoDB's own under Django: MySQL's backend leaves it out.
+        flavor = "django_fk" if field.is_relation and field.db_constraint else "django"
+        draft.add_index(django_index_name(table, [column]), _parts([column]), False, None, flavor=flavor)
     if field.db_index or field.unique:
         _add_like_index(draft, column, portable)
 

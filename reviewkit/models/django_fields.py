@@ -1,10 +1,14 @@
 """Django fields and expressions in the schema state's terms: portable types, SQL text.
 
-A field's type is what Django's PostgreSQL backend declares for it (its `data_types`),
-written as the portable type that PostgreSQL reads back: `CharField(max_length=20)` is
-`varchar(20)`, `DateTimeField` is `timestamptz`, `JSONField` is `jsonb`. PostgreSQL is the
-reference because it is where Django's types are most precise, and the SQLAlchemy source
-takes the same rule. A field type without a faithful portable type (`DurationField`, an
+A field's type is what Django's backends declare for it (their `data_types`), written as
+the portable type PostgreSQL reads back of its declaration there: `CharField(max_length=20)`
+is `varchar(20)`, `DateTimeField` is `timestamptz`, `JSONField` is `jsonb`. Where another
+engine's backend declares the field its own way, the type takes the `django` flavor
+(`timestamptz@django`: `DATETIME(6)` on MySQL, `DATETIME` on SQLite), so that each engine's
+script declares what Django declares there. The positive integer fields are the unsigned
+kinds with that flavor (`uinteger@django`): `integer` with a `>= 0` check on PostgreSQL,
+`integer UNSIGNED` and the same check on MySQL and SQLite, each engine naming the check
+as it names Django's. A field type without a faithful portable type (`DurationField`, an
 `interval`; `GenericIPAddressField`, an `inet`), or a custom field that declares its own
 `db_type`, is a model error naming the model, the field and the type.
 
@@ -26,8 +30,8 @@ from sqlglot.errors import SqlglotError
 from reviewkit.errors import ModelError
 from reviewkit.schema.expressions import canonical, canonical_text
 
-# Django's internal type -> the portable type of what its PostgreSQL backend declares.
-# `{max_length}`, `{max_digits}`, `{decimal_places}` are the field's own.
+# Django's internal type -> the portable type of what its backends declare (`@django`: not
+# alike on every engine). `{max_length}`, `{max_digits}`, `{decimal_places}` are the field's own.
 _TYPES = {
     "AutoField": "integer",
     "BigAutoField": "bigint",
@@ -36,22 +40,22 @@ _TYPES = {
     "BooleanField": "boolean",
     "CharField": "varchar({max_length})",
     "DateField": "date",
-    "DateTimeField": "timestamptz",
-    "DecimalField": "numeric({max_digits},{decimal_places})",
+    "DateTimeField": "timestamptz@django",
+    "DecimalField": "numeric({max_digits},{decimal_places})@django",
     "FileField": "varchar({max_length})",
     "FilePathField": "varchar({max_length})",
-    "FloatField": "double",
+    "FloatField": "double@django",
     "IntegerField": "integer",
     "BigIntegerField": "bigint",
-    "JSONField": "jsonb",
-    "PositiveBigIntegerField": "bigint",
-    "PositiveIntegerField": "integer",
-    "PositiveSmallIntegerField": "smallint",
+    "JSONField": "jsonb@django",
+    "PositiveBigIntegerField": "ubigint@django",
+    "PositiveIntegerField": "uinteger@django",
+    "PositiveSmallIntegerField": "usmallint@django",
     "SlugField": "varchar({max_length})",
     "SmallIntegerField": "smallint",
     "TextField": "text",
     "TimeField": "time",
-    "UUIDField": "uuid",
+    "UUIDField": "uuid@django",
 }
 # What PostgreSQL calls the types that have no portable one, for the message.
 _UNMAPPED = {
@@ -60,8 +64,10 @@ _UNMAPPED = {
     "IPAddressField": "inet",
 }
 AUTO_FIELDS = frozenset({"AutoField", "BigAutoField", "SmallAutoField"})
-# Django declares these with a CHECK (column >= 0) on PostgreSQL.
-POSITIVE_FIELDS = frozenset({"PositiveBigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField"})
+# A key to a positive integer field: the field's integer without the check, UNSIGNED on MySQL
+# only (`rel_db_type`: MySQL's backend matches the related field's type, the others do not).
+_KEY_TO_POSITIVE = {"usmallint@django": "smallint@django", "uinteger@django": "integer@django",
+                    "ubigint@django": "bigint@django"}
 
 
 def field_where(field: Any) -> str:
@@ -85,7 +91,8 @@ def _related_type(target: Any, field: Any) -> str:
     if target.is_relation:  # a key to a key (a OneToOne primary key): follow it
         return _related_type(target.target_field, field)
     _internal_type(target, field)
-    return column_type(target)
+    own = column_type(target)
+    return _KEY_TO_POSITIVE.get(own, own)
 
 
 def _internal_type(field: Any, referrer: Any | None = None) -> str:

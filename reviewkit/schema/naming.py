@@ -34,3 +34,28 @@ def unique_among(name: str, taken: set[str]) -> str:
         candidate = fit(f"{name}{n}")
     taken.add(candidate)
     return candidate
+
+
+def postgres_object_name(table: str, column: str | None, label: str) -> str:
+    """Return the name PostgreSQL gives an unnamed constraint (`makeObjectName`): `books_isbn_key`.
+
+    Too long a name loses characters from the longer of table and column, one at a time,
+    until it fits; the label is kept whole.
+    """
+    overhead = len(label) + 1 + (1 if column else 0)
+    available = MAX_IDENTIFIER - overhead
+    table_chars, column_chars = len(table.encode()), len((column or "").encode())
+    while table_chars + column_chars > available:
+        if table_chars > column_chars:
+            table_chars -= 1
+        else:
+            column_chars -= 1
+    head = _clip(table, table_chars)
+    if column:
+        head += "_" + _clip(column, column_chars)
+    return f"{head}_{label}"
+
+
+def _clip(text: str, size: int) -> str:
+    """Return the first `size` bytes of `text`, never cutting a character in two (pg_mbcliplen)."""
+    return text.encode()[:size].decode(errors="ignore")

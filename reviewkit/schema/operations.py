@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from reviewkit.plural import counted
-from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique, View
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Unique, View
 
 Constraint = PrimaryKey | Unique | Check | ForeignKey
 
@@ -266,7 +266,7 @@ class RenameColumn(Operation):
             ),
             indexes=tuple(
                 replace(ix, parts=tuple(
-                    IndexPart(self.new_name, True, p.descending) if p.is_column and p.expression == self.old_name else p
+                    replace(p, expression=self.new_name) if p.is_column and p.expression == self.old_name else p
                     for p in ix.parts
                 ))
                 for ix in t.indexes
@@ -327,6 +327,12 @@ def constraint_word(constraint: Constraint) -> str:
     return _CONSTRAINT_WORD[type(constraint)]
 
 
+def declared_as(obj: Constraint | Index) -> str:
+    """Say whose way an object is declared, for an operation that changes only that (its flavor)."""
+    flavor = getattr(obj, "flavor", None)
+    return "as Django declares it on each engine" if flavor and flavor.startswith("django") else "as the models write it"
+
+
 def _with_constraint(table: Table, constraint: Constraint, present: bool) -> dict[str, Any]:
     field_name = _CONSTRAINT_FIELD[type(constraint)]
     if field_name == "primary_key":
@@ -383,6 +389,8 @@ class RenameConstraint(Operation):
     kind: ClassVar[str] = "rename_constraint"
 
     def describe(self) -> str:
+        if self.old.name == self.new.name:
+            return f"Declare {constraint_word(self.old)} {self.old.name} on {self.table} {declared_as(self.new)}"
         return f"Rename {constraint_word(self.old)} {self.old.name} on {self.table} to {self.new.name}"
 
     def reverse(self) -> Operation:
@@ -405,6 +413,8 @@ class RenameIndex(Operation):
     kind: ClassVar[str] = "rename_index"
 
     def describe(self) -> str:
+        if self.old.name == self.new.name:
+            return f"Declare index {self.old.name} on {self.table} {declared_as(self.new)}"
         return f"Rename index {self.old.name} on {self.table} to {self.new.name}"
 
     def reverse(self) -> Operation:

@@ -40,10 +40,20 @@ class PrimaryKey:
     columns: tuple[str, ...]
 
 
+# A constraint's or index's flavor: whose way of declaring it each engine follows. "django":
+# as Django's backends declare it (`Compiler.stored_form` says what each engine then holds).
+# A Unique of flavor "django" is a field's `unique=True`, declared with the column and named
+# by the engine; "django_together" is `unique_together`, a unique index on SQLite. A foreign
+# key of flavor "django" is declared with its column on SQLite, unnamed. An index of flavor
+# "django" is a field's `db_index`, which Django does not build on MySQL on a text, blob or
+# JSON column; "django_fk" is a foreign key's, left to InnoDB on MySQL.
+
+
 @dataclass(frozen=True)
 class Unique:
     name: str
     columns: tuple[str, ...]
+    flavor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     on_delete: str = "NO ACTION"
     on_update: str = "NO ACTION"
+    flavor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class Index:
     where: str | None = None
     method: str | None = None  # None: the engine's default (btree); "gin", "gist", "hash", "fulltext"...
     include: tuple[str, ...] = ()  # INCLUDE columns: stored in the index, not part of its key
+    flavor: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -379,7 +391,7 @@ def table_to_dict(table: Table) -> dict[str, Any]:
     if table.primary_key:
         out["primary_key"] = {"name": table.primary_key.name, "columns": list(table.primary_key.columns)}
     if table.uniques:
-        out["uniques"] = [{"name": u.name, "columns": list(u.columns)} for u in table.uniques]
+        out["uniques"] = [unique_to_dict(u) for u in table.uniques]
     if table.checks:
         out["checks"] = [{"name": c.name, "expression": c.expression} for c in table.checks]
     if table.foreign_keys:
@@ -405,8 +417,15 @@ def column_to_dict(col: Column) -> dict[str, Any]:
     return out
 
 
+def unique_to_dict(unique: Unique) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": unique.name, "columns": list(unique.columns)}
+    if unique.flavor:
+        out["flavor"] = unique.flavor
+    return out
+
+
 def fk_to_dict(fk: ForeignKey) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "name": fk.name,
         "columns": list(fk.columns),
         "ref_table": fk.ref_table,
@@ -414,6 +433,9 @@ def fk_to_dict(fk: ForeignKey) -> dict[str, Any]:
         "on_delete": fk.on_delete,
         "on_update": fk.on_update,
     }
+    if fk.flavor:
+        out["flavor"] = fk.flavor
+    return out
 
 
 def index_to_dict(ix: Index) -> dict[str, Any]:
@@ -432,6 +454,8 @@ def index_to_dict(ix: Index) -> dict[str, Any]:
         out["method"] = ix.method
     if ix.include:
         out["include"] = list(ix.include)
+    if ix.flavor:
+        out["flavor"] = ix.flavor
     return out
 
 
@@ -445,12 +469,12 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
             for c in d["columns"]
         ),
         primary_key=PrimaryKey(pk["name"], tuple(pk["columns"])) if pk else None,
-        uniques=tuple(Unique(u["name"], tuple(u["columns"])) for u in d.get("uniques", ())),
+        uniques=tuple(Unique(u["name"], tuple(u["columns"]), u.get("flavor")) for u in d.get("uniques", ())),
         checks=tuple(Check(c["name"], c["expression"]) for c in d.get("checks", ())),
         foreign_keys=tuple(
             ForeignKey(
                 f["name"], tuple(f["columns"]), f["ref_table"], tuple(f["ref_columns"]),
-                f.get("on_delete", "NO ACTION"), f.get("on_update", "NO ACTION"),
+                f.get("on_delete", "NO ACTION"), f.get("on_update", "NO ACTION"), f.get("flavor"),
             )
             for f in d.get("foreign_keys", ())
         ),
@@ -479,4 +503,5 @@ def _index_from_dict(d: dict[str, Any]) -> Index:
         IndexPart(p.get("column") or p["expression"], "column" in p, p.get("descending", False), p.get("opclass"))
         for p in d["parts"]
     )
-    return Index(d["name"], parts, d.get("unique", False), d.get("where"), d.get("method"), tuple(d.get("include", ())))
+    return Index(d["name"], parts, d.get("unique", False), d.get("where"), d.get("method"), tuple(d.get("include", ())),
+                 d.get("flavor"))

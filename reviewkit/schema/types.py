@@ -3,6 +3,11 @@
 A portable type is a short string: a kind and optional integer parameters, written like
 SQL (`varchar(255)`, `numeric(10,2)`, `timestamptz(3)`). Each dialect module says how
 every kind is spelled on its engine, and refuses the kinds it cannot store faithfully.
+
+A type may name a flavor after `@`: whose declarations it follows on each engine. The
+Django model source writes `timestamptz@django` for a DateTimeField: the same kind
+(defaults, widening, lint read it as `timestamptz`), declared on each engine as Django's
+backend declares it there (`DATETIME(6)` on MySQL, `DATETIME` on SQLite).
 """
 
 from __future__ import annotations
@@ -89,6 +94,14 @@ _FROM_SQLGLOT: dict[T, tuple[str, bool]] = {
     T.LONGBLOB: ("blob", False),
 }
 
+# Flavor -> the kinds it spells its own way. "django": what Django's backends declare for
+# its fields (`smallint@django`...: a key to a positive integer field, UNSIGNED on MySQL only;
+# `usmallint@django`...: the positive integer fields themselves, with their `>= 0` check).
+FLAVORS: dict[str, frozenset[str]] = {
+    "django": frozenset({"timestamptz", "double", "numeric", "jsonb", "uuid", "smallint", "integer", "bigint",
+                         "usmallint", "uinteger", "ubigint"}),
+}
+
 _TYPE_RE = re.compile(r"^([a-z]+)(?:\((\d+)(?:,(\d+))?\))?$")
 _VALUES_RE = re.compile(r"^(enum|set)(?: ([^(]+))?\((.*)\)$", re.DOTALL)
 _VALUE_RE = re.compile(r"'((?:[^']|'')*)'(?:,|$)")
@@ -103,8 +116,11 @@ class PortableType:
     values: tuple[str, ...] = ()  # enum and set: the allowed values, in order
     name: str | None = None  # enum: the type's name (PostgreSQL creates a type of that name)
     array: bool = False  # an array of the kind (PostgreSQL `text[]`)
+    flavor: str | None = None  # whose declarations it follows per engine: "django" (see FLAVORS)
 
     def __str__(self) -> str:
+        if self.flavor:
+            return f"{self.plain}@{self.flavor}"
         if self.array:
             return f"{PortableType(self.kind, self.params, self.values, self.name)}[]"
         if self.kind in ("enum", "set"):
@@ -119,6 +135,11 @@ class PortableType:
         """The type of an array's elements (the type itself when it is no array)."""
         return PortableType(self.kind, self.params, self.values, self.name)
 
+    @property
+    def plain(self) -> PortableType:
+        """The type without its flavor: what it is everywhere but in its declaration."""
+        return replace(self, flavor=None) if self.flavor else self
+
 
 def quote_value(value: str) -> str:
     """Quote an enum or set value as an SQL string literal."""
@@ -128,6 +149,12 @@ def quote_value(value: str) -> str:
 @lru_cache(maxsize=1024)
 def parse_type(text: str) -> PortableType:
     """Split a portable type string like `numeric(10,2)` into kind and parameters."""
+    head, at, flavor = text.rpartition("@")
+    if at and flavor.isalpha():  # an enum's values end in `)`: an `@` in one is no flavor
+        plain = parse_type(head)
+        if plain.kind not in FLAVORS.get(flavor, ()) or plain.array:
+            raise UnsupportedType(f"unknown portable type {text!r}")
+        return replace(plain, flavor=flavor)
     if text.endswith("[]"):
         element = parse_type(text[:-2])
         if element.array or element.kind in ("enum", "set"):

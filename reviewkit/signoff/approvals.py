@@ -20,11 +20,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from reviewkit.bundle.digest import APPROVALS, compute_digest, verify_files
+from reviewkit.bundle.digest import APPROVALS, verify_files
 from reviewkit.bundle.manifest import (
     BUNDLE_ID,
     UnreadableJSON,
@@ -32,6 +30,7 @@ from reviewkit.bundle.manifest import (
     encodes,
     is_sha256_hex,
     is_utc_time,
+    json_from_bytes,
     read_json,
     write_json,
 )
@@ -41,6 +40,11 @@ from reviewkit.config import Policy
 from reviewkit.errors import IntegrityError, UsageError
 from reviewkit.signoff.keys import fingerprint, valid_name, verify_signature
 from reviewkit.signoff.reviewers import Reviewer, Reviewers, resolve_reviewers_path
+
+if TYPE_CHECKING:  # cryptography is imported where a signature is made or checked
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from reviewkit.bundle.verify_cache import VerifyCache
 
 __all__ = [
     "ApprovalCheck", "CountedApproval", "PolicyResult", "approval_message", "approve", "check_approvals",
@@ -215,24 +219,36 @@ def write_approval(bundle: Bundle, record: dict[str, Any]) -> Path:
 # -- checking ---------------------------------------------------------------------------
 
 
-def approval_files(bundle: Bundle) -> list[Path]:
-    """Return the bundle's approval files (`approvals/*.json`), sorted."""
+def approval_files(bundle: Bundle, cache: VerifyCache | None = None) -> list[Path]:
+    """Return the bundle's approval files (`approvals/*.json`), sorted; `cache` may recall the folder's listing."""
     folder = bundle.path / APPROVALS
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".") and p.is_file())
+    if cache is None:
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".") and p.is_file())
+    names = cache.folder(bundle.path.name).names(APPROVALS, str(folder)) or []
+    return [folder / name for name in names if name.endswith(".json") and not name.startswith(".")]  # no "/": a file
 
 
-def check_approvals(bundle: Bundle, reviewers: Reviewers, policy: Policy) -> list[ApprovalCheck]:
+def check_approvals(bundle: Bundle, reviewers: Reviewers, policy: Policy, cache: VerifyCache | None = None) -> list[ApprovalCheck]:
     """Check every approval file of `bundle` against the reviewers, the bundle and the policy."""
-    digest = compute_digest(bundle.manifest)  # recomputed: a hand-set digest field must not help
-    return [check_approval(bundle, path, digest, reviewers, policy) for path in approval_files(bundle)]
+    digest = bundle.computed_digest  # recomputed: a hand-set digest field must not help
+    cache = cache if cache is not None and cache.enabled else None
+    return [check_approval(bundle, path, digest, reviewers, policy, cache) for path in approval_files(bundle, cache)]
 
 
-def check_approval(bundle: Bundle, path: Path, digest: str, reviewers: Reviewers, policy: Policy) -> ApprovalCheck:
-    """Return the status of one approval file."""
+def check_approval(bundle: Bundle, path: Path, digest: str, reviewers: Reviewers, policy: Policy,
+                   cache: VerifyCache | None = None) -> ApprovalCheck:
+    """Return the status of one approval file.
+
+    `cache` recalls approvals an earlier run found signed, by a listed key, for this bundle
+    and digest (the policy's self-approval rule is applied again), and signatures verified.
+    """
     label = f"{bundle.id}/{APPROVALS}/{path.name}"
-    record, signature, why = _read_record(path)
+    signer = _known_signer(bundle, path, digest, reviewers, cache) if cache is not None else None
+    if signer is not None:
+        return _judged(bundle, label, signer[0], signer[1], policy)
+    record, signature, why, sha = _read_record(bundle, path, cache)
     if record is None:
         return ApprovalCheck(label, None, None, "malformed", why)
     name, fp = record["reviewer"], record["fingerprint"]
@@ -248,30 +264,68 @@ def check_approval(bundle: Bundle, path: Path, digest: str, reviewers: Reviewers
         where = reviewers.path.name
         detail = f"{where} has no [reviewers.{name}]" if reviewer is None else f"{where}: [reviewers.{name}] does not list key {fp}"
         return result("unknown key", detail)
-    if not verify_signature(line, signature, approval_message(record)):
+    if not verify_signature(line, signature, approval_message(record), cache):
         return result("bad signature", f"the signature does not match {name}'s key {fp} and the file's contents")
     if record["bundle"] != bundle.id:
         return result("wrong bundle", f"signed for bundle {record['bundle']}, not {bundle.id} (copied from another bundle?)")
     if record["digest"] != digest:
         return result("stale", f"{name} signed digest {record['digest'][:12]}, the bundle is now {digest[:12]}; approve again")
+    if cache is not None and sha is not None:
+        cache.remember(*_signed_fact(sha, bundle, digest, name, fp))
+    return _judged(bundle, label, reviewer, fp, policy)
+
+
+def _judged(bundle: Bundle, label: str, reviewer: Reviewer, fp: str, policy: Policy) -> ApprovalCheck:
+    """Return the status of an approval signed by `reviewer`'s key `fp` for this bundle and digest: the policy's word."""
     if not policy.self_approval and reviewer.is_author(bundle.manifest["author"]):
-        return result("self-approval", f"{name} is the bundle's author ({bundle.manifest['author']})")
-    return result("valid")
+        return ApprovalCheck(label, reviewer.name, fp, "self-approval", f"{reviewer.name} is the bundle's author ({bundle.manifest['author']})")
+    return ApprovalCheck(label, reviewer.name, fp, "valid")
 
 
-def _read_record(path: Path) -> tuple[dict[str, Any] | None, bytes, str]:
-    """Return the approval record and its raw signature, or None and why the file is malformed."""
+def _signed_fact(sha: str, bundle: Bundle, digest: str, name: str, fp: str) -> tuple[bytes, ...]:
+    """What the cache keeps of an approval found good: these bytes sign this bundle and digest by this reviewer's key."""
+    return b"approval", bytes.fromhex(sha), bundle.id.encode(), digest.encode(), name.encode(), fp.encode()
+
+
+def _known_signer(bundle: Bundle, path: Path, digest: str, reviewers: Reviewers, cache: VerifyCache) -> tuple[Reviewer, str] | None:
+    """Return the reviewer and key of an approval file unchanged since a run found it good, else None."""
+    reviewer = reviewers.get(path.stem)
+    if reviewer is None:
+        return None
     try:
-        record = read_json(path)
+        sha = cache.folder(bundle.path.name).kept_sha256(f"{APPROVALS}/{path.name}", str(path))
+    except OSError:
+        return None
+    if sha is None:
+        return None
+    for fp in reviewer.fingerprints:
+        if cache.known(*_signed_fact(sha, bundle, digest, reviewer.name, fp)):
+            return reviewer, fp
+    return None
+
+
+def _read_record(bundle: Bundle, path: Path, cache: VerifyCache | None = None) -> tuple[dict[str, Any] | None, bytes, str, str | None]:
+    """Return the approval record, its raw signature and the sha256 of its bytes, or None and why the file is malformed."""
+    sha = None
+    try:
+        if cache is None:
+            record = read_json(path)
+        else:
+            try:
+                data, sha = cache.folder(bundle.path.name).read_bytes(f"{APPROVALS}/{path.name}", str(path))
+            except OSError:
+                record = read_json(path)  # it names why the file cannot be read
+            else:
+                record = json_from_bytes(data)
     except UnreadableJSON as why:
-        return None, b"", str(why)
+        return None, b"", str(why), None
     why = _record_problem(record)
     if why:
-        return None, b"", why
+        return None, b"", why, None
     try:
-        return record, base64.b64decode(record["signature"], validate=True), ""
+        return record, base64.b64decode(record["signature"], validate=True), "", sha
     except binascii.Error:
-        return None, b"", "the signature is not base64"
+        return None, b"", "the signature is not base64", None
 
 
 def _field_difference(record: Any) -> str:
@@ -317,7 +371,8 @@ def needs_reviewers(bundle: Bundle, policy: Policy) -> bool:
 
 
 def evaluate_with(
-    bundle: Bundle, policy: Policy, reviewers: Reviewers | None, file_problems: list[str] | None = None
+    bundle: Bundle, policy: Policy, reviewers: Reviewers | None, file_problems: list[str] | None = None,
+    cache: VerifyCache | None = None,
 ) -> PolicyResult:
     """Return whether the bundle's files hold and its valid approvals meet the policy.
 
@@ -325,12 +380,13 @@ def evaluate_with(
     signature, wrong bundle, malformed) is always a problem; approvals that merely do not
     count (stale, unknown key, self-approval, duplicate key) are problems only when the policy falls short.
     A caller that has just checked the bundle's files passes what it found as `file_problems`,
-    so that no file is read and hashed twice.
+    so that no file is read and hashed twice. `cache` spares reading and verifying again what
+    an earlier run found unchanged and valid.
     """
     needed = required_approvals(bundle, policy)
-    files = verify_files(bundle.path, bundle.manifest) if file_problems is None else file_problems
+    files = verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest) if file_problems is None else file_problems
     result = PolicyResult(met=False, needed=needed, problems=list(files), file_problems=files)
-    result.checks = check_approvals(bundle, reviewers, policy) if reviewers else []
+    result.checks = check_approvals(bundle, reviewers, policy, cache) if reviewers else []
     result.checks, result.counted = _count(result.checks)
     roles = {role for c in result.counted for role in reviewers.get(c.reviewer).roles} if reviewers else set()
     result.missing_roles = [r for r in policy.required_roles if r not in roles]

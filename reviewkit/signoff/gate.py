@@ -15,6 +15,7 @@ from reviewkit.config import Policy, Settings
 from reviewkit.errors import IntegrityError
 
 if TYPE_CHECKING:  # cryptography is imported only when some bundle needs a signature checked
+    from reviewkit.bundle.verify_cache import VerifyCache
     from reviewkit.signoff.approvals import PolicyResult
     from reviewkit.signoff.reviewers import Reviewers
 
@@ -41,9 +42,10 @@ class OpenGate:
 class PolicyGate:
     """The policy of [policy], checked against the trusted reviewers file."""
 
-    def __init__(self, policy: Policy, reviewers_path: Path) -> None:
+    def __init__(self, policy: Policy, reviewers_path: Path, cache: VerifyCache | None = None) -> None:
         self.policy = policy
         self.reviewers_path = reviewers_path
+        self.cache = cache  # signatures verified by an earlier run
         self._reviewers: Reviewers | None = None  # read once for all bundles, and only if one needs it
         self._results: dict[str, PolicyResult] = {}
 
@@ -56,7 +58,7 @@ class PolicyGate:
                 self._reviewers = load_reviewers(self.reviewers_path)
             # apply has verified the bundle's files before it asks, and status shows their
             # problems as flags: hashing every file again here would read it twice.
-            self._results[bundle.id] = evaluate_with(bundle, self.policy, self._reviewers, file_problems=[])
+            self._results[bundle.id] = evaluate_with(bundle, self.policy, self._reviewers, file_problems=[], cache=self.cache)
         return self._results[bundle.id]
 
     def problems(self, bundle: Bundle) -> list[str]:
@@ -88,11 +90,11 @@ class PolicyGate:
 ApprovalGate = OpenGate | PolicyGate
 
 
-def approval_gate(settings: Settings, reviewers: str | None) -> ApprovalGate:
-    """Return the gate for the project's policy; `reviewers` is `--reviewers`, if given."""
+def approval_gate(settings: Settings, reviewers: str | None, cache: VerifyCache | None = None) -> ApprovalGate:
+    """Return the gate for the project's policy; `reviewers` is `--reviewers`, if given; `cache` recalls signatures."""
     policy = settings.policy
     if policy.approvals == 0 and policy.high_risk_approvals == 0 and not policy.required_roles:
         return OpenGate()
     from reviewkit.signoff.reviewers import resolve_reviewers_path
 
-    return PolicyGate(policy, resolve_reviewers_path(settings, reviewers))
+    return PolicyGate(policy, resolve_reviewers_path(settings, reviewers), cache)

@@ -14,12 +14,14 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from reviewkit.errors import UsageError
+
+if TYPE_CHECKING:  # imported where used: a run whose signatures are all in the verification cache needs none of it
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+    from reviewkit.bundle.verify_cache import VerifyCache
 
 KEY_TYPE = "ssh-ed25519"
 PASSPHRASE_ENV = "REVIEWKIT_KEY_PASSPHRASE"
@@ -55,6 +57,8 @@ def public_key_blob(line: str) -> bytes:
 
 def parse_public_key(line: str) -> Ed25519PublicKey:
     """Return the Ed25519 key of an OpenSSH public key line, or raise ValueError saying why not."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(public_key_blob(line)[-32:])
 
 
@@ -66,6 +70,9 @@ def fingerprint_of_line(line: str) -> str:
 
 def public_line(key: Ed25519PrivateKey | Ed25519PublicKey, comment: str = "") -> str:
     """Return the OpenSSH public key line of `key`, with an optional comment."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     text = public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode("ascii")
     return f"{text} {comment}" if comment else text
@@ -76,12 +83,26 @@ def fingerprint(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     return fingerprint_of_line(public_line(key))
 
 
-def verify_signature(public_line_text: str, signature: bytes, message: bytes) -> bool:
-    """Return whether `signature` is the listed key's signature of `message`."""
+def verify_signature(public_line_text: str, signature: bytes, message: bytes, cache: VerifyCache | None = None) -> bool:
+    """Return whether `signature` is the listed key's signature of `message`.
+
+    A signature `cache` has seen verified, by this key over this message, is not verified again.
+    """
+    try:
+        blob = public_key_blob(public_line_text)
+    except ValueError:
+        return False
+    fact = (b"ed25519", blob, hashlib.sha256(message).digest(), signature)
+    if cache is not None and cache.known(*fact):
+        return True
+    from cryptography.exceptions import InvalidSignature
+
     try:
         parse_public_key(public_line_text).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
+    if cache is not None:
+        cache.remember(*fact)
     return True
 
 
@@ -90,6 +111,10 @@ def verify_signature(public_line_text: str, signature: bytes, message: bytes) ->
 
 def load_private_key(path: Path, passphrase: PassphraseSource) -> Ed25519PrivateKey:
     """Read an OpenSSH Ed25519 private key; ask `passphrase(path)` only when the key is protected."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -107,6 +132,9 @@ def load_private_key(path: Path, passphrase: PassphraseSource) -> Ed25519Private
 
 
 def _load_protected(path: Path, data: bytes, passphrase: PassphraseSource) -> object:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     secret = passphrase(path)
     if secret is None:
         raise UsageError(f"{path}: the key is passphrase-protected; run on a terminal to be asked, or set {PASSPHRASE_ENV}")
@@ -135,6 +163,9 @@ def generate_key_files(name: str, folder: Path) -> tuple[Path, Path, str]:
     for path in (private_path, public_path):
         if path.exists() or path.is_symlink():
             raise UsageError(f"{path} already exists; reviewkit never overwrites a key (choose another name or --out)")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
     line = public_line(key, name)

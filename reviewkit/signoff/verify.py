@@ -10,13 +10,14 @@ The report is plain data: callers may append problems of their own (the ledger's
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reviewkit.bundle.digest import compute_digest
 from reviewkit.bundle.proofs import ProofState, proof_states
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
+from reviewkit.bundle.verify_cache import VerifyCache, open_cache
 from reviewkit.config import Settings
 from reviewkit.signoff.approvals import PolicyResult, evaluate_with, needs_reviewers
 from reviewkit.signoff.reviewers import Reviewers, load_reviewers, resolve_reviewers_path
@@ -39,7 +40,7 @@ class BundleReport:
             "id": b.id,
             "risk": b.risk_level,
             "digest": b.digest,
-            "digest_computed": compute_digest(b.manifest),
+            "digest_computed": b.computed_digest,
             "files": len(b.manifest["files"]),
             "approvals": [
                 {"file": c.file, "reviewer": c.reviewer, "fingerprint": c.fingerprint, "status": c.status, "detail": c.detail}
@@ -81,21 +82,30 @@ class VerifyReport:
         }
 
 
-def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | None = None) -> VerifyReport:
-    """Verify the bundle `ref` (all bundles when None) against the reviewers file and the policy."""
-    chain = bundles = load_bundles(settings.bundles_dir)
-    if ref is not None:
-        bundles = [find_bundle(chain, ref)]
-    path = resolve_reviewers_path(settings, reviewers)
-    trusted = load_reviewers(path) if any(needs_reviewers(b, settings.policy) for b in bundles) else None
-    return VerifyReport(path, [verify_bundle(b, settings, trusted) for b in bundles], chain=chain)
+def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | None = None,
+                   use_cache: bool = True) -> VerifyReport:
+    """Verify the bundle `ref` (all bundles when None) against the reviewers file and the policy.
+
+    `use_cache` False (`--no-cache`) reads and checks everything again, keeping what it finds.
+    """
+    cache = open_cache(settings.root, settings.bundles_dir)
+    with cache.distrusted() if not use_cache else nullcontext():
+        chain = bundles = load_bundles(settings.bundles_dir, cache)
+        if ref is not None:
+            bundles = [find_bundle(chain, ref)]
+        path = resolve_reviewers_path(settings, reviewers)
+        trusted = load_reviewers(path) if any(needs_reviewers(b, settings.policy) for b in bundles) else None
+        report = VerifyReport(path, [verify_bundle(b, settings, trusted, cache) for b in bundles], chain=chain)
+    cache.save(complete=ref is None)
+    return report
 
 
-def verify_bundle(bundle: Bundle, settings: Settings, reviewers: Reviewers | None) -> BundleReport:
+def verify_bundle(bundle: Bundle, settings: Settings, reviewers: Reviewers | None,
+                  cache: VerifyCache | None = None) -> BundleReport:
     """Return the report of one bundle: its files, its approvals and the policy."""
-    policy = evaluate_with(bundle, settings.policy, reviewers)
-    proofs = proof_states(bundle)
+    policy = evaluate_with(bundle, settings.policy, reviewers, cache=cache)
+    proofs = proof_states(bundle, cache)
     invalid = [f"{proof.file}: not a valid proof: {proof.detail}" for proof in proofs if proof.state == "invalid"]
     # A squash: the replaced bundles still here must be the ones its `replaces` names.
-    return BundleReport(bundle, policy, list(policy.problems) + invalid + replaced_problems(bundle), proofs)
+    return BundleReport(bundle, policy, list(policy.problems) + invalid + replaced_problems(bundle, cache), proofs)
 

@@ -8,8 +8,9 @@ from typing import ClassVar
 from sqlglot import exp
 
 from reviewkit.dialects.compiler import CompileContext, CompiledOperation, Compiler
+from reviewkit.dialects.django import django_check
 from reviewkit.dialects.foreign_keys import plan_statements
-from reviewkit.dialects.mysql import defaults, innodb
+from reviewkit.dialects.mysql import defaults, django, innodb
 from reviewkit.dialects.mysql.index_order import hoist_replacements
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import parse_canonical
@@ -19,11 +20,12 @@ from reviewkit.schema.operations import (
     DropConstraint,
     DropIndex,
     Operation,
+    RenameColumn,
     RenameConstraint,
     RenameIndex,
     RenameTable,
 )
-from reviewkit.schema.state import Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Schema, Table, Unique
 from reviewkit.schema.types import PortableType, parse_type
 
 _STORED_TYPES: dict[str, str] = {}
@@ -84,6 +86,13 @@ class MySQLCompiler(Compiler):
         "jsonb": "JSON",
         "uuid": "CHAR(36)",
         "blob": "LONGBLOB",
+        # Django's declarations here (its `data_types`; UUID is MariaDB 10.7+'s own type).
+        "timestamptz@django": "DATETIME(6)",
+        "uuid@django": "UUID",
+        # A key to a positive integer field: the field's type without its check.
+        "smallint@django": "SMALLINT UNSIGNED",
+        "integer@django": "INT UNSIGNED",
+        "bigint@django": "BIGINT UNSIGNED",
     }
     stored_types: ClassVar[dict[str, str]] = {
         "time": "time(6)",
@@ -93,6 +102,11 @@ class MySQLCompiler(Compiler):
         "uuid": "char(36)",
         "tsvector": "text",
         "array": "json",
+        "timestamptz@django": "timestamp(6)",
+        "uuid@django": "uuid",
+        "smallint@django": "usmallint",
+        "integer@django": "uinteger",
+        "bigint@django": "ubigint",
     }
     index_methods: ClassVar[frozenset[str]] = frozenset({"fulltext", "spatial"})
     hash_as_default = True  # InnoDB builds USING HASH as a B-tree anyway
@@ -117,7 +131,7 @@ class MySQLCompiler(Compiler):
 
     def index_statements(self, table: Table, index: Index) -> list[str]:
         built = self.index_form(index)
-        if built is None:
+        if built is None or django.left_out(table, index):
             return []
         return [self.index_sql(table.name, built, _prefixed_columns(table, built))]
 
@@ -151,7 +165,7 @@ class MySQLCompiler(Compiler):
         return exp.Literal.string(text).sql(dialect="mysql")
 
     def stored_table(self, table: Table) -> Table:
-        table = super().stored_table(table)
+        table = super().stored_table(django.as_declared(table))
         if table.primary_key:  # MySQL names every primary key PRIMARY
             table = replace(table, primary_key=replace(table.primary_key, name="PRIMARY"))
         # InnoDB treats NO ACTION as RESTRICT and reports it so.
@@ -189,7 +203,17 @@ class MySQLCompiler(Compiler):
             parts.append(self.identity_sql())
         if column.comment is not None:
             parts.append("COMMENT " + self._string(column.comment))
+        parts.extend(self.column_check_sql(column, check) for check in self.column_checks(table.name, column))
         return " ".join(parts)
+
+    def column_checks(self, table: str, column: Column) -> list[Check]:
+        """Django's check on a positive integer field, named as MariaDB names a column's check: after the column."""
+        positive = django_check(column)
+        return [Check(column.name, positive)] if positive is not None else []
+
+    def column_check_sql(self, column: Column, check: Check) -> str:
+        # Declared with the column, unnamed, as Django declares it: MODIFY COLUMN replaces it.
+        return f"CHECK ({self.expression_sql(check.expression)})"
 
     def _current_timestamp(self, column: Column) -> str:
         precision = parse_type(self._stored_type(column.type)).params
@@ -215,19 +239,53 @@ class MySQLCompiler(Compiler):
         table = ctx.after.table(op.table)
         return [f"ALTER TABLE {self.quote(op.table)} MODIFY COLUMN {self.column_sql(table, op.new)}"]
 
+    def compile_rename_column(self, op: RenameColumn, ctx: CompileContext) -> list[str]:
+        table = ctx.after.table(op.table)
+        column = table.column(op.new_name)
+        if not self.column_checks(op.table, column):
+            statements = super().compile_rename_column(op, ctx)
+        else:  # RENAME COLUMN would keep the check's name, which MariaDB gave it after the old column
+            statements = [f"ALTER TABLE {self.quote(op.table)} CHANGE COLUMN {self.quote(op.old_name)} "
+                          f"{self.column_sql(table, column)}"]
+        # Nor does it rename the key MySQL named after the column (a field's unique=True under Django).
+        before = ctx.before.table(op.table)
+        for old, new in zip(before.uniques, table.uniques, strict=False):
+            old_name, new_name = django.key_name(before, old), django.key_name(table, new)
+            if old.flavor == "django" and old_name != new_name:
+                statements.append(f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(old_name)} "
+                                  f"TO {self.quote(new_name)}")
+        return statements
+
+    def constraint_sql(self, constraint: PrimaryKey | Unique | Check | ForeignKey) -> str:
+        if isinstance(constraint, Unique) and constraint.flavor == "django":
+            return f"UNIQUE ({self.quote_list(constraint.columns)})"  # a column's unique=True: MySQL names it
+        return super().constraint_sql(constraint)
+
     def compile_rename_index(self, op: RenameIndex, ctx: CompileContext) -> list[str]:
-        return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
+        if self.index_form(op.old) is None:
+            return []
+        before, after = ctx.before.table(op.table), ctx.after.table(op.table)
+        # Declared otherwise (a flavor), an index may come to be InnoDB's own, or stop being it.
+        old, new = django.held_name(before, op.old), django.held_name(after, op.new)
+        if old is None:
+            return self.index_statements(after, op.new)
+        if new is None:
+            return [f"DROP INDEX {self.quote(old)} ON {self.quote(op.table)}"]
+        return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(old)} TO {self.quote(new)}"] if old != new else []
 
     def compile_rename_constraint(self, op: RenameConstraint, ctx: CompileContext) -> list[str]:
         if isinstance(op.old, PrimaryKey):
             return []  # MySQL names every primary key PRIMARY
         if isinstance(op.old, Unique):
-            return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(op.old.name)} TO {self.quote(op.new.name)}"]
+            old, new = django.key_name(ctx.before.table(op.table), op.old), django.key_name(ctx.after.table(op.table), op.new)
+            return [f"ALTER TABLE {self.quote(op.table)} RENAME INDEX {self.quote(old)} TO {self.quote(new)}"] if old != new else []
         # Checks and foreign keys cannot be renamed: drop and add under the new name.
         drop = self.compile_drop_constraint(DropConstraint(op.table, op.old), ctx)
         return drop + [f"ALTER TABLE {self.quote(op.table)} ADD {self.constraint_sql(op.new)}"]
 
     def compile_drop_index(self, op: DropIndex, ctx: CompileContext) -> list[str]:
+        if self.index_form(op.index) is None or django.left_out(ctx.before.table(op.table), op.index):
+            return []  # never built here
         return [f"DROP INDEX {self.quote(op.index.name)} ON {self.quote(op.table)}"]
 
     def compile_drop_constraint(self, op: DropConstraint, ctx: CompileContext) -> list[str]:
@@ -235,7 +293,7 @@ class MySQLCompiler(Compiler):
         if isinstance(c, PrimaryKey):
             return [f"ALTER TABLE {table} DROP PRIMARY KEY"]
         if isinstance(c, Unique):
-            return [f"ALTER TABLE {table} DROP INDEX {self.quote(c.name)}"]
+            return [f"ALTER TABLE {table} DROP INDEX {self.quote(django.key_name(ctx.before.table(op.table), c))}"]
         if isinstance(c, ForeignKey):
             # InnoDB made an index of the same name when no other index served the key;
             # it would outlive the foreign key.
@@ -246,7 +304,7 @@ class MySQLCompiler(Compiler):
 
     def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
         super().check_foreign_key(schema, table, fk)
-        refusal = innodb.foreign_key_refusal(schema, table, fk)
+        refusal = innodb.foreign_key_refusal(schema, table, fk, lambda type_name: self.type_sql(type_name, "foreign key column"))
         if refusal:
             raise UnsupportedType(f"foreign key {fk.name} on {table.name}: {self.title} {refusal}")
 
@@ -271,7 +329,8 @@ class MySQLCompiler(Compiler):
 
     def notes(self, schema: Schema) -> list[str]:
         columns = [c for t in schema.tables for c in t.columns]
-        kinds = {parse_type(c.type).kind for c in columns}
+        types = {parse_type(c.type) for c in columns}
+        kinds = {portable.kind for portable in types if not portable.flavor}
         notes = ["DDL is not transactional: each statement commits; a failure leaves the statements before it applied."]
         notes += super().notes(schema)
         for table in schema.tables:
@@ -283,7 +342,10 @@ class MySQLCompiler(Compiler):
                                  f"{', '.join(sorted(prefixed))}: InnoDB indexes no whole text column.")
         if "uuid" in kinds:
             notes.append("uuid is stored as CHAR(36).")
-        if "jsonb" in kinds:
+        if any(portable.kind == "uuid" and portable.flavor for portable in types):
+            notes.append("uuid@django is UUID, as Django declares a UUIDField on MariaDB 10.7+; MySQL and older "
+                         "MariaDB have no such type (Django declares char(32) there).")
+        if "jsonb" in kinds or any(p.kind == "jsonb" for p in types):
             notes.append("jsonb is stored as JSON (MariaDB: LONGTEXT checked by JSON_VALID).")
         if "timestamptz" in kinds:
             notes.append("timestamptz is stored as TIMESTAMP: UTC, converted to the session time zone, "

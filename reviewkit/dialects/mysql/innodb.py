@@ -59,16 +59,20 @@ def has_index_on(table: Table, columns: tuple[str, ...]) -> bool:
     return any(key[:len(columns)] == columns for key in index_keys(table))
 
 
-def similar_types(child: str, parent: str) -> bool:
-    """Tell whether InnoDB accepts a foreign key from a column of type `child` to one of type `parent`."""
+def similar_types(child: str, parent: str, spell: Callable[[str], str]) -> bool:
+    """Tell whether InnoDB accepts a foreign key from a column of type `child` to one of type `parent`.
+
+    `spell` gives a portable type's MySQL spelling: two types spelled alike are one type to
+    InnoDB (Django's key to a positive integer field is UNSIGNED like the field).
+    """
     a, b = parse_type(child), parse_type(parent)
     if a.kind in UNINDEXABLE or b.kind in UNINDEXABLE:
         return False
-    if a.kind in _STRING_KINDS and b.kind in _STRING_KINDS:
+    if a.kind in _STRING_KINDS and b.kind in _STRING_KINDS and not (a.flavor or b.flavor):
         return True
     if a.kind in _PRECISION_ONLY:
-        return a.kind == b.kind
-    return a == b
+        return a.kind == b.kind and a.flavor == b.flavor
+    return a == b or spell(child) == spell(parent)
 
 
 def set_null_on_not_null(fk: ForeignKey, table: Table) -> tuple[str, Column] | None:
@@ -83,20 +87,23 @@ def set_null_on_not_null(fk: ForeignKey, table: Table) -> tuple[str, Column] | N
     return None
 
 
-def can_add(schema: Schema, table_name: str, fk: ForeignKey) -> bool:
+def can_add(schema: Schema, table_name: str, fk: ForeignKey, spell: Callable[[str], str]) -> bool:
     """Tell whether ALTER TABLE ... ADD FOREIGN KEY would succeed on a database holding `schema`."""
     child, parent = schema.table(table_name), schema.table(fk.ref_table)
     if child is None or parent is None or not has_index_on(parent, fk.ref_columns):
         return False
     for name, ref_name in zip(fk.columns, fk.ref_columns, strict=True):
         column, ref_column = child.column(name), parent.column(ref_name)
-        if column is None or ref_column is None or not similar_types(column.type, ref_column.type):
+        if column is None or ref_column is None or not similar_types(column.type, ref_column.type, spell):
             return False
     return set_null_on_not_null(fk, child) is None
 
 
-def foreign_key_refusal(schema: Schema, table: Table, fk: ForeignKey) -> str | None:
-    """Return why MySQL/MariaDB refuses foreign key `fk` of `table` in `schema` (to follow the engine's name), or None."""
+def foreign_key_refusal(schema: Schema, table: Table, fk: ForeignKey, spell: Callable[[str], str]) -> str | None:
+    """Return why MySQL/MariaDB refuses foreign key `fk` of `table` in `schema` (to follow the engine's name), or None.
+
+    `spell` gives a portable type's MySQL spelling.
+    """
     parent = schema.table(fk.ref_table)
     if parent is None:
         return None  # the model builder names unknown tables
@@ -113,7 +120,7 @@ def foreign_key_refusal(schema: Schema, table: Table, fk: ForeignKey) -> str | N
     if set_null:
         return f"refuses {set_null[0]} on the NOT NULL column {set_null[1].name}"
     for column, ref_column in pairs:
-        if column is not None and ref_column is not None and not similar_types(column.type, ref_column.type):
+        if column is not None and ref_column is not None and not similar_types(column.type, ref_column.type, spell):
             return (f"refuses a foreign key from {column.name} ({column.type}) to {parent.name}.{ref_column.name} "
                     f"({ref_column.type}): integers and decimals must be the same type, strings may differ in length only")
     if not has_index_on(parent, fk.ref_columns):
@@ -157,7 +164,7 @@ class InnoDBRules(ForeignKeyRules):
         return None
 
     def can_add(self, schema: Schema, table: str, fk: ForeignKey) -> bool:
-        return can_add(schema, table, fk)
+        return can_add(schema, table, fk, self.spell)
 
     def shares_index(self, table: Table, fk: ForeignKey, dropped: ForeignKey) -> bool:
         return relies_on_index_of(table, fk, dropped)

@@ -86,7 +86,7 @@ _KINDS = {
     "decimal": "numeric", "numeric": "numeric", "float": "real", "double": "double",
     "varchar": "varchar", "char": "char", "tinytext": "text", "text": "text", "mediumtext": "text",
     "longtext": "text", "date": "date", "time": "time", "datetime": "timestamp", "timestamp": "timestamptz",
-    "json": "json", "tinyblob": "blob", "blob": "blob", "mediumblob": "blob", "longblob": "blob",
+    "json": "json", "uuid": "uuid", "tinyblob": "blob", "blob": "blob", "mediumblob": "blob", "longblob": "blob",
 }
 _FRACTIONAL_SECONDS = {"time", "timestamp", "timestamptz"}
 _KEEPS_PARAMS = {"numeric", "varchar", "char", "time", "timestamp", "timestamptz"}

@@ -15,6 +15,7 @@ from reviewkit.dialects.compiler import (
     set_membership_check,
     touch_trigger_name,
 )
+from reviewkit.dialects.django import django_check
 from reviewkit.dialects.foreign_keys import plan_statements
 from reviewkit.dialects.postgres.foreign_keys import PostgresForeignKeyRules, incomparable_columns
 from reviewkit.errors import UnsupportedType
@@ -42,6 +43,8 @@ _WIDER_STORED = {
     "tinyint": "smallint", "utinyint": "smallint", "mediumint": "integer", "usmallint": "integer",
     "umediumint": "integer", "uinteger": "bigint", "ubigint": "numeric(20,0)", "year": "smallint",
 }
+# Django's positive integer fields: the signed type, with their `>= 0` check (named by PostgreSQL).
+_DJANGO_POSITIVE = {"usmallint@django": "smallint", "uinteger@django": "integer", "ubigint@django": "bigint"}
 
 
 class PostgresCompiler(Compiler):
@@ -74,8 +77,9 @@ class PostgresCompiler(Compiler):
         "blob": "BYTEA",
         "tsvector": "TSVECTOR",
         **_WIDER,
+        **{flavored: stored.upper() for flavored, stored in _DJANGO_POSITIVE.items()},
     }
-    stored_types: ClassVar[dict[str, str]] = dict(_WIDER_STORED)
+    stored_types: ClassVar[dict[str, str]] = {**_WIDER_STORED, **_DJANGO_POSITIVE}
     index_methods: ClassVar[frozenset[str]] = frozenset({"hash", "gin", "gist", "brin", "spgist"})
     index_include = True
     index_opclasses = True
@@ -98,6 +102,9 @@ class PostgresCompiler(Compiler):
     def column_checks(self, table: str, column: Column) -> list[Check]:
         portable = parse_type(column.type)
         name = column.name
+        positive = django_check(column)
+        if positive is not None:  # declared inline by Django, unnamed: PostgreSQL's own name
+            return [Check(naming.postgres_object_name(table, name, "check"), positive)]
         if portable.kind in RANGES and not portable.array:
             low, high = RANGES[portable.kind]
             expression = canonical(exp.and_(exp.column(name).__ge__(low), exp.column(name).__le__(high)))
@@ -342,7 +349,9 @@ class PostgresCompiler(Compiler):
 
     def notes(self, schema: Schema) -> list[str]:
         notes = super().notes(schema)
-        kinds = {parse_type(c.type).kind for t in schema.tables for c in t.columns}
+        # A flavored type is declared as its framework declares it (Django's positive fields: the signed type).
+        kinds = {portable.kind for portable in (parse_type(c.type) for t in schema.tables for c in t.columns)
+                 if not portable.flavor}
         for kind in sorted(kinds & RANGES.keys()):
             low, high = RANGES[kind]
             notes.append(f"{kind} is stored as {_WIDER[kind]} with a CHECK from {low} to {high}.")

@@ -29,12 +29,21 @@ _IMPLICIT_CASTS = {
 }
 
 
+# Django's positive integer fields are declared here as the signed type (with a check).
+_DJANGO_SIGNED = {"usmallint": "smallint", "uinteger": "integer", "ubigint": "bigint"}
+
+
 def comparable(child_type: str, parent_type: str) -> bool:
     """Tell whether PostgreSQL can implement a foreign key from a `child_type` column to a `parent_type` one."""
-    child, parent = parse_type(child_type).kind, parse_type(parent_type).kind
+    child, parent = _declared_kind(child_type), _declared_kind(parent_type)
     if child == parent or any(child in group and parent in group for group in _COMPARABLE):
         return True
     return parent in _IMPLICIT_CASTS.get(child, set())
+
+
+def _declared_kind(type_name: str) -> str:
+    portable = parse_type(type_name)
+    return _DJANGO_SIGNED.get(portable.kind, portable.kind) if portable.flavor else portable.kind
 
 
 def incomparable_columns(schema: Schema, table: str, fk: ForeignKey) -> tuple[Column, Column] | None:

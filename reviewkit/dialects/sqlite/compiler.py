@@ -14,12 +14,13 @@ from reviewkit.dialects.compiler import (
     set_membership_check,
     touch_trigger_name,
 )
-from reviewkit.dialects.sqlite import defaults
+from reviewkit.dialects.django import django_check
+from reviewkit.dialects.sqlite import defaults, django
 from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, one_off_fills, rebuild_table
 from reviewkit.dialects.sqlite.views import probe_views
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
-from reviewkit.schema.expressions import canonical, column_names_in, parse_canonical
+from reviewkit.schema.expressions import canonical, canonical_text, column_names_in, parse_canonical
 from reviewkit.schema.operations import (
     AddColumn,
     AddConstraint,
@@ -32,7 +33,7 @@ from reviewkit.schema.operations import (
     RenameIndex,
     RenameTable,
 )
-from reviewkit.schema.state import Check, Column, Schema, Table
+from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Schema, Table, Unique
 from reviewkit.schema.types import KINDS, RANGES, PortableType, parse_type
 
 _AFFINITY = {
@@ -50,6 +51,21 @@ _AFFINITY = {
     "uuid": "NUMERIC affinity: stored as the text written",
     "smallint": "INTEGER affinity: the range is not enforced",
 }
+# Django's declaration of a kind on SQLite, and the portable type SQLite reads back of it.
+_DJANGO = {
+    "timestamptz": ("DATETIME", "timestamp"),
+    "double": ("REAL", "real"),
+    "numeric": ("DECIMAL", "numeric"),
+    "jsonb": ("TEXT", "text"),
+    "uuid": ("CHAR(32)", "char(32)"),
+}
+_DJANGO_NOTES = {
+    "timestamptz": "DATETIME, as Django declares a DateTimeField here; NUMERIC affinity: stored as the text Django writes",
+    "double": "REAL, as Django declares a FloatField here",
+    "numeric": "DECIMAL, as Django declares a DecimalField here; NUMERIC affinity: exact decimals are not kept",
+    "jsonb": "TEXT with Django's CHECK (JSON_VALID(...) OR ... IS NULL)",
+    "uuid": "CHAR(32), as Django declares a UUIDField here: 32 hex digits, TEXT affinity",
+}
 _LITERALS = (exp.Literal, exp.Boolean, exp.Null, exp.Neg)
 # SQLite's own keywords for the moment of the insert, written bare.
 _MOMENTS = (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)
@@ -65,8 +81,13 @@ class SQLiteCompiler(Compiler):
         "numeric(*,*)": "NUMERIC({0}, {1})",
         **{f"u{kind}": f"{kind.upper()} UNSIGNED" for kind in ("tinyint", "smallint", "mediumint", "integer")},
         "tsvector": "TEXT",
+        # Django's declarations here (its `data_types`); a JSONField's check is in column_checks.
+        **{f"{kind}@django": spelled for kind, (spelled, _) in _DJANGO.items()},
+        "ubigint@django": "BIGINT UNSIGNED",  # Django's own, though SQLite's integers stop at 2^63-1
     }
-    stored_types: ClassVar[dict[str, str]] = {"tsvector": "text", "array": "json"}
+    stored_types: ClassVar[dict[str, str]] = {
+        "tsvector": "text", "array": "json", **{f"{kind}@django": stored for kind, (_, stored) in _DJANGO.items()},
+    }
     hash_as_default = True  # SQLite's one index kind serves the same lookups
     identity_only_as_primary_key = True
     keeps_check_option = False  # SQLite's views are read-only: nothing is written through them to check
@@ -82,7 +103,7 @@ class SQLiteCompiler(Compiler):
 
     def check_column(self, table: Table, column: Column) -> None:
         super().check_column(table, column)
-        if parse_type(column.type).kind == "ubigint":
+        if str(parse_type(column.type)) == "ubigint":
             raise UnsupportedType(f"column {table.name}.{column.name}: SQLite's integers stop at 2^63-1, "
                                   "below BIGINT UNSIGNED's range")
 
@@ -102,6 +123,8 @@ class SQLiteCompiler(Compiler):
         col = exp.column(column.name)
         if portable.array or column.identity:  # an auto-increment column is SQLite's INTEGER PRIMARY KEY
             return []
+        if portable.flavor == "django":
+            return self._django_checks(table, column)
         if portable.kind == "enum":
             values = [exp.Literal.string(v) for v in portable.values]
             return [Check(naming.fit(f"{column.name}_enum"), canonical(exp.In(this=col, expressions=values)))]
@@ -111,6 +134,20 @@ class SQLiteCompiler(Compiler):
             low, high = RANGES[portable.kind]
             return [Check(naming.fit(f"{column.name}_range"), canonical(exp.and_(col.__ge__(low), col.copy().__le__(high))))]
         return []
+
+    def _django_checks(self, table: str, column: Column) -> list[Check]:
+        """Django's check on a positive integer field or a JSONField, named as introspection names an unnamed one."""
+        expression = django_check(column)
+        if expression is None and parse_type(column.type).kind == "jsonb":
+            expression = canonical_text(f"JSON_VALID({self.quote(column.name)}) OR {self.quote(column.name)} IS NULL",
+                                        "sqlite")
+        return [Check(naming.constraint_name(table, (column.name,), "check"), expression)] if expression else []
+
+    def column_check_sql(self, column: Column, check: Check) -> str:
+        if parse_type(column.type).flavor:
+            # Unnamed, as Django declares it: SQLite keeps no name to go stale when the table is renamed.
+            return f"CHECK ({self.expression_sql(check.expression)})"
+        return super().column_check_sql(column, check)
 
     def stored_column(self, column: Column) -> Column:
         if column.identity:  # INTEGER PRIMARY KEY is the only auto-increment spelling
@@ -147,12 +184,34 @@ class SQLiteCompiler(Compiler):
         return f"{self.quote(column.name)} INTEGER NOT NULL CONSTRAINT {pk} PRIMARY KEY AUTOINCREMENT"
 
     def table_elements(self, table: Table) -> list[str]:
+        # Django's unique_together is an index here (table_statements); its decimals are text.
+        checks = django.declared_checks(table)
+        if checks is not table.checks or any(u.flavor == "django_together" for u in table.uniques):
+            table = replace(table, uniques=tuple(u for u in table.uniques if u.flavor != "django_together"), checks=checks)
         lines = super().table_elements(table)
         if any(c.identity for c in table.columns):
             lines.remove(self.constraint_sql(table.primary_key))
         return lines
 
+    def table_statements(self, table: Table) -> list[str]:
+        together = [s for index in django.together_indexes(table) for s in self.index_statements(table, index)]
+        return super().table_statements(table) + together
+
+    def constraint_sql(self, constraint: PrimaryKey | Unique | Check | ForeignKey) -> str:
+        # Declared with its column by Django, unnamed: introspection names it, whatever the table is called.
+        if isinstance(constraint, Unique) and constraint.flavor == "django":
+            return f"UNIQUE ({self.quote_list(constraint.columns)})"
+        if isinstance(constraint, ForeignKey) and constraint.flavor == "django":
+            return self.foreign_key_body(constraint)
+        return super().constraint_sql(constraint)
+
+    def stored_table(self, table: Table) -> Table:
+        return super().stored_table(django.as_declared(table))
+
     def default_sql(self, column: Column) -> str:
+        declared = django.declared_default(column)
+        if declared != column.default:
+            column = replace(column, default=declared)
         node = parse_canonical(column.default)
         sql = self.expression_sql(column.default)
         if isinstance(node, (*_LITERALS, *_MOMENTS)):
@@ -174,7 +233,7 @@ class SQLiteCompiler(Compiler):
         return combine_rebuilds(self, super().compile_all(operations, contexts), contexts)
 
     def compile(self, op: Operation, ctx: CompileContext) -> CompiledOperation:
-        if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new):
+        if isinstance(op, AlterColumn) and self.same_on_engine(op.table, op.old, op.new) or self.redeclared_alike(op, ctx):
             return super().compile(op, ctx)
         if self.needs_rebuild(op, ctx):
             renames = {op.old_name: op.new_name} if isinstance(op, RenameColumn) else {}
@@ -217,9 +276,12 @@ class SQLiteCompiler(Compiler):
 
     def notes(self, schema: Schema) -> list[str]:
         columns = [c for t in schema.tables for c in t.columns]
-        all_kinds = {parse_type(c.type).kind for c in columns}
+        types = {parse_type(c.type) for c in columns}
+        all_kinds = {portable.kind for portable in types if not portable.flavor}
         notes = super().notes(schema)
         notes += [f"{kind}: {_AFFINITY[kind]}." for kind in sorted(all_kinds & _AFFINITY.keys())]
+        flavored = sorted({f"{p.kind}@{p.flavor}" for p in types if p.flavor and p.kind in _DJANGO_NOTES})
+        notes += [f"{name}: {_DJANGO_NOTES[name.split('@')[0]]}." for name in flavored]
         if all_kinds & {"enum", "set"}:
             notes.append("Enum and set columns are TEXT with a CHECK on their values.")
         if all_kinds & RANGES.keys():

@@ -10,6 +10,7 @@ foreign-key enforcement off so that dropping the old table cascades nothing.
 from __future__ import annotations
 
 from reviewkit.dialects.compiler import CompiledOperation, Compiler
+from reviewkit.dialects.sqlite import django
 from reviewkit.schema.operations import (
     AddColumn,
     AlterColumn,
@@ -42,7 +43,7 @@ def rebuild_table(compiler: Compiler, before: Table, after: Table, renames: dict
         statements.append(f"INSERT INTO {compiler.quote(temp)} ({targets}) SELECT {sources} FROM {compiler.quote(before.name)}")
     statements.append(f"DROP TABLE {compiler.quote(before.name)}")
     statements.append(f"ALTER TABLE {compiler.quote(temp)} RENAME TO {compiler.quote(after.name)}")
-    for index in after.indexes:
+    for index in (*after.indexes, *django.together_indexes(after)):
         statements.extend(compiler.index_statements(after, index))
     statements.extend(compiler.table_extras_sql(after))  # DROP TABLE took the table's triggers with it
     statements.append(f"PRAGMA foreign_key_check({compiler.quote(after.name)})")
