@@ -29,6 +29,10 @@ class LockTimeout(OperationFailed):
     """Another runner held the database's migration lock for longer than --lock-timeout."""
 
 
+class LockTableTooSmall(OperationFailed):
+    """A bundle's one transaction would take more locks than the server's lock table has room for; nothing ran."""
+
+
 class LedgerMismatch(ReviewkitError):
     """The ledger and the bundles disagree: unknown bundles, gaps, edits after apply, a broken chain."""
 

@@ -92,7 +92,7 @@ CASES = ["synthetic"] + [
 # Fingerprints of the bundles each case generates, in order (see the module's note before changing one).
 PINNED: dict[str, list[str]] = {
     'synthetic': [
-        '0001_initial 758bf25eaddb8f922490cfc7489b633178b6af11583b977b157119787f2af31b',
+        '0001_initial 6e266a9a6e5dc593f8cc9d6b142e690036f0940e06d63f387c72a08f5dcbc667',
         '0002_alter_column_t0000_title_and_more 2094ad18b3aa8431c02c92b6ac438f961d0990c62a7b68a8b92ba23e4cbcff6c',
     ],
     'defaults': [

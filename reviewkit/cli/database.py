@@ -79,7 +79,7 @@ def apply_cmd(
     to: Annotated[str | None, typer.Option("--to", metavar="BUNDLE", help="Go to exactly this bundle, running down scripts if it is older; 0 for none.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; touch nothing.")] = False,
     fake: Annotated[bool, typer.Option("--fake", help="Record bundles as applied without running them.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue a bundle that failed half-way (MySQL).")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a bundle that failed half-way (MySQL, --batch).")] = False,
     lock_timeout: Annotated[float, typer.Option("--lock-timeout", metavar="SECONDS", help="Seconds to wait for another runner.")] = 10.0,
     yes: Annotated[bool, typer.Option("--yes", help="Run down scripts and high-risk bundles without asking (needed when not on a terminal).")] = False,
     actor: Annotated[str | None, typer.Option("--actor", metavar="NAME", help="Who applies (default: REVIEWKIT_ACTOR, OS user).")] = None,
@@ -88,9 +88,11 @@ def apply_cmd(
     jobs: Annotated[int | None, typer.Option("--jobs", metavar="N", help="With --fleet: databases at a time (default 4).")] = None,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="With --fleet: start no database after one failed.")] = False,
     shard: Annotated[str | None, typer.Option("--shard", metavar="I/N", help="With --fleet: every N-th database, from the I-th (1-based).")] = None,
+    batch: Annotated[str | None, typer.Option("--batch", metavar="N|auto", help="Commit every N statements (auto: as many as the server's lock table holds), each group recorded in the ledger.")] = None,
 ) -> None:
     """Verify, then apply pending bundles and record them. Each bundle runs in order and gets its row in the
     ledger; --to an older bundle runs down scripts back to it."""
+    from reviewkit.db.batches import Batch
     from reviewkit.db.runner import ApplyOptions, apply
 
     if not (0 < lock_timeout < math.inf):  # nan and inf as well: no engine takes them as a wait
@@ -98,7 +100,8 @@ def apply_cmd(
     _check_fleet_options(fleet, database, jobs, shard, fail_fast=fail_fast)
     settings = load_settings()
     options = ApplyOptions(target=bundle, to=to, dry_run=dry_run, fake=fake, resume=resume,
-                           lock_timeout=lock_timeout, actor=actor, reviewers=reviewers)
+                           lock_timeout=lock_timeout, actor=actor, reviewers=reviewers,
+                           batch=Batch.parse(batch) if batch is not None else None)
     if fleet is not None:
         _apply_fleet(settings, fleet, options, _confirmer(yes or fake, out), jobs, fail_fast, shard, yes or fake)
         return
@@ -320,6 +323,8 @@ def _report(result: ApplyResult, console, fake: bool) -> None:
         say(console, "Nothing to do: the database is up to date.")
         return
     if result.dry_run:
+        for note in result.notes:  # SQL comments: the output stays a script
+            say(console, "-- " + note.replace("\n", "\n-- "))
         for step in result.steps:
             say(console, f"-- {step.label}: {counted(len(step.statements), 'statement')}")
             for number, statement in enumerate(step.statements, 1):

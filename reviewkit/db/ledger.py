@@ -305,6 +305,19 @@ def ledger_problems(rows: list[LedgerRow], bundles: list[Bundle]) -> list[str]:
     return problems
 
 
+_FAILED_STATEMENT = re.compile(r"statement (\d+) \(line \d+\): ")
+
+
+def failed_statement(row: LedgerRow) -> int:
+    """Return the statement a failed run stopped at: the one its error names, else the one after those done.
+
+    They differ after `apply --batch`: the failing statement's group was rolled back with it.
+    """
+    match = _FAILED_STATEMENT.match(row.error or "")
+    named = int(match.group(1)) if match else 0
+    return named if named > row.statements_done else row.statements_done + 1
+
+
 def first_of(problems: list[str]) -> str:
     """One line for an error: the first problem, and how many more there are."""
     return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")

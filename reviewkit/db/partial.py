@@ -1,4 +1,5 @@
-"""A bundle that failed half-way on an engine without transactional DDL, explained from the live schema.
+"""A bundle that failed half-way, explained from the live schema: on an engine without transactional DDL, or
+in groups (`apply --batch`).
 
 MySQL and MariaDB commit each DDL statement: after statement k failed, statements 1..k-1
 are in the database and the rest are not. The ledger says how many statements ran; this
@@ -13,8 +14,9 @@ from __future__ import annotations
 
 from reviewkit.bundle.script_file import bundle_statements, is_large
 from reviewkit.bundle.store import Bundle
+from reviewkit.db.execute import in_one_transaction
 from reviewkit.db.introspect import introspect
-from reviewkit.db.ledger import LedgerRow
+from reviewkit.db.ledger import LedgerRow, failed_statement
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.diff.differences import Difference, schema_differences
@@ -54,11 +56,14 @@ def _statements_line(bundle: Bundle, dialect: str, row: LedgerRow) -> str:
     failed = row.statements_done + 1
     done = first_statements(row.statements_done)
     stopped = "stopped" if row.status == "running" else "failed"  # running: the runner died or lost its connection
+    # A script that would run in one transaction got this far in groups (`apply --batch`).
+    how = "committed in groups (--batch)" if in_one_transaction(dialect, statements, bundle.online) else \
+        "each committed on its own"
     if failed > len(statements):  # stopped between its last statement and the row that says applied
         return (f"{bundle.id} ({row.direction}) stopped after its last statement, before it was recorded as "
-                f"applied: {done} took effect, each committed on its own")
-    text = (f"{bundle.id} ({row.direction}) {stopped} at statement {failed} of {len(statements)}: {done} took "
-            "effect, each committed on its own")
+                f"applied: {done} took effect, {how}")
+    at = failed_statement(row) if row.status == "failed" else failed  # --batch: its group was rolled back with it
+    text = f"{bundle.id} ({row.direction}) {stopped} at statement {at} of {len(statements)}: {done} took effect, {how}"
     # A large (hand-written data) script has no numbered operations, and is not read whole for them.
     if failed <= len(statements) and not is_large(statements.path):
         operation = NumberedOperations(bundle.script(dialect, row.direction)).above(statements[failed - 1].line)

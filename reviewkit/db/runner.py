@@ -5,6 +5,9 @@ together or not at all; a failure is recorded afterwards as a `failed` row and l
 nothing else behind. Where it is not (MySQL/MariaDB, an online bundle, or a PostgreSQL
 bundle with CREATE INDEX CONCURRENTLY) the ledger row is written first and advanced after
 every statement, so after a failure or a crash it says exactly how far the bundle got.
+`apply --batch` commits a transactional bundle in groups of statements, each with its
+ledger row advanced, the same way (`reviewkit.db.batches`), and a PostgreSQL bundle whose
+one transaction would not fit the server's lock table is refused before anything runs.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from reviewkit.bundle.script_file import bundle_statements
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.bundle.verify_cache import VerifyCache, open_cache
 from reviewkit.config import Settings, os_user
+from reviewkit.db.batches import Batch, GroupedRuns, check_lock_table, grouped
 from reviewkit.db.execute import in_one_transaction, ledger_error, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
     LedgerTail,
     create_ledger,
+    failed_statement,
     first_of,
     insert_row,
     ledger_exists,
@@ -40,7 +45,7 @@ from reviewkit.db.ledger import (
 from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.base import Dialect
+from reviewkit.dialects.base import Dialect, LockCapacity
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.dialects.splitter import ScriptStatement
@@ -59,6 +64,7 @@ class ApplyOptions:
     lock_timeout: float = 10.0
     actor: str | None = None
     reviewers: str | None = None
+    batch: Batch | None = None  # commit every N statements, or as many as the lock table holds (transactional engines)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class ApplyResult:
     seconds: float = 0.0
     dry_run: bool = False
     done_elsewhere: list[Step] = field(default_factory=list)  # planned, then found done by another runner
+    notes: list[str] = field(default_factory=list)  # what a dry run says of the server's lock table and --batch
 
 
 def resolve_actor(explicit: str | None) -> str:
@@ -204,7 +211,7 @@ def _refusal(bundle: Bundle, row: LedgerRow) -> str:
         return (f"{bundle.id} was stopped at statement {row.statements_done + 1} of {row.statements_total} on this "
                 "database; run `reviewkit apply --resume` to go on from what the database has (or `--to` an earlier "
                 "bundle)")
-    return (f"{bundle.id} failed at statement {row.statements_done + 1} of {row.statements_total} on this database; "
+    return (f"{bundle.id} failed at statement {failed_statement(row)} of {row.statements_total} on this database; "
             "fix the cause, reseal the bundle, then run `reviewkit apply --resume` (or `--to` an earlier bundle)")
 
 
@@ -253,7 +260,7 @@ def _position(bundles: list[Bundle], ref: str, logical: list[Bundle] | None = No
 
 
 @dataclass
-class Runner:
+class Runner(GroupedRuns):
     conn: Connection
     options: ApplyOptions
     progress: Progress
@@ -264,6 +271,7 @@ class Runner:
     done_elsewhere: list[Step] = field(default_factory=list)
     chain: list[Bundle] = field(default_factory=list)  # every bundle: a squash's state may come from its originals' rows
     ledger: LedgerTail = field(default_factory=LedgerTail)  # read again before each bundle, only what is new
+    capacity: LockCapacity | None = None  # the server's lock table, where the engine has one (`--batch auto`)
 
     @property
     def dialect(self) -> Dialect:
@@ -280,6 +288,8 @@ class Runner:
             self.progress.step_started(step, index, len(steps))
             if self.options.fake:
                 self._record_fake(step)
+            elif grouped(self.conn.dialect, step.statements, step.bundle.online, self.options.batch, step.start_at):
+                done += self._run_in_groups(step)
             elif in_one_transaction(self.conn.dialect, step.statements, step.bundle.online):
                 done += self._run_in_transaction(step)
             else:
@@ -514,15 +524,22 @@ def apply(
         opened(conn)
         driver = get_dialect(conn.dialect).driver
         if options.dry_run:
-            steps = plan(bundles, read_rows(conn), conn.dialect, options)
+            rows = read_rows(conn)
+            steps = plan(bundles, rows, conn.dialect, options)
             verify(steps)
-            return ApplyResult(steps, dry_run=True)
+            _, notes = (None, []) if options.fake else \
+                check_lock_table(conn, steps, ledger_view(rows, bundles).chain, options.batch, refuse=False)
+            return ApplyResult(steps, dry_run=True, notes=notes)
         # Lock before reading the ledger: a row another runner is writing right now is
         # in progress, not failed.
         driver.acquire_lock(conn, options.lock_timeout)
         try:
-            steps = plan(bundles, read_rows(conn), conn.dialect, options)
+            rows = read_rows(conn)
+            steps = plan(bundles, rows, conn.dialect, options)
             verify(steps)
+            # Refused before the question and before the ledger is made: nothing is touched. --fake runs nothing.
+            capacity, notes = (None, []) if options.fake else \
+                check_lock_table(conn, steps, ledger_view(rows, bundles).chain, options.batch)
             if not steps or not confirm(steps):
                 return ApplyResult([])
             if not ledger_exists(conn):
@@ -530,7 +547,9 @@ def apply(
             progress = progress or SilentProgress()
             if options.resume:
                 steps = _resumed_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
-            runner = Runner(conn, options, progress, gate.approvals, actor, chain=bundles)
+            for note in notes:
+                progress.note(note)
+            runner = Runner(conn, options, progress, gate.approvals, actor, chain=bundles, capacity=capacity)
             started = time.monotonic()
             count = runner.run(steps)
             elsewhere = {id(step) for step in runner.done_elsewhere}

@@ -11,7 +11,7 @@ from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
 from reviewkit.bundle.verify_cache import VerifyCache, open_cache
 from reviewkit.config import Settings
-from reviewkit.db.ledger import BundleState, LedgerRow, ledger_problems, read_rows
+from reviewkit.db.ledger import BundleState, LedgerRow, failed_statement, ledger_problems, read_rows
 from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
@@ -255,8 +255,13 @@ def failure_detail(row: LedgerRow, transactional: bool) -> str:
         return (f"interrupted after its last statement ({done} committed), before it was recorded as applied; "
                 "`apply --resume` records it")
     how = "interrupted" if row.status == "running" else "failed"
-    said = _without_statement(error, at)
-    return f"{how} at statement {at} of {row.statements_total} ({done} committed){': ' + said if said else ''}"
+    failed = failed_statement(row) if row.status == "failed" else at
+    kept = f"{done} committed"
+    if failed > at:  # --batch: the statements of the failing one's group were rolled back with it
+        kept += f"; {'statement' if failed == at + 1 else 'statements'} {at}{f'-{failed - 1}' if failed > at + 1 else ''}" \
+                " rolled back with it"
+    said = _without_statement(error, failed)
+    return f"{how} at statement {failed} of {row.statements_total} ({kept}){': ' + said if said else ''}"
 
 
 def _without_statement(error: str, number: int) -> str:

@@ -11,13 +11,16 @@ a database driver:
 - `driver`: connecting, the session a script runs in, the migration lock
   (`reviewkit.dialects.driver.Driver` and the engine's subclass);
 - `introspection`: reading the live schema back (a module with `read_tables(conn)` and
-  `read_views(conn)`, and for `baseline` `read_view_queries(conn)` and `read_unmodelled(conn)`).
+  `read_views(conn)`, and for `baseline` `read_view_queries(conn)` and `read_unmodelled(conn)`);
+- `lock_table`, where every lock of a transaction takes a slot of one shared table of fixed
+  size (PostgreSQL): how many slots a script's transaction takes, and how many a server has.
 
 This module imports nothing heavy: the configuration reads the registry's names from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from reviewkit.dialects.compiler import Compiler
     from reviewkit.dialects.connection import Connection
     from reviewkit.dialects.driver import Driver
-    from reviewkit.schema.state import Table, View
+    from reviewkit.schema.state import Schema, Table, View
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,47 @@ class Introspection(Protocol):
     def read_unmodelled(self, conn: Connection) -> dict[str, int]: ...
 
     def read_table_rows(self, conn: Connection) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class LockCapacity:
+    """A server's shared lock table: its slots, and how many of them one transaction may take (`budget`)."""
+
+    slots: int
+    budget: int  # the rest is left for the other sessions
+
+    def describe(self) -> str:
+        """Say how many slots there are and which settings make them."""
+        return f"{self.slots:,}"
+
+    @property
+    def remedy(self) -> str:
+        """What a DBA changes on the server to make room."""
+        return "give the server a larger lock table"
+
+
+class LockCounter(Protocol):
+    """Counts the slots one transaction takes, statement by statement."""
+
+    total: int
+
+    def add(self, sql: str) -> int: ...
+
+    def reset(self) -> None: ...
+
+
+class LockTable(Protocol):
+    """An engine whose transactions keep their locks in one shared table of fixed size."""
+
+    default: LockCapacity  # a server with the engine's default settings
+
+    def counter(self, before: Callable[[], Schema | None]) -> LockCounter: ...
+
+    def read(self, conn: Connection) -> LockCapacity: ...
+
+    def full(self, message: str) -> bool:
+        """Tell whether an error says the lock table had no room left."""
+        ...
 
 
 class Dialect:
@@ -116,6 +160,14 @@ class Dialect:
     @cached_property
     def introspection(self) -> Introspection:
         return self._load_introspection()
+
+    @cached_property
+    def lock_table(self) -> LockTable | None:
+        """The shared table of fixed size a transaction's locks take slots in; None where there is none to fill."""
+        return self._load_lock_table()
+
+    def _load_lock_table(self) -> LockTable | None:
+        return None
 
     @cached_property
     def lint_rules(self) -> list:

@@ -240,8 +240,10 @@ def _bundle_files(
         findings += scripts.findings
         lint += scripts.lint
     findings.sort(key=lambda f: (-1 if f.operation is None else f.operation))  # stable: dialect order within
+    # A rollback in one transaction that the lock table cannot hold: REVIEW.md says so, as lint does of down.sql.
+    rollback = [f for _, found in lint for f in kept(found, settings.lint) if f.locks is not None and "/down.sql" in f.file]
     review = render_review(bundle_id, parent.id if parent else None, author, operations, findings, down_ops, dialects, after,
-                           form.notes(dialects))
+                           form.notes(dialects), rollback)
     files["REVIEW.md"] = review.encode()
     return files, findings, tuple(lint)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reviewkit.dialects.base import Dialect
+from reviewkit.lint.findings import Finding
 from reviewkit.lint.risk import BundleFinding, overall_level
 from reviewkit.schema.operations import Operation
 from reviewkit.schema.state import Schema
@@ -18,8 +19,10 @@ def render_review(
     dialects: list[Dialect],
     after: Schema,
     online: list[tuple[str, list[str]]] | None = None,
+    rollback: list[Finding] | None = None,
 ) -> str:
-    """Return REVIEW.md; `online`: (engine title, what its online forms are) per dialect, for an online bundle."""
+    """Return REVIEW.md; `online`: (engine title, what its online forms are) per dialect, for an online bundle;
+    `rollback`: the findings on a down.sql that its one transaction would not fit the lock table."""
     level = overall_level(findings)
     out = [
         f"# Bundle {bundle_id}",
@@ -43,6 +46,9 @@ def render_review(
     if lossy:
         out += ["", "## Rolling back (down.sql) loses data", ""]
         out += [f"- {op.describe()}" for op in lossy]
+    if rollback:
+        out += ["", "## Rolling back (down.sql, `apply --to`) in one transaction", ""]
+        out += [f"- {'/'.join(f.file.split('/')[-2:])}: {f.message}. Safer: {f.help}" for f in rollback]
     for dialect in dialects:
         notes = dialect.compiler.notes(after)
         if notes:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewkit.bundle.script_file import KEEP_WHOLE_BELOW, is_large
 from reviewkit.bundle.store import SCHEMA, Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.errors import IntegrityError, OperationFailed, UsageError
 from reviewkit.lint import cache
-from reviewkit.lint.findings import Finding, at_or_above, weighed
+from reviewkit.lint.findings import Finding, at_or_above, weighed, weighed_locks
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.base import LockCapacity
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ def lint_project(settings: Settings, request: LintRequest) -> list[Finding]:
     bundles = load_bundles(settings.bundles_dir)
     if not bundles:
         raise UsageError("there are no bundles to lint; run `reviewkit generate` first")
-    rows = _live_rows(settings, request.database) if request.database else {}
+    rows, capacity = _live_sizes(settings, request.database) if request.database else ({}, {})
     found: list[Finding] = []
     for bundle in _chosen(bundles, request):
         position = bundles.index(bundle)
@@ -42,7 +46,8 @@ def lint_project(settings: Settings, request: LintRequest) -> list[Finding]:
                 continue
             for direction, before in (("up", parent), ("down", bundle)):
                 raw = _script_findings(settings, bundle, dialect, direction, before)
-                found += [weighed(f, rows.get(dialect), settings.lint) for f in raw if f.rule not in settings.lint.disable]
+                found += [weighed_locks(weighed(f, rows.get(dialect), settings.lint), capacity.get(dialect))
+                          for f in raw if f.rule not in settings.lint.disable]
     return found
 
 
@@ -119,8 +124,9 @@ def _chosen(bundles: list[Bundle], request: LintRequest) -> list[Bundle]:
     return [bundles[-1]]
 
 
-def _live_rows(settings: Settings, database: str) -> dict[str, dict[str, int]]:
-    """Return the live row estimate of each table of `database`, under its dialect's name."""
+def _live_sizes(settings: Settings, database: str) -> tuple[dict[str, dict[str, int]], dict[str, LockCapacity]]:
+    """Return the live row estimate of each table of `database`, and its server's lock table where the engine
+    has one to fill, each under its dialect's name."""
     from reviewkit.db.target import open_database, target_url
     from reviewkit.dialects import get_dialect
 
@@ -128,5 +134,8 @@ def _live_rows(settings: Settings, database: str) -> dict[str, dict[str, int]]:
     conn = open_database(url, create=False)
     if conn is None:
         raise OperationFailed(f"database {url.redacted()}: the file does not exist")
+    dialect = get_dialect(url.dialect)
     with conn:
-        return {url.dialect: get_dialect(url.dialect).introspection.read_table_rows(conn)}
+        rows = dialect.introspection.read_table_rows(conn)
+        capacity = {url.dialect: dialect.lock_table.read(conn)} if dialect.lock_table is not None else {}
+    return {url.dialect: rows}, capacity

@@ -21,7 +21,7 @@ from reviewkit.local_cache import FOLDER as LOCAL_FOLDER
 from reviewkit.local_cache import local_folder
 
 FOLDER = LOCAL_FOLDER / "lint"
-_FIELDS = {"rule", "level", "message", "help", "file", "line", "statement", "table", "rows", "allowed"}
+_FIELDS = {"rule", "level", "message", "help", "file", "line", "statement", "table", "rows", "allowed", "locks"}
 
 
 def key(script: bytes, dialect: str, before: bytes, path: str, online: bool = False) -> str:
@@ -59,9 +59,9 @@ def _as_dict(finding: Finding) -> dict:
 
 @lru_cache(maxsize=8)
 def _rules_fingerprint(dialect: str) -> str:
-    """Hash the source of the lint engine and of the dialect's rules."""
+    """Hash the source of the lint engine and of the dialect's package (its rules and what they use)."""
     package = Path(__file__).resolve().parent
-    sources = sorted(package.glob("*.py")) + [package.parent / "dialects" / dialect / "lint_rules.py"]
+    sources = sorted(package.glob("*.py")) + sorted((package.parent / "dialects" / dialect).glob("*.py"))
     digest = hashlib.sha256()
     for source in sources:
         try:

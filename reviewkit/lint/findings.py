@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewkit.config import LEVELS, LintSettings
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.base import LockCapacity
 
 _ALLOW = re.compile(r"^\s*--\s*reviewkit:\s*allow\s+(?P<rules>[a-z0-9,\s-]+?)\s*(?:--\s*(?P<reason>.*?))?\s*$",
                     re.IGNORECASE)
@@ -33,6 +36,7 @@ class Finding:
     table: str | None = None  # the table a lock finding locks: weighed by its size
     rows: int | None = None  # that table's live row estimate, when known
     allowed: str | None = None  # the DBA's reason, when the finding is allowed in the script
+    locks: int | None = None  # a lock-table finding: the locks the script's one transaction takes
 
     def to_dict(self) -> dict[str, Any]:
         found = {"rule": self.rule, "level": self.level, "file": self.file, "line": self.line,
@@ -43,6 +47,8 @@ class Finding:
             found["rows"] = self.rows
         if self.allowed is not None:
             found["allowed"] = self.allowed
+        if self.locks is not None:
+            found["locks"] = self.locks
         return found
 
 
@@ -57,6 +63,32 @@ def weighed(finding: Finding, rows: dict[str, int] | None, settings: LintSetting
     elif count > settings.large_table_rows:
         level = "high"
     return replace(finding, level=level, rows=count, message=f"{finding.message} ({finding.table}: about {count:,} rows)")
+
+
+BATCH_REMEDY = "`reviewkit apply --batch auto` commits it in groups, each recorded in the ledger"
+
+
+def lock_table_finding(rule: str, locks: int, capacity: LockCapacity, at: int) -> Finding:
+    """The finding on a script whose one transaction takes more locks than a server with default settings has room for."""
+    return Finding(
+        rule, "medium",
+        f"this script takes about {locks:,} locks in its one transaction; a server with default settings holds "
+        f"{capacity.describe()}, of which one transaction may take {capacity.budget:,}, passed at statement {at}: "
+        "apply refuses the script there",
+        f"{BATCH_REMEDY}; or {capacity.remedy}", locks=locks)
+
+
+def weighed_locks(finding: Finding, capacity: LockCapacity | None) -> Finding:
+    """Return a lock-table finding judged against a live server's lock table: high when apply would refuse it there."""
+    if finding.locks is None or capacity is None:
+        return finding
+    if finding.locks > capacity.budget:
+        return replace(finding, level="high", message=(
+            f"this script takes about {finding.locks:,} locks in its one transaction; this server's lock table holds "
+            f"{capacity.describe()}, of which one transaction may take {capacity.budget:,}: apply refuses it"))
+    return replace(finding, level="low", message=(
+        f"this script takes about {finding.locks:,} locks in its one transaction: more than a server with default "
+        f"settings has room for, but within the {capacity.budget:,} of this server's ({capacity.describe()})"))
 
 
 def allowances(comment_lines: list[str]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reviewkit.dialects.base import Dialect, Introspection, ScriptRules
+from reviewkit.dialects.base import Dialect, Introspection, LockTable, ScriptRules
 
 if TYPE_CHECKING:
     from reviewkit.dialects.compiler import Compiler
@@ -41,9 +41,15 @@ class PostgreSQL(Dialect):
         return PostgresDriver(self)
 
     def _load_lint_rules(self) -> list:
+        from reviewkit.dialects.postgres.lint_lock_table import lock_table_full
         from reviewkit.dialects.postgres.lint_rules import RULES
 
-        return RULES
+        return [*RULES, lock_table_full]
+
+    def _load_lock_table(self) -> LockTable:
+        from reviewkit.dialects.postgres.locks import LOCK_TABLE
+
+        return LOCK_TABLE
 
     def _load_introspection(self) -> Introspection:
         from reviewkit.dialects.postgres import introspect
