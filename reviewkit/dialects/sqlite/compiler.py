@@ -99,9 +99,9 @@ class SQLiteCompiler(Compiler):
         table rename leaves them right.
         """
         portable = parse_type(column.type)
+        if portable.array or column.identity or (portable.kind not in RANGES and portable.kind not in ("enum", "set")):
+            return []  # an auto-increment column is SQLite's INTEGER PRIMARY KEY
         col = exp.column(column.name)
-        if portable.array or column.identity:  # an auto-increment column is SQLite's INTEGER PRIMARY KEY
-            return []
         if portable.kind == "enum":
             values = [exp.Literal.string(v) for v in portable.values]
             return [Check(naming.fit(f"{column.name}_enum"), canonical(exp.In(this=col, expressions=values)))]
