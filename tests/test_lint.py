@@ -261,3 +261,13 @@ def test_mysql_not_null_knows_the_nulls_were_filled_just_before():
                       if f.rule == "mysql-not-null"] for sql in (tighten, filled)}
     assert "one that is NULL fails the bundle" in messages[tighten][0]
     assert "its NULLs were filled just before" in messages[filled][0]
+
+
+def test_the_lint_cache_key_covers_every_module_of_a_dialects_rules():
+    """An edit of any of them must not be answered from findings kept before it."""
+    from reviewkit.lint.cache import rule_sources
+
+    for dialect in ("postgres", "mysql", "sqlite"):
+        sources = {p.resolve() for p in rule_sources(dialect)}
+        assert {Path(rule.__code__.co_filename).resolve() for rule in rules_of(dialect)} <= sources, dialect
+    assert "lint_columns.py" in {p.name for p in rule_sources("postgres")}  # where column_types reads its columns
