@@ -121,6 +121,7 @@ class Compiler:
         self.title = dialect.title
         self._fine_defaults: set[tuple[str | None, str]] = set()
         self._quoted: dict[str, str] = {}
+        self._made: dict[int, tuple[Table, tuple[str, ...]]] = {}  # id(table) -> (table, table_statements)
 
     # -- names, types, expressions -----------------------------------------------------
 
@@ -250,11 +251,18 @@ class Compiler:
         return f"CREATE TABLE {self.quote(name or table.name)} (\n  {body}\n)"
 
     def table_statements(self, table: Table) -> list[str]:
-        """Return everything that makes `table` on this engine: CREATE TABLE, its indexes, comments, triggers."""
-        statements = [self.create_table_sql(table)]
-        for index in table.indexes:
-            statements.extend(self.index_statements(table, index))
-        return statements + self.table_extras_sql(table)
+        """Return everything that makes `table` on this engine: CREATE TABLE, its indexes, comments, triggers.
+
+        Kept per table object (which the entry holds, so that its id stays its own): baseline
+        makes the same tables twice, in the model file and in the bundle's first script.
+        """
+        made = self._made.get(id(table))
+        if made is None or made[0] is not table:
+            statements = [self.create_table_sql(table)]
+            for index in table.indexes:
+                statements.extend(self.index_statements(table, index))
+            made = self._made[id(table)] = (table, (*statements, *self.table_extras_sql(table)))
+        return list(made[1])
 
     def table_extras_sql(self, table: Table) -> list[str]:
         """Return what follows CREATE TABLE on this engine: the table's comment, each column's extras."""
