@@ -117,6 +117,11 @@ class Dialect:
     def introspection(self) -> Introspection:
         return self._load_introspection()
 
+    def catalog_queries(self) -> tuple[str, ...]:
+        """Return the catalog queries introspection runs without parameters, which a caller may send ahead
+        (`Connection.prefetch`); loading them loads no parser."""
+        return ()
+
     @cached_property
     def lint_rules(self) -> list:
         """The engine's `lint` rules (`reviewkit.lint.engine.Rule`), each a function of a statement and its script."""
