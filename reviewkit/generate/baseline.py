@@ -54,8 +54,10 @@ def baseline(
         conn.prefetch(get_dialect(url.dialect).catalog_queries())
         from reviewkit.db.introspect import introspect, with_view_queries
         from reviewkit.generate import baseline_bundle
+        from reviewkit.generate.generator import resolve_author
 
         baseline_bundle.load_for(settings, url.dialect)
+        author = resolve_author(author, settings)  # git config, also while the server answers
         live = introspect(conn)
         with_queries, left_out = with_view_queries(conn, live, settings.models_dialect, settings.ignore_unsupported)
         unmodelled = get_dialect(url.dialect).introspection.read_unmodelled(conn)

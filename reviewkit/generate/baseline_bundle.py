@@ -38,8 +38,8 @@ _SHOWN_DIFFERENCES = 10
 
 
 def load_for(settings: Settings, engine: str) -> None:
-    """Load what the run will use, while nothing else can run: the engine's introspection, each dialect's compiler
-    and lint rules (with sqlglot's dialect), and the model reader a forked child reads the models back with."""
+    """Load what this process will use, while it waits for the server anyway: the engine's introspection, and each
+    dialect's compiler and lint rules, with sqlglot's dialect. (The model reader is the forked child's to load.)"""
     from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 
     get_dialect(engine).introspection  # noqa: B018 - loaded for what it imports
@@ -47,7 +47,6 @@ def load_for(settings: Settings, engine: str) -> None:
         get_dialect(name).compiler  # noqa: B018
         rules_of(name)
         SqlglotDialect.get_or_raise(name)
-    _load_model_reader()
 
 
 def write_baseline(
