@@ -22,7 +22,7 @@ from reviewkit.dialects.introspection import (
 )
 from reviewkit.dialects.postgres import catalog
 from reviewkit.schema import naming
-from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
 from reviewkit.schema.types import PortableType
 
 _TOUCHED_COLUMN = re.compile(r'NEW\.("(?:[^"]|"")+"|\w+) := CURRENT_TIMESTAMP')  # in catalog.TOUCH_TRIGGERS' bodies
@@ -58,11 +58,21 @@ def read_tables(conn: Connection) -> list[Table]:
                 drafts[table].checks.append(_domain_check(table, name, check))
             column_names[relid, attnum] = name
     _read_constraints(conn, drafts, column_names)
-    for table, name, definition in conn.query(catalog.INDEXES):
+    for table, name, definition, unique, relid, keys, options in conn.query(catalog.INDEXES):
         if table in drafts:
-            drafts[table].indexes.append(index_from_sql(name, definition, "postgres", undo_rewrites))
+            index = (index_from_sql(name, definition, "postgres", undo_rewrites) if definition is not None
+                     else _plain_index(name, unique, relid, keys, options, column_names))
+            drafts[table].indexes.append(index)
     _read_touch_triggers(conn, drafts)
     return [draft.build() for draft in drafts.values()]
+
+
+def _plain_index(name: str, unique: bool, relid: int, keys: str, options: str,
+                 column_names: dict[tuple[int, int], str]) -> Index:
+    """Return a plain index (catalog.INDEXES) from its key columns' numbers and options (bit 1: DESC)."""
+    parts = tuple(IndexPart(column_names[relid, int(key)], True, bool(int(option) & 1))
+                  for key, option in zip(keys.split(), options.split(), strict=True))
+    return Index(name, parts, unique)
 
 
 def _read_constraints(conn: Connection, drafts: dict[str, TableDraft], column_names: dict[tuple[int, int], str]) -> None:
