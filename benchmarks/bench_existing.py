@@ -384,7 +384,6 @@ BASELINE_BREAKDOWN = [  # under a profiler, baseline reads the models back in it
     ("imports (reviewkit, typer, rich, sqlglot)", [("<frozen importlib._bootstrap>", "_find_and_load")]),
     ("baseline", [("reviewkit/generate/baseline.py", "baseline")]),
     ("  connect (incl. importing the driver)", [("reviewkit/dialects/connection.py", "connect")]),
-    ("  load_for (what the run uses, loaded while the server answers)", [("reviewkit/generate/baseline_bundle.py", "load_for")]),
     ("  introspect", [("reviewkit/db/introspect.py", "introspect")]),
     ("    queries (answers of the queries sent ahead)", [("reviewkit/dialects/postgres/driver.py", "query")]),
     ("  models_ddl", [("reviewkit/generate/baseline_bundle.py", "models_ddl")]),

@@ -10,7 +10,9 @@ the bundle in that database and `generate` finds nothing to do.
 This module reads the database; `baseline_bundle` writes the models and the bundle. It is
 imported, with the parser and the compilers, while the server answers the catalog
 queries sent ahead (`Connection.prefetch`): on a large schema the server's part of
-reading the catalog takes about as long as loading them.
+reading the catalog takes about as long as loading them. What only the bundle's planning
+needs (the other engines' compilers, the lint rules) is loaded by that planning, beside
+the forked child that reads the models back.
 """
 
 from __future__ import annotations
@@ -56,7 +58,6 @@ def baseline(
         from reviewkit.generate import baseline_bundle
         from reviewkit.generate.generator import resolve_author
 
-        baseline_bundle.load_for(settings, url.dialect)
         author = resolve_author(author, settings)  # git config, also while the server answers
         live = introspect(conn)
         with_queries, left_out = with_view_queries(conn, live, settings.models_dialect, settings.ignore_unsupported)

@@ -27,26 +27,13 @@ from reviewkit.errors import ConfigError, ModelError, UsageError
 from reviewkit.forked import ForkedCall, fork_helps
 from reviewkit.generate.baseline import shown_path
 from reviewkit.generate.generator import GenerateOptions, PlannedBundle, plan_bundle
-from reviewkit.lint.engine import rules_of
 from reviewkit.models import load_models
 from reviewkit.schema import naming
-from reviewkit.schema.operations import AddConstraint, CreateTable
+from reviewkit.schema.operations import AddConstraint, CreateTable, Operation
 from reviewkit.schema.state import Schema
 from reviewkit.schema.types import named_enum
 
 _SHOWN_DIFFERENCES = 10
-
-
-def load_for(settings: Settings, engine: str) -> None:
-    """Load what this process will use, while it waits for the server anyway: the engine's introspection, and each
-    dialect's compiler and lint rules, with sqlglot's dialect. (The model reader is the forked child's to load.)"""
-    from sqlglot.dialects.dialect import Dialect as SqlglotDialect
-
-    get_dialect(engine).introspection  # noqa: B018 - loaded for what it imports
-    for name in {*settings.dialects, settings.models_dialect}:
-        get_dialect(name).compiler  # noqa: B018
-        rules_of(name)
-        SqlglotDialect.get_or_raise(name)
 
 
 def write_baseline(
@@ -83,8 +70,7 @@ def models_ddl(schema: Schema, dialect: str, source: str) -> str:
     # A model file declares each table whole, its foreign keys inline, in any order; a script
     # must make a key only once its table exists, so the differ defers the keys of a cycle
     # (which SQLite adds by rebuilding a table). Here every table gets all its keys back.
-    whole = [replace(op, table_def=schema.table(op.table)) if isinstance(op, CreateTable) else op
-             for op in operations if not isinstance(op, AddConstraint)]
+    whole = [_whole(op, schema) for op in operations if not isinstance(op, AddConstraint)]
     compiled = [compiler.compile(op, ctx) for op, ctx in zip(whole, contexts_for(whole, Schema()), strict=True)]
     when = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     lines = [f"-- The schema of {source}, read by reviewkit {__version__} baseline at {when}.",
@@ -93,6 +79,12 @@ def models_ddl(schema: Schema, dialect: str, source: str) -> str:
         lines.append("")
         lines += [statement + ";" for statement in item.statements]
     return "\n".join(lines) + "\n"
+
+
+def _whole(op: Operation, schema: Schema) -> Operation:
+    if not isinstance(op, CreateTable) or op.table_def is (table := schema.table(op.table)):
+        return op  # the schema's own table: its keys are all inline already
+    return replace(op, table_def=table)
 
 
 def _model_files(settings: Settings) -> set[Path]:
