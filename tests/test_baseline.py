@@ -268,6 +268,7 @@ def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
 
     from reviewkit.errors import ModelError, UnsupportedType
     from reviewkit.forked import ForkedCall
+    from reviewkit.generate import generator
     from reviewkit.schema.state import Schema
 
     class NoDifference:
@@ -289,10 +290,9 @@ def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
     def write_checked(read_back, warn):
         monkeypatch.setattr(baseline_bundle, "_read_back", read_back)  # what the one-process way calls
         with ForkedCall(read_back, held=True) if forked else nullcontext() as reader:
-            baseline_bundle._write_checked(None, baseline_bundle.GenerateOptions(), NoDifference(), Schema(),
-                                           reader, warn)
+            baseline_bundle._write_checked(None, generator.GenerateOptions(), NoDifference(), Schema(), reader, warn)
 
-    monkeypatch.setattr(baseline_bundle, "plan_bundle", refuse_the_bundle)
+    monkeypatch.setattr(generator, "plan_bundle", refuse_the_bundle)
     with pytest.raises(ModelError, match="does not parse"):
         write_checked(models_that_do_not_read, None)
     warned = []

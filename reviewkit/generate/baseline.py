@@ -11,8 +11,8 @@ This module reads the database; `baseline_bundle` writes the models and the bund
 imported, with the parser and the compilers, while the server answers the catalog
 queries sent ahead (`Connection.prefetch`): on a large schema the server's part of
 reading the catalog takes about as long as loading them. What only the bundle's planning
-needs (the other engines' compilers, the lint rules) is loaded by that planning, beside
-the forked child that reads the models back.
+needs (`generator`, the lint rules, the other engines' compilers) is loaded by that
+planning, beside the forked child that reads the models back.
 """
 
 from __future__ import annotations
@@ -56,9 +56,7 @@ def baseline(
         conn.prefetch(get_dialect(url.dialect).catalog_queries())
         from reviewkit.db.introspect import introspect, with_view_queries
         from reviewkit.generate import baseline_bundle
-        from reviewkit.generate.generator import resolve_author
 
-        author = resolve_author(author, settings)  # git config, also while the server answers
         live = introspect(conn)
         with_queries, left_out = with_view_queries(conn, live, settings.models_dialect, settings.ignore_unsupported)
         unmodelled = get_dialect(url.dialect).introspection.read_unmodelled(conn)

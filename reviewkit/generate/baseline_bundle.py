@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewkit import __version__
 from reviewkit.bundle.store import Bundle
@@ -26,12 +27,14 @@ from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import ConfigError, ModelError, UsageError
 from reviewkit.forked import ForkedCall, fork_helps
 from reviewkit.generate.baseline import shown_path
-from reviewkit.generate.generator import GenerateOptions, PlannedBundle, plan_bundle
 from reviewkit.models import load_models
 from reviewkit.schema import naming
 from reviewkit.schema.operations import AddConstraint, CreateTable, Operation
 from reviewkit.schema.state import Schema
 from reviewkit.schema.types import named_enum
+
+if TYPE_CHECKING:
+    from reviewkit.generate.generator import GenerateOptions, PlannedBundle
 
 _SHOWN_DIFFERENCES = 10
 
@@ -46,11 +49,15 @@ def write_baseline(
         text = models_ddl(written, settings.models_dialect, url.redacted())
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
+        if reader is not None:
+            reader.release()  # the models are written: the child reads them back while this process plans
         try:
             if out not in _model_files(settings):
                 raise UsageError(f"{shown_path(out, settings)} is not matched by models = {list(settings.models)}, so "
                                  "generate would not read it; choose a path the models setting matches")
             check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
+            from reviewkit.generate.generator import GenerateOptions  # the planning's: loaded beside the child
+
             options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
             bundle = _write_checked(settings, options, check, written, reader, warn)
         except BaseException:
@@ -203,12 +210,14 @@ def _write_checked(
     models as read. An error of the models is reported first either way, as when they are
     read first.
     """
+    from reviewkit.generate.generator import plan_bundle  # the planning's modules: loaded beside the child
+
     if reader is None:
         back = _read_back(settings, written)
         models = written if back.models is None else back.models
         _checked(back, check.differences(models), check, warn)
         return _written(plan_bundle(settings, replace(options, models=models)), settings)
-    reader.release()  # the models are written
+    reader.release()  # the models are written (write_baseline has released it already)
     staged = None
     written_differences = check.differences(written)
     try:
