@@ -186,8 +186,7 @@ class Compiler:
     # -- column and constraint definitions ---------------------------------------------
 
     def column_sql(self, table: Table, column: Column) -> str:
-        parts = [self.quote(column.name), self.column_type_sql(table, column)]
-        return " ".join(parts + self.column_clauses(table, column))
+        return " ".join([self.quote(column.name), self.column_type_sql(table, column), *self.column_clauses(table, column)])
 
     def column_clauses(self, table: Table, column: Column) -> list[str]:
         """Return what follows a column's type: generation, identity, NOT NULL, default, the checks its type needs."""
@@ -200,7 +199,9 @@ class Compiler:
             clauses.append("NOT NULL")
         if column.default is not None:
             clauses.append("DEFAULT " + self.default_sql(column))
-        clauses.extend(self.constraint_sql(check) for check in self.column_checks(table.name, column))
+        checks = self.column_checks(table.name, column)
+        if checks:  # most columns have none
+            clauses.extend(self.constraint_sql(check) for check in checks)
         return clauses
 
     def generated_sql(self, column: Column) -> str:
