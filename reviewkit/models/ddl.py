@@ -177,7 +177,7 @@ def _schema_statements(rel: str, statements: Sorted, dialect: str, context: ddl_
                 problems.ignored.append((kind.label, where))
             else:
                 problems.add_unsupported(where, kind.label, script_statement.sql)
-        elif ddl_tables.read_from_text(kind.label, script_statement.sql):
+        elif ddl_tables.read_from_text(kind.label, script_statement.sql, dialect):
             yield Statement(None, rel, script_statement.line, script_statement.sql, kind.label)
         else:
             text = ddl_tables.parsable_text(kind.label, script_statement.sql)
