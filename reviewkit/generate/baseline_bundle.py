@@ -45,7 +45,8 @@ def write_baseline(
 ) -> Bundle:
     """Write `with_queries` (the live schema, with the views' queries) as models at `out` and as bundle 0001."""
     written = _portable_names(with_queries)
-    with _reader_beside(settings, written) as reader:
+    check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
+    with _reader_beside(settings, written, check) as reader:
         text = models_ddl(written, settings.models_dialect, url.redacted())
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
@@ -55,7 +56,6 @@ def write_baseline(
             if out not in _model_files(settings):
                 raise UsageError(f"{shown_path(out, settings)} is not matched by models = {list(settings.models)}, so "
                                  "generate would not read it; choose a path the models setting matches")
-            check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
             from reviewkit.generate.generator import GenerateOptions  # the planning's: loaded beside the child
 
             options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
@@ -132,16 +132,19 @@ class _ReadBack:
 
     skipped: list[str]  # what the model readers skipped
     models: Schema | None  # the models as read; None when they are exactly the schema they were written from
+    differences: list[Difference] | None = None  # the models' differences from the live schema, when asked for
 
 
-def _read_back(settings: Settings, written: Schema) -> _ReadBack:
+def _read_back(settings: Settings, written: Schema, check: _GivesBack | None = None) -> _ReadBack:
+    """Read the models back; with `check`, also compare them with the live schema (the forked child does both)."""
     skipped: list[str] = []
     models = load_models(settings, skipped.append)
-    return _ReadBack(skipped, None if models == written else models)
+    back = _ReadBack(skipped, None if models == written else models)
+    return back if check is None else replace(back, differences=check.differences(models))
 
 
 @contextmanager
-def _reader_beside(settings: Settings, written: Schema) -> Iterator[ForkedCall[_ReadBack] | None]:
+def _reader_beside(settings: Settings, written: Schema, check: _GivesBack) -> Iterator[ForkedCall[_ReadBack] | None]:
     """Start the child that will read the models back, where a second core helps (else yield None).
 
     It starts before the models are written, and loads the model reader meanwhile; it reads
@@ -150,7 +153,7 @@ def _reader_beside(settings: Settings, written: Schema) -> Iterator[ForkedCall[_
     if not fork_helps():
         yield None
         return
-    with ForkedCall(partial(_read_back, settings, written), prepare=_load_model_reader, held=True) as child:
+    with ForkedCall(partial(_read_back, settings, written, check), prepare=_load_model_reader, held=True) as child:
         yield child
 
 
@@ -203,8 +206,8 @@ def _write_checked(
 
     Reading the models back and planning the bundle are the two largest parts of a baseline
     of a large schema. With a second core, a forked child (`reader`) reads the models back
-    while this process compares the schema the models were written from with the live
-    schema, plans the bundle from it and writes it beside its place: the models give that
+    and compares them with the live schema, while this process plans the bundle from the
+    schema the models were written from and writes it beside its place: the models give that
     very schema back in most cases (the child says whether they do), and then the bundle
     is put in place; otherwise they are compared and the bundle planned again from the
     models as read. An error of the models is reported first either way, as when they are
@@ -219,17 +222,16 @@ def _write_checked(
         return _written(plan_bundle(settings, replace(options, models=models)), settings)
     reader.release()  # the models are written (write_baseline has released it already)
     staged = None
-    written_differences = check.differences(written)
     try:
         planned = plan_bundle(settings, replace(options, models=written))
         staged = planned.stage(settings) if planned is not None else None
     except Exception:
-        back = _answer(reader, check, written_differences, warn)
+        back = _answer(reader, check, written, warn)
         if back.models is None:
             raise  # planning from the models as read would fail alike
     else:
         try:
-            back = _answer(reader, check, written_differences, warn)
+            back = _answer(reader, check, written, warn)
         except BaseException:
             if staged is not None:
                 staged.discard()
@@ -245,11 +247,14 @@ def _written(planned: PlannedBundle | None, settings: Settings) -> Bundle | None
     return planned.write(settings) if planned is not None else None
 
 
-def _answer(child: ForkedCall[_ReadBack], check: _GivesBack, written_differences: list[Difference],
+def _answer(child: ForkedCall[_ReadBack], check: _GivesBack, written: Schema,
             warn: Callable[[str], None] | None) -> _ReadBack:
     """Return what the child read back, once the models it read are known to give the live schema back."""
     back = child.result()
-    _checked(back, written_differences if back.models is None else check.differences(back.models), check, warn)
+    differences = back.differences  # the child compared them too, unless it could not be asked to
+    if differences is None:
+        differences = check.differences(written if back.models is None else back.models)
+    _checked(back, differences, check, warn)
     return back
 
 
