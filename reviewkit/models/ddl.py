@@ -125,8 +125,8 @@ Sorted = list[tuple[ScriptStatement, StatementKind]]
 # generation is collected: it holds only what was made since the last time, so the
 # whole read costs one look at each object, and at most this many trees are held (about
 # 12 KB each: 50 MB). Freeing them is most of a collection's cost (0.1 s per 3,000
-# trees), so a read of fewer statements, such as a 1,000-table schema's 3,000, frees
-# none: the `reviewkit` process ends without freeing anything.
+# trees), so a read of fewer statements, such as a 1,000-table schema's 3,000 (its plain
+# indexes read without a tree), frees none: the `reviewkit` process ends without freeing anything.
 _TREES_PER_COLLECTION = 4000
 
 
