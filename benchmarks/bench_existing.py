@@ -387,10 +387,10 @@ BASELINE_BREAKDOWN = [  # under a profiler, baseline reads the models back in it
     ("baseline", [("reviewkit/generate/baseline.py", "baseline")]),
     ("  connect (incl. importing the driver)", [("reviewkit/dialects/connection.py", "connect")]),
     ("  introspect", [("reviewkit/db/introspect.py", "introspect")]),
-    ("    queries (Connection.query)", [("reviewkit/dialects/connection.py", "query")]),
-    ("  models_ddl", [("reviewkit/generate/baseline.py", "models_ddl")]),
+    ("    queries (answers of the queries sent ahead)", [("reviewkit/dialects/postgres/driver.py", "query")]),
+    ("  models_ddl", [("reviewkit/generate/baseline_bundle.py", "models_ddl")]),
     ("  read back: load_models", [("reviewkit/models/__init__.py", "load_models")]),
-    ("  compare with the live schema", [("reviewkit/generate/baseline.py", "differences")]),
+    ("  compare with the live schema", [("reviewkit/generate/baseline_bundle.py", "differences")]),
     ("  plan_bundle (generate, in memory)", [("reviewkit/generate/generator.py", "plan_bundle")]),
     ("  write the bundle", [("reviewkit/generate/generator.py", "write")]),
 ]

@@ -21,6 +21,7 @@ from reviewkit.db.introspect import introspect
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import DatabaseURL, connect
 from reviewkit.generate import baseline as baseline_module
+from reviewkit.generate import baseline_bundle
 from tests.conftest import another_database
 from tests.test_runner import cli_url, run
 
@@ -250,7 +251,7 @@ def test_one_process_or_two_write_the_same_baseline(tmp_path, sqlite_url, monkey
     build_by_hand(sqlite_url, BY_HAND["sqlite"])
     written = {}
     for forked in (False, True):
-        monkeypatch.setattr(baseline_module, "fork_helps", lambda forked=forked: forked)
+        monkeypatch.setattr(baseline_bundle, "fork_helps", lambda forked=forked: forked)
         root = project(tmp_path / f"forked_{forked}", "sqlite")
         bundle, models = baseline_module.baseline(load_settings(root), cli_url(sqlite_url), author="dev")
         files = {str(p.relative_to(bundle.path)): p.read_bytes() for p in bundle.path.rglob("*") if p.is_file()}
@@ -267,6 +268,7 @@ def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
 
     from reviewkit.errors import ModelError, UnsupportedType
     from reviewkit.forked import ForkedCall
+    from reviewkit.generate import generator
     from reviewkit.schema.state import Schema
 
     class NoDifference:
@@ -283,15 +285,14 @@ def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
         raise ModelError("models/baseline.sql:3: does not parse")
 
     def models_that_read(settings=None, written=None):
-        return baseline_module._ReadBack(["skipped 1 GRANT"], None)
+        return baseline_bundle._ReadBack(["skipped 1 GRANT"], None)
 
     def write_checked(read_back, warn):
-        monkeypatch.setattr(baseline_module, "_read_back", read_back)  # what the one-process way calls
+        monkeypatch.setattr(baseline_bundle, "_read_back", read_back)  # what the one-process way calls
         with ForkedCall(read_back, held=True) if forked else nullcontext() as reader:
-            baseline_module._write_checked(None, baseline_module.GenerateOptions(), NoDifference(), Schema(),
-                                           reader, warn)
+            baseline_bundle._write_checked(None, generator.GenerateOptions(), NoDifference(), Schema(), reader, warn)
 
-    monkeypatch.setattr(baseline_module, "plan_bundle", refuse_the_bundle)
+    monkeypatch.setattr(generator, "plan_bundle", refuse_the_bundle)
     with pytest.raises(ModelError, match="does not parse"):
         write_checked(models_that_do_not_read, None)
     warned = []

@@ -223,3 +223,37 @@ def test_create_and_drop_database(request: pytest.FixtureRequest, engine: str) -
     with pytest.raises(OperationFailed):
         connect(url)
     drop_database(server, name)  # IF EXISTS: no error the second time
+
+
+def test_queries_sent_ahead_are_answered_as_the_server_ran_them(engine_db) -> None:
+    """`prefetch` sends queries ahead where the driver can (psycopg's pipeline mode); elsewhere they run when asked."""
+    engine_db.execute("CREATE TABLE t (x INTEGER)")
+    engine_db.execute("INSERT INTO t (x) VALUES (1), (2)")
+    queries = ("SELECT x FROM t ORDER BY x", "SELECT count(*) FROM t", "SELECT x FROM t WHERE x > 5")
+    engine_db.prefetch(queries)
+    ahead = engine_db.dialect == "postgres"
+    assert set(getattr(engine_db, "_ahead", ())) == (set(queries) if ahead else set())  # sent, not yet read
+    assert engine_db.query(queries[1]) == [(2,)]
+    engine_db.execute("INSERT INTO t (x) VALUES (3)")  # another statement ends the pipeline; the answers stay
+    assert engine_db.query(queries[0]) == ([(1,), (2,)] if ahead else [(1,), (2,), (3,)])
+    assert engine_db.query(queries[2]) == []
+    assert engine_db.query(queries[0]) == [(1,), (2,), (3,)]  # asked again: run again
+
+
+def test_a_query_sent_ahead_that_fails_fails_when_asked_alone(postgres_db) -> None:
+    """In a pipeline an error aborts the queries after it: each is then run on its own when asked for."""
+    postgres_db.prefetch(("SELECT 1", "SELECT * FROM no_such_table", "SELECT 2"))
+    assert postgres_db.query("SELECT 2") == [(2,)]
+    with pytest.raises(OperationFailed, match="no_such_table"):
+        postgres_db.query("SELECT * FROM no_such_table")
+    assert postgres_db.query("SELECT 1") == [(1,)]
+
+
+def test_a_session_ended_while_its_queries_are_ahead_says_so_in_one_line(postgres_url) -> None:
+    with connect(postgres_url) as conn, connect(postgres_url) as other:
+        pid = conn.query("SELECT pg_backend_pid()")[0][0]
+        conn.prefetch(("SELECT pg_sleep(5)", "SELECT 1"))
+        other.query("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(OperationFailed) as err:
+            conn.query("SELECT 1")
+        assert "\n" not in str(err.value) and "closed" in str(err.value), err.value

@@ -224,6 +224,62 @@ def test_postgres_quoted_names_keep_their_case(postgres_db) -> None:
     ))
 
 
+# Indexes of every kind catalog.INDEXES tells apart: the plain ones come as key numbers and
+# flags, the others as pg_get_indexdef's text (an operator class or collation it would name,
+# NULLS FIRST/LAST, a filter, an expression, INCLUDE, another method, storage options, ONLY).
+INDEX_KINDS = """
+CREATE DOMAIN dtext AS text;
+CREATE DOMAIN dvc AS varchar(20);
+CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, "Mixed Case" text, c varchar(10), d char(5), e dtext, f dvc,
+  g numeric, h timestamptz, i boolean, j jsonb, l inet, "select" int, m text COLLATE "C", n bytea, o uuid, q cidr);
+CREATE INDEX t_a ON t (a);
+CREATE INDEX t_a_desc ON t (a DESC);
+CREATE INDEX t_a_desc_nulls_last ON t (a DESC NULLS LAST);
+CREATE INDEX t_a_nulls_first ON t (a NULLS FIRST);
+CREATE INDEX t_a_int4_ops ON t (a int4_ops);
+CREATE INDEX t_ab ON t (a, b DESC);
+CREATE UNIQUE INDEX t_b_unique ON t (b);
+CREATE INDEX "T Mixed" ON t ("Mixed Case");
+CREATE INDEX t_c ON t (c);
+CREATE INDEX t_c_pattern ON t (c varchar_pattern_ops);
+CREATE INDEX t_b_pattern ON t (b text_pattern_ops);
+CREATE INDEX t_d ON t (d);
+CREATE INDEX t_e ON t (e);
+CREATE INDEX t_f ON t (f);
+CREATE INDEX t_ghi ON t (g, h DESC, i);
+CREATE INDEX t_select ON t ("select");
+CREATE INDEX t_m ON t (m);
+CREATE INDEX t_b_collate ON t (b COLLATE "C");
+CREATE INDEX t_m_collate ON t (m COLLATE "default");
+CREATE INDEX t_no ON t (n, o);
+CREATE INDEX t_l ON t (l);
+CREATE INDEX t_q ON t (q);
+CREATE INDEX t_partial ON t (a) WHERE a > 0;
+CREATE INDEX t_expression ON t (lower(b));
+CREATE INDEX t_include ON t (a) INCLUDE (b);
+CREATE INDEX t_hash ON t USING hash (a);
+CREATE INDEX t_gin ON t USING gin (j);
+CREATE INDEX t_fill ON t (a) WITH (fillfactor = 70);
+CREATE TABLE part (id int, y int) PARTITION BY RANGE (id);
+CREATE INDEX part_y ON part (y);
+"""
+
+
+def test_postgres_plain_indexes_read_from_the_catalog_are_what_their_definitions_say(postgres_db) -> None:
+    from reviewkit.dialects.introspection import index_from_sql
+    from reviewkit.dialects.postgres import catalog
+
+    run(postgres_db, INDEX_KINDS)
+    read = {ix.name: ix for t in introspect(postgres_db, unmapped=True).tables for ix in t.indexes}
+    definitions = dict(postgres_db.query("SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"))
+    assert len(read) == INDEX_KINDS.count("CREATE INDEX") + INDEX_KINDS.count("CREATE UNIQUE INDEX")
+    for name, index in read.items():
+        assert index == index_from_sql(name, definitions[f'"{name}"' if " " in name else name], "postgres", undo_rewrites)
+    plain = {row[1] for row in postgres_db.query(catalog.INDEXES) if row[2] is None}
+    assert plain == {"t_a", "t_a_desc", "t_a_int4_ops", "t_ab", "t_b_unique", "T Mixed", "t_c", "t_d", "t_e", "t_f",
+                     "t_ghi", "t_select", "t_m", "t_no", "t_l"}
+
+
 def test_postgres_type_without_portable_mapping(postgres_db) -> None:
     run(postgres_db, "CREATE TABLE t (during INT4RANGE)")
     with pytest.raises(UnsupportedType, match=r"t\.during has type int4range"):

@@ -115,6 +115,36 @@ def test_a_statement_sqlglot_cannot_parse_is_a_finding():
     assert rules_found("postgres", "SELECT FROM WHERE (;") == ["unparsable-statement"]
 
 
+# CREATE TABLEs of one shape (names apart): the column rules read the first one's tokens and
+# give each of the others its own names. The last ones cannot be read that simply.
+SHAPED = [
+    'CREATE TABLE "a" ("id" integer NOT NULL, "x" varchar(10), "at" timestamp, PRIMARY KEY ("id"))',
+    'CREATE TABLE "b" ("id" integer NOT NULL, "y" varchar(10), "at" timestamp, PRIMARY KEY ("y"))',
+    'CREATE TABLE "c" ("ADD" integer NOT NULL, "z" varchar(10), "at" timestamp, PRIMARY KEY ("ADD"))',
+    'CREATE TABLE "d" ("id" integer NOT NULL, "w" varchar(10), "at" timestamp, PRIMARY KEY ("at"))',
+    'CREATE TABLE "e" ("id" serial NOT NULL, "v" varchar(10) DEFAULT \'it\'\'s\', "at" timestamptz, PRIMARY KEY ("id"))',
+    'CREATE TABLE "f" ("id" serial NOT NULL, "u" varchar(10) DEFAULT \'"\', "at" timestamptz, PRIMARY KEY ("u"))',
+    'CREATE TABLE "g" ("id" integer NOT NULL, "we""ird" varchar(10), "at" timestamp, CONSTRAINT "g_pkey" PRIMARY KEY ("id"))',
+    'CREATE TABLE "h" ("id" integer NOT NULL, "t" varchar(10), "at" timestamp, -- a "comment\n PRIMARY KEY ("id"))',
+    'CREATE TABLE i (id integer NOT NULL, s varchar(10), "at" timestamp, PRIMARY KEY (ID))',
+]
+
+
+def test_create_tables_of_one_shape_are_each_read_under_their_own_names():
+    def found(sql: str) -> list[tuple[str, str]]:
+        return [(f.rule, f.message) for f in lint_script(sql, "postgres", "up.sql", Schema(), rules_of("postgres"))
+                if f.rule.startswith("pg-prefer-")]
+
+    together = found(";\n".join(SHAPED) + ";")
+    assert together == [finding for statement in SHAPED for finding in found(statement + ";")]
+    assert ("pg-prefer-bigint-key", "primary key id is integer: it runs out at 2^31") in together
+    assert ("pg-prefer-bigint-key", "primary key ADD is integer: it runs out at 2^31") in together
+    assert ("pg-prefer-text", 'we"ird is varchar(n): changing n later locks the table') in together
+    assert sum(rule == "pg-prefer-bigint-key" for rule, _ in together) == 4  # a, c, h, i: b and d have other keys, e and f serial
+    # (g names its key: CONSTRAINT g_pkey PRIMARY KEY, which the rule does not read)
+    assert sum(rule == "pg-prefer-timestamptz" for rule, _ in together) == 7
+
+
 CONFIG = """\
 [reviewkit]
 models = ["models/*.sql"]
@@ -231,3 +261,13 @@ def test_mysql_not_null_knows_the_nulls_were_filled_just_before():
                       if f.rule == "mysql-not-null"] for sql in (tighten, filled)}
     assert "one that is NULL fails the bundle" in messages[tighten][0]
     assert "its NULLs were filled just before" in messages[filled][0]
+
+
+def test_the_lint_cache_key_covers_every_module_of_a_dialects_rules():
+    """An edit of any of them must not be answered from findings kept before it."""
+    from reviewkit.lint.cache import rule_sources
+
+    for dialect in ("postgres", "mysql", "sqlite"):
+        sources = {p.resolve() for p in rule_sources(dialect)}
+        assert {Path(rule.__code__.co_filename).resolve() for rule in rules_of(dialect)} <= sources, dialect
+    assert "lint_columns.py" in {p.name for p in rule_sources("postgres")}  # where column_types reads its columns

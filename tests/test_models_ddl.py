@@ -366,3 +366,60 @@ def test_index_names_repeat_across_tables_only_when_every_target_names_them_per_
     assert [ix.name for t in mysql_only.tables for ix in t.indexes] == ["idx_x", "idx_x"]
     everywhere = load_ddl_files([path], "mysql", tmp_path, targets=("postgres", "mysql"))
     assert [ix.name for t in everywhere.tables for ix in t.indexes] == ["idx_x", "b_idx_x"]
+
+
+# Plain CREATE INDEX statements, as baseline writes them, are read from their words; the
+# others are parsed by sqlglot. Both readings must give the same schema, warnings and errors.
+PLAIN_INDEXES = """
+CREATE TABLE "t" ("a" integer NOT NULL, "b""q" text, "C" text, CONSTRAINT "t_pkey" PRIMARY KEY ("a"));
+CREATE TABLE "u" ("a" integer);
+CREATE INDEX "t_a" ON "t" ("a");
+CREATE UNIQUE INDEX "t_bq" ON "t" ("b""q" DESC, "a");
+CREATE INDEX "Mixed Case" ON "t" ("C" DESC, "b""q", "a" DESC);
+CREATE INDEX "u_a" ON "u" ("a");
+create index "t_lower" on "t" ("a");
+CREATE INDEX "t_asc" ON "t" ("a" ASC);
+CREATE INDEX "t_tight" ON "t"("a");
+CREATE INDEX "t_nulls" ON "t" ("a" DESC NULLS FIRST);
+"""
+PLAIN_INDEX_MISTAKES = """
+CREATE TABLE "t" ("a" integer);
+CREATE INDEX "t_a" ON "t" ("a");
+CREATE INDEX "t_a" ON "t" ("a" DESC);
+CREATE INDEX "x_a" ON "x" ("a");
+CREATE INDEX "t_b" ON "t" ("b");
+"""
+PLAIN_INDEX_LEFT_OUT = """
+CREATE TABLE "p" ("a" integer) PARTITION BY RANGE ("a");
+CREATE TABLE "p1" PARTITION OF "p" FOR VALUES FROM (1) TO (2);
+CREATE INDEX "p1_a" ON "p1" ("a");
+CREATE INDEX "p_a" ON "p" ("a");
+"""
+
+
+@pytest.mark.parametrize(("text", "dialect", "ignore_unsupported"), [
+    (PLAIN_INDEXES, "postgres", False), (PLAIN_INDEXES, "sqlite", False),
+    (PLAIN_INDEXES.replace('""', "``").replace('"', "`"), "mysql", False),
+    (PLAIN_INDEX_MISTAKES, "postgres", False), (PLAIN_INDEX_LEFT_OUT, "postgres", True),
+], ids=["postgres", "sqlite", "mysql", "mistakes", "left-out"])
+def test_plain_indexes_read_from_their_words_as_sqlglot_reads_them(tmp_path, monkeypatch, text, dialect, ignore_unsupported):
+    from reviewkit.models import ddl_index_text, ddl_tables
+
+    def read(folder: str):
+        (tmp_path / folder).mkdir()
+        try:
+            return load(tmp_path / folder, text, dialect, ignore_unsupported)
+        except ModelError as error:
+            return str(error)
+
+    read_plain = []
+
+    def create_plain_index(context, stmt):
+        read_plain.append(stmt.line)
+        ddl_index_text.create_plain_index(context, stmt)
+
+    monkeypatch.setitem(ddl_tables._TEXT_HANDLERS, "CREATE INDEX", create_plain_index)
+    from_words = read("words")
+    assert read_plain  # the plain ones were read from their words
+    monkeypatch.setattr(ddl_index_text, "is_plain_index", lambda sql, dialect: False)
+    assert from_words == read("sqlglot")

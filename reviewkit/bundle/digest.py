@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from reviewkit.bundle.verify_cache import VerifyCache
 
+from reviewkit.json_lines import encode_each
+
 MANIFEST = "manifest.json"
 APPROVALS = "approvals"
 PROOFS = "proofs"
@@ -58,7 +60,10 @@ def _indented(value: Any, indent: str) -> str:
         items = [f"{inner}{_ONE_LINE.encode(key)}: {_indented(item, inner)}" for key, item in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
     if isinstance(value, list) and value:
-        items = [f"{inner}{_compact(item) if isinstance(item, dict) else _indented(item, inner)}" for item in value]
+        if all(isinstance(item, dict) for item in value):  # the operations, the findings: one line each
+            items = [f"{inner}{line}" for line in encode_each(value)]
+        else:
+            items = [f"{inner}{_compact(item) if isinstance(item, dict) else _indented(item, inner)}" for item in value]
         return "[\n" + ",\n".join(items) + f"\n{indent}]"
     return _ONE_LINE.encode(value)
 

@@ -161,6 +161,11 @@ class Dialect:
     def introspection(self) -> Introspection:
         return self._load_introspection()
 
+    def catalog_queries(self) -> tuple[str, ...]:
+        """Return the catalog queries introspection runs without parameters, which a caller may send ahead
+        (`Connection.prefetch`); loading them loads no parser."""
+        return ()
+
     @cached_property
     def lock_table(self) -> LockTable | None:
         """The shared table of fixed size a transaction's locks take slots in; None where there is none to fill."""

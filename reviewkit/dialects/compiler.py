@@ -120,13 +120,19 @@ class Compiler:
         self.name = dialect.name
         self.title = dialect.title
         self._fine_defaults: set[tuple[str | None, str]] = set()
+        self._quoted: dict[str, str] = {}
+        self._made: dict[int, tuple[Table, tuple[str, ...]]] = {}  # id(table) -> (table, table_statements)
 
     # -- names, types, expressions -----------------------------------------------------
 
     def quote(self, name: str) -> str:
         # The dialect's quotes are sqlglot's (tests/test_dialects.py renders both); quoting
-        # them directly spares building an expression for each of a bundle's many names.
-        return self.dialect.quote(name)
+        # them directly spares building an expression for each of a bundle's many names,
+        # and each name is quoted once: a bundle names every table and column many times.
+        quoted = self._quoted.get(name)
+        if quoted is None:
+            quoted = self._quoted[name] = self.dialect.quote(name)
+        return quoted
 
     def quote_list(self, names: tuple[str, ...]) -> str:
         return ", ".join(self.quote(n) for n in names)
@@ -137,6 +143,11 @@ class Compiler:
         if spelled is None:
             spelled = _SPELLINGS[(self.name, type_name)] = self._spell_type(type_name, where)
         return spelled
+
+    def column_type_sql(self, table: Table, column: Column) -> str:
+        """Return this engine's spelling of a column's type, or refuse naming the column."""
+        spelled = _SPELLINGS.get((self.name, column.type))  # the usual case: no message to build
+        return spelled if spelled is not None else self.type_sql(column.type, f"column {table.name}.{column.name}")
 
     def _spell_type(self, type_name: str, where: str) -> str:
         portable = parse_type(type_name)
@@ -187,8 +198,7 @@ class Compiler:
     # -- column and constraint definitions ---------------------------------------------
 
     def column_sql(self, table: Table, column: Column) -> str:
-        parts = [self.quote(column.name), self.type_sql(column.type, f"column {table.name}.{column.name}")]
-        return " ".join(parts + self.column_clauses(table, column))
+        return " ".join([self.quote(column.name), self.column_type_sql(table, column), *self.column_clauses(table, column)])
 
     def column_clauses(self, table: Table, column: Column) -> list[str]:
         """Return what follows a column's type: generation, identity, NOT NULL, default, the checks its type needs."""
@@ -201,7 +211,9 @@ class Compiler:
             clauses.append("NOT NULL")
         if column.default is not None:
             clauses.append("DEFAULT " + self.default_sql(column))
-        clauses.extend(self.column_check_sql(column, check) for check in self.column_checks(table.name, column))
+        checks = self.column_checks(table.name, column)
+        if checks:  # most columns have none
+            clauses.extend(self.column_check_sql(column, check) for check in checks)
         return clauses
 
     def column_check_sql(self, column: Column, check: Check) -> str:
@@ -256,11 +268,18 @@ class Compiler:
         return f"CREATE TABLE {self.quote(name or table.name)} (\n  {body}\n)"
 
     def table_statements(self, table: Table) -> list[str]:
-        """Return everything that makes `table` on this engine: CREATE TABLE, its indexes, comments, triggers."""
-        statements = [self.create_table_sql(table)]
-        for index in table.indexes:
-            statements.extend(self.index_statements(table, index))
-        return statements + self.table_extras_sql(table)
+        """Return everything that makes `table` on this engine: CREATE TABLE, its indexes, comments, triggers.
+
+        Kept per table object (which the entry holds, so that its id stays its own): baseline
+        makes the same tables twice, in the model file and in the bundle's first script.
+        """
+        made = self._made.get(id(table))
+        if made is None or made[0] is not table:
+            statements = [self.create_table_sql(table)]
+            for index in table.indexes:
+                statements.extend(self.index_statements(table, index))
+            made = self._made[id(table)] = (table, (*statements, *self.table_extras_sql(table)))
+        return list(made[1])
 
     def table_extras_sql(self, table: Table) -> list[str]:
         """Return what follows CREATE TABLE on this engine: the table's comment, each column's extras."""
@@ -482,8 +501,7 @@ class Compiler:
                 refusals.append(str(refused))
 
         for table in schema.tables:
-            for column in table.columns:
-                check(self.check_column, table, column)
+            refusals += self._column_refusals(table)
             check(self.check_table, table)
             for index in table.indexes:
                 check(self.check_index, table, index)
@@ -493,8 +511,17 @@ class Compiler:
             check(self.check_views, schema)
         return refusals
 
+    def _column_refusals(self, table: Table) -> list[str]:
+        found = []
+        for column in table.columns:  # a loop of its own: a schema has ten times more columns than tables
+            try:
+                self.check_column(table, column)
+            except UnsupportedType as refused:
+                found.append(str(refused))
+        return found
+
     def check_column(self, table: Table, column: Column) -> None:
-        self.type_sql(column.type, f"column {table.name}.{column.name}")
+        self.column_type_sql(table, column)
         if column.default is not None:
             self.check_default(table, column)
 

@@ -151,6 +151,13 @@ class Connection:
         """Run one statement and return all its rows as tuples."""
         return self._run(sql, params, fetch=True)
 
+    def prefetch(self, queries: tuple[str, ...]) -> None:
+        """Send `queries` (without parameters) now, where the driver can without waiting for the answers: the server
+        works on them while this process does something else, and `query` of each reads its rows.
+
+        Here nothing is sent ahead: each query runs when `query` asks for it.
+        """
+
     def begin(self) -> None:
         """Open a transaction; until `commit()` or `rollback()`, nothing is autocommitted."""
         self.execute("BEGIN")

@@ -41,7 +41,7 @@ class TableDraft:
         """Return the table; primary key columns are NOT NULL, as the models say too."""
         pk_columns = set(self.primary_key.columns) if self.primary_key else set()
         columns = tuple(
-            replace(c, nullable=False) if c.name in pk_columns or c.identity else c
+            replace(c, nullable=False) if c.nullable and (c.name in pk_columns or c.identity) else c
             for c in self.columns
         )
         return Table(

@@ -38,7 +38,8 @@ def order_creations(created: list[Table], base: Schema) -> tuple[list[Operation]
         table = pending.pop(name)
         done.add(name)
         inline = tuple(fk for fk in table.foreign_keys if _resolved(fk, table, done, base, pending))
-        ordered.append(CreateTable(replace(table, foreign_keys=inline)))
+        # The table itself when every key is inline: the models' own Table, which the compilers know already.
+        ordered.append(CreateTable(table if len(inline) == len(table.foreign_keys) else replace(table, foreign_keys=inline)))
         later.extend(AddConstraint(name, fk) for fk in table.foreign_keys if fk not in inline)
         for dependent in needed_by[name]:
             deps = waits_on[dependent]

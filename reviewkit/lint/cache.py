@@ -54,18 +54,26 @@ def store(root: Path, entry: str, findings: list[Finding]) -> None:
 
 
 def _as_dict(finding: Finding) -> dict:
-    return {name: getattr(finding, name) for name in _FIELDS}
+    return {name: value for name, value in vars(finding).items() if name in _FIELDS}
 
 
 @lru_cache(maxsize=8)
 def _rules_fingerprint(dialect: str) -> str:
     """Hash the source of the lint engine and of the dialect's package (its rules and what they use)."""
-    package = Path(__file__).resolve().parent
-    sources = sorted(package.glob("*.py")) + sorted((package.parent / "dialects" / dialect).glob("*.py"))
     digest = hashlib.sha256()
-    for source in sources:
+    for source in rule_sources(dialect):
         try:
             digest.update(source.read_bytes())
         except OSError:
             digest.update(source.name.encode())
     return digest.hexdigest()
+
+
+def rule_sources(dialect: str) -> list[Path]:
+    """Return the modules that make a dialect's findings: the lint engine's, and every module of the dialect.
+
+    Not only its `lint_*.py`: the rules import the dialect's other modules (PostgreSQL's
+    `rewrites.py`, the lock estimate), and an edit there changes findings too.
+    """
+    package = Path(__file__).resolve().parent
+    return sorted(package.glob("*.py")) + sorted((package.parent / "dialects" / dialect).glob("*.py"))

@@ -18,7 +18,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect as SqlglotDialect
 from sqlglot.errors import SqlglotError
-from sqlglot.tokens import Token
+from sqlglot.tokens import Token, Tokenizer
 
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.splitter import split_statements
@@ -78,7 +78,7 @@ class Statement:
         nothing, and `unparsable` says the statement was not checked.
         """
         try:
-            return SqlglotDialect.get_or_raise(self.dialect).tokenize(self.sql)
+            return _tokenizer(self.dialect).tokenize(self.sql)
         except (SqlglotError, ValueError, IndexError):  # TokenError, and the slips under it
             return []
 
@@ -211,6 +211,12 @@ def _parse(sql: str, dialect: str) -> exp.Expression | None:
         return sqlglot.parse_one(sql, read=dialect)
     except (SqlglotError, ValueError, TypeError, KeyError, RecursionError):  # sqlglot's own errors, and its slips
         return None
+
+
+@cache
+def _tokenizer(dialect: str) -> Tokenizer:
+    """Return the dialect's tokenizer: tokenize() resets it, and building one costs more than using it."""
+    return SqlglotDialect.get_or_raise(dialect).tokenizer()
 
 
 def _readability(node: exp.Expression | None) -> str:

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from reviewkit.errors import ModelError
-from reviewkit.models import ddl_objects, ddl_views
+from reviewkit.models import ddl_index_text, ddl_objects, ddl_views
 from reviewkit.models.builder import SchemaBuilder, TableDraft
 from reviewkit.models.ddl_objects import Declarations
 from reviewkit.models.problems import Problems
@@ -49,8 +49,7 @@ class ModelContext:
 
 def apply_statement(context: ModelContext, stmt: Statement) -> None:
     """Add what one parsed statement declares; record a problem instead of raising."""
-    target = _target_table(stmt.node)
-    if target is not None and target in context.left_out:
+    if context.left_out and _target_table(stmt.node) in context.left_out:  # most models leave nothing out
         context.problems.ignored.append((f"{stmt.label} on a table left out", stmt.where))
         return
     try:
@@ -108,8 +107,9 @@ def _dispatch(context: ModelContext, stmt: Statement) -> None:
         raise ModelError(f"{stmt.where}: this statement is not one reviewkit can read in a model")
 
 
-# Statements sqlglot cannot parse, read from their text: the label of their kind -> handler.
+# Statements sqlglot cannot parse, or need not, read from their text: the label of their kind -> handler.
 _TEXT_HANDLERS = {
+    "CREATE INDEX": ddl_index_text.create_plain_index,  # only a plain one (read_from_text)
     "CREATE DOMAIN": ddl_objects.create_domain,
     "ALTER TYPE": ddl_objects.alter_enum,
     "ALTER TABLE": ddl_objects.add_identity,
@@ -135,8 +135,10 @@ def parsable_text(label: str, source: str) -> str:
     return source
 
 
-def read_from_text(label: str, source: str) -> bool:
+def read_from_text(label: str, source: str, dialect: str) -> bool:
     """Tell whether a statement is read from its text rather than parsed by sqlglot."""
+    if label == "CREATE INDEX":
+        return ddl_index_text.is_plain_index(source, dialect)
     if label == "ALTER TABLE":
         return ddl_objects.is_add_identity(source)
     if label.startswith("COMMENT ON"):

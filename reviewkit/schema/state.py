@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from reviewkit.json_lines import encode_each
+
 SCHEMA_FORMAT = 1
 
 
@@ -351,28 +353,27 @@ def schema_to_json(schema: Schema) -> str:
     lines = ['{', f'  "format": {SCHEMA_FORMAT},', '  "tables": [']
     schema = schema.normalized()
     tables = [table_to_dict(t) for t in schema.tables]
+    views = [view_to_dict(v) for v in schema.views]
+    # Every line's value, in the order they are written, encoded in one call.
+    encoded = iter(encode_each([item for table in tables for value in table.values()
+                                for item in (value if isinstance(value, list) else (value,))] + views))
     for i, table in enumerate(tables):
         lines.append("    {")
         members = list(table.items())
         for j, (key, value) in enumerate(members):
             end = "," if j < len(members) - 1 else ""
             if isinstance(value, list):
-                items = [f"        {_compact(item)}" for item in value]
+                items = [f"        {next(encoded)}" for _ in value]
                 lines.append(f'      "{key}": [\n' + ",\n".join(items) + f"\n      ]{end}")
             else:
-                lines.append(f'      "{key}": {_compact(value)}{end}')
+                lines.append(f'      "{key}": {next(encoded)}{end}')
         lines.append("    }" + ("," if i < len(tables) - 1 else ""))
-    views = [view_to_dict(v) for v in schema.views]
     if views:  # written only when there are views, so a schema without them reads as it always did
         lines.append("  ],")
-        lines.append('  "views": [\n' + ",\n".join(f"    {_compact(view)}" for view in views))
+        lines.append('  "views": [\n' + ",\n".join(f"    {next(encoded)}" for _ in views))
     lines.append("  ]")
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-# One encoder for every line: json.dumps with options builds a new encoder per call.
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 def schema_from_dict(data: dict[str, Any]) -> Schema:

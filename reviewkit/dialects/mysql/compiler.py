@@ -187,7 +187,7 @@ class MySQLCompiler(Compiler):
         return replace(column, default=default) if default != column.default else column
 
     def column_sql(self, table: Table, column: Column) -> str:
-        parts = [self.quote(column.name), self.type_sql(column.type, f"column {table.name}.{column.name}")]
+        parts = [self.quote(column.name), self.column_type_sql(table, column)]
         if column.collation == "binary":
             parts.append("CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
         if column.generated is not None:

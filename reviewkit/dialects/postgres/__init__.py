@@ -56,5 +56,10 @@ class PostgreSQL(Dialect):
 
         return introspect
 
+    def catalog_queries(self) -> tuple[str, ...]:
+        from reviewkit.dialects.postgres.catalog import PREFETCHED
+
+        return PREFETCHED
+
 
 DIALECT = PostgreSQL()

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 from reviewkit.dialects.connection import Connection, DatabaseURL, driver_message
 from reviewkit.dialects.driver import Driver
@@ -29,6 +30,69 @@ def _identifier(name: str) -> str:
     return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
 
 
+class PostgresConnection(Connection):
+    """A psycopg connection that can send queries ahead in pipeline mode (`prefetch`)."""
+
+    def __init__(self, raw: Any, url: DatabaseURL, driver_errors: tuple[type[BaseException], ...]) -> None:
+        super().__init__(raw, url, driver_errors)
+        self._pipeline: Any = None  # open while queries sent ahead are unanswered
+        self._ahead: dict[str, Any] = {}  # query -> its cursor, once sent ahead
+
+    def prefetch(self, queries: tuple[str, ...]) -> None:
+        if self._pipeline is not None or self._ahead:
+            return
+        try:
+            self._pipeline = self.raw.pipeline()
+            self._pipeline.__enter__()
+            for sql in queries:
+                self._ahead[sql] = cursor = self.raw.cursor()
+                cursor.execute(sql)
+        except self._errors:  # nothing is sent ahead: each query runs when asked for, and fails then if it must
+            self._forget_ahead()
+
+    def query(self, sql: str, params: tuple | list | None = None) -> list[tuple]:
+        self._end_pipeline()
+        cursor = self._ahead.pop(sql, None) if params is None else None
+        if cursor is None:
+            return super().query(sql, params)
+        try:
+            if cursor.pgresult is not None:  # answered (a pipeline that failed has forgotten every query)
+                return [tuple(row) for row in cursor.fetchall()] if cursor.description is not None else []
+        except self._errors:
+            pass
+        finally:
+            cursor.close()
+        return super().query(sql, params)  # as if never sent ahead: an error that stays is said as usual
+
+    def _run(self, sql: str, params: tuple | list | None, fetch: bool) -> list[tuple]:
+        self._end_pipeline()
+        return super()._run(sql, params, fetch)
+
+    def close(self) -> None:
+        self._forget_ahead()
+        super().close()
+
+    def _end_pipeline(self) -> None:
+        """Leave pipeline mode, which receives every answer; an answer that failed is asked for again, alone."""
+        if self._pipeline is None:
+            return
+        pipeline, self._pipeline = self._pipeline, None
+        try:
+            pipeline.__exit__(None, None, None)
+        except self._errors:
+            self._forget_ahead()
+
+    def _forget_ahead(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            with suppress(Exception):
+                pipeline.__exit__(None, None, None)
+        for cursor in self._ahead.values():
+            with suppress(Exception):
+                cursor.close()
+        self._ahead.clear()
+
+
 class PostgresDriver(Driver):
     module = "psycopg"
     extra = "postgres"
@@ -41,7 +105,7 @@ class PostgresDriver(Driver):
             raw = psycopg.connect(**{**params, **dict(url.options)}, autocommit=True)
         except (psycopg.Error, OSError) as err:
             raise OperationFailed(f"cannot connect to {url.redacted()}: {driver_message(err, url)}") from None
-        return Connection(raw, url, (psycopg.Error,))
+        return PostgresConnection(raw, url, (psycopg.Error,))
 
     def server_version(self, conn: Connection) -> str:
         return f"PostgreSQL {conn.query('SHOW server_version')[0][0]}"

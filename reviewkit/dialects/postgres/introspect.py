@@ -20,108 +20,12 @@ from reviewkit.dialects.introspection import (
     unmapped_column,
     views_from_rows,
 )
+from reviewkit.dialects.postgres import catalog
 from reviewkit.schema import naming
-from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
 from reviewkit.schema.types import PortableType
 
-# A column of a domain reads as the domain's base type with the domain's NOT NULL and
-# default (its checks are read by _DOMAIN_CHECKS), as the models read a domain. The
-# comments are joined, not read by col_description / obj_description, which look each one
-# up on its own: two thirds of the query's time on 10,000 columns.
-_COLUMNS = """
-SELECT c.relname, a.attname,
-       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END,
-       a.attnotnull OR coalesce(t.typtype = 'd' AND t.typnotnull, false),
-       coalesce(pg_get_expr(d.adbin, d.adrelid), CASE WHEN t.typtype = 'd' THEN t.typdefault END),
-       a.attidentity <> '', a.attgenerated <> '',
-       cd.description, td.description,
-       CASE WHEN t.typtype = 'd' THEN t.oid END,
-       c.oid, a.attnum
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-LEFT JOIN pg_description cd ON cd.objoid = c.oid AND cd.classoid = 'pg_class'::regclass AND cd.objsubid = a.attnum
-LEFT JOIN pg_description td ON td.objoid = c.oid AND td.classoid = 'pg_class'::regclass AND td.objsubid = 0
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)  -- partitions and INHERITS children: not modelled
-ORDER BY c.relname, a.attnum
-"""
-
-_DOMAIN_CHECKS = """
-SELECT con.contypid, pg_get_expr(con.conbin, 0)
-FROM pg_constraint con
-WHERE con.contypid <> 0 AND con.contype = 'c'
-ORDER BY con.contypid, con.conname
-"""
-
-# The keys' columns come as numbers, named from what _COLUMNS read: naming them here, one
-# subquery per constraint, was three quarters of the query's time on 3000 constraints.
-_CONSTRAINTS = """
-SELECT c.relname, con.conname, con.contype, con.conrelid, con.conkey,
-       ref.relname, con.confrelid, con.confkey,
-       con.confdeltype, con.confupdtype, pg_get_expr(con.conbin, con.conrelid)
-FROM pg_constraint con
-JOIN pg_class c ON c.oid = con.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_class ref ON ref.oid = con.confrelid
-WHERE n.nspname = current_schema() AND con.contype IN ('p', 'u', 'c', 'f')
-ORDER BY c.relname, con.conname
-"""
-
-# The columns of tables _COLUMNS does not read: a foreign key may reference one in another schema.
-_OTHER_COLUMNS = """
-SELECT attrelid, attnum, attname FROM pg_attribute WHERE attrelid = ANY(%s::oid[]) AND attnum > 0
-"""
-
-# Indexes that back a primary key, unique or exclusion constraint are read as constraints.
-# An INVALID index (what an interrupted CREATE INDEX CONCURRENTLY leaves) serves no query:
-# it is not part of the schema, so drift reports the index missing and a resumed run builds it.
-_INDEXES = """
-SELECT t.relname, i.relname, pg_get_indexdef(ix.indexrelid)
-FROM pg_index ix
-JOIN pg_class i ON i.oid = ix.indexrelid
-JOIN pg_class t ON t.oid = ix.indrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE n.nspname = current_schema() AND ix.indisvalid
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint con
-                  WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid
-                    AND con.contype IN ('p', 'u', 'x'))
-ORDER BY t.relname, i.relname
-"""
-
-_ENUMS = """
-SELECT t.typname, e.enumlabel
-FROM pg_type t
-JOIN pg_namespace n ON n.oid = t.typnamespace
-JOIN pg_enum e ON e.enumtypid = t.oid
-WHERE n.nspname = current_schema()
-ORDER BY t.typname, e.enumsortorder
-"""
-
-# The triggers reviewkit writes for ON UPDATE CURRENT_TIMESTAMP, with their functions' bodies.
-_TOUCH_TRIGGERS = """
-SELECT c.relname, p.prosrc
-FROM pg_trigger tg
-JOIN pg_class c ON c.oid = tg.tgrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_proc p ON p.oid = tg.tgfoid
-WHERE n.nspname = current_schema() AND NOT tg.tgisinternal AND tg.tgname LIKE 'reviewkit\\_touch\\_%'
-"""
-_TOUCHED_COLUMN = re.compile(r'NEW\.("(?:[^"]|"")+"|\w+) := CURRENT_TIMESTAMP')
-
-# Views: the columns they return, and the check option PostgreSQL keeps among the view's options.
-_VIEWS = """
-SELECT c.relname, a.attname,
-       (SELECT option_value FROM pg_options_to_table(c.reloptions) WHERE option_name = 'check_option')
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE n.nspname = current_schema() AND c.relkind = 'v'
-ORDER BY c.relname, a.attnum
-"""
-
+_TOUCHED_COLUMN = re.compile(r'NEW\.("(?:[^"]|"")+"|\w+) := CURRENT_TIMESTAMP')  # in catalog.TOUCH_TRIGGERS' bodies
 _FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 _TYPE = re.compile(r"^(?P<name>[a-z ]+?)(?:\((?P<params>\d+(?:,\d+)?)\))?(?P<tz> with(?:out)? time zone)?$")
 _KINDS = {
@@ -139,7 +43,7 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 def read_tables(conn: Connection) -> list[Table]:
     """Return every table of the current schema."""
-    rows = conn.query(_COLUMNS)
+    rows = conn.query(catalog.COLUMNS)
     enums = _read_enums(conn)
     domain_checks = _read_domain_checks(conn) if any(row[9] is not None for row in rows) else {}
     drafts = drafts_by_name(sorted({row[0] for row in rows}))
@@ -154,20 +58,30 @@ def read_tables(conn: Connection) -> list[Table]:
                 drafts[table].checks.append(_domain_check(table, name, check))
             column_names[relid, attnum] = name
     _read_constraints(conn, drafts, column_names)
-    for table, name, definition in conn.query(_INDEXES):
+    for table, name, definition, unique, relid, keys, options in conn.query(catalog.INDEXES):
         if table in drafts:
-            drafts[table].indexes.append(index_from_sql(name, definition, "postgres", undo_rewrites))
+            index = (index_from_sql(name, definition, "postgres", undo_rewrites) if definition is not None
+                     else _plain_index(name, unique, relid, keys, options, column_names))
+            drafts[table].indexes.append(index)
     _read_touch_triggers(conn, drafts)
     return [draft.build() for draft in drafts.values()]
 
 
+def _plain_index(name: str, unique: bool, relid: int, keys: str, options: str,
+                 column_names: dict[tuple[int, int], str]) -> Index:
+    """Return a plain index (catalog.INDEXES) from its key columns' numbers and options (bit 1: DESC)."""
+    parts = tuple(IndexPart(column_names[relid, int(key)], True, bool(int(option) & 1))
+                  for key, option in zip(keys.split(), options.split(), strict=True))
+    return Index(name, parts, unique)
+
+
 def _read_constraints(conn: Connection, drafts: dict[str, TableDraft], column_names: dict[tuple[int, int], str]) -> None:
-    """Add each table's keys and checks; `column_names`: (table oid, column number) -> name, as _COLUMNS read them."""
-    rows = conn.query(_CONSTRAINTS)
+    """Add each table's keys and checks; `column_names`: (table oid, column number) -> name, as catalog.COLUMNS read them."""
+    rows = conn.query(catalog.CONSTRAINTS)
     elsewhere = {ref_relid for (_, _, _, _, _, _, ref_relid, ref_keys, _, _, _) in rows
                  if any((ref_relid, key) not in column_names for key in ref_keys or ())}
     if elsewhere:
-        found = conn.query(_OTHER_COLUMNS, [sorted(elsewhere)])
+        found = conn.query(catalog.OTHER_COLUMNS, [sorted(elsewhere)])
         column_names = column_names | {(relid, num): name for relid, num, name in found}
     for table, name, kind, relid, keys, ref_table, ref_relid, ref_keys, on_delete, on_update, check in rows:
         if table in drafts:
@@ -178,38 +92,12 @@ def _read_constraints(conn: Connection, drafts: dict[str, TableDraft], column_na
 
 def read_views(conn: Connection) -> list[View]:
     """Return every view of the current schema: its name, the columns it returns, its check option."""
-    return views_from_rows(conn.query(_VIEWS))
-
-
-# What a PostgreSQL schema can hold that reviewkit does not model, counted for `baseline`
-# to name what it leaves out. Objects of extensions and reviewkit's own triggers are not counted.
-_UNMODELLED = """
-SELECT 'function', count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
- WHERE n.nspname = current_schema() AND p.proname NOT LIKE 'reviewkit\\_touch\\_%'
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
-UNION ALL
-SELECT 'trigger', count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND t.tgname NOT LIKE 'reviewkit\\_touch\\_%'
-UNION ALL
-SELECT 'partition or inheriting table', count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-UNION ALL
-SELECT 'materialized view', count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = current_schema() AND c.relkind = 'm'
-UNION ALL
-SELECT 'exclusion constraint', count(*) FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
- WHERE n.nspname = current_schema() AND con.contype = 'x'
-UNION ALL
-SELECT 'rule', count(*) FROM pg_rules WHERE schemaname = current_schema()
-UNION ALL
-SELECT 'row security policy', count(*) FROM pg_policies WHERE schemaname = current_schema()
-"""
+    return views_from_rows(conn.query(catalog.VIEWS))
 
 
 def read_unmodelled(conn: Connection) -> dict[str, int]:
     """Count the objects of the schema reviewkit does not model (functions, triggers, partitions...)."""
-    return {kind: count for kind, count in conn.query(_UNMODELLED) if count}
+    return {kind: count for kind, count in conn.query(catalog.UNMODELLED) if count}
 
 
 def read_table_rows(conn: Connection) -> dict[str, int]:
@@ -222,27 +110,19 @@ def read_table_rows(conn: Connection) -> dict[str, int]:
 
 def read_view_queries(conn: Connection) -> dict[str, str]:
     """Return each view's query as PostgreSQL shows it (for `baseline`, which writes it into the models)."""
-    return dict(conn.query(_VIEW_QUERIES))
-
-
-_VIEW_QUERIES = """
-SELECT c.relname, pg_get_viewdef(c.oid, true)
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind = 'v'
-"""
+    return dict(conn.query(catalog.VIEW_QUERIES))
 
 
 def _read_enums(conn: Connection) -> dict[str, tuple[str, ...]]:
     enums: dict[str, list[str]] = {}
-    for name, label in conn.query(_ENUMS):
+    for name, label in conn.query(catalog.ENUMS):
         enums.setdefault(name, []).append(label)
     return {name: tuple(labels) for name, labels in enums.items()}
 
 
 def _read_domain_checks(conn: Connection) -> dict[int, list[str]]:
     checks: dict[int, list[str]] = {}
-    for domain, expression in conn.query(_DOMAIN_CHECKS):
+    for domain, expression in conn.query(catalog.DOMAIN_CHECKS):
         checks.setdefault(domain, []).append(expression)
     return checks
 
@@ -258,7 +138,7 @@ def _domain_check(table: str, column: str, expression: str) -> Check:
 
 def _read_touch_triggers(conn: Connection, drafts: dict[str, TableDraft]) -> None:
     """Mark the columns whose ON UPDATE CURRENT_TIMESTAMP a reviewkit trigger does."""
-    for table, source in conn.query(_TOUCH_TRIGGERS):
+    for table, source in conn.query(catalog.TOUCH_TRIGGERS):
         match = _TOUCHED_COLUMN.search(source or "")
         if table in drafts and match:
             name = match.group(1)
