@@ -286,6 +286,14 @@ def test_postgres_type_without_portable_mapping(postgres_db) -> None:
         introspect(postgres_db)
 
 
+def test_postgres_index_with_a_clause_sqlglot_cannot_read_is_named(postgres_db) -> None:
+    """PostgreSQL 15's NULLS NOT DISTINCT reads as an opaque command in sqlglot: a refusal naming it, not a crash."""
+    run(postgres_db, "CREATE TABLE t (a INT, b INT)")
+    run(postgres_db, "CREATE UNIQUE INDEX t_ab ON t (a, b) NULLS NOT DISTINCT")
+    with pytest.raises(UnsupportedType, match=r"^index t_ab: cannot read its definition: .*NULLS NOT DISTINCT is not supported"):
+        introspect(postgres_db)
+
+
 # -- MariaDB / MySQL -----------------------------------------------------------------------
 
 MYSQL_DDL = """

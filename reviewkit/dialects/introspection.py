@@ -16,7 +16,7 @@ import sqlglot
 from sqlglot import exp
 
 from reviewkit.errors import UnsupportedType
-from reviewkit.schema.expressions import canonical
+from reviewkit.schema.expressions import canonical, quiet_sqlglot
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
 
 # reviewkit's own tables (the ledger) are not part of any schema it manages.
@@ -170,7 +170,8 @@ def index_from_sql(name: str, sql: str, dialect: str, rewrite: Rewrite | None = 
         # ONLY (a partitioned table's index, its partitions not modelled) is left out: sqlglot cannot read it.
         sql = f"CREATE {head.group(1) or ''}INDEX i ON t {sql[head.end():]}"
     try:
-        parts, unique, where_text, method, include = _index_body(sql, dialect, rewrite)
+        with quiet_sqlglot():
+            parts, unique, where_text, method, include = _index_body(sql, dialect, rewrite)
     except sqlglot.errors.ParseError as err:
         raise UnsupportedType(f"index {name}: cannot read its definition: {str(err).splitlines()[0]}") from None
     return Index(name, parts, unique, where_text, method, include)
@@ -181,6 +182,9 @@ def _index_body(
     sql: str, dialect: str, rewrite: Rewrite | None,
 ) -> tuple[tuple[IndexPart, ...], bool, str | None, str | None, tuple[str, ...]]:
     node = sqlglot.parse_one(sql, read=dialect)
+    if not isinstance(node, exp.Create) or not isinstance(node.this, exp.Index):
+        # sqlglot read it as an opaque command: a clause it does not know (PostgreSQL 15's NULLS NOT DISTINCT)
+        raise sqlglot.errors.ParseError(f"{sql[sql.index(' ON t ') + 6:] if ' ON t ' in sql else sql} is not supported")
     params = node.this.args.get("params")
     parts = tuple(_index_part(key, dialect, rewrite) for key in params.args.get("columns") or [])
     where = params.args.get("where")
