@@ -110,10 +110,10 @@ def _is_literal(node: exp.Expression) -> bool:
     )
 
 
-def _number_text(node: exp.Expression) -> str | None:
+def number_text(node: exp.Expression) -> str | None:
     """Return the text of a number literal (`-1.5`), or None for anything else."""
     if isinstance(node, exp.Neg):
-        inner = _number_text(node.this)
+        inner = number_text(node.this)
         return None if inner is None else "-" + inner
     if isinstance(node, exp.Literal) and not node.is_string:
         return node.this
@@ -179,7 +179,7 @@ def _column_moment(kind: str) -> str:
 def _boolean(node: exp.Expression, portable: PortableType) -> exp.Expression:
     if isinstance(node, exp.Boolean):
         return node
-    text = _string(node) if _string(node) is not None else _number_text(node)
+    text = _string(node) if _string(node) is not None else number_text(node)
     word = (text or "").strip().lower()
     if word in _TRUE_WORDS:
         return exp.true()
@@ -211,7 +211,7 @@ def _decimal(node: exp.Expression, portable: PortableType) -> exp.Expression:
 
 def _plain_number(node: exp.Expression, kind: str) -> str:
     """Return a number default (`5`, `'0.00'`, `1e3`) as plain decimal text, or refuse anything else."""
-    text = _number_text(node)
+    text = number_text(node)
     if text is None:
         text = _string(node)
         if text is None or not _NUMBER_TEXT.match(text.strip()):
@@ -237,7 +237,7 @@ def _check_fits(value: Decimal, precision: int, scale: int) -> None:
 def _text(node: exp.Expression, portable: PortableType) -> exp.Expression:
     text = _string(node)
     if text is None:
-        text = _number_text(node)
+        text = number_text(node)
         if text is None:  # TRUE is 'true' on PostgreSQL and '1' on MySQL
             raise _Refused(f"is not text; write the {portable.kind} value as a string")
     if portable.params and len(text) > portable.params[0]:

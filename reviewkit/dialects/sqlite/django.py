@@ -16,6 +16,7 @@ from dataclasses import replace
 from sqlglot import exp
 
 from reviewkit.schema import naming
+from reviewkit.schema.defaults import number_text
 from reviewkit.schema.expressions import canonical, parse_canonical
 from reviewkit.schema.state import Check, Column, Index, IndexPart, Table
 from reviewkit.schema.types import parse_type
@@ -41,7 +42,7 @@ def declared_default(column: Column) -> str | None:
     """Return the column's default as Django writes it here: a decimal field's number as text."""
     if column.default is None or not is_decimal(column):
         return column.default
-    text = _number_text(parse_canonical(column.default))
+    text = number_text(parse_canonical(column.default))
     return column.default if text is None else canonical(exp.Literal.string(text))
 
 
@@ -68,17 +69,8 @@ def _decimals_as_text(expression: str, decimals: set[str]) -> str:
         sides = (comparison.this, comparison.expression)
         if any(isinstance(side, exp.Column) and not side.table and side.name in decimals for side in sides):
             for key, side in (("this", sides[0]), ("expression", sides[1])):
-                text = _number_text(side)
+                text = number_text(side)
                 if text is not None:
                     comparison.set(key, exp.Literal.string(text))
                     changed = True
     return canonical(node) if changed else expression
-
-
-def _number_text(node: exp.Expression) -> str | None:
-    if isinstance(node, exp.Neg):
-        inner = _number_text(node.this)
-        return None if inner is None else "-" + inner
-    if isinstance(node, exp.Literal) and not node.is_string:
-        return node.this
-    return None
