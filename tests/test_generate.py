@@ -229,6 +229,51 @@ def test_a_failing_write_leaves_no_half_bundle(project, monkeypatch):
     assert [p.name for p in (project / "bundles").iterdir()] == [".gitkeep"]
 
 
+def _planned_files(project: Path, forked: bool, monkeypatch) -> dict[str, bytes]:
+    from reviewkit.config import load_settings
+    from reviewkit.generate import GenerateOptions, generator
+
+    started = []
+
+    class CountedCall(generator.ForkedCall):
+        def __init__(self, call):
+            started.append(call)
+            super().__init__(call)
+
+    monkeypatch.setattr(generator, "fork_helps", lambda: forked)
+    monkeypatch.setattr(generator, "ForkedCall", CountedCall)
+    monkeypatch.setattr(generator, "_FORK_FROM_OPERATIONS", 1)  # the shop's few operations are enough here
+    planned = generator.plan_bundle(load_settings(project), GenerateOptions(author="x"))
+    assert len(started) == (2 if forked else 0)  # mysql's and sqlite's scripts, beside postgres's
+    return dict(planned.files)
+
+
+def test_one_process_or_forked_children_plan_the_same_bundle(project, monkeypatch):
+    """Each dialect's scripts written in a child beside this process: the same bytes as one after the other."""
+    (project / "models" / "schema.sql").write_text(SHOP + "CREATE TABLE notes (id int PRIMARY KEY, body text);\n"
+                                                   "CREATE INDEX notes_body ON notes (body);\n")
+    assert _planned_files(project, True, monkeypatch) == _planned_files(project, False, monkeypatch)
+
+
+def test_an_error_in_a_forked_dialect_reads_as_in_one_process(project, monkeypatch):
+    """A dialect whose scripts fail in a child: the error is raised here, as it would be without children."""
+    from reviewkit.errors import UnsupportedType
+    from reviewkit.generate import generator
+
+    real_scripts = generator._ScriptWriter.scripts
+    parents = os.getpid()
+
+    def fails_on_mysql(self, dialect):
+        if dialect.name == "mysql":
+            where = "here" if os.getpid() == parents else "in a child"
+            raise UnsupportedType(f"mysql cannot hold it ({where})")
+        return real_scripts(self, dialect)
+
+    monkeypatch.setattr(generator._ScriptWriter, "scripts", fails_on_mysql)
+    with pytest.raises(UnsupportedType, match=r"mysql cannot hold it \(here\)"):
+        _planned_files(project, True, monkeypatch)
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "mysql", "postgres"])
 def test_show_on_a_terminal_highlights_with_the_bundles_own_dialect(project, dialect):
     """A bundle whose first dialect is SQLite is highlighted as SQLite SQL, not as PostgreSQL."""

@@ -7,8 +7,10 @@ import os
 import re
 import subprocess
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from reviewkit import __version__
 from reviewkit.bundle.store import (
@@ -35,6 +37,7 @@ from reviewkit.diff import (
     read_one_off_default,
 )
 from reviewkit.errors import ModelError, UnsupportedType, UsageError
+from reviewkit.forked import ForkedCall, fork_helps
 from reviewkit.generate.review import render_empty_review, render_review
 from reviewkit.generate.scripts import numbered_statements, render_empty_script, render_script
 from reviewkit.lint import cache
@@ -235,7 +238,7 @@ def _bundle_files(
                            (parent.path / SCHEMA).read_bytes() if parent is not None else b"", files[SCHEMA])
     findings: list[BundleFinding] = []
     lint: list[tuple[str, list[Finding]]] = []
-    for scripts in map(writer.scripts, dialects):
+    for scripts in _each_dialects_scripts(writer, dialects, len(operations)):
         files.update(scripts.files)
         findings += scripts.findings
         lint += scripts.lint
@@ -246,6 +249,34 @@ def _bundle_files(
                            form.notes(dialects), rollback)
     files["REVIEW.md"] = review.encode()
     return files, findings, tuple(lint)
+
+
+# Below this many operations a forked child costs more than the scripts it would write.
+_FORK_FROM_OPERATIONS = 300
+
+
+def _each_dialects_scripts(writer: _ScriptWriter, dialects: list[Dialect], operations: int) -> list[_Scripts]:
+    """Return each dialect's scripts, in the order of `dialects`.
+
+    Compiling and linting one dialect needs nothing from another's, and on a large bundle
+    they are most of generate's time: with a second CPU, forked children write every
+    dialect but the first while this process writes that one. A child that fails, or
+    cannot answer, has its dialect written again here, so an error reads as it would
+    without children.
+    """
+    if len(dialects) < 2 or operations < _FORK_FROM_OPERATIONS or not fork_helps():
+        return [writer.scripts(dialect) for dialect in dialects]
+    with ExitStack() as children:
+        others = [children.enter_context(ForkedCall(partial(writer.scripts, dialect))) for dialect in dialects[1:]]
+        first = writer.scripts(dialects[0])
+        return [first, *(_answer_or_again(child, writer, dialect) for child, dialect in zip(others, dialects[1:]))]
+
+
+def _answer_or_again(child: ForkedCall[_Scripts], writer: _ScriptWriter, dialect: Dialect) -> _Scripts:
+    try:
+        return child.result()
+    except Exception:  # noqa: BLE001 - raised again here, from this process's own objects
+        return writer.scripts(dialect)
 
 
 @dataclass(frozen=True)

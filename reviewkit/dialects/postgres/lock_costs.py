@@ -83,6 +83,7 @@ _TOAST_THRESHOLD = 2000
 _PUNCTUATION = re.compile(r"[(),]")
 _QUOTED_NAME = re.compile(r'"(?:[^"]|"")*"')
 _SHAPES: dict[str, tuple[bool, int, int, int]] = {}
+_TOASTED: dict[tuple[str, ...], bool] = {}  # table_toasted's answers, per list of column types
 # How far into a statement its kind and target are read: a data statement may be megabytes long.
 _HEAD = 400
 _LONG_HEAD = 20_000  # a DROP of many tables, a query's FROM list
@@ -355,8 +356,17 @@ def _indexes_on(table: Table | None, column: str) -> list[str]:
 
 
 def table_toasted(table: Table) -> bool:
-    """Tell whether a table of the schema state has a TOAST table (a column of a long type)."""
-    return toasted(", ".join(f"c {c.type}" for c in table.columns))
+    """Tell whether a table of the schema state has a TOAST table (a column of a long type).
+
+    Kept per list of column types: a schema of many tables has few.
+    """
+    types = tuple(column.type for column in table.columns)
+    found = _TOASTED.get(types)
+    if found is None:
+        if len(_TOASTED) > 4096:
+            _TOASTED.clear()
+        found = _TOASTED[types] = toasted(", ".join(f"c {kind}" for kind in types))
+    return found
 
 
 def toasted(columns: str) -> bool:
