@@ -269,7 +269,7 @@ def _each_dialects_scripts(writer: _ScriptWriter, dialects: list[Dialect], opera
     with ExitStack() as children:
         others = [children.enter_context(ForkedCall(partial(writer.scripts, dialect))) for dialect in dialects[1:]]
         first = writer.scripts(dialects[0])
-        return [first, *(_answer_or_again(child, writer, dialect) for child, dialect in zip(others, dialects[1:]))]
+        return [first, *(_answer_or_again(child, writer, dialect) for child, dialect in zip(others, dialects[1:], strict=True))]
 
 
 def _answer_or_again(child: ForkedCall[_Scripts], writer: _ScriptWriter, dialect: Dialect) -> _Scripts:
