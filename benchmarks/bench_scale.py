@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_generate import CONFIG as GENERATE_CONFIG  # noqa: E402
-from bench_generate import bytecode_note, write_models  # noqa: E402
+from bench_generate import bytecode_note, keep_bytecode_under, write_models  # noqa: E402
 
 GENERATE_TARGET = (10_000, 12.0, 1024)  # tables, seconds, MB: the goal for the largest schema
 STATUS_TARGET = 1.0  # seconds, each of status and verify over --bundles bundles, cached
@@ -282,6 +282,7 @@ def main() -> None:
         parser.error("--tables, --bundles, --apply-sizes and --repeat must be at least 1")
 
     root = Path(tempfile.mkdtemp(prefix="reviewkit-scale-"))
+    keep_bytecode_under(root)
     print(f"python -m reviewkit; runs per measure: {args.repeat}; CPUs: {os.cpu_count()}; "
           f"load average {os.getloadavg()[0]:.1f}; Python {sys.version.split()[0]}; {bytecode_note()}")
     rows: list[tuple[str, ...]] = []
