@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_generate import keep_bytecode_under  # noqa: E402
+from bench_generate import cpu_check, keep_bytecode_under  # noqa: E402
 
 TARGET_SPEEDUP = 15.0
 SETTINGS = """\
@@ -116,7 +116,7 @@ def main() -> None:
         one_time = timed([sys.executable, "-m", "reviewkit", "generate", "--no-input"], one, Path(tmp), args.repeat,
                          "Wrote bundle")
     speedup = django_time / reviewkit_time
-    print(f"{args.tables} Django models, best of {args.repeat}, one process each")
+    print(f"{args.tables} Django models, best of {args.repeat}, one process each; at the end: {cpu_check()}")
     print(f"{'step':<44} {'seconds':>8}")
     print(f"{'django makemigrations (initial)':<44} {django_time:>8.2f}")
     print(f"{'reviewkit generate (initial, 3 dialects)':<44} {reviewkit_time:>8.2f}")

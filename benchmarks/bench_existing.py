@@ -44,7 +44,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench_apply import Postgres, build_apply_project, child_env, expect, print_table, profile_command, run, summary
-from bench_generate import reviewkit_command
+from bench_generate import cpu_check, reviewkit_command
 
 RATIO_TARGET = 0.2  # drift and baseline each at most 1/5 of alembic check
 BASELINE_CONFIG = """\
@@ -516,7 +516,7 @@ def main() -> None:
         print(f"CPUs: {os.cpu_count()}; Python {sys.version.split()[0]}; runs per measure: {args.repeat}; "
               f"{args.tables} tables; PostgreSQL {server}; SQLAlchemy {sqlalchemy.__version__}"
               + ("" if "alembic" in skip else f"; Alembic {alembic_version}")
-              + (f"; load average at start {load[0]:.2f}" if load else ""))
+              + (f"; load average at start {load[0]:.2f}" if load else "") + f"; {cpu_check()}")
         print("bytecode: written on the first (untimed) run of each command to a cache in the temporary folder "
               "(PYTHONPYCACHEPREFIX) and read from there by the timed runs")
         if "mariadb" not in skip:  # before anything else, so that an unreachable server stops the run at once
@@ -605,7 +605,8 @@ def main() -> None:
         for note in notes:
             print(note)
         if load:
-            print(f"load average at end {os.getloadavg()[0]:.2f} (a busy machine makes the database times noisy)")
+            print(f"load average at end {os.getloadavg()[0]:.2f} (a busy machine makes the database times noisy); "
+                  f"{cpu_check()}")
         if args.profile:
             profile_postgres(project, root, pg_url, args.top, args.tables)
     finally:

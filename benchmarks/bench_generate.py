@@ -249,6 +249,17 @@ def keep_bytecode_under(root: Path) -> None:
     sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
 
 
+def cpu_check() -> str:
+    """Time a fixed loop of pure Python: on a shared machine the same CPU runs it 2-3x slower at times.
+
+    Printed at the start and end of a run, it says how fast this machine was meanwhile, so
+    that figures of different runs can be compared (or not).
+    """
+    start = time.perf_counter()
+    sum(range(30_000_000))
+    return f"CPU check (sum of 30 million ints) {time.perf_counter() - start:.2f} s"
+
+
 def bytecode_note() -> str:
     """Say where reviewkit's modules' bytecode comes from in the timed runs."""
     if sys.pycache_prefix:

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_generate import CONFIG as GENERATE_CONFIG  # noqa: E402
-from bench_generate import bytecode_note, keep_bytecode_under, write_models  # noqa: E402
+from bench_generate import bytecode_note, cpu_check, keep_bytecode_under, write_models  # noqa: E402
 
 GENERATE_TARGET = (10_000, 12.0, 1024)  # tables, seconds, MB: the goal for the largest schema
 STATUS_TARGET = 1.0  # seconds, each of status and verify over --bundles bundles, cached
@@ -284,7 +284,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="reviewkit-scale-"))
     keep_bytecode_under(root)
     print(f"python -m reviewkit; runs per measure: {args.repeat}; CPUs: {os.cpu_count()}; "
-          f"load average {os.getloadavg()[0]:.1f}; Python {sys.version.split()[0]}; {bytecode_note()}")
+          f"load average {os.getloadavg()[0]:.1f}; Python {sys.version.split()[0]}; {bytecode_note()}; {cpu_check()}")
     rows: list[tuple[str, ...]] = []
     notes = []
     try:
@@ -304,6 +304,7 @@ def main() -> None:
               "(or bundles); flat from the smallest size to the largest means linear cost.")
         for note in notes:
             print(note)
+        print(f"at the end: {cpu_check()}")
     finally:
         if args.keep:
             print(f"\nprojects kept in {root}")
