@@ -223,7 +223,7 @@ def _write_checked(
     reader.release()  # the models are written (write_baseline has released it already)
     staged = None
     try:
-        planned = plan_bundle(settings, replace(options, models=written))
+        planned = plan_bundle(settings, replace(options, models=written, beside=False))  # the reader has the other CPU
         staged = planned.stage(settings) if planned is not None else None
     except Exception:
         back = _answer(reader, check, written, warn)

@@ -60,6 +60,9 @@ class GenerateOptions:
     models: Schema | None = None  # the models, when the caller has just read them (baseline): not read again
     online: bool | None = None  # the lock-safe forms (`--online`); None: `[generate] online`
     one_off_defaults: OneOffDefaults = OneOffDefaults()  # `--default table.column=VALUE`
+    # Write the other dialects' scripts of a large bundle in forked children; False when this
+    # process has a child of its own on the second CPU already (baseline's read-back).
+    beside: bool = True
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ def _plan(settings: Settings, parent: Bundle | None, options: GenerateOptions,
     if after != models and after.ignoring_column_order() != models.ignoring_column_order():
         raise ModelError("internal: the operations do not reproduce the models; please report this with your models")
     bundle_id = f"{number:04d}_{slugify(options.name or default_slug(operations, parent is None))}"
-    planned = compile_bundle(settings, bundle_id, operations, up_contexts, parent, author, form)
+    planned = compile_bundle(settings, bundle_id, operations, up_contexts, parent, author, form, options.beside)
     if options.baseline is not None:
         planned.manifest["baseline"] = True
         planned.files["REVIEW.md"] = baseline_note(options.baseline).encode() + planned.files["REVIEW.md"]
@@ -175,11 +178,15 @@ def _plan(settings: Settings, parent: Bundle | None, options: GenerateOptions,
 
 def compile_bundle(
     settings: Settings, bundle_id: str, operations: list[Operation], up_contexts: list[CompileContext],
-    parent: Bundle | None, author: str, form: ScriptForm,
+    parent: Bundle | None, author: str, form: ScriptForm, beside: bool = True,
 ) -> PlannedBundle:
-    """Return the bundle of `operations` after `parent`: each dialect's scripts linted, REVIEW.md, the manifest."""
+    """Return the bundle of `operations` after `parent`: each dialect's scripts linted, REVIEW.md, the manifest.
+
+    `beside`: a large bundle's other dialects may be written in forked children (`_each_dialects_scripts`).
+    """
     dialects = [get_dialect(d) for d in settings.dialects]
-    files, findings, lint = _bundle_files(settings, bundle_id, dialects, operations, up_contexts, parent, author, form)
+    files, findings, lint = _bundle_files(settings, bundle_id, dialects, operations, up_contexts, parent, author, form,
+                                          beside)
     manifest = _manifest(bundle_id, parent, author, dialects, operations, findings, form)
     return PlannedBundle(bundle_id, files, manifest, lint)
 
@@ -228,7 +235,7 @@ def check_engines_hold(models: Schema, dialects: list[Dialect]) -> None:
 
 def _bundle_files(
     settings: Settings, bundle_id: str, dialects: list[Dialect], operations: list[Operation],
-    up_contexts: list[CompileContext], parent: Bundle | None, author: str, form: ScriptForm,
+    up_contexts: list[CompileContext], parent: Bundle | None, author: str, form: ScriptForm, beside: bool = True,
 ) -> tuple[dict[str, bytes], list[BundleFinding], tuple[tuple[str, list[Finding]], ...]]:
     after = up_contexts[-1].after
     down_ops = reverse_all(operations)
@@ -238,7 +245,7 @@ def _bundle_files(
                            (parent.path / SCHEMA).read_bytes() if parent is not None else b"", files[SCHEMA])
     findings: list[BundleFinding] = []
     lint: list[tuple[str, list[Finding]]] = []
-    for scripts in _each_dialects_scripts(writer, dialects, len(operations)):
+    for scripts in _each_dialects_scripts(writer, dialects, len(operations) if beside else 0):
         files.update(scripts.files)
         findings += scripts.findings
         lint += scripts.lint
