@@ -127,6 +127,8 @@ SHAPED = [
     'CREATE TABLE "g" ("id" integer NOT NULL, "we""ird" varchar(10), "at" timestamp, CONSTRAINT "g_pkey" PRIMARY KEY ("id"))',
     'CREATE TABLE "h" ("id" integer NOT NULL, "t" varchar(10), "at" timestamp, -- a "comment\n PRIMARY KEY ("id"))',
     'CREATE TABLE i (id integer NOT NULL, s varchar(10), "at" timestamp, PRIMARY KEY (ID))',
+    # g's shape, its key named after another column: the name of a constraint is not a key column.
+    'CREATE TABLE "j" ("id" integer NOT NULL, "code" varchar(10), "at" timestamp, CONSTRAINT "id" PRIMARY KEY ("code"))',
 ]
 
 
@@ -140,9 +142,9 @@ def test_create_tables_of_one_shape_are_each_read_under_their_own_names():
     assert ("pg-prefer-bigint-key", "primary key id is integer: it runs out at 2^31") in together
     assert ("pg-prefer-bigint-key", "primary key ADD is integer: it runs out at 2^31") in together
     assert ("pg-prefer-text", 'we"ird is varchar(n): changing n later locks the table') in together
-    assert sum(rule == "pg-prefer-bigint-key" for rule, _ in together) == 4  # a, c, h, i: b and d have other keys, e and f serial
-    # (g names its key: CONSTRAINT g_pkey PRIMARY KEY, which the rule does not read)
-    assert sum(rule == "pg-prefer-timestamptz" for rule, _ in together) == 7
+    # a, c, g (CONSTRAINT g_pkey PRIMARY KEY), h, i: b, d and j have other keys, e and f serial
+    assert sum(rule == "pg-prefer-bigint-key" for rule, _ in together) == 5
+    assert sum(rule == "pg-prefer-timestamptz" for rule, _ in together) == 8
 
 
 CONFIG = """\

@@ -72,10 +72,19 @@ def _columns_and_keys(tokens: list[Token], create: bool) -> tuple[list[tuple[int
         items = _items(kinds, kinds.index(TokenType.L_PAREN) + 1, depth=1)
     else:
         items = [_after_add(tokens, a, b) for a, b in _items(kinds, 0, depth=0) if _is_add(tokens, a, b)]
-    keys = [[i for i in range(a, b) if kinds[i] in _NAMES] for a, b in items if a < b and kinds[a] == TokenType.PRIMARY_KEY]
+    keys = [[i for i in range(start, b) if kinds[i] in _NAMES] for a, b in items if (start := _key_start(kinds, a, b)) >= 0]
     columns = [(a, b, TokenType.PRIMARY_KEY in kinds[a:b]) for a, b in items
                if not (b - a < 2 or kinds[a] in _TABLE_CONSTRAINTS or _is_word(tokens[a], _CONSTRAINT_WORDS))]
     return columns, keys
+
+
+def _key_start(kinds: list[TokenType], a: int, b: int) -> int:
+    """Return where a table item's `PRIMARY KEY (...)` starts, after any `CONSTRAINT name` (-1: not a primary key)."""
+    if a < b and kinds[a] == TokenType.PRIMARY_KEY:
+        return a
+    if a < b and kinds[a] == TokenType.CONSTRAINT and TokenType.PRIMARY_KEY in kinds[a:b]:
+        return kinds.index(TokenType.PRIMARY_KEY, a, b)
+    return -1
 
 
 # -- one reading per shape of CREATE TABLE ---------------------------------------------------
