@@ -42,6 +42,25 @@ def _cache_key_of_the_tests(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         os.environ["XDG_CACHE_HOME"] = before
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _bytecode_kept_for_the_commands(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Let the `reviewkit` processes the tests start keep their modules' bytecode, in the tests' own folder.
+
+    Under PYTHONDONTWRITEBYTECODE=1 (some CI machines set it) each of the thousands of
+    processes compiled reviewkit's modules again, 0.1-0.2 s apiece; an installed reviewkit
+    has its bytecode. Nothing is written outside the tests' temporary folder.
+    """
+    before = {name: os.environ.get(name) for name in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE")}
+    os.environ["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def _server_url(dialect: str) -> DatabaseURL:
     """Return the test server's URL, or skip or fail the test when it does not answer."""
     env_var, default = SERVERS[dialect]
