@@ -245,7 +245,8 @@ def _bundle_files(
                            (parent.path / SCHEMA).read_bytes() if parent is not None else b"", files[SCHEMA])
     findings: list[BundleFinding] = []
     lint: list[tuple[str, list[Finding]]] = []
-    for scripts in _each_dialects_scripts(writer, dialects, len(operations) if beside else 0):
+    large = len(operations) >= _FORK_FROM_OPERATIONS
+    for scripts in _each_dialects_scripts(writer, dialects, beside and large):
         files.update(scripts.files)
         findings += scripts.findings
         lint += scripts.lint
@@ -262,16 +263,16 @@ def _bundle_files(
 _FORK_FROM_OPERATIONS = 300
 
 
-def _each_dialects_scripts(writer: _ScriptWriter, dialects: list[Dialect], operations: int) -> list[_Scripts]:
+def _each_dialects_scripts(writer: _ScriptWriter, dialects: list[Dialect], beside: bool) -> list[_Scripts]:
     """Return each dialect's scripts, in the order of `dialects`.
 
     Compiling and linting one dialect needs nothing from another's, and on a large bundle
-    they are most of generate's time: with a second CPU, forked children write every
+    they are a third of generate's time: with a second CPU, forked children write every
     dialect but the first while this process writes that one. A child that fails, or
     cannot answer, has its dialect written again here, so an error reads as it would
     without children.
     """
-    if len(dialects) < 2 or operations < _FORK_FROM_OPERATIONS or not fork_helps():
+    if not beside or len(dialects) < 2 or not fork_helps():
         return [writer.scripts(dialect) for dialect in dialects]
     with ExitStack() as children:
         others = [children.enter_context(ForkedCall(partial(writer.scripts, dialect))) for dialect in dialects[1:]]
