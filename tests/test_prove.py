@@ -319,3 +319,35 @@ def test_proof_records_that_contradict_themselves_are_invalid(history):
     states = {s.dialect: s for s in proof_states(history.bundle("2"))}
     assert states["sqlite"].state == "proven" and states["postgres"].state == "none"
     assert states["oracle"].detail == "names no dialect of this bundle (postgres, mysql, sqlite)"
+
+
+def test_a_script_too_large_for_the_lock_table_is_replayed_in_groups(tmp_path, postgres_server, monkeypatch):
+    """prove replays a script that would not fit the server's lock table in one transaction as
+    `apply --batch auto` runs it, and proves it; here the server's table is made small, so that the
+    shop's few tables stand for thousands."""
+    from reviewkit.bundle.store import load_bundles
+    from reviewkit.db.prove import prove_dialect
+    from reviewkit.dialects import get_dialect
+    from reviewkit.dialects.connection import Connection
+    from reviewkit.dialects.postgres.locks import PostgresLockTable
+    from tests.scenario_support import build_scenario
+
+    build_scenario("shop", tmp_path / "shop", dialects=("postgres",))
+    chain = load_bundles(tmp_path / "shop" / "bundles")
+    postgres = get_dialect("postgres")
+    real_commit = Connection.commit
+    commits: list[int] = []
+
+    def counted_commit(self):
+        commits[-1] += 1
+        return real_commit(self)
+
+    monkeypatch.setattr(Connection, "commit", counted_commit)
+    results = {}
+    for name, budget in (("server's own", None), ("small", 30)):
+        if budget is not None:
+            monkeypatch.setattr(type(postgres.lock_table), "read", lambda self, conn, budget=budget: PostgresLockTable(300, budget))
+        commits.append(0)
+        results[name] = prove_dialect(chain, postgres, postgres_server)
+    assert results["server's own"].result == results["small"].result == "proven", results
+    assert commits[1] > commits[0] > 0  # the same scripts, in more transactions

@@ -162,6 +162,12 @@ def groups(statements: Iterable[ScriptStatement], start_at: int, batch: Batch | 
         yield group, True
 
 
+def auto_cuts(statements: Iterable[ScriptStatement], counter: LockCounter, capacity: LockCapacity) -> set[int]:
+    """Return the numbers of the statements that begin a new transaction under `--batch auto` (the first aside)."""
+    cutter = _Cutter(Batch(), counter, capacity)
+    return {number for number, statement in enumerate(statements, 1) if cutter.starts_group(statement.sql)}
+
+
 # -- running a step in groups ---------------------------------------------------------------
 
 

@@ -61,21 +61,28 @@ def run_statement(
         raise StatementFailed(where, number, statement, problem)
 
 
-def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: str, online: bool = False) -> None:
+def run_script(conn: Connection, statements: Sequence[ScriptStatement], where: str, online: bool = False,
+               cuts: Callable[[Sequence[ScriptStatement]], set[int]] | None = None) -> None:
     """Run a script's statements as `apply` does, without a ledger; raise StatementFailed naming the failing one.
 
     Where DDL is transactional, no statement refuses a transaction (CONCURRENTLY) and the
     script is not an online bundle's on an engine with online forms, the script runs in one
     transaction, so a failure leaves nothing of it; otherwise statement by statement, and
-    the statements before the failing one stay done.
+    the statements before the failing one stay done. `cuts`, given such a script, returns
+    the numbers of the statements that begin a new transaction (`apply --batch`): the
+    groups before a failing one stay done.
     """
     driver = get_dialect(conn.dialect).driver
     in_transaction = in_one_transaction(conn.dialect, statements, online)
+    starts = cuts(statements) if in_transaction and cuts is not None else set()
     restore = driver.prepare_session(conn)
     try:
         if in_transaction:
             conn.begin()
         for number, statement in enumerate(statements, 1):
+            if number in starts:
+                conn.commit()
+                conn.begin()
             run_statement(conn, statement, number, where)
         if in_transaction:
             conn.commit()

@@ -5,7 +5,9 @@ On each dialect: every earlier bundle's up script ("earlier bundles"), then the 
 the `schema.json` it should have left, as the engine stores it: the parent's after the
 earlier bundles and after down, the bundle's after each up, by drift's comparison
 (`diff.differences`: objects by name, a table's column order aside). Scripts run as `apply` runs
-them (`db.execute.run_script`), with no ledger: a proof records nothing in the database.
+them (`db.execute.run_script`), with no ledger: a proof records nothing in the database. A
+script too large for the server's lock table in one transaction runs as `apply --batch auto`
+runs it.
 A failing statement ends the replay (the steps after it are `skipped`); a difference does
 not, so that one run shows all of them. The result is written to `proofs/<dialect>.json`.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +25,12 @@ from reviewkit.bundle.digest import PROOFS, verify_files
 from reviewkit.bundle.proofs import PROOF_FORMAT, write_proof
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings, prove_env_var
+from reviewkit.db.batches import auto_cuts, schema_before
 from reviewkit.db.execute import StatementFailed, run_script
 from reviewkit.db.introspect import introspect
 from reviewkit.db.scratch import scratch_database
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.base import Dialect
+from reviewkit.dialects.base import Dialect, LockCapacity
 from reviewkit.dialects.connection import Connection, DatabaseURL, parse_url
 from reviewkit.dialects.splitter import split_statements
 from reviewkit.diff.differences import Difference, schema_differences
@@ -188,23 +192,36 @@ def replay_plan(chain: list[Bundle], dialect: Dialect) -> list[PlannedStep]:
 
 def replay(conn: Connection, chain: list[Bundle]) -> list[StepResult]:
     """Run the plan on `conn`, an empty database; return each step's result."""
+    dialect = get_dialect(conn.dialect)
+    # A script too large for the server's lock table in one transaction is replayed as
+    # `apply --batch auto` runs it: the proof is of what the script makes, and the size is lint's word.
+    capacity = dialect.lock_table.read(conn) if dialect.lock_table is not None else None
     results: list[StepResult] = []
-    for planned in replay_plan(chain, get_dialect(conn.dialect)):
+    for planned in replay_plan(chain, dialect):
         if any(r.error is not None for r in results):
             results.append(StepResult(planned.name, "skipped"))
             continue
-        results.append(run_step(conn, planned))
+        results.append(run_step(conn, planned, chain, capacity))
     return results
 
 
-def run_step(conn: Connection, planned: PlannedStep) -> StepResult:
-    """Run one step's scripts, then compare the live schema with the one expected."""
+def run_step(conn: Connection, planned: PlannedStep, chain: list[Bundle] | None = None,
+             capacity: LockCapacity | None = None) -> StepResult:
+    """Run one step's scripts, then compare the live schema with the one expected.
+
+    With the server's lock table (`capacity`), a transaction that would not fit it commits in groups.
+    """
     step = StepResult(planned.name)
+    lock_table = get_dialect(conn.dialect).lock_table
     for bundle, direction in planned.scripts:
         where = f"{bundle.id}/{conn.dialect}/{direction}.sql"
+        cuts = None
+        if capacity is not None and lock_table is not None:
+            counter = lock_table.counter(schema_before(bundle, direction, chain or [bundle]))
+            cuts = partial(auto_cuts, counter=counter, capacity=capacity)
         try:
             statements = split_statements(bundle.script(conn.dialect, direction), conn.dialect)
-            run_script(conn, statements, where, online=bundle.online)
+            run_script(conn, statements, where, online=bundle.online, cuts=cuts)
         except StatementFailed as failure:
             step.result, step.statements = "failed", step.statements + failure.number - 1
             step.error = {"file": where, "statement": failure.number, "line": failure.line, "message": failure.message}
