@@ -13,7 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from reviewkit.cli.console import say
-from reviewkit.cli.status_view import _print_table, aligned
+from reviewkit.cli.status_view import aligned, print_table
 from reviewkit.plural import counted
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def print_fleet_result(result: FleetResult, console: Console) -> None:
     rows = [[o.member.label, _bundles_cell(o), o.result, f"{o.seconds:.2f} s" if o.result != "not run" else "-"]
             for o in result.outcomes]
     if console.is_terminal:
-        _print_table(console, header, rows)
+        print_table(console, header, rows)
     else:
         for line in aligned([header, *rows]):
             say(console, line)
@@ -166,7 +166,7 @@ def print_fleet_status(status: FleetStatus, console: Console) -> None:
     rows = [[db.member.label, db.head or "-", "-" if db.error else str(db.pending), db.summary()]
             for db in status.databases]
     if console.is_terminal:
-        _print_table(console, header, rows)
+        print_table(console, header, rows)
     else:
         for line in aligned([header, *rows]):
             say(console, line)

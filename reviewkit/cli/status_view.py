@@ -29,7 +29,7 @@ def print_status(report: StatusReport, console: Console) -> None:
     header, rows = _rows(report)
     lines: list[tuple[str, str | None]] = []
     if console.is_terminal:
-        _print_table(console, header, rows)
+        print_table(console, header, rows)
     else:
         lines += [(line, None) for line in aligned([header, *rows])]
     lines.append((f"database: {report.database or 'none (not created yet)'}", None))
@@ -90,7 +90,7 @@ def aligned(rows: list[list[str]]) -> list[str]:
             for row in rows]
 
 
-def _print_table(console: Console, header: list[str], rows: list[list[str]]) -> None:
+def print_table(console: Console, header: list[str], rows: list[list[str]]) -> None:
     """Print a rich table whose cells fold rather than end in an ellipsis: an id is never cut."""
     from rich.table import Table
     from rich.text import Text
