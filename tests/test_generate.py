@@ -178,6 +178,38 @@ def test_identity_outside_the_primary_key_is_refused_only_by_the_engines_that_ca
     assert accepted.returncode == 0, accepted.stderr
 
 
+def test_names_past_an_engines_limit_are_refused_and_names_at_it_are_kept(project, postgres_url, mysql_url):
+    """PostgreSQL keeps 63 bytes of a name (a longer one is cut, with a NOTICE only), MySQL 64 characters
+    (a longer one is refused): generate refuses what an engine would not keep, and what it lets
+    through the engines keep as written."""
+    config = project / "reviewkit.toml"
+    config.write_text(config.read_text().replace("approvals = 1", "approvals = 0").replace(
+        "high_risk_approvals = 2", "high_risk_approvals = 0"))
+    table, column, index = "t" * 63, "c" * 63, "i" * 63
+    (project / "models" / "schema.sql").write_text(
+        f"CREATE TABLE {table} (id bigint PRIMARY KEY, {column} text);\nCREATE INDEX {index} ON {table} ({column});\n")
+    made = run(project, "generate")
+    assert made.returncode == 0, made.stderr
+    for url in (postgres_url, mysql_url):
+        assert run(project, "apply", "--yes", "--database", url.raw).returncode == 0
+        drift = run(project, "drift", "--database", url.raw)
+        assert drift.returncode == 0 and "no differences" in drift.stdout, drift.stdout + drift.stderr
+
+    accented = "é" * 32  # 32 characters, 64 bytes
+    (project / "models" / "schema.sql").write_text(
+        f'CREATE TABLE {"u" * 64} (id bigint PRIMARY KEY);\nCREATE TABLE "{accented}" (id bigint PRIMARY KEY);\n'
+        f"CREATE TABLE {'v' * 65} (id bigint PRIMARY KEY);\n")
+    refused = run(project, "generate")
+    assert refused.returncode == 2, refused.stderr
+    lines = refused.stderr.splitlines()
+    assert lines[0] == "error: 4 objects of the models that an engine cannot hold:", refused.stderr
+    assert f"table {'u' * 64}: its name is 64 bytes long; PostgreSQL keeps 63 and cuts the rest" in refused.stderr
+    assert f"table {accented}: its name is 64 bytes long; PostgreSQL keeps 63" in refused.stderr
+    assert f"table {'v' * 65}: its name is 65 bytes long; PostgreSQL" in refused.stderr
+    assert f"table {'v' * 65}: its name is 65 characters long; MySQL/MariaDB refuses a name over 64" in refused.stderr
+    assert len(load_bundles(project / "bundles")) == 1  # nothing written
+
+
 def test_missing_config_and_unknown_bundle(project):
     result = run(Path("/"), "status")
     assert result.returncode == 2 and "reviewkit init" in result.stderr

@@ -114,6 +114,9 @@ class Compiler:
     type_names: ClassVar[dict[str, str]] = {}
     # What the engine stores instead, when it folds two portable types into one.
     stored_types: ClassVar[dict[str, str]] = {}
+    # The longest name the engine keeps as written (None: no limit), counted in bytes of UTF-8
+    # or in characters, and what it does with a longer one (said after the engine's title).
+    name_limit: ClassVar[tuple[int, str, str] | None] = None
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
@@ -502,6 +505,8 @@ class Compiler:
 
         for table in schema.tables:
             refusals += self._column_refusals(table)
+            if self.name_limit is not None:
+                refusals += self._name_refusals(table)
             check(self.check_table, table)
             for index in table.indexes:
                 check(self.check_index, table, index)
@@ -509,7 +514,29 @@ class Compiler:
                 check(self.check_foreign_key, schema, table, fk)
         if schema.views:
             check(self.check_views, schema)
+            if self.name_limit is not None:
+                refusals += self._long_names([("view", view.name, view.name) for view in schema.views])
         return refusals
+
+    def _name_refusals(self, table: Table) -> list[str]:
+        """Refuse the table's names the engine would not keep as written: its own, its columns', keys' and indexes'."""
+        keys = [*([table.primary_key] if table.primary_key else []), *table.uniques, *table.checks, *table.foreign_keys]
+        return self._long_names([
+            ("table", table.name, table.name),
+            *(("column", f"{table.name}.{column.name}", column.name) for column in table.columns),
+            *(("constraint", f"{key.name} on {table.name}", key.name) for key in keys),
+            *(("index", f"{index.name} on {table.name}", index.name) for index in table.indexes),
+        ])
+
+    def _long_names(self, named: list[tuple[str, str, str]]) -> list[str]:
+        """Return a refusal per (kind, how it is shown, name) whose name passes the engine's limit."""
+        limit, unit, fate = self.name_limit  # type: ignore[misc]
+        found = []
+        for kind, shown, name in named:
+            size = len(name) if unit == "characters" or name.isascii() else len(name.encode("utf-8"))
+            if size > limit:
+                found.append(f"{kind} {shown}: its name is {size} {unit} long; {self.title} {fate}")
+        return found
 
     def _column_refusals(self, table: Table) -> list[str]:
         found = []

@@ -53,6 +53,7 @@ def _restrict(action: str) -> str:
 
 
 class MySQLCompiler(Compiler):
+    name_limit = (64, "characters", "refuses a name over 64")
     type_names: ClassVar[dict[str, str]] = {
         "tinyint": "TINYINT",
         "smallint": "SMALLINT",

@@ -48,6 +48,9 @@ _DJANGO_POSITIVE = {"usmallint@django": "smallint", "uinteger@django": "integer"
 
 
 class PostgresCompiler(Compiler):
+    # PostgreSQL keeps the first 63 bytes of a longer name (NAMEDATALEN) with only a NOTICE:
+    # the database would then hold a name the models do not have.
+    name_limit = (63, "bytes", "keeps 63 and cuts the rest with only a NOTICE: the database would not match the models")
     type_names: ClassVar[dict[str, str]] = {
         "smallint": "SMALLINT",
         "integer": "INTEGER",
