@@ -210,6 +210,28 @@ def test_names_past_an_engines_limit_are_refused_and_names_at_it_are_kept(projec
     assert len(load_bundles(project / "bundles")) == 1  # nothing written
 
 
+def test_interval_and_inet_columns_on_the_engines_that_hold_them(project, postgres_url, sqlite_url):
+    """interval and inet are PostgreSQL's: SQLite keeps the declared name, MySQL has no such types."""
+    config = project / "reviewkit.toml"
+    config.write_text(config.read_text().replace("approvals = 1", "approvals = 0").replace(
+        "high_risk_approvals = 2", "high_risk_approvals = 0"))
+    (project / "models" / "schema.sql").write_text(
+        "CREATE TABLE jobs (id bigint PRIMARY KEY, every interval NOT NULL, host inet);\n")
+    refused = run(project, "generate")
+    assert refused.returncode == 2, refused.stderr
+    assert "column jobs.every: type interval has no faithful mapping in MySQL/MariaDB" in refused.stderr
+    assert "column jobs.host: type inet has no faithful mapping in MySQL/MariaDB" in refused.stderr
+    config.write_text(config.read_text().replace('dialects = ["postgres", "mysql", "sqlite"]',
+                                                 'dialects = ["postgres", "sqlite"]'))
+    made = run(project, "generate")
+    assert made.returncode == 0, made.stderr
+    assert '"every" INTERVAL NOT NULL' in load_bundles(project / "bundles")[0].script("postgres", "up")
+    for url in (postgres_url.raw, f"sqlite:///{sqlite_url.path}"):
+        assert run(project, "apply", "--yes", "--database", url).returncode == 0
+        drift = run(project, "drift", "--database", url)
+        assert drift.returncode == 0 and "no differences" in drift.stdout, drift.stdout + drift.stderr
+
+
 def test_missing_config_and_unknown_bundle(project):
     result = run(Path("/"), "status")
     assert result.returncode == 2 and "reviewkit init" in result.stderr

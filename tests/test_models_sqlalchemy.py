@@ -302,13 +302,25 @@ def test_module_that_fails_to_import(tmp_path: Path, forget_imports):
 
 
 def test_unsupported_type_names_the_column(tmp_path: Path, forget_imports):
+    write_module(tmp_path, "addresses", """
+        from sqlalchemy import Column, Integer, MetaData, Table
+        from sqlalchemy.dialects.postgresql import MACADDR
+        metadata = MetaData()
+        Table("hosts", metadata, Column("id", Integer, primary_key=True), Column("mac", MACADDR))
+    """)
+    with pytest.raises(ModelError, match=r"column hosts\.mac.*MACADDR"):
+        load_metadata("addresses:metadata", tmp_path)
+
+
+def test_interval_and_inet_are_postgresqls_own(tmp_path: Path, forget_imports):
     write_module(tmp_path, "intervals", """
         from sqlalchemy import Column, Integer, Interval, MetaData, Table
+        from sqlalchemy.dialects.postgresql import INET
         metadata = MetaData()
-        Table("jobs", metadata, Column("id", Integer, primary_key=True), Column("every", Interval))
+        Table("jobs", metadata, Column("id", Integer, primary_key=True), Column("every", Interval), Column("host", INET))
     """)
-    with pytest.raises(ModelError, match=r"column jobs\.every.*INTERVAL"):
-        load_metadata("intervals:metadata", tmp_path)
+    table = load_metadata("intervals:metadata", tmp_path).table("jobs")
+    assert [(c.name, c.type) for c in table.columns][1:] == [("every", "interval"), ("host", "inet")]
 
 
 @pytest.mark.parametrize(

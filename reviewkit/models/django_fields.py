@@ -8,9 +8,10 @@ engine's backend declares the field its own way, the type takes the `django` fla
 script declares what Django declares there. The positive integer fields are the unsigned
 kinds with that flavor (`uinteger@django`): `integer` with a `>= 0` check on PostgreSQL,
 `integer UNSIGNED` and the same check on MySQL and SQLite, each engine naming the check
-as it names Django's. A field type without a faithful portable type (`DurationField`, an
-`interval`; `GenericIPAddressField`, an `inet`), or a custom field that declares its own
-`db_type`, is a model error naming the model, the field and the type.
+as it names Django's. `DurationField` and `GenericIPAddressField` are PostgreSQL's `interval`
+and `inet`, flavored: Django declares them `bigint` (microseconds) and `char(39)` elsewhere.
+A custom field that declares its own `db_type` is a model error naming the model, the field
+and the type.
 
 Expressions (check conditions, index filters and expressions, `db_default`) are compiled
 by Django's own query compiler for SQLite, which needs no driver and no database, and
@@ -56,12 +57,12 @@ _TYPES = {
     "TextField": "text",
     "TimeField": "time",
     "UUIDField": "uuid@django",
+    "DurationField": "interval@django",
+    "GenericIPAddressField": "inet@django",
 }
 # What PostgreSQL calls the types that have no portable one, for the message.
 _UNMAPPED = {
-    "DurationField": "interval",
-    "GenericIPAddressField": "inet",
-    "IPAddressField": "inet",
+    "IPAddressField": "inet",  # removed in Django 1.9: GenericIPAddressField is its successor
 }
 AUTO_FIELDS = frozenset({"AutoField", "BigAutoField", "SmallAutoField"})
 # A key to a positive integer field: the field's integer without the check, UNSIGNED on MySQL

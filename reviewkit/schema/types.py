@@ -29,7 +29,7 @@ KINDS = (
     "numeric", "real", "double",
     "varchar", "char", "text", "boolean",
     "date", "time", "timetz", "timestamp", "timestamptz", "year",
-    "json", "jsonb", "uuid", "blob", "tsvector", "enum", "set",
+    "json", "jsonb", "uuid", "blob", "tsvector", "interval", "inet", "enum", "set",
 )
 
 # How many integer parameters each kind accepts.
@@ -87,6 +87,8 @@ _FROM_SQLGLOT: dict[T, tuple[str, bool]] = {
     T.JSON: ("json", False),
     T.JSONB: ("jsonb", False),
     T.UUID: ("uuid", False),
+    T.INTERVAL: ("interval", False),
+    T.INET: ("inet", False),
     T.VARBINARY: ("blob", False),
     T.BLOB: ("blob", False),
     T.TINYBLOB: ("blob", False),
@@ -99,7 +101,7 @@ _FROM_SQLGLOT: dict[T, tuple[str, bool]] = {
 # `usmallint@django`...: the positive integer fields themselves, with their `>= 0` check).
 FLAVORS: dict[str, frozenset[str]] = {
     "django": frozenset({"timestamptz", "double", "numeric", "jsonb", "uuid", "smallint", "integer", "bigint",
-                         "usmallint", "uinteger", "ubigint"}),
+                         "usmallint", "uinteger", "ubigint", "interval", "inet"}),
 }
 
 _TYPE_RE = re.compile(r"^([a-z]+)(?:\((\d+)(?:,(\d+))?\))?$")

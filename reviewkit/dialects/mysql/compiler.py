@@ -90,6 +90,8 @@ class MySQLCompiler(Compiler):
         # Django's declarations here (its `data_types`; UUID is MariaDB 10.7+'s own type).
         "timestamptz@django": "DATETIME(6)",
         "uuid@django": "UUID",
+        "interval@django": "BIGINT",  # a DurationField: microseconds
+        "inet@django": "CHAR(39)",  # a GenericIPAddressField: the address as text
         # A key to a positive integer field: the field's type without its check.
         "smallint@django": "SMALLINT UNSIGNED",
         "integer@django": "INT UNSIGNED",
@@ -105,6 +107,8 @@ class MySQLCompiler(Compiler):
         "array": "json",
         "timestamptz@django": "timestamp(6)",
         "uuid@django": "uuid",
+        "interval@django": "bigint",
+        "inet@django": "char(39)",
         "smallint@django": "usmallint",
         "integer@django": "uinteger",
         "bigint@django": "ubigint",

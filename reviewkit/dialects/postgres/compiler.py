@@ -79,6 +79,8 @@ class PostgresCompiler(Compiler):
         "uuid": "UUID",
         "blob": "BYTEA",
         "tsvector": "TSVECTOR",
+        "interval": "INTERVAL",
+        "inet": "INET",
         **_WIDER,
         **{flavored: stored.upper() for flavored, stored in _DJANGO_POSITIVE.items()},
     }

@@ -32,7 +32,7 @@ _KINDS = {
     "smallint": "smallint", "integer": "integer", "bigint": "bigint", "numeric": "numeric", "real": "real",
     "double precision": "double", "character varying": "varchar", "character": "char", "text": "text",
     "boolean": "boolean", "date": "date", "time": "time", "timestamp": "timestamp",
-    "json": "json", "jsonb": "jsonb", "uuid": "uuid", "bytea": "blob",
+    "json": "json", "jsonb": "jsonb", "uuid": "uuid", "bytea": "blob", "interval": "interval", "inet": "inet",
 }
 _NUMERIC_TYPES = {
     exp.DataType.Type.SMALLINT, exp.DataType.Type.INT, exp.DataType.Type.BIGINT,

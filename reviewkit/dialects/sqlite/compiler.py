@@ -58,6 +58,8 @@ _DJANGO = {
     "numeric": ("DECIMAL", "numeric"),
     "jsonb": ("TEXT", "text"),
     "uuid": ("CHAR(32)", "char(32)"),
+    "interval": ("BIGINT", "bigint"),  # a DurationField: microseconds
+    "inet": ("CHAR(39)", "char(39)"),  # a GenericIPAddressField: the address as text
 }
 _DJANGO_NOTES = {
     "timestamptz": "DATETIME, as Django declares a DateTimeField here; NUMERIC affinity: stored as the text Django writes",
@@ -65,6 +67,8 @@ _DJANGO_NOTES = {
     "numeric": "DECIMAL, as Django declares a DecimalField here; NUMERIC affinity: exact decimals are not kept",
     "jsonb": "TEXT with Django's CHECK (JSON_VALID(...) OR ... IS NULL)",
     "uuid": "CHAR(32), as Django declares a UUIDField here: 32 hex digits, TEXT affinity",
+    "interval": "BIGINT, as Django declares a DurationField here: microseconds",
+    "inet": "CHAR(39), as Django declares a GenericIPAddressField here",
 }
 _LITERALS = (exp.Literal, exp.Boolean, exp.Null, exp.Neg)
 # SQLite's own keywords for the moment of the insert, written bare.

@@ -1,8 +1,8 @@
 """Every field kind whose column Django declares, and a foreign key to each kind of primary key.
 
 Installed on all three engines: the types of `Kinds` are where Django's backends differ most
-(DateTimeField, DecimalField, FloatField, JSONField, UUIDField and the positive integer
-fields), and `Pointer` holds a key to each primary key kind (a key to a positive integer
+(DateTimeField, DecimalField, FloatField, JSONField, UUIDField, DurationField,
+GenericIPAddressField and the positive integer fields), and `Pointer` holds a key to each primary key kind (a key to a positive integer
 field is UNSIGNED on MySQL only).
 """
 
@@ -31,6 +31,8 @@ class Kinds(models.Model):  # the default primary key: a BigAutoField
     email = models.EmailField()
     url = models.URLField()
     upload = models.FileField()
+    span = models.DurationField(null=True)  # interval on PostgreSQL, bigint (microseconds) elsewhere
+    address = models.GenericIPAddressField(null=True)  # inet on PostgreSQL, char(39) elsewhere
 
 
 class SmallKey(models.Model):
