@@ -33,13 +33,9 @@ ENGINES = ("sqlite", "postgres", "mysql")
 @pytest.fixture(scope="session", autouse=True)
 def _cache_key_of_the_tests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Keep the verification cache's key (in XDG_CACHE_HOME) in the tests' own folder, never in the user's home."""
-    before = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
-    yield
-    if before is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = before
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg_cache")))
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,15 +46,10 @@ def _bytecode_kept_for_the_commands(tmp_path_factory: pytest.TempPathFactory) ->
     processes compiled reviewkit's modules again, 0.1-0.2 s apiece; an installed reviewkit
     has its bytecode. Nothing is written outside the tests' temporary folder.
     """
-    before = {name: os.environ.get(name) for name in ("PYTHONPYCACHEPREFIX", "PYTHONDONTWRITEBYTECODE")}
-    os.environ["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    yield
-    for name, value in before.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PYTHONPYCACHEPREFIX", str(tmp_path_factory.mktemp("pycache")))
+        env.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        yield
 
 
 def _server_url(dialect: str) -> DatabaseURL:

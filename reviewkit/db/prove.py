@@ -205,8 +205,7 @@ def replay(conn: Connection, chain: list[Bundle]) -> list[StepResult]:
     return results
 
 
-def run_step(conn: Connection, planned: PlannedStep, chain: list[Bundle] | None = None,
-             capacity: LockCapacity | None = None) -> StepResult:
+def run_step(conn: Connection, planned: PlannedStep, chain: list[Bundle], capacity: LockCapacity | None) -> StepResult:
     """Run one step's scripts, then compare the live schema with the one expected.
 
     With the server's lock table (`capacity`), a transaction that would not fit it commits in groups.
@@ -217,7 +216,7 @@ def run_step(conn: Connection, planned: PlannedStep, chain: list[Bundle] | None 
         where = f"{bundle.id}/{conn.dialect}/{direction}.sql"
         cuts = None
         if capacity is not None and lock_table is not None:
-            counter = lock_table.counter(schema_before(bundle, direction, chain or [bundle]))
+            counter = lock_table.counter(schema_before(bundle, direction, chain))
             cuts = partial(auto_cuts, counter=counter, capacity=capacity)
         try:
             statements = split_statements(bundle.script(conn.dialect, direction), conn.dialect)
