@@ -18,11 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from reviewkit.bundle import judging
 from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.store import load_bundles
 from reviewkit.bundle.verify_cache import CACHE_FILE, RACY_NS, open_cache
+from reviewkit.config import load_settings
+from reviewkit.db.status import collect_status
+from reviewkit.errors import IntegrityError
+from reviewkit.forked import ForkedCall
 from reviewkit.local_cache import FOLDER
 from reviewkit.signoff.keys import fingerprint_of_line
+from reviewkit.signoff.verify import verify_bundles
 
 SCRIPT = "0001_initial/postgres/up.sql"
 EDITED = "0001_initial/postgres/up.sql: changed since the bundle was sealed (sha256 differs)"
@@ -285,11 +291,82 @@ def test_nothing_changed_within_the_racy_window_is_kept(project, xdg):
     cache = open_cache(root, settings_bundles)
     bundle = load_bundles(settings_bundles, cache)[0]
     assert verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest) == []
-    assert "postgres/up.sql" not in cache.folder(bundle.path.name).new  # just written: not kept
+    assert "postgres/up.sql" not in cache.folder(bundle.path).new  # just written: not kept
 
     cache = open_cache(root, settings_bundles)
     cache.started += RACY_NS + 10**9  # the same files, seen by a run 3 s later
     assert verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest) == []
-    kept = cache.folder(bundle.path.name).new
+    kept = cache.folder(bundle.path).new
     assert kept["postgres/up.sql"].endswith(" " + bundle.manifest["files"]["postgres/up.sql"])
     assert kept["postgres/"].startswith(stat_key(bundle.path / "postgres") + "|")
+
+
+def _judging_beside(monkeypatch: pytest.MonkeyPatch, fork_from: int) -> list[int]:
+    """Make `judge_each` fork from `fork_from` bundles on; return the list each child started is counted in."""
+    started: list[int] = []
+
+    def counted(*args, **kwargs):
+        started.append(1)
+        return ForkedCall(*args, **kwargs)
+
+    monkeypatch.setattr(judging, "FORK_FROM_BUNDLES", fork_from)
+    monkeypatch.setattr(judging, "fork_helps", lambda: True)  # a one-CPU machine forks all the same here
+    monkeypatch.setattr(judging, "ForkedCall", counted)
+    return started
+
+
+def _verdicts(project, xdg) -> tuple[dict, list[dict], dict]:
+    """Return what verify and status find, in-process, and the cache they leave."""
+    settings = load_settings(project.root)
+    verified = verify_bundles(settings).to_dict()
+    status = [b.to_json() for b in collect_status(settings, None).bundles]
+    return verified, status, read_cache(project, xdg)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the platform cannot fork")
+def test_a_long_history_judged_half_in_a_forked_child_reads_as_in_one_process(signed, xdg, monkeypatch):
+    """The child judges bundle 2 and sends back what it found and what it confirmed of the cache."""
+    signed.add_high_risk_bundle()
+    signed.approve("2", "alice")
+    settle(signed.root / "bundles")
+    monkeypatch.chdir(signed.root)
+    in_one = _judging_beside(monkeypatch, 10**9)
+    warm = _verdicts(signed, xdg)  # kept: bundle 2's files too, now settled
+    assert warm[0]["ok"] is False and "0002_drop_phone: policy not met (risk high)" in warm[0]["problems"][0]
+    assert len(warm[2]["files"]["0002_drop_phone"]) > 10
+
+    beside = _judging_beside(monkeypatch, 2)
+    assert _verdicts(signed, xdg) == warm and beside == [1, 1] and in_one == []  # verify, then status
+
+    # The child's half changed: a script edited in place, a forged approval; it finds them, and keeps what still holds.
+    edit_in_place(signed.root / "bundles" / "0002_drop_phone" / "postgres" / "up.sql")
+    approvals = signed.root / "bundles" / "0002_drop_phone" / "approvals"
+    alice = json.loads((approvals / "alice.json").read_text())
+    (approvals / "bob.json").write_text(json.dumps(dict(alice, reviewer="bob", fingerprint=fingerprint_of_line(signed.public("bob")))))
+    found = _verdicts(signed, xdg)
+    problems = found[0]["problems"]
+    assert "0002_drop_phone/postgres/up.sql: changed since the bundle was sealed (sha256 differs)" in problems
+    assert "0002_drop_phone/approvals/bob.json: bad signature" in " ".join(problems)
+    assert beside == [1, 1, 1, 1]
+    _judging_beside(monkeypatch, 10**9)
+    assert _verdicts(signed, xdg) == found
+
+
+def test_a_forked_judge_that_fails_is_judged_again_here_and_fails_as_in_one_process(signed, monkeypatch):
+    signed.add_high_risk_bundle()
+    parent = os.getpid()
+    settings = load_settings(signed.root)
+    bundles = load_bundles(settings.bundles_dir)
+    judged_here: list[str] = []
+
+    def judge(bundle):
+        if os.getpid() == parent:
+            judged_here.append(bundle.id)
+        if bundle.number == 2:
+            raise IntegrityError(f"{bundle.id}: refused")
+        return bundle.id
+
+    started = _judging_beside(monkeypatch, 2)
+    with pytest.raises(IntegrityError, match="0002_drop_phone: refused"):
+        judging.judge_each(bundles, judge, open_cache(settings.root, settings.bundles_dir))
+    assert started == [1] and judged_here == ["0001_initial", "0002_drop_phone"]

@@ -129,7 +129,7 @@ def _walk(here: str, prefix: str, root: _Root, label: str, files: dict[str, str]
             files[rel] = entry.path
     if seen is not None and len(problems) == refused and not any(e.is_symlink() for e in entries):
         # Plain files and folders, nothing refused: the next run may take the listing as it is while the folder's stat is.
-        cache.folder(label).keep_listing(prefix.rstrip("/"), seen,
+        cache.folder(root.folder).keep_listing(prefix.rstrip("/"), seen,
                                          [e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in entries])
 
 
@@ -158,7 +158,7 @@ def verify_files(folder: Path, manifest: dict[str, Any], cache: VerifyCache | No
     digest = digest or compute_digest(manifest)
     cache = cache if cache is not None and cache.enabled else None
     if cache is not None and digest == manifest["digest"] and \
-            cache.folder(folder.name).vouches(str(folder), manifest["files"], _NOT_WALKED):
+            cache.folder(folder).vouches(manifest["files"], _NOT_WALKED):
         return []
     problems = _file_problems(folder, manifest, cache, digest)
     if problems and cache is not None and cache.trusted:
@@ -178,7 +178,7 @@ def _file_problems(folder: Path, manifest: dict[str, Any], cache: VerifyCache | 
             if f"{label}/{rel}" not in refused:
                 problems.append(f"{label}/{rel}: listed in the manifest but missing")
             continue
-        problem = _hash_problem(path, expected, label, rel, cache)
+        problem = _hash_problem(path, expected, folder, rel, cache)
         if problem:
             problems.append(f"{label}/{rel}: {problem}")
     problems += [f"{label}/{rel}: not listed in the manifest" for rel in found if rel not in listed]
@@ -187,10 +187,11 @@ def _file_problems(folder: Path, manifest: dict[str, Any], cache: VerifyCache | 
     return problems
 
 
-def _hash_problem(path: str, expected: str, label: str, rel: str, cache: VerifyCache | None) -> str | None:
-    """Return why a listed file does not match its sha256, or None; a file nobody may read is named too."""
+def _hash_problem(path: str, expected: str, folder: Path, rel: str, cache: VerifyCache | None) -> str | None:
+    """Return why listed file `rel` of `folder` (at `path`) does not match its sha256, or None; a file nobody may read
+    is named too."""
     try:
-        found = cache.folder(label).file_sha256(rel, path) if cache is not None else file_sha256(Path(path))
+        found = cache.folder(folder).file_sha256(rel) if cache is not None else file_sha256(Path(path))
     except OSError as err:
         return f"cannot read it ({err.strerror or err})"
     if found != expected:

@@ -83,7 +83,7 @@ def proof_states(bundle: Bundle, cache: VerifyCache | None = None) -> list[Proof
     `cache` may already know the bundle folder's listing, this run: then no `proofs/` there needs no look.
     """
     dialects = bundle.manifest["dialects"]
-    listed = cache.folder(bundle.path.name).confirmed_names("") if cache is not None and cache.enabled else None
+    listed = cache.folder(bundle.path).confirmed_names("") if cache is not None and cache.enabled else None
     if listed is not None and f"{PROOFS}/" not in listed:
         return [ProofState(dialect, "none", _label(bundle, dialect)) for dialect in dialects]
     folder = bundle.path / PROOFS

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from reviewkit.bundle.digest import APPROVALS, MANIFEST, compute_digest, manifest_bytes, sha256_hex, verify_files
 from reviewkit.bundle.manifest import BUNDLE_FORMAT as BUNDLE_FORMAT  # where the generator finds it
 from reviewkit.bundle.manifest import BUNDLE_ID, UnreadableJSON, check_manifest, json_from_bytes, read_json
+from reviewkit.bundle.verify_cache import shortener
 from reviewkit.errors import BundleNotFound, IntegrityError, OperationFailed
 from reviewkit.schema.state import Schema, schema_from_json
 
@@ -204,7 +205,7 @@ def read_bundle(path: Path, cache: VerifyCache | None = None) -> Bundle:
         return Bundle(path, manifest, checked_digest=compute_digest(manifest))
     where = f"{path.name}/{MANIFEST}"
     try:
-        with open(os.path.join(path, MANIFEST), "rb") as handle:
+        with open(cache.near(os.path.join(path, MANIFEST)), "rb") as handle:
             data = handle.read()
     except OSError:
         return read_bundle(path)  # read_manifest names the file and the reason
@@ -252,12 +253,13 @@ def bundle_folders(bundles_dir: Path) -> list[Path]:
     """
     with os.scandir(bundles_dir) as entries:
         names = sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+    near = shortener()
     for name in names:
         where = f"{bundles_dir.name}/{name}/"
         if not BUNDLE_ID.fullmatch(name):
             raise IntegrityError(f"{where} is not a bundle: bundle folders are named like 0003_add_email; "
                                  f"move anything else out of {bundles_dir.name}/")
-        if not os.path.isfile(os.path.join(bundles_dir, name, MANIFEST)):
+        if not os.path.isfile(near(os.path.join(bundles_dir, name, MANIFEST))):
             raise IntegrityError(f"{where} has no {MANIFEST}, so it is not a bundle: restore it from version "
                                  f"control, or remove the folder")
     return [bundles_dir / name for name in names]

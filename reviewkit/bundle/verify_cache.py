@@ -29,8 +29,9 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from reviewkit import __version__
@@ -63,14 +64,16 @@ class VerifyCache:
         self._new_files: dict[str, dict[str, str]] = {}
         self._new_facts: set[str] = set()
         self._folders: dict[str, KeptFolder] = {}
+        self.near = shortener()
 
-    def folder(self, bundle: str) -> KeptFolder:
-        """Return what is kept of bundle folder `bundle` (its name): its files and folders, by stat."""
-        kept = self._folders.get(bundle)
+    def folder(self, bundle: Path) -> KeptFolder:
+        """Return what is kept of the bundle folder at `bundle` (kept under its name): its files and folders, by stat."""
+        name = bundle.name
+        kept = self._folders.get(name)
         if kept is None:
-            old = self._old_files.get(bundle)
-            kept = self._folders[bundle] = KeptFolder(self, old if isinstance(old, dict) else {},
-                                                      self._new_files.setdefault(bundle, {}))
+            old = self._old_files.get(name)
+            kept = self._folders[name] = KeptFolder(self, old if isinstance(old, dict) else {},
+                                                    self._new_files.setdefault(name, {}), self.near(str(bundle)))
         return kept
 
     @contextmanager
@@ -104,6 +107,31 @@ class VerifyCache:
         message = b"".join(len(part).to_bytes(8, "big") + part for part in parts)
         return hmac.digest(self.secret or b"", message, "sha256").hex()
 
+    # -- across a fork --------------------------------------------------------------------
+
+    def confirmed(self) -> Confirmed:
+        """Return what this run has confirmed or found so far, for a parent process to `take`.
+
+        A forked child judging bundles sends it back: a folder whose entries all hold as
+        kept is named only (the parent has the same kept entries), the others' entries
+        are sent whole, with the facts.
+        """
+        unchanged, found = [], {}
+        for name, new in self._new_files.items():
+            if new == self._old_files.get(name):
+                unchanged.append(name)
+            else:
+                found[name] = new
+        return Confirmed(unchanged, found, self._new_facts)
+
+    def take(self, confirmed: Confirmed) -> None:
+        """Keep what a forked child confirmed or found, as if this process had."""
+        for name in confirmed.unchanged:
+            self._new_files.setdefault(name, {}).update(self._old_files[name])
+        for name, entries in confirmed.found.items():
+            self._new_files.setdefault(name, {}).update(entries)
+        self._new_facts |= confirmed.facts
+
     # -- writing --------------------------------------------------------------------------
 
     def save(self, complete: bool = False) -> None:
@@ -127,25 +155,37 @@ class VerifyCache:
             temporary.replace(self.path)
 
 
+@dataclass(frozen=True)
+class Confirmed:
+    """What a run confirmed or found of the cache (`VerifyCache.confirmed`)."""
+
+    unchanged: list[str]  # folders whose every kept entry was confirmed
+    found: dict[str, dict[str, str]]  # the other folders: their entries as this run found them
+    facts: set[str]
+
+
 class KeptFolder:
     """The entries of one bundle folder: `rel` -> "size mtime_ns ctime_ns inode device sha256" for a file,
-    `rel/` -> "size mtime_ns ctime_ns inode device|name\\0folder/\\0..." for a folder (its own entry: "/")."""
+    `rel/` -> "size mtime_ns ctime_ns inode device|name\\0folder/\\0..." for a folder (its own entry: "/").
 
-    __slots__ = ("cache", "old", "new")
+    `base` is the folder's path as the kernel takes it fastest (`VerifyCache.near`); `rel` paths are under it.
+    """
 
-    def __init__(self, cache: VerifyCache, old: dict, new: dict[str, str]) -> None:
-        self.cache, self.old, self.new = cache, old, new
+    __slots__ = ("cache", "old", "new", "base")
 
-    def kept_sha256(self, rel: str, path: str) -> str | None:
+    def __init__(self, cache: VerifyCache, old: dict, new: dict[str, str], base: str) -> None:
+        self.cache, self.old, self.new, self.base = cache, old, new, base
+
+    def kept_sha256(self, rel: str) -> str | None:
         """Return the sha256 kept for file `rel` when its stat is unchanged, else None; OSError as stat."""
         entry = self.old.get(rel) if self.cache.trusted else None
-        if entry.__class__ is not str or entry[:-65] != _stat_key(os.stat(path)):
+        if entry.__class__ is not str or entry[:-65] != _stat_key(os.stat(f"{self.base}/{rel}")):
             return None
         self.new[rel] = entry
         return entry[-64:]
 
-    def vouches(self, folder: str, listed: dict[str, str], skipped: frozenset[str]) -> bool:
-        """Return whether every folder and file under `folder` is as kept, and the files are exactly `listed`.
+    def vouches(self, listed: dict[str, str], skipped: frozenset[str]) -> bool:
+        """Return whether every folder and file of the bundle is as kept, and the files are exactly `listed`.
 
         `listed` maps each file (relative path) to its sha256; `skipped` are names the top
         folder holds that are not looked into (a folder's ends in "/"). One stat per folder and
@@ -153,7 +193,7 @@ class KeptFolder:
         """
         if not self.cache.trusted:
             return False
-        old, new, found = self.old, self.new, 0
+        old, new, folder, found = self.old, self.new, self.base, 0
         pending = [""]
         try:
             while pending:
@@ -181,33 +221,33 @@ class KeptFolder:
             return False
         return found == len(listed)
 
-    def file_sha256(self, rel: str, path: str) -> str:
-        """Return the sha256 of the file at `path`: kept, when its stat is unchanged, else read; OSError as reading."""
-        kept = self.kept_sha256(rel, path)
+    def file_sha256(self, rel: str) -> str:
+        """Return the sha256 of file `rel`: kept, when its stat is unchanged, else read; OSError as reading."""
+        kept = self.kept_sha256(rel)
         if kept is not None:
             return kept
-        with open(path, "rb") as handle:
+        with open(f"{self.base}/{rel}", "rb") as handle:
             seen = os.fstat(handle.fileno())  # before reading: a change while hashing gives the next run another stat
             sha = hashlib.file_digest(handle, "sha256").hexdigest()
         self._note(rel, seen, f" {sha}")
         return sha
 
-    def read_bytes(self, rel: str, path: str) -> tuple[bytes, str]:
-        """Return a small file's bytes and their sha256, keeping the sha256 for its stat; OSError as reading."""
-        with open(path, "rb") as handle:
+    def read_bytes(self, rel: str) -> tuple[bytes, str]:
+        """Return small file `rel`'s bytes and their sha256, keeping the sha256 for its stat; OSError as reading."""
+        with open(f"{self.base}/{rel}", "rb") as handle:
             seen = os.fstat(handle.fileno())
             data = handle.read()
         sha = hashlib.sha256(data).hexdigest()
         self._note(rel, seen, f" {sha}")
         return data, sha
 
-    def listing(self, rel: str, path: str) -> tuple[list[str] | None, os.stat_result]:
+    def listing(self, rel: str) -> tuple[list[str] | None, os.stat_result]:
         """Return the names kept for folder `rel` when its stat is unchanged (None otherwise), and its stat.
 
         A folder's name ends in "/". The stat is taken before the caller lists the folder, so that a name
         added meanwhile gives the next run another stat.
         """
-        seen = os.stat(path)
+        seen = os.stat(self._path(rel))
         key = rel + "/"
         entry = self.old.get(key) if self.cache.trusted else None
         if entry.__class__ is str:
@@ -217,17 +257,17 @@ class KeptFolder:
                 return (names.split("\0") if names else []), seen
         return None, seen
 
-    def names(self, rel: str, path: str) -> list[str] | None:
-        """Return the names of the files and folders in folder `rel` at `path`, sorted, kept while its stat is unchanged.
+    def names(self, rel: str) -> list[str] | None:
+        """Return the names of the files and folders in folder `rel`, sorted, kept while its stat is unchanged.
 
         A folder's name ends in "/"; a link counts as what it points to; anything else (a
         pipe, a broken link) is left out. None when there is no such folder.
         """
         try:
-            names, seen = self.listing(rel, path)
+            names, seen = self.listing(rel)
             if names is not None:
                 return names
-            with os.scandir(path) as found:
+            with os.scandir(self._path(rel)) as found:
                 entries = sorted(found, key=lambda e: e.name)
         except (FileNotFoundError, NotADirectoryError):
             return None
@@ -248,11 +288,30 @@ class KeptFolder:
         names = entry.partition("|")[2]
         return names.split("\0") if names else []
 
+    def _path(self, rel: str) -> str:
+        return f"{self.base}/{rel}" if rel else self.base
+
     def _note(self, key: str, seen: os.stat_result, value: str) -> None:
         """Keep what was found for a stat, unless it changed too recently to be told apart from a later change."""
         limit = self.cache.started - RACY_NS
         if self.cache.enabled and seen.st_mtime_ns < limit and seen.st_ctime_ns < limit:
             self.new[key] = _stat_key(seen) + value
+
+
+def shortener() -> Callable[[str], str]:
+    """Return a function giving a path under the working folder as relative to it, and any other path as it is.
+
+    The kernel looks each component of a path up again at every `stat` and `open`, and a
+    cached status makes some fifteen of them per bundle: from a project's root,
+    `bundles/0003_x/postgres/up.sql` costs about half what the same path from `/` costs
+    a few folders down (0.11 s against 0.19 s for 40,000 stats here).
+    """
+    try:
+        prefix = os.path.join(os.getcwd(), "")
+    except OSError:  # the working folder is gone: every path stays as it is
+        return lambda path: path
+    cut = len(prefix)
+    return lambda path: path[cut:] if path.startswith(prefix) and len(path) > cut else path
 
 
 def _stat_key(seen: os.stat_result) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviewkit.bundle.digest import verify_files
+from reviewkit.bundle.judging import judge_each
 from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
 from reviewkit.bundle.verify_cache import VerifyCache, open_cache
@@ -128,12 +129,16 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
             for original, squash in view.expanded.items():
                 explained.setdefault(squash.id, []).extend(explained.pop(original, []))
     states = ledger_view(rows or [], bundles).states
-    report = StatusReport(where, [])
     applied_runs = _applied_runs(rows) if rows is not None else None
-    for bundle in bundles:
-        report.bundles.append(_bundle_status(bundle, states, rows is not None, gate, cache))
-        report.bundles[-1].explanation = explained.get(bundle.id, [])
-        _add_data(report.bundles[-1], gate, bundle, applied_runs, states.get(bundle.id))
+
+    def judged(bundle: Bundle) -> BundleStatus:
+        status = _bundle_status(bundle, states, rows is not None, gate, cache)
+        _add_data(status, gate, bundle, applied_runs, states.get(bundle.id))
+        return status
+
+    report = StatusReport(where, judge_each(bundles, judged, cache))
+    for status in report.bundles:
+        status.explanation = explained.get(status.id, [])
     if report.bundles:
         report.bundles[-1].head = True
     if rows is not None:

@@ -226,7 +226,7 @@ def approval_files(bundle: Bundle, cache: VerifyCache | None = None) -> list[Pat
         if not folder.is_dir():
             return []
         return sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith(".") and p.is_file())
-    names = cache.folder(bundle.path.name).names(APPROVALS, str(folder)) or []
+    names = cache.folder(bundle.path).names(APPROVALS) or []
     return [folder / name for name in names if name.endswith(".json") and not name.startswith(".")]  # no "/": a file
 
 
@@ -293,7 +293,7 @@ def _known_signer(bundle: Bundle, path: Path, digest: str, reviewers: Reviewers,
     if reviewer is None:
         return None
     try:
-        sha = cache.folder(bundle.path.name).kept_sha256(f"{APPROVALS}/{path.name}", str(path))
+        sha = cache.folder(bundle.path).kept_sha256(f"{APPROVALS}/{path.name}")
     except OSError:
         return None
     if sha is None:
@@ -312,7 +312,7 @@ def _read_record(bundle: Bundle, path: Path, cache: VerifyCache | None = None) -
             record = read_json(path)
         else:
             try:
-                data, sha = cache.folder(bundle.path.name).read_bytes(f"{APPROVALS}/{path.name}", str(path))
+                data, sha = cache.folder(bundle.path).read_bytes(f"{APPROVALS}/{path.name}")
             except OSError:
                 record = read_json(path)  # it names why the file cannot be read
             else:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from reviewkit.bundle.judging import judge_each
 from reviewkit.bundle.proofs import ProofState, proof_states
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.bundle.verify_cache import VerifyCache, open_cache
@@ -95,17 +97,22 @@ def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | 
             bundles = [find_bundle(chain, ref)]
         path = resolve_reviewers_path(settings, reviewers)
         trusted = load_reviewers(path) if any(needs_reviewers(b, settings.policy) for b in bundles) else None
-        report = VerifyReport(path, [verify_bundle(b, settings, trusted, cache) for b in bundles], chain=chain)
+        verdicts = judge_each(bundles, partial(_verdict, settings=settings, reviewers=trusted, cache=cache), cache)
+        report = VerifyReport(path, [BundleReport(b, *verdict) for b, verdict in zip(bundles, verdicts, strict=True)],
+                              chain=chain)
     cache.save(complete=ref is None)
     return report
 
 
-def verify_bundle(bundle: Bundle, settings: Settings, reviewers: Reviewers | None,
-                  cache: VerifyCache | None = None) -> BundleReport:
-    """Return the report of one bundle: its files, its approvals and the policy."""
+def _verdict(bundle: Bundle, settings: Settings, reviewers: Reviewers | None,
+             cache: VerifyCache | None = None) -> tuple[PolicyResult, list[str], list[ProofState]]:
+    """Return what a BundleReport says of `bundle` beside the bundle itself: the policy, the problems, the proofs.
+
+    Its files, its approvals and the policy; the bundle is left out, as a forked child sends this back.
+    """
     policy = evaluate_with(bundle, settings.policy, reviewers, cache=cache)
     proofs = proof_states(bundle, cache)
     invalid = [f"{proof.file}: not a valid proof: {proof.detail}" for proof in proofs if proof.state == "invalid"]
     # A squash: the replaced bundles still here must be the ones its `replaces` names.
-    return BundleReport(bundle, policy, list(policy.problems) + invalid + replaced_problems(bundle, cache), proofs)
+    return policy, list(policy.problems) + invalid + replaced_problems(bundle, cache), proofs
 
