@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -176,12 +177,12 @@ def verify_cmd(
     settings = load_settings()
     from reviewkit.signoff.verify import verify_bundles
 
-    report = verify_bundles(settings, bundle, reviewers, use_cache=not no_cache)
+    ledger = None
     if database is not None:
         from reviewkit.db.status import database_ledger_problems
 
-        report.problems.extend(database_ledger_problems(settings, database, report.chain))
-    render_verify(report, json_output)
+        ledger = partial(database_ledger_problems, settings, database)
+    render_verify(verify_bundles(settings, bundle, reviewers, use_cache=not no_cache, also=ledger), json_output)
 
 
 def render_verify(report: VerifyReport, json_output: bool) -> None:

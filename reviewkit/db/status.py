@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from reviewkit.bundle.digest import verify_files
-from reviewkit.bundle.judging import judge_each
+from reviewkit.bundle.judging import judge_beside
 from reviewkit.bundle.proofs import proof_states
 from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
 from reviewkit.bundle.verify_cache import VerifyCache, open_cache
@@ -16,7 +17,7 @@ from reviewkit.db.ledger import BundleState, LedgerRow, failed_statement, ledger
 from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.connection import Connection
+from reviewkit.dialects.connection import Connection, DatabaseURL
 from reviewkit.errors import ReviewkitError
 from reviewkit.plural import first_statements
 from reviewkit.signoff.gate import ApprovalGate, PolicyGate, approval_gate
@@ -111,63 +112,50 @@ def collect_status(settings: Settings, database: str | None, reviewers: str | No
     """Return the status of every bundle, and of the database when one is reachable.
 
     `reviewers` is `--reviewers`: the trusted reviewers file the approvals are checked against.
+    The database's ledger is read while the bundles are judged (`judge_beside`).
     """
     cache = open_cache(settings.root, settings.bundles_dir)
     gate = approval_gate(settings, reviewers, cache)
     bundles = load_bundles(settings.bundles_dir, cache)
-    conn = open_database(target_url(settings, database), create=False)
-    rows: list[LedgerRow] | None = None
-    where = None
-    explained: dict[str, list[str]] = {}
-    if conn is not None:
-        with conn:
-            where = conn.url.redacted()
-            rows = read_rows(conn)
-            view = ledger_view(rows, bundles)
-            explained = _half_applied(conn, view.chain, view.states)
-            # A replaced bundle this database is part-way through shows under the squash that stands for it.
-            for original, squash in view.expanded.items():
-                explained.setdefault(squash.id, []).extend(explained.pop(original, []))
-    states = ledger_view(rows or [], bundles).states
-    applied_runs = _applied_runs(rows) if rows is not None else None
-
-    def judged(bundle: Bundle) -> BundleStatus:
-        status = _bundle_status(bundle, states, rows is not None, gate, cache)
-        _add_data(status, gate, bundle, applied_runs, states.get(bundle.id))
-        return status
-
-    report = StatusReport(where, judge_each(bundles, judged, cache))
-    for status in report.bundles:
-        status.explanation = explained.get(status.id, [])
-    if report.bundles:
-        report.bundles[-1].head = True
-    if rows is not None:
-        report.ledger_problems = ledger_problems(rows, bundles)
+    url = target_url(settings, database)
+    judged = partial(_bundle_status, gate=gate, cache=cache)
+    statuses, ledger = judge_beside(bundles, judged, cache, partial(_read_ledger, url, bundles))
+    if ledger.rows is not None:
+        states = ledger_view(ledger.rows, bundles).states
+        applied_runs = _applied_runs(ledger.rows)
+        for bundle, status in zip(bundles, statuses, strict=True):
+            _add_state(status, bundle, states.get(bundle.id, BundleState("pending")), applied_runs)
+    for status in statuses:
+        status.explanation = ledger.explained.get(status.id, [])
+    if statuses:
+        statuses[-1].head = True
     cache.save(complete=True)
-    return report
+    return StatusReport(ledger.where, statuses, ledger.problems)
 
 
-def _add_data(status: BundleStatus, gate: ApprovalGate, bundle: Bundle, applied_runs: dict[str, LedgerRow] | None,
-              state: BundleState | None) -> None:
-    """Fill in the approvals and the ledger's facts as data, beside the words the table shows.
+@dataclass
+class _Ledger:
+    """What a database's ledger says of the bundles (nothing, when there is no database)."""
 
-    `applied_runs` is each bundle's latest run that applied it (`_applied_runs`), None without a database.
-    """
-    if isinstance(gate, PolicyGate):
-        result = gate.result(bundle)
-        # Only a "valid" approval counts; the others say why not (stale, unknown key, duplicate key, ...).
-        status.approval_files = [{"reviewer": c.reviewer, "fingerprint": c.fingerprint, "state": c.status,
-                                  "file": c.file} for c in result.checks]
-        status.approvals_required, status.approvals_met = result.needed, result.met
-    if applied_runs is None or state is None or state.row is None:
-        return
-    row = state.row
-    status.last_run = {"direction": row.direction, "status": row.status, "started_at": row.started_at,
-                       "finished_at": row.finished_at, "by": row.applied_by, "statements_done": row.statements_done,
-                       "statements_total": row.statements_total, "error": row.error}
-    applied = applied_runs.get(bundle.id)
-    if state.is_applied and applied is not None:  # a failed rollback after the run that applied it leaves it applied
-        status.applied_at, status.applied_by = applied.finished_at, applied.applied_by
+    where: str | None = None  # the database, its password left out
+    rows: list[LedgerRow] | None = None
+    explained: dict[str, list[str]] = field(default_factory=dict)  # a half-applied bundle: what took effect
+    problems: list[str] = field(default_factory=list)
+
+
+def _read_ledger(url: DatabaseURL, bundles: list[Bundle]) -> _Ledger:
+    """Read the ledger of the database at `url` (none there: an empty `_Ledger`) and judge it against `bundles`."""
+    conn = open_database(url, create=False)
+    if conn is None:
+        return _Ledger()
+    with conn:
+        rows = read_rows(conn)
+        view = ledger_view(rows, bundles)
+        explained = _half_applied(conn, view.chain, view.states)
+        # A replaced bundle this database is part-way through shows under the squash that stands for it.
+        for original, squash in view.expanded.items():
+            explained.setdefault(squash.id, []).extend(explained.pop(original, []))
+        return _Ledger(conn.url.redacted(), rows, explained, ledger_problems(rows, bundles))
 
 
 def _applied_runs(rows: list[LedgerRow]) -> dict[str, LedgerRow]:
@@ -211,8 +199,8 @@ def database_ledger_problems(settings: Settings, database: str, bundles: list[Bu
     return ledger_problems(rows, bundles)
 
 
-def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool, gate: ApprovalGate,
-                   cache: VerifyCache | None = None) -> BundleStatus:
+def _bundle_status(bundle: Bundle, gate: ApprovalGate, cache: VerifyCache | None = None) -> BundleStatus:
+    """Return what the bundle itself says: its files, approvals and proofs (the database's part is `_add_state`'s)."""
     m = bundle.manifest
     status = BundleStatus(bundle.id, m["created_at"], m["author"], bundle.risk_level, gate.summary(bundle), None,
                           replaces=bundle.replaced_ids)
@@ -224,13 +212,24 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
         status.proofs[proof.dialect] = proof.state
         if proof.state == "invalid":
             status.flags.append(f"{proof.file}: not a valid proof: {proof.detail}")
-    if not with_db:
-        return status
-    state = states.get(bundle.id, BundleState("pending"))
+    if isinstance(gate, PolicyGate):
+        result = gate.result(bundle)
+        # Only a "valid" approval counts; the others say why not (stale, unknown key, duplicate key, ...).
+        status.approval_files = [{"reviewer": c.reviewer, "fingerprint": c.fingerprint, "state": c.status,
+                                  "file": c.file} for c in result.checks]
+        status.approvals_required, status.approvals_met = result.needed, result.met
+    return status
+
+
+def _add_state(status: BundleStatus, bundle: Bundle, state: BundleState, applied_runs: dict[str, LedgerRow]) -> None:
+    """Fill in where the bundle stands in the database, in words and as data.
+
+    `applied_runs` is each bundle's latest run that applied it (`_applied_runs`).
+    """
     status.state = state.state
     row = state.row
     if row is None:
-        return status
+        return
     if state.state in ("applied", "faked", "rolled back"):
         status.detail = f"{(row.finished_at or '')[:16].replace('T', ' ')} by {row.applied_by}"
         if state.via:
@@ -241,7 +240,12 @@ def _bundle_status(bundle: Bundle, states: dict[str, BundleState], with_db: bool
     elif state.state == "partial":
         rest = [i for i in bundle.replaced_ids if i not in state.via]
         status.detail = f"{', '.join(state.via)} applied of the {len(bundle.replaces)} it replaces; apply runs {', '.join(rest)}"
-    return status
+    status.last_run = {"direction": row.direction, "status": row.status, "started_at": row.started_at,
+                       "finished_at": row.finished_at, "by": row.applied_by, "statements_done": row.statements_done,
+                       "statements_total": row.statements_total, "error": row.error}
+    applied = applied_runs.get(bundle.id)
+    if state.is_applied and applied is not None:  # a failed rollback after the run that applied it leaves it applied
+        status.applied_at, status.applied_by = applied.finished_at, applied.applied_by
 
 
 def failure_detail(row: LedgerRow, transactional: bool) -> str:

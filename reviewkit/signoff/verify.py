@@ -10,13 +10,14 @@ The report is plain data: callers may append problems of their own (the ledger's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from reviewkit.bundle.judging import judge_each
+from reviewkit.bundle.judging import judge_beside
 from reviewkit.bundle.proofs import ProofState, proof_states
 from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
 from reviewkit.bundle.verify_cache import VerifyCache, open_cache
@@ -84,11 +85,13 @@ class VerifyReport:
         }
 
 
-def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | None = None,
-                   use_cache: bool = True) -> VerifyReport:
+def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | None = None, use_cache: bool = True,
+                   also: Callable[[list[Bundle]], list[str]] | None = None) -> VerifyReport:
     """Verify the bundle `ref` (all bundles when None) against the reviewers file and the policy.
 
     `use_cache` False (`--no-cache`) reads and checks everything again, keeping what it finds.
+    `also` finds problems of no single bundle, given the whole chain (a database's ledger,
+    for `verify --database`): it runs while the bundles are judged (`judge_beside`).
     """
     cache = open_cache(settings.root, settings.bundles_dir)
     with cache.distrusted() if not use_cache else nullcontext():
@@ -97,9 +100,10 @@ def verify_bundles(settings: Settings, ref: str | None = None, reviewers: str | 
             bundles = [find_bundle(chain, ref)]
         path = resolve_reviewers_path(settings, reviewers)
         trusted = load_reviewers(path) if any(needs_reviewers(b, settings.policy) for b in bundles) else None
-        verdicts = judge_each(bundles, partial(_verdict, settings=settings, reviewers=trusted, cache=cache), cache)
+        judged = partial(_verdict, settings=settings, reviewers=trusted, cache=cache)
+        verdicts, problems = judge_beside(bundles, judged, cache, partial(also or (lambda _: []), chain))
         report = VerifyReport(path, [BundleReport(b, *verdict) for b, verdict in zip(bundles, verdicts, strict=True)],
-                              chain=chain)
+                              problems, chain)
     cache.save(complete=ref is None)
     return report
 
