@@ -16,7 +16,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
-from functools import partial
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -39,49 +38,27 @@ def fork_helps() -> bool:
 class ForkedCall(Generic[T]):
     """A call running in a child process; `result()` waits for it. Use it as a context manager,
     so that the child is always waited for (killed first when its answer is no longer wanted).
-
-    A child can be started before what its call reads is ready: it runs `prepare` (imports,
-    say) at once, and a `held` call waits until `release()`.
     """
 
-    def __init__(self, call: Callable[[], T], prepare: Callable[[], object] | None = None, held: bool = False) -> None:
+    def __init__(self, call: Callable[[], T]) -> None:
         self._call = call
         self._outcome: _Outcome | None = None
         read_end, write_end = os.pipe()
-        gate_read, gate_write = os.pipe() if held else (None, None)
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's code
             code = 1
             try:
                 os.close(read_end)
-                if gate_write is not None:
-                    os.close(gate_write)  # so that the parent's end closing, even by its death, is seen
-                _send(write_end, _run(partial(_when_released, call, prepare, gate_read)))
+                _send(write_end, _run(call))
                 code = 0
             finally:
                 os._exit(code)
         os.close(write_end)
-        if gate_read is not None:
-            os.close(gate_read)
         self._pid: int | None = pid
         self._read_end = read_end
-        self._gate = gate_write
-
-    def release(self) -> None:
-        """Let a held call run: what it reads is ready."""
-        if self._gate is None:
-            return
-        try:
-            os.write(self._gate, b"go")
-        except BrokenPipeError:
-            pass  # the child is gone already: `result()` asks the question here
-        finally:
-            os.close(self._gate)
-            self._gate = None
 
     def result(self) -> T:
-        """Return what the call returned, or raise what it raised (a held call is released first)."""
-        self.release()
+        """Return what the call returned, or raise what it raised."""
         if self._outcome is None:
             self._outcome = self._receive()
         ok, value = self._outcome
@@ -109,23 +86,12 @@ class ForkedCall(Generic[T]):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._gate is not None:  # a held call that will never run
-            os.close(self._gate)
-            self._gate = None
         if self._pid is not None:  # the answer was not asked for: the caller failed on its own
             try:
                 os.kill(self._pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self._reap()
-
-
-def _when_released(call: Callable[[], T], prepare: Callable[[], object] | None, gate: int | None) -> T:
-    if prepare is not None:
-        prepare()
-    if gate is not None and not os.read(gate, 2):
-        os._exit(1)  # the parent went away, or gave up, without releasing the call: nobody waits for it
-    return call()
 
 
 def _run(call: Callable[[], object]) -> _Outcome:

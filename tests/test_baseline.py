@@ -289,7 +289,7 @@ def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
 
     def write_checked(read_back, warn):
         monkeypatch.setattr(baseline_bundle, "_read_back", read_back)  # what the one-process way calls
-        with ForkedCall(read_back, held=True) if forked else nullcontext() as reader:
+        with ForkedCall(read_back) if forked else nullcontext() as reader:
             baseline_bundle._write_checked(None, generator.GenerateOptions(), NoDifference(), Schema(), reader, warn)
 
     monkeypatch.setattr(generator, "plan_bundle", refuse_the_bundle)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
@@ -69,55 +68,3 @@ def test_fork_helps_only_with_one_thread_and_a_second_cpu(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
     monkeypatch.setattr("threading.active_count", lambda: 2)
     assert not fork_helps()
-
-
-def test_a_held_call_runs_once_released_after_what_it_prepared(tmp_path):
-    ready = tmp_path / "ready.txt"
-    prepared = []
-    with ForkedCall(lambda: (prepared, ready.read_text()), prepare=lambda: prepared.append("imported"),
-                    held=True) as child:
-        ready.write_text("written after the fork")
-        child.release()
-        assert child.result() == (["imported"], "written after the fork")
-    assert prepared == []  # prepared in the child, not here
-
-
-def test_a_held_call_never_released_is_ended_with_its_caller(tmp_path):
-    with pytest.raises(KeyError), ForkedCall(lambda: "never", held=True) as child:
-        pid = child._pid
-        raise KeyError("the models could not be written")
-    assert _gone(pid)
-
-
-def test_a_held_call_whose_caller_died_ends_by_itself():
-    """The child waits at the gate; when the process holding its other end goes, so does the child."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # a parent that starts a held child, reports its pid and dies without releasing it
-        try:
-            child = ForkedCall(lambda: "never", held=True)
-            os.write(write_end, str(child._pid).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    grandchild = int(os.read(read_end, 32))
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    for _ in range(100):  # it is not our child: poll until it has ended
-        if _ended(grandchild):
-            break
-        time.sleep(0.02)
-    else:
-        pytest.fail("the held child outlived its parent")
-
-
-def _ended(pid: int) -> bool:
-    """Tell whether a process that is not our child has ended (gone, or a zombie its new parent has not reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False

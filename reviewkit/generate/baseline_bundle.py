@@ -1,8 +1,8 @@
 """What `baseline` writes once it has read the live schema: the model file, the proof that it reads back to
 that schema, and bundle 0001 (`reviewkit.generate.baseline` reads the database).
 
-Reading the models back and planning the bundle are the two largest parts of a baseline of
-a large schema: with a second core they run side by side (`_write_checked`).
+Writing the models and reading them back, and planning the bundle, are the two largest parts
+of a baseline of a large schema: with a second core they run side by side (`_write_checked`).
 """
 
 from __future__ import annotations
@@ -46,28 +46,33 @@ def write_baseline(
     """Write `with_queries` (the live schema, with the views' queries) as models at `out` and as bundle 0001."""
     written = _portable_names(with_queries)
     check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
-    with _reader_beside(settings, written, check) as reader:
-        text = models_ddl(written, settings.models_dialect, url.redacted())
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        if reader is not None:
-            reader.release()  # the models are written: the child reads them back while this process plans
-        try:
-            if out not in _model_files(settings):
-                raise UsageError(f"{shown_path(out, settings)} is not matched by models = {list(settings.models)}, so "
-                                 "generate would not read it; choose a path the models setting matches")
+    write_models = partial(_write_models, settings, written, out, url.redacted())
+    try:
+        with _reader_beside(settings, written, check, write_models) as reader:
+            if reader is None:
+                write_models()
             from reviewkit.generate.generator import GenerateOptions  # the planning's: loaded beside the child
 
             options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
             bundle = _write_checked(settings, options, check, written, reader, warn)
-        except BaseException:
-            out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete
-            raise
+    except BaseException:
+        out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete (the child is gone by now)
+        raise
     if bundle is None:  # the database has no table and no view
         out.unlink(missing_ok=True)
         raise UsageError(f"database {url.redacted()} has no tables or views: there is nothing to baseline; "
                          "start with `reviewkit generate`")
     return bundle
+
+
+def _write_models(settings: Settings, written: Schema, out: Path, source: str) -> None:
+    """Write `written` as the model file `out`; refuse a path the models setting does not match."""
+    text = models_ddl(written, settings.models_dialect, source)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    if out not in _model_files(settings):
+        raise UsageError(f"{shown_path(out, settings)} is not matched by models = {list(settings.models)}, so "
+                         "generate would not read it; choose a path the models setting matches")
 
 
 def models_ddl(schema: Schema, dialect: str, source: str) -> str:
@@ -144,21 +149,22 @@ def _read_back(settings: Settings, written: Schema, check: _GivesBack | None = N
 
 
 @contextmanager
-def _reader_beside(settings: Settings, written: Schema, check: _GivesBack) -> Iterator[ForkedCall[_ReadBack] | None]:
-    """Start the child that will read the models back, where a second core helps (else yield None).
-
-    It starts before the models are written, and loads the model reader meanwhile; it reads
-    the models once `release()` says they are there.
-    """
+def _reader_beside(settings: Settings, written: Schema, check: _GivesBack,
+                   write_models: Callable[[], None]) -> Iterator[ForkedCall[_ReadBack] | None]:
+    """Start a child that writes the models (`write_models`) and reads them back while this process plans the bundle,
+    where a second core helps; else yield None."""
     if not fork_helps():
         yield None
         return
-    with ForkedCall(partial(_read_back, settings, written, check), prepare=_load_model_reader, held=True) as child:
+    call = partial(_written_and_read_back, write_models, settings, written, check)
+    with ForkedCall(call) as child:
         yield child
 
 
-def _load_model_reader() -> None:
-    import reviewkit.models.ddl  # noqa: F401 - imported for the read-back to come
+def _written_and_read_back(write_models: Callable[[], None], settings: Settings, written: Schema,
+                           check: _GivesBack) -> _ReadBack:
+    write_models()
+    return _read_back(settings, written, check)
 
 
 @dataclass(frozen=True)
@@ -205,8 +211,8 @@ def _write_checked(
     """Write the bundle of the models, once they are known to give the live schema back.
 
     Reading the models back and planning the bundle are the two largest parts of a baseline
-    of a large schema. With a second core, a forked child (`reader`) reads the models back
-    and compares them with the live schema, while this process plans the bundle from the
+    of a large schema. With a second core, a forked child (`reader`) writes the models, reads
+    them back and compares them with the live schema, while this process plans the bundle from the
     schema the models were written from and writes it beside its place: the models give that
     very schema back in most cases (the child says whether they do), and then the bundle
     is put in place; otherwise they are compared and the bundle planned again from the
@@ -220,7 +226,6 @@ def _write_checked(
         models = written if back.models is None else back.models
         _checked(back, check.differences(models), check, warn)
         return _written(plan_bundle(settings, replace(options, models=models)), settings)
-    reader.release()  # the models are written (write_baseline has released it already)
     staged = None
     try:
         planned = plan_bundle(settings, replace(options, models=written, beside=False))  # the reader has the other CPU
