@@ -29,6 +29,7 @@ from reviewkit.forked import ForkedCall
 from reviewkit.local_cache import FOLDER
 from reviewkit.signoff.keys import fingerprint_of_line
 from reviewkit.signoff.verify import verify_bundles
+from tests.signoff_support import SHOP
 
 SCRIPT = "0001_initial/postgres/up.sql"
 EDITED = "0001_initial/postgres/up.sql: changed since the bundle was sealed (sha256 differs)"
@@ -302,7 +303,7 @@ def test_nothing_changed_within_the_racy_window_is_kept(project, xdg):
 
 
 def _judging_beside(monkeypatch: pytest.MonkeyPatch, fork_from: int) -> list[int]:
-    """Make `judge_each` fork from `fork_from` bundles on; return the list each child started is counted in."""
+    """Make `judge_beside` fork from `fork_from` bundles on; return the list each child started is counted in."""
     started: list[int] = []
 
     def counted(*args, **kwargs):
@@ -368,5 +369,25 @@ def test_a_forked_judge_that_fails_is_judged_again_here_and_fails_as_in_one_proc
 
     started = _judging_beside(monkeypatch, 2)
     with pytest.raises(IntegrityError, match="0002_drop_phone: refused"):
-        judging.judge_each(bundles, judge, open_cache(settings.root, settings.bundles_dir))
+        judging.judge_beside(bundles, judge, open_cache(settings.root, settings.bundles_dir), lambda: None)
     assert started == [1] and judged_here == ["0001_initial", "0002_drop_phone"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the platform cannot fork")
+def test_a_squash_judged_in_a_forked_child_keeps_what_it_found_of_its_originals(signed, xdg, monkeypatch):
+    """The squash checks the bundles it replaces, still in the folder: the child sends back their folders too."""
+    signed.add_high_risk_bundle()
+    (signed.root / "models" / "schema.sql").write_text(SHOP.replace(", phone text", ", phone text, fax text"))
+    signed.ok("generate", "--no-input", "add_fax")
+    signed.ok("squash", "2", "3", "tidy")
+    settle(signed.root / "bundles")
+    monkeypatch.chdir(signed.root)
+    _judging_beside(monkeypatch, 10**9)
+    warm = _verdicts(signed, xdg)
+    assert {"0002_drop_phone", "0003_add_fax"} <= set(warm[2]["files"])  # the originals' folders are kept
+
+    edit_in_place(signed.root / "bundles" / "0003_add_fax" / "postgres" / "up.sql")
+    one_process = _verdicts(signed, xdg)
+    assert "0003_add_fax/postgres/up.sql: changed since the bundle was sealed (sha256 differs)" in one_process[0]["problems"]
+    started = _judging_beside(monkeypatch, 1)  # the squash may be judged by either process
+    assert _verdicts(signed, xdg) == one_process and started == [1, 1]

@@ -31,11 +31,6 @@ T = TypeVar("T")
 FORK_FROM_BUNDLES = 1_000
 
 
-def judge_each(bundles: list[Bundle], judge: Callable[[Bundle], R], cache: VerifyCache) -> list[R]:
-    """Return `judge(bundle)` for each bundle, in order, the second CPU helping where it can (`judge_beside`)."""
-    return judge_beside(bundles, judge, cache, lambda: None)[0]
-
-
 def judge_beside(bundles: list[Bundle], judge: Callable[[Bundle], R], cache: VerifyCache,
                  meanwhile: Callable[[], T]) -> tuple[list[R], T]:
     """Return `judge(bundle)` for each bundle, in order, and what `meanwhile()` returned.
