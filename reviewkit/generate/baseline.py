@@ -12,7 +12,7 @@ imported, with the parser and the compilers, while the server answers the catalo
 queries sent ahead (`Connection.prefetch`): on a large schema the server's part of
 reading the catalog takes about as long as loading them. What only the bundle's planning
 needs (`generator`, the lint rules, the other engines' compilers) is loaded by that
-planning, beside the forked child that reads the models back.
+planning, beside the forked child that writes the models and reads them back.
 """
 
 from __future__ import annotations
