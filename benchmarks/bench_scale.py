@@ -11,7 +11,12 @@ Run from anywhere (standard library, plus reviewkit and its dependencies):
 and cached (the verification cache an earlier run left).
 
 Every measure is one whole `python -m reviewkit ...` process, timed by wall clock, with its
-peak resident memory (the child's own `ru_maxrss`, from `os.wait4`). See benchmarks/README.md.
+peak resident memory (the child's own `ru_maxrss`, from `os.wait4`: the largest single
+process). `generate` writes dialects in forked children, so each generate step runs once
+more, untimed, while the memory of the whole process tree is sampled every 50 ms (the sum
+of each process's proportional set size, PSS, which splits a page shared by several
+processes among them): the "tree MB" column, which the 1 GB target is judged on. See
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -66,6 +73,53 @@ def run_measured(argv: list[str], cwd: Path, what: str) -> tuple[float, float, s
     if child.returncode != 0:
         raise SystemExit(f"{what} failed in {cwd} (exit {child.returncode}):\n{stdout[-2000:]}{stderr[-2000:]}")
     return elapsed, usage.ru_maxrss / 1024, stdout  # Linux reports kilobytes
+
+
+def tree_peak_mb(argv: list[str], cwd: Path, what: str) -> float | None:
+    """Run `argv` once (untimed); return the peak PSS of it and its descendants, in MB (None without /proc)."""
+    if not Path("/proc/self/smaps_rollup").exists():
+        return None
+    child = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, env=child_env())
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], sum(_pss_kb(pid) for pid in _tree(child.pid)))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = child.communicate()
+    done.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise SystemExit(f"{what} failed in {cwd} (exit {child.returncode}):\n{stderr.decode()[-2000:]}")
+    return peak[0] / 1024
+
+
+def _tree(pid: int) -> list[int]:
+    """Return `pid` and every process descended from it (forked from its main thread, as reviewkit forks)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            pending += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except OSError:
+            pass  # it ended meanwhile
+    return found
+
+
+_PSS = re.compile(r"^Pss:\s+(\d+) kB", re.MULTILINE)
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        match = _PSS.search(Path(f"/proc/{pid}/smaps_rollup").read_text())
+    except OSError:
+        return 0  # ended meanwhile
+    return int(match.group(1)) if match else 0
 
 
 def child_env() -> dict[str, str]:
@@ -128,12 +182,14 @@ def generate_row(base: Path, label: str, state: Path, tables: int, expected: str
             raise SystemExit(f"generate {label} at {tables} tables: expected {expected!r}, got:\n{stdout[:1000]}")
 
     times, peak = best_and_peak(reviewkit("generate", "--no-input"), fresh_copy, repeat, f"generate {label}", check)
+    tree = tree_peak_mb(reviewkit("generate", "--no-input"), fresh_copy(repeat), f"generate {label} (memory run)")
     best = min(times)
     status = "-"
     if tables == GENERATE_TARGET[0]:
-        status = "OK" if best <= GENERATE_TARGET[1] and peak <= GENERATE_TARGET[2] else "SLOW"
+        held = tree if tree is not None else peak
+        status = "OK" if best <= GENERATE_TARGET[1] and held <= GENERATE_TARGET[2] else "SLOW"
     return (f"generate {label}", f"{tables} tables", f"{best:.2f}", f"{statistics.median(times):.2f}",
-            f"{best / tables * 1000:.2f}", f"{peak:.0f}", status)
+            f"{best / tables * 1000:.2f}", f"{peak:.0f}", "-" if tree is None else f"{tree:.0f}", status)
 
 
 # -- status and verify over many bundles --------------------------------------------------
@@ -196,7 +252,7 @@ def bundle_rows(root: Path, count: int, repeat: int) -> tuple[list[tuple[str, ..
         ("verify --database", reviewkit("verify", "--database", STATUS_URL)),
     ]
     rows = [("apply (SQLite, one process)", f"{count} bundles", f"{applied:.2f}", "-", f"{applied / count * 1000:.2f}",
-             f"{applied_rss:.0f}", "-")]
+             f"{applied_rss:.0f}", "-", "-")]
     for label, argv in measures:
         def check(stdout: str, label: str = label) -> None:
             if last not in stdout:
@@ -213,7 +269,7 @@ def bundle_rows(root: Path, count: int, repeat: int) -> tuple[list[tuple[str, ..
             best = min(times)
             verdict = "-" if target is None else "OK" if best <= target else "SLOW"
             rows.append((f"{label} ({how})", f"{count} bundles", f"{best:.2f}", f"{statistics.median(times):.2f}",
-                         f"{best / count * 1000:.2f}", f"{peak:.0f}", verdict))
+                         f"{best / count * 1000:.2f}", f"{peak:.0f}", "-", verdict))
     note = (f"{count} bundles built in-process in {built:.0f} s; each bundle has one approval, checked against "
             "[policy] approvals = 1; cold: no .reviewkit/verify.json (a fresh checkout), cached: the one the "
             "run before left")
@@ -239,7 +295,7 @@ def apply_rows(root: Path, sizes: list[int]) -> list[tuple[str, ...]]:
             shutil.copytree(folder, copy / "bundles" / folder.name)
         elapsed, rss = timed_apply(copy, size, "sqlite:///scaling.sqlite3")
         rows.append(("apply (SQLite, one process)", f"{size} bundles", f"{elapsed:.2f}", "-",
-                     f"{elapsed / size * 1000:.2f}", f"{rss:.0f}", "-"))
+                     f"{elapsed / size * 1000:.2f}", f"{rss:.0f}", "-", "-"))
         shutil.rmtree(copy, ignore_errors=True)
     return rows
 
@@ -254,7 +310,7 @@ def settle(folder: Path) -> None:
 
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
-    header = ("measure", "size", "best s", "median s", "s per 1000", "peak RSS MB", "status")
+    header = ("measure", "size", "best s", "median s", "s per 1000", "peak RSS MB", "tree MB", "status")
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
 
     def line(r: tuple[str, ...]) -> str:
@@ -299,7 +355,7 @@ def main() -> None:
         print()
         print_table(rows)
         tables, seconds, megabytes = GENERATE_TARGET
-        print(f"\ntargets: generate at {tables} tables under {seconds:.0f} s and {megabytes} MB peak RSS; "
+        print(f"\ntargets: generate at {tables} tables under {seconds:.0f} s and {megabytes} MB (the tree's peak PSS); "
               f"status and verify under {STATUS_TARGET:.0f} s each, cached. 's per 1000': seconds per 1,000 tables "
               "(or bundles); flat from the smallest size to the largest means linear cost.")
         for note in notes:
