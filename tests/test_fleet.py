@@ -266,6 +266,23 @@ def test_a_tampered_bundle_is_refused_on_every_database_that_would_run_it(projec
     assert "fleet dev: 3 databases: 1 applied, 2 refused" in result.stdout
 
 
+def test_status_of_a_fleet_flags_a_bundle_edited_since_a_cached_run(project, tmp_path, monkeypatch):
+    """status --fleet checks the bundles once, through the verification cache as status does: an edit is still seen."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("REVIEWKIT_NO_CACHE", raising=False)
+    with_fleets(project, {"dev": sqlite_files(project, 2)})
+    script = bundles_of(project)[0].script_path("sqlite", "up")
+    newest = max(p.lstat().st_ctime_ns for p in [*(project / "bundles").rglob("*")])
+    time.sleep(max(0.0, (newest + 2_100_000_000 - time.time_ns()) / 1e9))  # older than the cache's racy window
+    clean = run(project, "status", "--fleet", "dev", "--json")
+    assert json.loads(clean.stdout)["flags"] == [] and (project / ".reviewkit" / "verify.json").is_file()
+    before = script.stat()
+    script.write_text(script.read_text().replace("CREATE TABLE", "CREATE  TABLE", 1)[:before.st_size])
+    os.utime(script, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as they were: only ctime says
+    flagged = json.loads(run(project, "status", "--fleet", "dev", "--json").stdout)["flags"]
+    assert flagged == ["0001_step1/sqlite/up.sql: changed since the bundle was sealed (sha256 differs)"]
+
+
 def test_one_failing_does_not_stop_the_others_unless_fail_fast(project, tmp_path):
     missing = "sqlite:///no_such_folder/x.sqlite3"
     with_fleets(project, {"dev": [missing, *sqlite_files(project, 2)]})

@@ -1,7 +1,8 @@
 """`status --fleet`: where every database of a fleet stands, read from each one's own ledger.
 
 The bundles are read and checked once (their files, approvals and proofs are the same for
-every database); each database then costs one connection and one read of its ledger,
+every database), through the verification cache as `status` checks them; each database
+then costs one connection and one read of its ledger,
 N at a time. The JSON of several shards merges by concatenating their `databases`: each
 database's ledger is the truth, whichever machine applied to it.
 """
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from reviewkit.bundle.digest import verify_files
+from reviewkit.bundle.judging import judge_beside
 from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
+from reviewkit.bundle.verify_cache import VerifyCache, open_cache
 from reviewkit.config import Settings
 from reviewkit.db.fleet import Member, Shard, check_jobs, fleet_members, for_each
 from reviewkit.db.ledger import BundleState, ledger_problems, read_rows
@@ -22,7 +26,7 @@ from reviewkit.db.status import failure_detail
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.errors import ReviewkitError
-from reviewkit.signoff.gate import approval_gate
+from reviewkit.signoff.gate import ApprovalGate, approval_gate
 
 
 @dataclass
@@ -102,10 +106,12 @@ def collect_fleet_status(settings: Settings, fleet: str, reviewers: str | None =
     """Read every database of the fleet (this shard's), `jobs` at a time."""
     check_jobs(jobs)
     members = fleet_members(settings, fleet, shard)
-    bundles = load_bundles(settings.bundles_dir)
-    gate = approval_gate(settings, reviewers)
-    flags = [flag for bundle in bundles
-             for flag in verify_files(bundle.path, bundle.manifest) + replaced_problems(bundle) + gate.flags(bundle)]
+    cache = open_cache(settings.root, settings.bundles_dir)
+    bundles = load_bundles(settings.bundles_dir, cache)
+    gate = approval_gate(settings, reviewers, cache)
+    judged, _ = judge_beside(bundles, partial(_bundle_flags, gate=gate, cache=cache), cache, lambda: None)
+    flags = [flag for bundle_flags in judged for flag in bundle_flags]
+    cache.save(complete=True)
     statuses = {member.position: DatabaseStatus(member) for member in members}
     lock = threading.Lock()
 
@@ -116,6 +122,12 @@ def collect_fleet_status(settings: Settings, fleet: str, reviewers: str | None =
 
     for_each(read, members, jobs)
     return FleetStatus(fleet, shard, [b.id for b in bundles], flags, [statuses[m.position] for m in members])
+
+
+def _bundle_flags(bundle: Bundle, gate: ApprovalGate, cache: VerifyCache) -> list[str]:
+    """What is wrong with the bundle itself, the same for every database: its files, a squash's originals, approvals."""
+    return (verify_files(bundle.path, bundle.manifest, cache, bundle.computed_digest) + replaced_problems(bundle, cache)
+            + gate.flags(bundle))
 
 
 def _database_status(settings: Settings, member: Member, bundles: list[Bundle]) -> DatabaseStatus:
