@@ -68,6 +68,7 @@ CREATE TABLE books (
   title varchar(200) NOT NULL,
   price decimal(8,2) NOT NULL DEFAULT 0,
   isbn varchar(20) COMMENT 'ten or thirteen digits',
+  sku uuid,
   UNIQUE KEY books_isbn_key (isbn),
   KEY books_title_idx (title),
   CONSTRAINT books_author_id_fkey FOREIGN KEY (author_id) REFERENCES authors (id) ON DELETE CASCADE
@@ -139,7 +140,8 @@ def live(url: DatabaseURL):
 def test_baseline_then_fake_then_nothing_to_generate_and_no_drift(tmp_path, engine_url, models_dialect):
     script = BY_HAND[engine_url.dialect]
     if engine_url.dialect == "mysql" and models_dialect == "postgres":
-        script = script.replace("int unsigned", "int")  # PostgreSQL has no unsigned integers: see the next test
+        # PostgreSQL has no unsigned integers, and its uuid is MySQL's CHAR(36), not MariaDB's UUID: see the next test
+        script = script.replace("int unsigned", "int").replace("sku uuid", "sku char(36)")
     build_by_hand(engine_url, script)
     root = project(tmp_path, engine_url.dialect if models_dialect == "own" else models_dialect)
     db = cli_url(engine_url)
@@ -165,6 +167,7 @@ def test_mysql_unsigned_cannot_be_written_as_postgres_models(tmp_path, mysql_url
     refused = run(root, "baseline", "--database", cli_url(mysql_url))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "column authors.id changed: type uinteger -> bigint" in refused.stderr
+    assert "column books.sku changed: type uuid -> char(36)" in refused.stderr  # MariaDB's own UUID type
     assert 'models_dialect = "mysql" writes the models in the database\'s own dialect' in refused.stderr
     assert not (root / "models" / "baseline.sql").exists() and not (root / "bundles").exists()
 

@@ -69,6 +69,23 @@ def test_django_flavor_is_spelled_as_django_declares_it(portable):
     assert spelled == DJANGO_DECLARES[portable]
 
 
+def test_a_uuid_in_mysql_models_is_mariadbs_own_type_and_every_other_engines_uuid():
+    from sqlglot import exp
+
+    from reviewkit.schema.state import Column
+    from reviewkit.schema.types import from_sqlglot
+
+    declared = exp.DataType.build("UUID", dialect="mysql")
+    assert from_sqlglot(declared, "column t.c", "mysql") == ("uuid@mariadb", False)
+    assert from_sqlglot(declared, "column t.c", "postgres") == ("uuid", False)  # PostgreSQL's uuid: the portable one
+    spelled = tuple(get_dialect(d).compiler.type_sql("uuid@mariadb", "column t.c") for d in ("postgres", "mysql", "sqlite"))
+    assert spelled == ("UUID", "UUID", get_dialect("sqlite").compiler.type_sql("uuid", "column t.c"))
+    stored = {d: get_dialect(d).compiler.stored_column(Column("c", "uuid@mariadb")).type
+              for d in ("postgres", "mysql", "sqlite")}
+    assert stored["mysql"] == "uuid" and stored["postgres"] == get_dialect("postgres").compiler.stored_column(
+        Column("c", "uuid")).type
+
+
 def test_a_flavor_reads_back_as_the_engine_stores_its_declaration():
     from reviewkit.schema.state import Column
 

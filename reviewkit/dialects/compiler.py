@@ -114,6 +114,9 @@ class Compiler:
     type_names: ClassVar[dict[str, str]] = {}
     # What the engine stores instead, when it folds two portable types into one.
     stored_types: ClassVar[dict[str, str]] = {}
+    # A type as the engine's catalog reads back -> the model type that gives it back, where that is
+    # another (`baseline` writes the live schema as models): the inverse of `stored_types` there.
+    model_types: ClassVar[dict[str, str]] = {}
     # The longest name the engine keeps as written (None: no limit), counted in bytes of UTF-8
     # or in characters, and what it does with a longer one (said after the engine's title).
     name_limit: ClassVar[tuple[int, str, str] | None] = None

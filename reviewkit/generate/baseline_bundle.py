@@ -44,7 +44,7 @@ def write_baseline(
     author: str | None, warn: Callable[[str], None] | None,
 ) -> Bundle:
     """Write `with_queries` (the live schema, with the views' queries) as models at `out` and as bundle 0001."""
-    written = _portable_names(with_queries)
+    written = _portable_names(with_queries, url.dialect)
     check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
     write_models = partial(_write_models, settings, written, out, url.redacted())
     try:
@@ -106,18 +106,20 @@ def _model_files(settings: Settings) -> set[Path]:
         return set()
 
 
-def _portable_names(schema: Schema) -> Schema:
+def _portable_names(schema: Schema, engine: str) -> Schema:
     """Give the live schema the names every engine can hold, as the model reader gives them.
 
     MySQL's inline enums get a type name (`table_column`), and primary keys that share a
     name (MySQL calls every one PRIMARY) get the usual `table_pkey`: PostgreSQL names
-    constraints once per schema.
+    constraints once per schema. A type the engine reads back from another model type
+    (MariaDB's native UUID: uuid@mariadb) gets that type (`Compiler.model_types`).
     """
     pk_names = Counter(t.primary_key.name for t in schema.tables if t.primary_key)
+    model_types = get_dialect(engine).compiler.model_types
     tables = []
     for table in schema.tables:
-        columns = tuple(c if (named := named_enum(c.type, table.name, c.name)) == c.type else replace(c, type=named)
-                        for c in table.columns)
+        columns = tuple(c if (named := named_enum(model_types.get(c.type, c.type), table.name, c.name)) == c.type
+                        else replace(c, type=named) for c in table.columns)
         key = table.primary_key
         if key is not None and pk_names[key.name] > 1:
             key = replace(key, name=naming.constraint_name(table.name, (), "pkey"))

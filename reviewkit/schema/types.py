@@ -99,9 +99,12 @@ _FROM_SQLGLOT: dict[T, tuple[str, bool]] = {
 # Flavor -> the kinds it spells its own way. "django": what Django's backends declare for
 # its fields (`smallint@django`...: a key to a positive integer field, UNSIGNED on MySQL only;
 # `usmallint@django`...: the positive integer fields themselves, with their `>= 0` check).
+# "mariadb": MariaDB 10.7+'s own UUID type, as a MySQL/MariaDB model or database declares it
+# (a portable uuid is CHAR(36) there, which MySQL also has); every other engine's plain uuid.
 FLAVORS: dict[str, frozenset[str]] = {
     "django": frozenset({"timestamptz", "double", "numeric", "jsonb", "uuid", "smallint", "integer", "bigint",
                          "usmallint", "uinteger", "ubigint", "interval", "inet"}),
+    "mariadb": frozenset({"uuid"}),
 }
 
 _TYPE_RE = re.compile(r"^([a-z]+)(?:\((\d+)(?:,(\d+))?\))?$")
@@ -205,6 +208,8 @@ def from_sqlglot(
     if data_type.this in (T.ENUM, T.SET):
         kind = "enum" if data_type.this == T.ENUM else "set"
         return str(PortableType(kind, values=_literal_values(data_type, where, dialect))), False
+    if data_type.this == T.UUID and dialect == "mysql":
+        return "uuid@mariadb", False  # MySQL has no UUID type: in a MySQL model it is MariaDB's own
     mapped = _FROM_SQLGLOT.get(data_type.this)
     if mapped is None:
         raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has no portable mapping "
