@@ -69,15 +69,15 @@ def test_django_flavor_is_spelled_as_django_declares_it(portable):
     assert spelled == DJANGO_DECLARES[portable]
 
 
-def test_a_uuid_in_mysql_models_is_mariadbs_own_type_and_every_other_engines_uuid():
-    from sqlglot import exp
-
+def test_a_uuid_in_mysql_models_is_mariadbs_own_type_and_every_other_engines_uuid(tmp_path):
+    from reviewkit.models.ddl import load_ddl_files
     from reviewkit.schema.state import Column
-    from reviewkit.schema.types import from_sqlglot
 
-    declared = exp.DataType.build("UUID", dialect="mysql")
-    assert from_sqlglot(declared, "column t.c", "mysql") == ("uuid@mariadb", False)
-    assert from_sqlglot(declared, "column t.c", "postgres") == ("uuid", False)  # PostgreSQL's uuid: the portable one
+    def read(dialect: str) -> str:
+        (tmp_path / f"{dialect}.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY, c UUID NOT NULL);\n")
+        return load_ddl_files([tmp_path / f"{dialect}.sql"], dialect, tmp_path).table("t").column("c").type
+
+    assert read("mysql") == "uuid@mariadb" and read("postgres") == "uuid"  # PostgreSQL's uuid: the portable one
     spelled = tuple(get_dialect(d).compiler.type_sql("uuid@mariadb", "column t.c") for d in ("postgres", "mysql", "sqlite"))
     assert spelled == ("UUID", "UUID", get_dialect("sqlite").compiler.type_sql("uuid", "column t.c"))
     stored = {d: get_dialect(d).compiler.stored_column(Column("c", "uuid@mariadb")).type

@@ -131,6 +131,9 @@ class Dialect:
     # The fractional-second digits TIME and TIMESTAMP keep when a model file gives none
     # (MySQL: 0, whole seconds); None: the portable default, PostgreSQL's microseconds.
     default_time_precision: ClassVar[int | None] = None
+    # A type a model file in this dialect declares (sqlglot's name of it) -> the portable type it
+    # means here, where that is not what it means everywhere (MySQL: UUID is MariaDB's own).
+    declared_types: ClassVar[dict[str, str]] = {}
 
     def read_model_statement(self, sql: str, tokens: list) -> tuple[str, list[str]]:
         """Return a model statement as sqlglot should read it, and notes on what the engine's own reading changed.

@@ -305,8 +305,10 @@ def resolve_type(context: ModelContext, data_type: exp.DataType, where: str) -> 
     key = _builtin_key(data_type, context.dialect)
     resolved = _BUILTIN.get(key) if key is not None else None
     if resolved is None:
-        type_name, identity = from_sqlglot(data_type, where, context.dialect,
-                                           get_dialect(context.dialect).default_time_precision)
+        engine = get_dialect(context.dialect)
+        own = engine.declared_types.get(data_type.this.name)
+        type_name, identity = (own, False) if own else from_sqlglot(data_type, where, context.dialect,
+                                                                     engine.default_time_precision)
         resolved = ResolvedType(type_name, identity)
         if key is not None and len(_BUILTIN) < _BUILTIN_KEPT:
             _BUILTIN[key] = resolved

@@ -208,8 +208,6 @@ def from_sqlglot(
     if data_type.this in (T.ENUM, T.SET):
         kind = "enum" if data_type.this == T.ENUM else "set"
         return str(PortableType(kind, values=_literal_values(data_type, where, dialect))), False
-    if data_type.this == T.UUID and dialect == "mysql":
-        return "uuid@mariadb", False  # MySQL has no UUID type: in a MySQL model it is MariaDB's own
     mapped = _FROM_SQLGLOT.get(data_type.this)
     if mapped is None:
         raise UnsupportedType(f"{where}: type {data_type.sql(dialect=dialect)} has no portable mapping "
