@@ -53,23 +53,19 @@ def test_the_child_takes_more_while_this_process_does_its_other_work():
     assert by_child > COUNT * 0.6
 
 
-def test_a_gap_between_where_the_two_stopped_is_judged_here(monkeypatch):
-    # Each reads the other's counter wrong: the parent stops at 150, the child at 250.
-    monkeypatch.setattr(judging._Progress, "child_start", lambda self: 150)
-    monkeypatch.setattr(judging._Progress, "parent_end", lambda self: 250)
+@pytest.mark.parametrize(("parent_reads", "child_reads"), [
+    (150, 250),  # each reads the other's counter wrong: a gap, 150 to 250, that this process judges after
+    (300, 100),  # each reads it late: 100 to 300 judged twice, this process's verdicts kept
+])
+def test_where_the_two_stop_wrong_every_item_is_judged_and_this_processs_verdict_kept(monkeypatch, parent_reads,
+                                                                                     child_reads):
+    monkeypatch.setattr(judging._Progress, "child_start", lambda self: parent_reads)
+    monkeypatch.setattr(judging._Progress, "parent_end", lambda self: child_reads)
     verdicts, _ = judged(judge=lambda item: (item, os.getpid()))
     assert [item for item, _ in verdicts] == list(range(COUNT))
-    assert {pid for item, pid in verdicts if item < 250} == {os.getpid()}
-    assert {pid for item, pid in verdicts if item >= 250} != {os.getpid()}
-
-
-def test_bundles_both_took_are_kept_as_judged_here(monkeypatch):
-    # Both read the other's counter late: the parent goes on to 300, the child back to 100.
-    monkeypatch.setattr(judging._Progress, "child_start", lambda self: 300)
-    monkeypatch.setattr(judging._Progress, "parent_end", lambda self: 100)
-    verdicts, _ = judged(judge=lambda item: (item, os.getpid()))
-    assert [item for item, _ in verdicts] == list(range(COUNT))
-    assert {pid for item, pid in verdicts if item < 300} == {os.getpid()}
+    here = max(parent_reads, child_reads)  # the parent's part, and the gap it filled
+    assert {pid for item, pid in verdicts if item < here} == {os.getpid()}
+    assert os.getpid() not in {pid for item, pid in verdicts if item >= here}
 
 
 def test_a_child_that_dies_has_its_part_judged_here():
