@@ -77,10 +77,10 @@ def test_a_uuid_in_mysql_models_is_mariadbs_own_type_and_every_other_engines_uui
         (tmp_path / f"{dialect}.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY, c UUID NOT NULL);\n")
         return load_ddl_files([tmp_path / f"{dialect}.sql"], dialect, tmp_path).table("t").column("c").type
 
-    assert read("mysql") == "uuid@mariadb" and read("postgres") == "uuid"  # PostgreSQL's uuid: the portable one
-    spelled = tuple(get_dialect(d).compiler.type_sql("uuid@mariadb", "column t.c") for d in ("postgres", "mysql", "sqlite"))
+    assert read("mysql") == "uuid@native" and read("postgres") == "uuid"  # PostgreSQL's uuid: the portable one
+    spelled = tuple(get_dialect(d).compiler.type_sql("uuid@native", "column t.c") for d in ("postgres", "mysql", "sqlite"))
     assert spelled == ("UUID", "UUID", get_dialect("sqlite").compiler.type_sql("uuid", "column t.c"))
-    stored = {d: get_dialect(d).compiler.stored_column(Column("c", "uuid@mariadb")).type
+    stored = {d: get_dialect(d).compiler.stored_column(Column("c", "uuid@native")).type
               for d in ("postgres", "mysql", "sqlite")}
     assert stored["mysql"] == "uuid" and stored["postgres"] == get_dialect("postgres").compiler.stored_column(
         Column("c", "uuid")).type

@@ -112,7 +112,7 @@ def _portable_names(schema: Schema, engine: str) -> Schema:
     MySQL's inline enums get a type name (`table_column`), and primary keys that share a
     name (MySQL calls every one PRIMARY) get the usual `table_pkey`: PostgreSQL names
     constraints once per schema. A type the engine reads back from another model type
-    (MariaDB's native UUID: uuid@mariadb) gets that type (`Compiler.model_types`).
+    (MariaDB's native UUID: uuid@native) gets that type (`Compiler.model_types`).
     """
     pk_names = Counter(t.primary_key.name for t in schema.tables if t.primary_key)
     model_types = get_dialect(engine).compiler.model_types

@@ -99,12 +99,13 @@ _FROM_SQLGLOT: dict[T, tuple[str, bool]] = {
 # Flavor -> the kinds it spells its own way. "django": what Django's backends declare for
 # its fields (`smallint@django`...: a key to a positive integer field, UNSIGNED on MySQL only;
 # `usmallint@django`...: the positive integer fields themselves, with their `>= 0` check).
-# "mariadb": MariaDB 10.7+'s own UUID type, as a MySQL/MariaDB model or database declares it
-# (a portable uuid is CHAR(36) there, which MySQL also has); every other engine's plain uuid.
+# "native": an engine's own type where the portable one is spelled otherwise there: MariaDB
+# 10.7+'s UUID, as a MySQL/MariaDB model or database declares it (a portable uuid is
+# CHAR(36) there, which MySQL also has); every other engine's plain uuid.
 FLAVORS: dict[str, frozenset[str]] = {
     "django": frozenset({"timestamptz", "double", "numeric", "jsonb", "uuid", "smallint", "integer", "bigint",
                          "usmallint", "uinteger", "ubigint", "interval", "inet"}),
-    "mariadb": frozenset({"uuid"}),
+    "native": frozenset({"uuid"}),
 }
 
 _TYPE_RE = re.compile(r"^([a-z]+)(?:\((\d+)(?:,(\d+))?\))?$")

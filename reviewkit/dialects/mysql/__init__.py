@@ -30,7 +30,7 @@ class MySQL(Dialect):
     online_forms = True
     index_names_per_table = True
     default_time_precision = 0
-    declared_types = {"UUID": "uuid@mariadb"}  # MySQL has no UUID type: MariaDB 10.7+ has its own
+    declared_types = {"UUID": "uuid@native"}  # MySQL has no UUID type: MariaDB 10.7+ has its own
     partial_indexes = False
     expression_indexes = False
 

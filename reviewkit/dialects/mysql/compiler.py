@@ -90,7 +90,7 @@ class MySQLCompiler(Compiler):
         # Django's declarations here (its `data_types`; UUID is MariaDB 10.7+'s own type).
         "timestamptz@django": "DATETIME(6)",
         "uuid@django": "UUID",
-        "uuid@mariadb": "UUID",
+        "uuid@native": "UUID",
         "interval@django": "BIGINT",  # a DurationField: microseconds
         "inet@django": "CHAR(39)",  # a GenericIPAddressField: the address as text
         # A key to a positive integer field: the field's type without its check.
@@ -108,15 +108,15 @@ class MySQLCompiler(Compiler):
         "array": "json",
         "timestamptz@django": "timestamp(6)",
         "uuid@django": "uuid",
-        "uuid@mariadb": "uuid",
+        "uuid@native": "uuid",
         "interval@django": "bigint",
         "inet@django": "char(39)",
         "smallint@django": "usmallint",
         "integer@django": "uinteger",
         "bigint@django": "ubigint",
     }
-    # A native UUID column (MariaDB 10.7+) reads back as `uuid`; the model that gives it back is uuid@mariadb.
-    model_types: ClassVar[dict[str, str]] = {"uuid": "uuid@mariadb"}
+    # A native UUID column (MariaDB 10.7+) reads back as `uuid`; the model that gives it back is uuid@native.
+    model_types: ClassVar[dict[str, str]] = {"uuid": "uuid@native"}
     index_methods: ClassVar[frozenset[str]] = frozenset({"fulltext", "spatial"})
     hash_as_default = True  # InnoDB builds USING HASH as a B-tree anyway
     keeps_comments = True
@@ -354,8 +354,8 @@ class MySQLCompiler(Compiler):
         if any(portable.kind == "uuid" and portable.flavor == "django" for portable in types):
             notes.append("uuid@django is UUID, as Django declares a UUIDField on MariaDB 10.7+; MySQL and older "
                          "MariaDB have no such type (Django declares char(32) there).")
-        if any(portable.kind == "uuid" and portable.flavor == "mariadb" for portable in types):
-            notes.append("uuid@mariadb is UUID, MariaDB 10.7+'s own type, as the models declare it; MySQL and "
+        if any(portable.kind == "uuid" and portable.flavor == "native" for portable in types):
+            notes.append("uuid@native is UUID, MariaDB 10.7+'s own type, as the models declare it; MySQL and "
                          "older MariaDB have no such type.")
         if "jsonb" in kinds or any(p.kind == "jsonb" for p in types):
             notes.append("jsonb is stored as JSON (MariaDB: LONGTEXT checked by JSON_VALID).")
