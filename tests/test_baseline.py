@@ -265,6 +265,21 @@ def test_one_process_or_two_write_the_same_baseline(tmp_path, sqlite_url, monkey
 
 
 @pytest.mark.parametrize("forked", [False, True])
+def test_a_dialect_that_cannot_hold_the_live_schema_refuses_it_either_way(tmp_path, sqlite_url, monkeypatch, forked):
+    """Forked, the child that reads the models back checks every dialect (the planning beside it does not):
+    its refusal reaches the user as the one-process way's does, and nothing is written."""
+    from reviewkit.errors import UnsupportedType
+
+    monkeypatch.setattr(baseline_bundle, "fork_helps", lambda: forked)
+    build_by_hand(sqlite_url, "CREATE TABLE a (id INTEGER PRIMARY KEY);\n"
+                              "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id BIGINT REFERENCES a (id));\n")
+    root = project(tmp_path, "sqlite")
+    with pytest.raises(UnsupportedType, match=r"MySQL/MariaDB refuses a foreign key from a_id \(bigint\) to a\.id"):
+        baseline_module.baseline(load_settings(root), cli_url(sqlite_url), author="dev")
+    assert not (root / "models" / "baseline.sql").exists() and not (root / "bundles").exists()
+
+
+@pytest.mark.parametrize("forked", [False, True])
 def test_the_models_error_comes_before_the_bundles(monkeypatch, forked):
     """The models are read back beside the planning: their error is reported first, as when read first."""
     from contextlib import nullcontext

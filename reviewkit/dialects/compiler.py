@@ -9,7 +9,7 @@ sqlglot for the dialect, and nothing is transpiled from another dialect's DDL.
 from __future__ import annotations
 
 import sys
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
@@ -789,3 +789,18 @@ class FreshTables:
 
     def __contains__(self, table: object) -> bool:
         return isinstance(table, str) and self.spans.is_fresh(table, self.step)
+
+
+_SHOWN_REFUSALS = 50
+
+
+def check_engines_hold(models: Schema, dialects: Iterable[Dialect]) -> None:
+    """Refuse models that an engine would refuse at apply or keep with another meaning: every refusal at once."""
+    refusals = [line for dialect in dialects for line in dialect.compiler.schema_refusals(models)]
+    if len(refusals) > 1:
+        shown = refusals[:_SHOWN_REFUSALS]
+        if len(refusals) > _SHOWN_REFUSALS:
+            shown.append(f"... and {len(refusals) - _SHOWN_REFUSALS} more")
+        refusals = [f"{len(refusals)} objects of the models that an engine cannot hold:", *shown]
+    if refusals:
+        raise UnsupportedType("\n".join(refusals))

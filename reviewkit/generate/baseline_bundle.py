@@ -20,7 +20,7 @@ from reviewkit import __version__
 from reviewkit.bundle.store import Bundle
 from reviewkit.config import Settings
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.compiler import contexts_for
+from reviewkit.dialects.compiler import check_engines_hold, contexts_for
 from reviewkit.dialects.connection import DatabaseURL
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
 from reviewkit.diff.differences import Difference, schema_differences
@@ -165,8 +165,13 @@ def _reader_beside(settings: Settings, written: Schema, check: _GivesBack,
 
 def _written_and_read_back(write_models: Callable[[], None], settings: Settings, written: Schema,
                            check: _GivesBack) -> _ReadBack:
+    """Write the models and read them back; when they give `written` back, check that every dialect holds it,
+    as the planning beside this child, which plans from `written`, leaves to it."""
     write_models()
-    return _read_back(settings, written, check)
+    back = _read_back(settings, written, check)
+    if back.models is None and not back.differences:
+        check_engines_hold(written, [get_dialect(name) for name in settings.dialects])
+    return back
 
 
 @dataclass(frozen=True)
@@ -230,7 +235,8 @@ def _write_checked(
         return _written(plan_bundle(settings, replace(options, models=models)), settings)
     staged = None
     try:
-        planned = plan_bundle(settings, replace(options, models=written, beside=False))  # the reader has the other CPU
+        # The reader has the other CPU; it checks that every engine holds `written` as well.
+        planned = plan_bundle(settings, replace(options, models=written, beside=False, engines_checked=True))
         staged = planned.stage(settings) if planned is not None else None
     except Exception:
         back = _answer(reader, check, written, warn)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from reviewkit.bundle.store import load_bundles
 from reviewkit.config import Settings
 from reviewkit.dialects import get_dialect
+from reviewkit.dialects.compiler import check_engines_hold
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
-from reviewkit.generate.generator import check_engines_hold
 from reviewkit.models import load_models
 from reviewkit.schema.operations import Operation
 from reviewkit.schema.state import Schema

@@ -19,7 +19,7 @@ from reviewkit.bundle.digest import verify_files
 from reviewkit.bundle.store import SCHEMA, Bundle, find_bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.compiler import contexts_for
+from reviewkit.dialects.compiler import check_engines_hold, contexts_for
 from reviewkit.dialects.splitter import split_statements
 from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
 from reviewkit.diff.one_off_defaults import needs_one_off_default
@@ -27,7 +27,6 @@ from reviewkit.errors import IntegrityError, ModelError, UsageError
 from reviewkit.generate.generator import (
     PlannedBundle,
     ScriptForm,
-    check_engines_hold,
     compile_bundle,
     resolve_author,
     slugify,
