@@ -26,8 +26,13 @@ def fork_helps() -> bool:
     """Tell whether a forked child can run beside this process: the platform forks, no other
     thread may hold a lock the child would need, a second CPU is there to run it, and no
     profiler or tracer (cProfile, coverage, a debugger) watches this process, which would
-    not see what the child does."""
-    if not hasattr(os, "fork") or threading.active_count() > 1:
+    not see what the child does.
+
+    Never on macOS: there a child forked without `exec` can crash in a system library the
+    parent has loaded (the Objective-C runtime, the TLS and Kerberos libraries libpq uses);
+    Python's own multiprocessing stopped forking there for that reason.
+    """
+    if not hasattr(os, "fork") or sys.platform == "darwin" or threading.active_count() > 1:
         return False
     if sys.getprofile() is not None or sys.gettrace() is not None:
         return False

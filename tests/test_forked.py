@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 import pytest
 
@@ -62,9 +63,16 @@ def test_a_child_whose_answer_is_not_wanted_is_ended_and_waited_for():
     assert _gone(pid)
 
 
-def test_fork_helps_only_with_one_thread_and_a_second_cpu(monkeypatch):
+def test_fork_helps_only_with_one_thread_and_a_second_cpu_off_macos(monkeypatch):
+    monkeypatch.setattr(sys, "gettrace", lambda: None)  # as in a `reviewkit` process, even under coverage
+    monkeypatch.setattr(sys, "getprofile", lambda: None)
+    monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0}, raising=False)
     assert not fork_helps()
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    assert fork_helps()
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert not fork_helps()
+    monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr("threading.active_count", lambda: 2)
     assert not fork_helps()
