@@ -274,9 +274,11 @@ def test_a_dialect_that_cannot_hold_the_live_schema_refuses_it_either_way(tmp_pa
     build_by_hand(sqlite_url, "CREATE TABLE a (id INTEGER PRIMARY KEY);\n"
                               "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id BIGINT REFERENCES a (id));\n")
     root = project(tmp_path, "sqlite")
+    (root / "models").rmdir()  # the folder baseline makes for its model file goes too
     with pytest.raises(UnsupportedType, match=r"MySQL/MariaDB refuses a foreign key from a_id \(bigint\) to a\.id"):
         baseline_module.baseline(load_settings(root), cli_url(sqlite_url), author="dev")
-    assert not (root / "models" / "baseline.sql").exists() and not (root / "bundles").exists()
+    # What the planning linted may stay in the local cache (.reviewkit/, which git ignores): it is keyed by the scripts' bytes.
+    assert {p.name for p in root.iterdir()} - {".reviewkit"} == {"reviewkit.toml"}
 
 
 @pytest.mark.parametrize("forked", [False, True])

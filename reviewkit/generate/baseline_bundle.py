@@ -47,6 +47,7 @@ def write_baseline(
     written = _portable_names(with_queries, url.dialect)
     check = _GivesBack(settings, _views_kept(live, with_queries), url.dialect, out)
     write_models = partial(_write_models, settings, written, out, url.redacted())
+    made = [folder for folder in out.parents if not folder.exists()]  # what writing the models creates
     try:
         with _reader_beside(settings, written, check, write_models) as reader:
             if reader is None:
@@ -56,13 +57,23 @@ def write_baseline(
             options = GenerateOptions(name=name or "baseline", author=author, warn=warn, baseline=url.redacted())
             bundle = _write_checked(settings, options, check, written, reader, warn)
     except BaseException:
-        out.unlink(missing_ok=True)  # nothing is kept of a baseline that did not complete (the child is gone by now)
+        _remove_models(out, made)  # nothing is kept of a baseline that did not complete (the child is gone by now)
         raise
     if bundle is None:  # the database has no table and no view
-        out.unlink(missing_ok=True)
+        _remove_models(out, made)
         raise UsageError(f"database {url.redacted()} has no tables or views: there is nothing to baseline; "
                          "start with `reviewkit generate`")
     return bundle
+
+
+def _remove_models(out: Path, made: list[Path]) -> None:
+    """Remove the model file and the folders made for it (`made`, deepest first), which nothing else can be in."""
+    out.unlink(missing_ok=True)
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:  # not made after all, or something else was put there meanwhile: it stays
+            break
 
 
 def _write_models(settings: Settings, written: Schema, out: Path, source: str) -> None:
