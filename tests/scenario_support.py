@@ -209,7 +209,11 @@ def _parents_first(schema: Schema) -> list[Table]:
 def _insert(conn: Connection, table: Table, row: dict[str, object]) -> None:
     dialect = get_dialect(conn.dialect).compiler
     cols = list(row)
-    sql = f"INSERT INTO {dialect.quote(table.name)} ({dialect.quote_list(tuple(cols))}) VALUES ({', '.join(['%s'] * len(cols))})"
+    # PostgreSQL refuses a value for a GENERATED ALWAYS identity column unless told it is meant.
+    overriding = " OVERRIDING SYSTEM VALUE" if conn.dialect == "postgres" and any(
+        c.identity_always for c in table.columns) else ""
+    sql = (f"INSERT INTO {dialect.quote(table.name)} ({dialect.quote_list(tuple(cols))}){overriding} "
+           f"VALUES ({', '.join(['%s'] * len(cols))})")
     conn.execute(sql, [row[c] for c in cols])
 
 

@@ -208,3 +208,17 @@ def test_django_migrations_is_drift_unless_the_models_are_django(tmp_path, sqlit
     code, report = drift(root, sqlite_url)
     assert code == 1 and [(d["object"], d["name"], d["change"]) for d in report["differences"]] == [
         ("table", "django_migrations", "added")]
+
+
+@pytest.mark.parametrize("engine_url", ["postgres"], indirect=True)
+def test_identity_turned_always_by_hand_is_reported(applied):
+    """GENERATED ALWAYS refuses a value an INSERT gives, where BY DEFAULT takes it: PostgreSQL tells them apart."""
+    root, url = applied
+    by_hand(url, "ALTER TABLE books ALTER COLUMN id SET GENERATED ALWAYS")
+    code, report = drift(root, url)
+    assert code == 1
+    [found] = report["differences"]
+    assert (found["object"], found["name"], found["change"]) == ("column", "books.id", "changed")
+    assert (found["expected"], found["actual"]) == ({"identity_always": None}, {"identity_always": True})
+    words = run(root, "drift", "--database", cli_url(url))
+    assert "column books.id changed: identity BY DEFAULT -> ALWAYS" in words.stdout, words.stdout

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reviewkit.bundle.store import load_bundles
 from reviewkit.db.introspect import introspect
 from reviewkit.dialects import get_dialect
+from reviewkit.errors import OperationFailed
 from reviewkit.schema.state import Schema, schema_to_json
-from tests.scenario_support import walk_bundles
+from tests.scenario_support import run_script, walk_bundles
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -93,3 +96,21 @@ def test_mysql_views_give_the_same_rows_on_every_engine(engine_db, mysql_views_b
     assert [tuple(r) for r in rows] == [(101, "Ada Lovelace", "active", "Ada"), (102, "Alan Turing", "", "Al")]
     (title, actors, n), = conn.query("SELECT title, actors, n FROM film_actors WHERE film_id = 101")
     assert (title, sorted(actors.split(", ")), n) == ("Notes", ["Ada Lovelace", "Alan Turing"], 2)
+
+
+def test_identity_always_refuses_a_given_value_on_postgres_only(engine_db, pg_objects_bundles):
+    """The scenario's badge.id is GENERATED ALWAYS AS IDENTITY: PostgreSQL refuses a value an INSERT gives it
+    (unless it says OVERRIDING SYSTEM VALUE), as declared; MySQL's and SQLite's auto-increment take one, as
+    REVIEW.md notes for them. Either way the engine numbers a row that gives none."""
+    first = pg_objects_bundles[0]
+    run_script(engine_db, first.script(engine_db.dialect, "up"), f"{first.id}/{engine_db.dialect}/up.sql", first.online)
+    engine_db.execute("INSERT INTO badge (label) VALUES ('numbered')")
+    given = "INSERT INTO badge (id, label) VALUES (7, 'given')"
+    if engine_db.dialect == "postgres":
+        with pytest.raises(OperationFailed, match="cannot insert a non-DEFAULT value into column"):
+            engine_db.execute(given)
+        engine_db.execute(given.replace(" VALUES", " OVERRIDING SYSTEM VALUE VALUES"))
+    else:
+        engine_db.execute(given)
+        assert "GENERATED ALWAYS AS IDENTITY (badge.id)" in (first.path / "REVIEW.md").read_text()
+    assert engine_db.query("SELECT id, label FROM badge ORDER BY id") == [(1, "numbered"), (7, "given")]

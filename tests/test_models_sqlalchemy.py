@@ -251,6 +251,18 @@ def test_naming_convention_names_are_kept(tmp_path: Path, forget_imports):
     assert [c.name for c in users.checks] == ["ck_users_positive"]
 
 
+def test_identity_always_is_read(tmp_path: Path, forget_imports):
+    write_module(tmp_path, "idents", """
+        from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData, Table
+        metadata = MetaData()
+        Table("kept", metadata, Column("id", BigInteger, Identity(always=True), primary_key=True))
+        Table("given", metadata, Column("id", Integer, Identity(), primary_key=True))
+    """)
+    schema = load_metadata("idents:metadata", tmp_path)
+    assert schema.table("kept").column("id") == Column("id", "bigint", False, None, True, identity_always=True)
+    assert schema.table("given").column("id") == Column("id", "integer", False, None, True)
+
+
 def test_declarative_base_metadata(tmp_path: Path, forget_imports):
     write_module(tmp_path, "declared", """
         from sqlalchemy import ForeignKey, String

@@ -190,12 +190,12 @@ PINNED: dict[str, list[str]] = {
         '0003_drop_index_accounts_and_more 853e4662f6870672ad59b7e6c6127bd47592fb33a423d822dcdf45ae97debc8c',
     ],
     'pg_objects': [
-        '0001_initial 4b059003a0444dab4828647fa1f0f317e64148f9301fd7a97a4ce3743506872c',
-        '0002_alter_enum_mood_and_more ce3b895b414f28902a1dc909e483791d147a5a90bf5892cd1a2ae7287476c4a5',
+        '0001_initial 2cc1679156982c0708f5f2abb50560db5ad96eaac7dae07f82898c17a80e3707',
+        '0002_alter_enum_mood_and_more 9d827815c42c6ad959fc9dc81b3c29d9c51849e0fe83ce8e91da7a322e1e6342',
     ],
     'pg_objects-online': [
-        '0001_initial 5ecd844c49d5c0f4409505cb79fdcb9e3e8702f64bde30d06e05b023883bc2d4',
-        '0002_alter_enum_mood_and_more c0bfc163179275bef74add9991727ae6a0658c74e46d2a811f72c7abfbed53c0',
+        '0001_initial 8333ab425ea59bc781ed23c9b95d5af08dc08d26361dabac035603a89d5fc990',
+        '0002_alter_enum_mood_and_more ed267938f1fdafd61e50f06892f3f711324f80da6712f9cc0a69f65832b87e91',
     ],
     'shop': [
         '0001_initial 0236571d6144597df498367b73b63fd95d7f2eb845944ed3fe80b053d5f096e4',

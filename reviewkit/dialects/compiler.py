@@ -212,7 +212,7 @@ class Compiler:
         if column.generated is not None:
             clauses.append(self.generated_sql(column))
         if column.identity:
-            clauses.append(self.identity_sql())
+            clauses.append(self.identity_sql(column))
         if not column.nullable:
             clauses.append("NOT NULL")
         if column.default is not None:
@@ -237,7 +237,7 @@ class Compiler:
     def implied_checks(self, table: Table) -> list[Check]:
         return [check for column in table.columns for check in self.column_checks(table.name, column)]
 
-    def identity_sql(self) -> str:
+    def identity_sql(self, column: Column) -> str:
         raise NotImplementedError
 
     def constraint_sql(self, constraint: PrimaryKey | Unique | Check | ForeignKey) -> str:
@@ -312,6 +312,7 @@ class Compiler:
     index_include: ClassVar[bool] = False  # INCLUDE (columns)
     index_opclasses: ClassVar[bool] = False  # operator classes on keys
     keeps_comments: ClassVar[bool] = False  # COMMENT on tables and columns
+    keeps_identity_always: ClassVar[bool] = False  # an auto-increment column that refuses a value given (Column.identity_always)
 
     def index_form(self, index: Index) -> Index | None:
         """Return the index as this engine builds it, or None when the engine has no such index."""
@@ -659,6 +660,8 @@ class Compiler:
             column = replace(column, generated=self.stored_expression(column.generated))
         if not self.keeps_comments and column.comment is not None:
             column = replace(column, comment=None)
+        if column.identity_always and not self.keeps_identity_always:
+            column = replace(column, identity_always=False)
         return column
 
     def stored_expression(self, text: str) -> str:
@@ -697,6 +700,10 @@ class Compiler:
                          f"only PostgreSQL's LIKE; the column's own index serves here: {shown}.")
         if not self.keeps_comments and any(t.comment or any(c.comment for c in t.columns) for t in schema.tables):
             notes.append(f"Comments on tables and columns are not kept: {self.title} stores none.")
+        always = [f"{t.name}.{c.name}" for t in schema.tables for c in t.columns if c.identity_always]
+        if always and not self.keeps_identity_always:
+            notes.append(f"GENERATED ALWAYS AS IDENTITY ({', '.join(always)}): {self.title}'s auto-increment takes a value "
+                         "an INSERT gives it, where PostgreSQL refuses one.")
         return notes
 
 

@@ -52,7 +52,7 @@ class Difference:
             return f"{what} missing"
         if isinstance(self.expected, dict) and isinstance(self.actual, dict):
             keys = [k for k in {**self.expected, **self.actual} if self.expected.get(k) != self.actual.get(k)]
-            changes = "; ".join(f"{k} {_shown(self.expected.get(k))} -> {_shown(self.actual.get(k))}" for k in keys)
+            changes = "; ".join(_field_change(k, self.expected.get(k), self.actual.get(k)) for k in keys)
             return f"{what} changed: {changes}"
         return f"{what} changed: {_shown(self.expected)} -> {_shown(self.actual)}"
 
@@ -136,6 +136,12 @@ def _constraints(table: Table) -> list[_Constraint]:
 
 def _constraint_to_dict(constraint: _Constraint) -> dict[str, Any]:
     return {"name": constraint.name, **constraint.fields}
+
+
+def _field_change(key: str, expected: Any, actual: Any) -> str:
+    if key == "identity_always":  # as PostgreSQL's DDL says it
+        return f"identity {'ALWAYS' if expected else 'BY DEFAULT'} -> {'ALWAYS' if actual else 'BY DEFAULT'}"
+    return f"{key} {_shown(expected)} -> {_shown(actual)}"
 
 
 def _shown(value: Any) -> str:

@@ -212,7 +212,7 @@ def use_sequence(context: ModelContext, sequence: str, column: str, where: str) 
 
 _ADD_IDENTITY = re.compile(
     r"^\s*ALTER\s+TABLE\s+(?:ONLY\s+)?(?P<table>\S+)\s+ALTER\s+(?:COLUMN\s+)?(?P<column>\S+)\s+ADD\s+GENERATED\s+"
-    r"(?:ALWAYS|BY\s+DEFAULT)\s+AS\s+IDENTITY\b(?P<options>.*)$",
+    r"(?:(?P<always>ALWAYS)|BY\s+DEFAULT)\s+AS\s+IDENTITY\b(?P<options>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _IDENTITY_OPTION = re.compile(r"\b(START\s+WITH|INCREMENT\s+BY|MINVALUE|MAXVALUE)\s+(-?\d+)", re.IGNORECASE)
@@ -232,7 +232,8 @@ def add_identity(context: ModelContext, stmt: Statement) -> None:
     table = _identifier(match.group("table"))
     draft = context.builder.existing(table, stmt.where)
     column = _identifier(match.group("column"))
-    draft.replace_column(column, stmt.where, identity=True, default=None)
+    draft.replace_column(column, stmt.where, identity=True, identity_always=match.group("always") is not None,
+                         default=None)
 
 
 # -- comments ---------------------------------------------------------------------------

@@ -332,7 +332,9 @@ def _column_option(
     elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint) and kind.args.get("expression") is not None:
         # GENERATED ALWAYS AS (expression) with its STORED/VIRTUAL word blanked out: a computed column.
         fields["generated"], fields["stored"] = canonical(kind.args["expression"]), stored
-    elif isinstance(kind, (exp.GeneratedAsIdentityColumnConstraint, exp.AutoIncrementColumnConstraint)):
+    elif isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
+        fields["identity"], fields["identity_always"] = True, bool(kind.this)  # this: ALWAYS rather than BY DEFAULT
+    elif isinstance(kind, exp.AutoIncrementColumnConstraint):
         fields["identity"] = True
     elif isinstance(kind, exp.OnUpdateColumnConstraint):
         fields["on_update"] = _on_update(kind, where)

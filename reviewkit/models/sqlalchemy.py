@@ -12,7 +12,8 @@ dialect would emit in `CREATE TABLE` / `CREATE INDEX`.
   as SERIAL / BIGSERIAL / SMALLSERIAL: the table's `autoincrement_column` (an integer
   single-column primary key with `autoincrement=True`, or the default `"auto"` when it has
   no foreign key and no other default) that has no Python-side default other than an
-  optional `Sequence`.
+  optional `Sequence`. `Identity(always=True)` is PostgreSQL's GENERATED ALWAYS
+  (`identity_always`).
 - Defaults: only `server_default`, rendered as SQLAlchemy renders it (a plain string is a
   quoted string literal; use `text("0")` for a number). Python-side `default=` never
   reaches the database and is ignored, as are `FetchedValue` markers and comments.
@@ -177,7 +178,8 @@ def _column(column: Any, compiler: _PostgresCompiler, where: str) -> Column:
     type_name, _ = compiler.type(column, col_where)
     identity = column.identity is not None or _is_serial(column)
     nullable = bool(column.nullable) and not identity
-    return Column(column.name, type_name, nullable, compiler.default(column), identity)
+    always = column.identity is not None and bool(column.identity.always)  # Identity(always=True)
+    return Column(column.name, type_name, nullable, compiler.default(column), identity, identity_always=always)
 
 
 def _is_serial(column: Any) -> bool:

@@ -168,7 +168,7 @@ def describe_column(column: Column | None) -> str | None:
         return None
     words = [column.type, "NULL" if column.nullable else "NOT NULL"]
     if column.identity:
-        words.append("identity")
+        words.append("identity ALWAYS" if column.identity_always else "identity")
     if column.default is not None:
         words.append(f"DEFAULT {column.default}")
     if column.generated is not None:

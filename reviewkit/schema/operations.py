@@ -195,6 +195,8 @@ class AlterColumn(Operation):
             out.append(f"default {self.old.default or 'none'} -> {self.new.default or 'none'}")
         if self.old.identity != self.new.identity:
             out.append("auto-increment" if self.new.identity else "no auto-increment")
+        elif self.old.identity_always != self.new.identity_always:
+            out.append("identity ALWAYS" if self.new.identity_always else "identity BY DEFAULT")
         if self.old.on_update != self.new.on_update:
             out.append(f"ON UPDATE {self.new.on_update}" if self.new.on_update else "no ON UPDATE")
         if (self.old.generated, self.old.stored) != (self.new.generated, self.new.stored):

@@ -34,6 +34,9 @@ class Column:
     stored: bool = False  # a generated column kept on disk (STORED) rather than computed on read (VIRTUAL)
     comment: str | None = None
     collation: str | None = None  # "binary": compared byte by byte (MySQL BINARY, COLLATE ..._bin)
+    # PostgreSQL's GENERATED ALWAYS AS IDENTITY: an INSERT that gives the column a value is refused
+    # (unless it says OVERRIDING SYSTEM VALUE). The other engines' auto-increment takes a value given.
+    identity_always: bool = False
 
 
 @dataclass(frozen=True)
@@ -406,7 +409,7 @@ def table_to_dict(table: Table) -> dict[str, Any]:
 
 # Column attributes written only when set, in this order, so a snapshot of a schema
 # without them reads as it always did.
-_COLUMN_EXTRAS = ("default", "identity", "on_update", "generated", "stored", "comment", "collation")
+_COLUMN_EXTRAS = ("default", "identity", "on_update", "generated", "stored", "comment", "collation", "identity_always")
 
 
 def column_to_dict(col: Column) -> dict[str, Any]:
@@ -466,7 +469,8 @@ def _table_from_dict(d: dict[str, Any]) -> Table:
         name=d["name"],
         columns=tuple(
             Column(c["name"], c["type"], c.get("nullable", True), c.get("default"), c.get("identity", False),
-                   c.get("on_update"), c.get("generated"), c.get("stored", False), c.get("comment"), c.get("collation"))
+                   c.get("on_update"), c.get("generated"), c.get("stored", False), c.get("comment"), c.get("collation"),
+                   c.get("identity_always", False))
             for c in d["columns"]
         ),
         primary_key=PrimaryKey(pk["name"], tuple(pk["columns"])) if pk else None,

@@ -122,7 +122,7 @@ class MySQLCompiler(Compiler):
     keeps_comments = True
     identity_only_as_primary_key = True
 
-    def identity_sql(self) -> str:
+    def identity_sql(self, column: Column) -> str:
         return "AUTO_INCREMENT"
 
     def array_type_sql(self, portable: PortableType, where: str) -> str:
@@ -209,7 +209,7 @@ class MySQLCompiler(Compiler):
         if column.on_update:
             parts.append("ON UPDATE " + self._current_timestamp(column))
         if column.identity:
-            parts.append(self.identity_sql())
+            parts.append(self.identity_sql(column))
         if column.comment is not None:
             parts.append("COMMENT " + self._string(column.comment))
         parts.extend(self.column_check_sql(column, check) for check in self.column_checks(table.name, column))

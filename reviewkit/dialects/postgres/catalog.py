@@ -16,7 +16,7 @@ SELECT c.relname, a.attname,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END,
        a.attnotnull OR coalesce(t.typtype = 'd' AND t.typnotnull, false),
        coalesce(pg_get_expr(d.adbin, d.adrelid), CASE WHEN t.typtype = 'd' THEN t.typdefault END),
-       a.attidentity <> '', a.attgenerated <> '',
+       a.attidentity, a.attgenerated <> '',
        cd.description, td.description,
        CASE WHEN t.typtype = 'd' THEN t.oid END,
        c.oid, a.attnum

@@ -175,9 +175,10 @@ def _builtin_type(type_text: str) -> str | None:
 
 
 def _column(
-    table: str, name: str, type_text: str, not_null: bool, default: str | None, identity: bool, is_generated: bool,
+    table: str, name: str, type_text: str, not_null: bool, default: str | None, identity: str, is_generated: bool,
     comment: str | None, enums: dict[str, tuple[str, ...]],
 ) -> Column:
+    """Read one column; `identity` is pg_attribute.attidentity: 'a' (ALWAYS), 'd' (BY DEFAULT) or ''."""
     portable = portable_type(type_text, enums)
     if portable is None:
         return unmapped_column(name, type_text, not not_null)
@@ -185,10 +186,11 @@ def _column(
         expression = canonical_expression(default, "postgres", undo_rewrites)
         return Column(name, portable, not not_null, generated=expression, stored=True, comment=comment)
     # serial columns are sequences behind a nextval() default: auto-increment all the same.
-    if default is not None and default.startswith("nextval("):
-        identity, default = True, None
+    serial = default is not None and default.startswith("nextval(")
+    if serial:
+        default = None
     return Column(name, portable, not not_null, default_expression(default, portable, "postgres", undo_rewrites),
-                  identity, comment=comment)
+                  serial or identity != "", comment=comment, identity_always=identity == "a")
 
 
 def _add_constraint(

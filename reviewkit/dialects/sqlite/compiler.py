@@ -157,7 +157,7 @@ class SQLiteCompiler(Compiler):
 
     def stored_column(self, column: Column) -> Column:
         if column.identity:  # INTEGER PRIMARY KEY is the only auto-increment spelling
-            return replace(column, type="integer", comment=None, collation=None)
+            return replace(column, type="integer", comment=None, collation=None, identity_always=False)
         column = super().stored_column(column)
         portable = parse_type(column.type)
         if portable.kind in ("enum", "set") and not portable.array:
@@ -178,7 +178,7 @@ class SQLiteCompiler(Compiler):
     def drop_column_extras_sql(self, table: str, column: Column) -> list[str]:
         return [f"DROP TRIGGER {self.quote(touch_trigger_name(table, column.name))}"] if column.on_update else []
 
-    def identity_sql(self) -> str:
+    def identity_sql(self, column: Column) -> str:
         return "AUTOINCREMENT"
 
     def column_sql(self, table: Table, column: Column) -> str:
