@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reviewkit.db.introspect import introspect
+from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import DatabaseURL, connect
 from reviewkit.schema.state import Schema, Table
 from tests.test_runner import cli_url, run
@@ -70,6 +71,13 @@ class DjangoRun:
 def live(url: DatabaseURL) -> Schema:
     with connect(url) as conn:
         return introspect(conn)
+
+
+def unmodelled_properties(url: DatabaseURL, tables: set[str]) -> list[tuple[str, str, str, str]]:
+    """Return what the models cannot say of the objects of `tables` (a key's deferral...), each object by its table only."""
+    with connect(url) as conn:
+        found = get_dialect(url.dialect).introspection.read_unmodelled_properties(conn)
+    return sorted((p.object, p.table, p.key, p.value) for p in found if p.table in tables)
 
 
 def shape(schema: Schema, tables: set[str], fk_indexes: bool = False) -> dict[str, dict]:

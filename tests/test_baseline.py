@@ -231,6 +231,54 @@ def test_missing_database_file_and_unmapped_types(tmp_path, postgres_url):
     assert not (root / "models" / "baseline.sql").exists()
 
 
+UNSAYABLE = """
+CREATE TABLE parents (id integer PRIMARY KEY);
+CREATE TABLE kids (id integer PRIMARY KEY, parent_id integer REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);
+CREATE UNLOGGED TABLE scratch (id integer PRIMARY KEY) WITH (fillfactor = 70);
+CREATE TABLE words (id integer PRIMARY KEY, word text COLLATE "C", other text);
+CREATE TABLE pairs (a integer, b integer, PRIMARY KEY (a, b));
+CREATE TABLE links (id integer PRIMARY KEY, a integer, b integer, FOREIGN KEY (a, b) REFERENCES pairs MATCH FULL);
+CREATE TABLE codes (id integer PRIMARY KEY, code integer, CONSTRAINT codes_code_key UNIQUE NULLS NOT DISTINCT (code));
+"""
+SAID = [
+    ("constraint", "codes.codes_code_key", "nulls", "not distinct"),
+    ("constraint", "kids.kids_parent_id_fkey", "deferrable", "initially deferred"),
+    ("constraint", "links.links_a_b_fkey", "match", "full"),
+    ("table", "scratch", "persistence", "unlogged"),
+    ("table", "scratch", "storage", "fillfactor=70"),
+    ("column", "words.word", "collation", "C"),
+]
+
+
+def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_path, postgres_url):
+    """A DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a collation:
+    the models cannot say them, so baseline refuses, naming each; with ignore_unsupported it warns and writes
+    the models without them, and drift reports each as a change of the live database."""
+    build_by_hand(postgres_url, UNSAYABLE)
+    root = project(tmp_path, "postgres")
+    (root / "reviewkit.toml").write_text(CONFIG.replace("{models_dialect}", "postgres")
+                                         .replace('["postgres", "mysql", "sqlite"]', '["postgres"]'))
+    refused = run(root, "baseline", "--database", cli_url(postgres_url))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "the models cannot say 6 properties of the live schema" in refused.stderr
+    for kind, name, key, value in SAID:
+        assert f"  {kind} {name}: {key} {value}\n" in refused.stderr, refused.stderr
+    assert not (root / "models" / "baseline.sql").exists() and not (root / "bundles").exists()
+
+    config = root / "reviewkit.toml"
+    config.write_text(config.read_text().replace("[reviewkit]\n", "[reviewkit]\nignore_unsupported = true\n"))
+    made = run(root, "baseline", "--database", cli_url(postgres_url))
+    assert made.returncode == 0, made.stderr
+    assert "warning: ignore_unsupported: left out 6 properties the models cannot say" in made.stderr
+    assert run(root, "apply", "--fake", "--yes", "--database", cli_url(postgres_url)).returncode == 0
+    drift = run(root, "drift", "--database", cli_url(postgres_url), "--json")
+    assert drift.returncode == 1, drift.stderr
+    found = [(d["object"], d["name"], d["change"], d["expected"], d["actual"]) for d in json.loads(drift.stdout)["differences"]]
+    assert sorted(found, key=str) == sorted(((kind, name, "changed", {key: None}, {key: value}) for kind, name, key, value in SAID), key=str)
+    words = run(root, "drift", "--database", cli_url(postgres_url))
+    assert "constraint kids.kids_parent_id_fkey changed: deferrable none -> initially deferred" in words.stdout
+
+
 def test_mysql_index_names_repeated_across_tables(tmp_path, mysql_url):
     """MySQL names indexes per table: kept in a MySQL-only project, refused with the reason otherwise."""
     build_by_hand(mysql_url, "CREATE TABLE a (id int PRIMARY KEY, x int, KEY idx_x (x));\n"

@@ -25,7 +25,7 @@ from reviewkit.schema.naming import postgres_object_name
 from reviewkit.schema.state import Check, Schema
 from reviewkit.schema.types import parse_type
 from tests.conftest import _fresh_database, another_database
-from tests.django_support import PROJECT, DjangoRun, live, shape
+from tests.django_support import PROJECT, DjangoRun, live, shape, unmodelled_properties
 from tests.test_runner import cli_url
 
 django = pytest.importorskip("django")
@@ -216,10 +216,13 @@ class Engine:
         assert applied.returncode == 0, applied.stdout + applied.stderr
 
     def shapes(self) -> tuple[dict, dict]:
+        """What Django's migrate made and what reviewkit's bundles made: the tables, and what the models cannot
+        say of them (Django declares PostgreSQL's keys DEFERRABLE INITIALLY DEFERRED)."""
         made = live(self.b)
         tables = {t.name for t in made.tables} - {"reviewkit_ledger"}
         fk_indexes = self.dialect == "mysql"  # InnoDB indexes a foreign key's columns itself when Django leaves it
-        return shape(live(self.a), tables, fk_indexes), shape(made, tables, fk_indexes)
+        django_made = {**shape(live(self.a), tables, fk_indexes), "properties": unmodelled_properties(self.a, tables)}
+        return django_made, {**shape(made, tables, fk_indexes), "properties": unmodelled_properties(self.b, tables)}
 
 
 def _engine(request, tmp_path_factory, dialect: str) -> Engine:
@@ -280,7 +283,7 @@ def migrated(request, tmp_path_factory) -> tuple[DjangoRun, DatabaseURL]:
 def _drift(run: DjangoRun, url: DatabaseURL) -> list[tuple[str, str, str]]:
     made = run.reviewkit("drift", "--database", cli_url(url), "--json")
     assert made.returncode in (0, 1), made.stdout + made.stderr
-    return [(d["object"], d["name"], d["change"]) for d in json.loads(made.stdout)["differences"]]
+    return [(d["object"], d["name"], d["change"], str(d["expected"]), str(d["actual"])) for d in json.loads(made.stdout)["differences"]]
 
 
 
@@ -364,8 +367,10 @@ def test_bundles_of_an_earlier_reviewkit_are_redeclared_in_one_bundle(dialect, m
     assert "Declare foreign key library_book_author_id_d9a3b67e_fk_library_author_id on library_book as Django " \
            "declares it on each engine" in review
     script = (run.root / "bundles" / "0002_flavors" / dialect / "up.sql").read_text()
-    if dialect == "postgres":  # PostgreSQL holds all of it alike: only the positive fields' checks come again
+    if dialect == "postgres":  # the positive fields' checks come again, and the keys are made DEFERRABLE as Django's
         assert "FOREIGN KEY" not in script and "INDEX" not in script and "ALTER COLUMN" not in script
+        assert ('ALTER TABLE "library_book" ALTER CONSTRAINT "library_book_author_id_d9a3b67e_fk_library_author_id" '
+                "DEFERRABLE INITIALLY DEFERRED") in script
     applied = run.reviewkit("apply", "--yes", "--database", cli_url(url))
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert _drift(run, url) == []

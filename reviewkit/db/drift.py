@@ -9,7 +9,7 @@ ledger cannot say which bundle the database should match.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
@@ -18,10 +18,13 @@ from reviewkit.db.ledger import first_of, ledger_problems, read_rows
 from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
-from reviewkit.diff.differences import Difference, schema_differences
+from reviewkit.diff.differences import CHANGED, Difference, schema_differences
 from reviewkit.errors import LedgerMismatch, OperationFailed
 from reviewkit.models import DJANGO_PREFIX
 from reviewkit.schema.state import Schema
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.introspection import UnmodelledProperty
 
 
 @dataclass
@@ -50,8 +53,27 @@ def check_drift(settings: Settings, database: str | None) -> DriftReport:
         newest = newest_applied(bundles, rows)
         expected = newest.schema() if newest else Schema()
         actual = without_foreign_ledgers(settings, introspect(conn, unmapped=True))
-    stored = get_dialect(url.dialect).compiler.stored_form(expected)
-    return DriftReport(url.redacted(), newest.id if newest else None, schema_differences(stored, actual))
+        properties = get_dialect(url.dialect).introspection.read_unmodelled_properties(conn)
+    compiler = get_dialect(url.dialect).compiler
+    differences = schema_differences(compiler.stored_form(expected), actual)
+    implied = compiler.implied_properties(expected)
+    return DriftReport(url.redacted(), newest.id if newest else None,
+                       differences + _property_differences(properties, implied, actual, differences))
+
+
+def _property_differences(properties: list[UnmodelledProperty], implied: set[tuple[str, str, str, str]],
+                          actual: Schema, differences: list[Difference]) -> list[Difference]:
+    """Compare what the models cannot say with what the expected schema implies on this engine (`implied`).
+
+    A property no bundle made is a change; so is one the bundles made that is gone. A table
+    the live schema does not hold (the ledgers) is left out, and so is an object reported
+    as added or missing already, or on a table reported so.
+    """
+    reported = {(d.object, d.name) for d in differences if d.change != CHANGED}
+    live = {(p.object, p.name, p.key, p.value) for p in properties if actual.table(p.table) is not None}
+    found = [Difference(o, n, CHANGED, {k: None}, {k: v}) for o, n, k, v in sorted(live - implied)]
+    found += [Difference(o, n, CHANGED, {k: v}, {k: None}) for o, n, k, v in sorted(implied - live)]
+    return [d for d in found if (d.object, d.name) not in reported and ("table", d.name.split(".", 1)[0]) not in reported]
 
 
 # Django's own ledger of the migrations `migrate` ran: a project adopting reviewkit from Django

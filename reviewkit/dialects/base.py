@@ -11,7 +11,8 @@ a database driver:
 - `driver`: connecting, the session a script runs in, the migration lock
   (`reviewkit.dialects.driver.Driver` and the engine's subclass);
 - `introspection`: reading the live schema back (a module with `read_tables(conn)` and
-  `read_views(conn)`, and for `baseline` `read_view_queries(conn)` and `read_unmodelled(conn)`);
+  `read_views(conn)`, and for `baseline` `read_view_queries(conn)` and `read_unmodelled(conn)`; for
+  `baseline` and `drift`, `read_unmodelled_properties(conn)`);
 - `lock_table`, where every lock of a transaction takes a slot of one shared table of fixed
   size (PostgreSQL): how many slots a script's transaction takes, and how many a server has.
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from reviewkit.dialects.compiler import Compiler
     from reviewkit.dialects.connection import Connection
     from reviewkit.dialects.driver import Driver
+    from reviewkit.dialects.introspection import UnmodelledProperty
     from reviewkit.schema.state import Schema, Table, View
 
 
@@ -60,6 +62,8 @@ class Introspection(Protocol):
     def read_view_queries(self, conn: Connection) -> dict[str, str]: ...
 
     def read_unmodelled(self, conn: Connection) -> dict[str, int]: ...
+
+    def read_unmodelled_properties(self, conn: Connection) -> list[UnmodelledProperty]: ...
 
     def read_table_rows(self, conn: Connection) -> dict[str, int]: ...
 
@@ -164,9 +168,9 @@ class Dialect:
     def introspection(self) -> Introspection:
         return self._load_introspection()
 
-    def catalog_queries(self) -> tuple[str, ...]:
-        """Return the catalog queries introspection runs without parameters, which a caller may send ahead
-        (`Connection.prefetch`); loading them loads no parser."""
+    def catalog_queries(self, conn: Connection) -> tuple[str, ...]:
+        """Return the catalog queries introspection runs without parameters on `conn`'s server, which a caller may
+        send ahead (`Connection.prefetch`); loading them loads no parser."""
         return ()
 
     @cached_property

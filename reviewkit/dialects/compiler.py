@@ -628,6 +628,11 @@ class Compiler:
         views = tuple(self.stored_view(view, columns[view.name]) for view in schema.views)
         return Schema(tuple(self.stored_table(t) for t in schema.tables), views).normalized()
 
+    def implied_properties(self, schema: Schema) -> set[tuple[str, str, str, str]]:
+        """Return what this engine's objects of `schema` have that the schema does not say, as the catalog's reader of
+        such properties names them (`UnmodelledProperty`: object, name, key, value): a Django key's deferral."""
+        return set()
+
     def stored_view(self, view: View, columns: tuple[str, ...]) -> View:
         return View(view.name, "", columns, view.check_option if self.keeps_check_option else None)
 

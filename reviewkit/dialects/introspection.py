@@ -24,6 +24,24 @@ OWN_TABLE_PREFIX = "reviewkit_"
 _FK_ACTIONS = ("NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT")
 
 
+@dataclass(frozen=True)
+class UnmodelledProperty:
+    """A property of a table, column, key or index that the models cannot say: an UNLOGGED table, a
+    DEFERRABLE key. `baseline` refuses a schema with one (it would be lost), `drift` reports each."""
+
+    object: str  # table, column, constraint, index: as `drift` names objects
+    name: str  # "books", "books.isbn", "books.books_author_fkey"
+    key: str  # what it is: persistence, storage, deferrable, match, nulls, collation
+    value: str  # unlogged, "fillfactor=70", initially deferred, full, not distinct, de_DE
+
+    @property
+    def table(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def describe(self) -> str:
+        return f"{self.object} {self.name}: {self.key} {self.value}"
+
+
 @dataclass
 class TableDraft:
     """What a reader has learned about one table so far."""

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
-from reviewkit.errors import OperationFailed, UsageError
+from reviewkit.errors import OperationFailed, UnsupportedType, UsageError
 from reviewkit.models import DJANGO_PREFIX, SQLALCHEMY_PREFIX
 from reviewkit.plural import counted
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.introspection import UnmodelledProperty  # the module loads sqlglot: not before the fetch
 
 DEFAULT_MODELS_OUT = "models/baseline.sql"
 
@@ -53,13 +57,15 @@ def baseline(
     if conn is None:
         raise OperationFailed(f"database {url.redacted()}: the file does not exist")
     with conn:
-        conn.prefetch(get_dialect(url.dialect).catalog_queries())
+        conn.prefetch(get_dialect(url.dialect).catalog_queries(conn))
         from reviewkit.db.introspect import introspect, with_view_queries
         from reviewkit.generate import baseline_bundle
 
         live = introspect(conn)
         with_queries, left_out = with_view_queries(conn, live, settings.models_dialect, settings.ignore_unsupported)
         unmodelled = get_dialect(url.dialect).introspection.read_unmodelled(conn)
+        properties = get_dialect(url.dialect).introspection.read_unmodelled_properties(conn)
+    _refuse_unmodelled_properties(properties, settings.ignore_unsupported, warn)
     if warn is not None and unmodelled:
         counts = ", ".join(f"{count} {kind}{'s' if count != 1 else ''}" for kind, count in sorted(unmodelled.items()))
         warn(f"left out, as reviewkit does not model them (they stay in the database; the bundle's up.sql "
@@ -69,6 +75,31 @@ def baseline(
              f"report as added: {'; '.join(left_out)}")
     bundle = baseline_bundle.write_baseline(settings, url, live, with_queries, out, name, author, warn)
     return bundle, out
+
+
+_SHOWN_PROPERTIES = 20
+
+
+def _refuse_unmodelled_properties(properties: list[UnmodelledProperty], ignore_unsupported: bool,
+                                  warn: Callable[[str], None] | None) -> None:
+    """Refuse a live schema with properties the models cannot say (the bundle would build its objects without
+    them); with ignore_unsupported, warn instead: drift then reports each of them."""
+    if not properties:
+        return
+    shown = [f"  {p.describe()}" for p in properties[:_SHOWN_PROPERTIES]]
+    if len(properties) > _SHOWN_PROPERTIES:
+        shown.append(f"  ... and {len(properties) - _SHOWN_PROPERTIES} more")
+    if ignore_unsupported:
+        if warn is not None:
+            warn("\n".join([f"ignore_unsupported: left out {counted(len(properties), 'property', 'properties')} the "
+                            "models cannot say; the bundle builds these objects without them, and drift reports "
+                            "each:", *shown]))
+        return
+    raise UnsupportedType("\n".join([
+        f"the models cannot say {counted(len(properties), 'property', 'properties')} of the live schema, so its bundle "
+        "would build these objects without them:", *shown,
+        "change them in the database first, or set ignore_unsupported = true to baseline without them "
+        "(drift then reports each)"]))
 
 
 def _models_path(settings: Settings, models_out: str | None) -> Path:

@@ -324,6 +324,7 @@ def _column_option(
     elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
         return True
     elif isinstance(kind, exp.UniqueColumnConstraint):
+        _refuse_nulls_not_distinct(kind, where)
         draft.add_unique(cname, (name,))
     elif isinstance(kind, exp.CheckColumnConstraint):
         draft.add_check(cname, canonical(kind.this), (name,))
@@ -382,6 +383,7 @@ def _table_constraint(context: ModelContext, draft: TableDraft, node: exp.Expres
     if isinstance(node, (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)):
         draft.set_primary_key(name, tuple(name_of(e) for e in node.expressions), where)
     elif isinstance(node, exp.UniqueColumnConstraint):
+        _refuse_nulls_not_distinct(node, where)
         # MySQL's `UNIQUE KEY name (cols)` names it inside; `CONSTRAINT name UNIQUE (cols)` outside.
         inner = node.this.this if isinstance(node.this, exp.Schema) else None
         draft.add_unique(name or (name_of(inner) if inner is not None else None), _key_columns(node.this, draft, where))
@@ -394,6 +396,12 @@ def _table_constraint(context: ModelContext, draft: TableDraft, node: exp.Expres
         _inline_index(draft, node, where)
     else:
         raise ModelError(f"{where}: unsupported table constraint in {draft.name}: {node.sql(dialect='')[:60]}")
+
+
+def _refuse_nulls_not_distinct(unique: exp.UniqueColumnConstraint, where: str) -> None:
+    if unique.args.get("nulls"):  # sqlglot's flag for NULLS NOT DISTINCT
+        raise ModelError(f"{where}: UNIQUE NULLS NOT DISTINCT is not supported (MySQL and SQLite keys let NULLs repeat; "
+                         "a unique index on COALESCE(column, ...) says it on PostgreSQL)")
 
 
 def _reference(ref: exp.Reference, where: str) -> tuple[str, tuple[str, ...], str, str]:

@@ -14,6 +14,7 @@ from sqlglot import exp
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
     TableDraft,
+    UnmodelledProperty,
     canonical_expression,
     default_expression,
     drafts_by_name,
@@ -129,6 +130,11 @@ SELECT lower(ROUTINE_TYPE), count(*) FROM information_schema.ROUTINES WHERE ROUT
 UNION ALL
 SELECT 'event', count(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()
 """
+
+
+def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
+    """Return what the models cannot say of the objects they hold: nothing reviewkit reads here yet."""
+    return []
 
 
 def read_unmodelled(conn: Connection) -> dict[str, int]:

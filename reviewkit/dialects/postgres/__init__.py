@@ -8,6 +8,7 @@ from reviewkit.dialects.base import Dialect, Introspection, LockTable, ScriptRul
 
 if TYPE_CHECKING:
     from reviewkit.dialects.compiler import Compiler
+    from reviewkit.dialects.connection import Connection
     from reviewkit.dialects.driver import Driver
 
 
@@ -56,10 +57,10 @@ class PostgreSQL(Dialect):
 
         return introspect
 
-    def catalog_queries(self) -> tuple[str, ...]:
-        from reviewkit.dialects.postgres.catalog import PREFETCHED
+    def catalog_queries(self, conn: Connection) -> tuple[str, ...]:
+        from reviewkit.dialects.postgres.catalog import prefetched
 
-        return PREFETCHED
+        return prefetched(conn.raw.info.server_version)
 
 
 DIALECT = PostgreSQL()

@@ -156,6 +156,47 @@ UNION ALL
 SELECT 'row security policy', count(*) FROM pg_policies WHERE schemaname = current_schema()
 """
 
+# What the models cannot say of the objects they do hold (`unmodelled_properties`).
+_UNMODELLED_PROPERTIES = """
+SELECT 'table', c.relname::text, 'persistence', 'unlogged'  -- text: a column of type name would cut "t.key" at 63 bytes
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relpersistence = 'u'
+UNION ALL
+SELECT 'table', c.relname::text, 'storage', array_to_string(c.reloptions, ', ')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.reloptions IS NOT NULL AND NOT c.relispartition
+UNION ALL
+SELECT 'constraint', c.relname || '.' || con.conname, 'deferrable',
+       CASE WHEN con.condeferred THEN 'initially deferred' ELSE 'initially immediate' END
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND con.condeferrable AND NOT c.relispartition
+UNION ALL
+SELECT 'constraint', c.relname || '.' || con.conname, 'match', 'full'
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND con.contype = 'f' AND con.confmatchtype = 'f' AND NOT c.relispartition
+UNION ALL
+SELECT CASE WHEN con.oid IS NULL THEN 'index' ELSE 'constraint' END, t.relname || '.' || i.relname, 'nulls', 'not distinct'
+FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+LEFT JOIN pg_constraint con ON con.conindid = ix.indexrelid AND con.contype = 'u'
+WHERE n.nspname = current_schema() AND {nulls_not_distinct} AND NOT t.relispartition
+UNION ALL
+SELECT 'column', c.relname || '.' || a.attname, 'collation', co.collname
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid JOIN pg_collation co ON co.oid = a.attcollation
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND a.attnum > 0 AND NOT a.attisdropped AND a.attcollation NOT IN (0, 100) AND a.attcollation <> t.typcollation
+ORDER BY 2, 3
+"""
+
+
+
+def unmodelled_properties(server_version: int) -> str:
+    """Return the query of what the models cannot say, for a server of `server_version` (`160004`): before
+    PostgreSQL 15 no index has NULLS NOT DISTINCT, and pg_index has no column that says it."""
+    return _UNMODELLED_PROPERTIES.format(nulls_not_distinct="ix.indnullsnotdistinct" if server_version >= 150000 else "false")
+
+
 VIEW_QUERIES = """
 SELECT c.relname, pg_get_viewdef(c.oid, true)
 FROM pg_class c
@@ -165,4 +206,7 @@ WHERE n.nspname = current_schema() AND c.relkind = 'v'
 
 
 # What `baseline` reads, none of which takes parameters: sent ahead, together.
-PREFETCHED = (COLUMNS, DOMAIN_CHECKS, CONSTRAINTS, INDEXES, ENUMS, TOUCH_TRIGGERS, VIEWS, UNMODELLED, VIEW_QUERIES)
+def prefetched(server_version: int) -> tuple[str, ...]:
+    """Return the queries `baseline` sends ahead, as introspection will ask for them on a server of `server_version`."""
+    return (COLUMNS, DOMAIN_CHECKS, CONSTRAINTS, INDEXES, ENUMS, TOUCH_TRIGGERS, VIEWS, UNMODELLED,
+            unmodelled_properties(server_version), VIEW_QUERIES)

@@ -29,6 +29,7 @@ from reviewkit.schema.operations import (
     DropEnum,
     Operation,
     RenameColumn,
+    RenameConstraint,
     RenameTable,
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, Schema, Table
@@ -261,6 +262,27 @@ class PostgresCompiler(Compiler):
         # type change: around such steps it is taken out of the way.
         return plan_statements(self, PostgresForeignKeyRules(), operations, contexts)
 
+    def foreign_key_body(self, fk: ForeignKey) -> str:
+        body = super().foreign_key_body(fk)
+        # Django's PostgreSQL backend declares every key it makes checked at commit, not per statement.
+        return f"{body} DEFERRABLE INITIALLY DEFERRED" if _deferred(fk) else body
+
+    def redeclared_alike(self, op: Operation, ctx: CompileContext) -> bool:
+        if isinstance(op, RenameConstraint) and isinstance(op.old, ForeignKey) and _deferred(op.old) != _deferred(op.new):
+            return False  # declared as Django declares it, or no longer: checked at commit or per statement
+        return super().redeclared_alike(op, ctx)
+
+    def compile_rename_constraint(self, op: RenameConstraint, ctx: CompileContext) -> list[str]:
+        statements = super().compile_rename_constraint(op, ctx) if op.old.name != op.new.name else []
+        if isinstance(op.old, ForeignKey) and _deferred(op.old) != _deferred(op.new):
+            when = "DEFERRABLE INITIALLY DEFERRED" if _deferred(op.new) else "NOT DEFERRABLE"
+            statements.append(f"ALTER TABLE {self.quote(op.table)} ALTER CONSTRAINT {self.quote(op.new.name)} {when}")
+        return statements
+
+    def implied_properties(self, schema: Schema) -> set[tuple[str, str, str, str]]:
+        return {("constraint", f"{table.name}.{fk.name}", "deferrable", "initially deferred")
+                for table in schema.tables for fk in table.foreign_keys if _deferred(fk)}
+
     def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
         super().check_foreign_key(schema, table, fk)
         pair = incomparable_columns(schema, table.name, fk)
@@ -384,3 +406,8 @@ def _new_values_used(op: AlterEnum, after: Schema) -> bool:
                 if isinstance(node, exp.Literal) and node.this in added:
                     return True
     return False
+
+
+def _deferred(fk: ForeignKey) -> bool:
+    """Tell whether a key is checked at commit (DEFERRABLE INITIALLY DEFERRED): Django's keys are, here."""
+    return fk.flavor == "django"

@@ -12,6 +12,7 @@ from sqlglot import exp
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
     TableDraft,
+    UnmodelledProperty,
     canonical_expression,
     default_expression,
     drafts_by_name,
@@ -98,6 +99,12 @@ def read_views(conn: Connection) -> list[View]:
 def read_unmodelled(conn: Connection) -> dict[str, int]:
     """Count the objects of the schema reviewkit does not model (functions, triggers, partitions...)."""
     return {kind: count for kind, count in conn.query(catalog.UNMODELLED) if count}
+
+
+def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
+    """Return what the models cannot say of the tables, columns, keys and indexes they hold."""
+    query = catalog.unmodelled_properties(conn.raw.info.server_version)
+    return [UnmodelledProperty(*row) for row in conn.query(query)]
 
 
 def read_table_rows(conn: Connection) -> dict[str, int]:

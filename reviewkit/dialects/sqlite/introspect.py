@@ -21,6 +21,7 @@ from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
     TableDraft,
+    UnmodelledProperty,
     canonical_expression,
     default_expression,
     drafts_by_name,
@@ -91,6 +92,11 @@ def read_views(conn: Connection) -> list[View]:
             raise UnsupportedType(f"view {name} does not work on this database: {err}") from None
         views.append(View(name, "", columns))
     return views
+
+
+def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
+    """Return what the models cannot say of the objects they hold: nothing reviewkit reads here yet."""
+    return []
 
 
 def read_unmodelled(conn: Connection) -> dict[str, int]:
