@@ -235,7 +235,7 @@ UNSAYABLE = """
 CREATE TABLE parents (id integer PRIMARY KEY);
 CREATE TABLE kids (id integer PRIMARY KEY, parent_id integer REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);
 CREATE UNLOGGED TABLE scratch (id integer PRIMARY KEY) WITH (fillfactor = 70);
-CREATE TABLE words (id integer PRIMARY KEY, word text COLLATE "C", other text);
+CREATE TABLE words (id integer PRIMARY KEY, word text COLLATE "ucs_basic", bytes text COLLATE "C", other text);
 CREATE TABLE pairs (a integer, b integer, PRIMARY KEY (a, b));
 CREATE TABLE links (id integer PRIMARY KEY, a integer, b integer, FOREIGN KEY (a, b) REFERENCES pairs MATCH FULL);
 CREATE TABLE codes (id integer PRIMARY KEY, code integer, CONSTRAINT codes_code_key UNIQUE NULLS NOT DISTINCT (code));
@@ -246,12 +246,12 @@ SAID = [
     ("constraint", "links.links_a_b_fkey", "match", "full"),
     ("table", "scratch", "persistence", "unlogged"),
     ("table", "scratch", "storage", "fillfactor=70"),
-    ("column", "words.word", "collation", "C"),
+    ("column", "words.word", "collation", "ucs_basic"),  # COLLATE "C" compares bytes: the models say that
 ]
 
 
 def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_path, postgres_url):
-    """A DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a collation:
+    """A DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a collation other than "C":
     the models cannot say them, so baseline refuses, naming each; with ignore_unsupported it warns and writes
     the models without them, and drift reports each as a change of the live database."""
     build_by_hand(postgres_url, UNSAYABLE)
@@ -277,6 +277,7 @@ def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_pa
     assert sorted(found, key=str) == sorted(((kind, name, "changed", {key: None}, {key: value}) for kind, name, key, value in SAID), key=str)
     words = run(root, "drift", "--database", cli_url(postgres_url))
     assert "constraint kids.kids_parent_id_fkey changed: deferrable none -> initially deferred" in words.stdout
+    assert '"bytes" TEXT COLLATE "C",' in (root / "models" / "baseline.sql").read_text()
 
 
 def test_mysql_index_names_repeated_across_tables(tmp_path, mysql_url):

@@ -164,11 +164,11 @@ PINNED: dict[str, list[str]] = {
         '0004_create_table_reviews_and_more 8ea6b4a080e35482006d67bc752142d2e2a08f4d6ea95017392ded7bb0b4a145',
     ],
     'mysql_types': [
-        '0001_initial 9d356a994855e7524765ad9e77ac6a7586bed19de7db185e92af9d2ddc27f0b0',
+        '0001_initial 867e359745e85ee96992c887b36aa9c96112bb605c0cab2cfbc719b6fd067ca1',
         '0002_rename_column_film_score_and_more d30a5245f81d3e99c450d50572356986ab2428d44ef00fdc6b0f1c4dff9331f1',
     ],
     'mysql_types-online': [
-        '0001_initial 386d4a0855430a8cc8cfe6cba8254f0884ebe479c0d69f2c6de9560e8edae4c9',
+        '0001_initial 6229427a6112b34deb836601ec9f25b834a5164303bb93b37c71eb5dc3dad260',
         '0002_rename_column_film_score_and_more a7b127882405a4fb1c356c32aba8f0d471e3a1c0c6e93a5ed3c9e8c992770f59',
     ],
     'one_off_defaults': [
@@ -190,12 +190,12 @@ PINNED: dict[str, list[str]] = {
         '0003_drop_index_accounts_and_more 853e4662f6870672ad59b7e6c6127bd47592fb33a423d822dcdf45ae97debc8c',
     ],
     'pg_objects': [
-        '0001_initial 2cc1679156982c0708f5f2abb50560db5ad96eaac7dae07f82898c17a80e3707',
-        '0002_alter_enum_mood_and_more 9d827815c42c6ad959fc9dc81b3c29d9c51849e0fe83ce8e91da7a322e1e6342',
+        '0001_initial c8810e75887954edabcbccd5daec454beb83fb0c199611d515789b3a4fc7566e',
+        '0002_alter_enum_mood_and_more 3b27d1e8c473f7176615ac318b0d587af99d4ae5e591de8173d48ee452fbb480',
     ],
     'pg_objects-online': [
-        '0001_initial 8333ab425ea59bc781ed23c9b95d5af08dc08d26361dabac035603a89d5fc990',
-        '0002_alter_enum_mood_and_more ed267938f1fdafd61e50f06892f3f711324f80da6712f9cc0a69f65832b87e91',
+        '0001_initial a496a3079a0a73b4e655051ef1c18bc3e22fe3a30a047d74697de2284214895c',
+        '0002_alter_enum_mood_and_more a6d6c7b6ab6bdeb1803deea2179b1cb76e7820f0f9eafe010331dec0862f9b5f',
     ],
     'shop': [
         '0001_initial 0236571d6144597df498367b73b63fd95d7f2eb845944ed3fe80b053d5f096e4',

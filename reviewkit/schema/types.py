@@ -277,6 +277,12 @@ _INT_RANGES = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 
 _WIDENING_TEXT_KINDS = {"char", "varchar", "text"}
 
 
+def holds_collation(type_name: str) -> bool:
+    """Tell whether a column of this portable type keeps a collation in the models (Column.collation): text kinds."""
+    portable = parse_type(type_name)
+    return portable.kind in _WIDENING_TEXT_KINDS and not portable.array
+
+
 def is_widening(old: PortableType, new: PortableType) -> bool:
     """Return True when every value of `old` fits `new` unchanged."""
     if old.array != new.array:

@@ -33,7 +33,7 @@ from reviewkit.schema.operations import (
     RenameTable,
 )
 from reviewkit.schema.state import Check, Column, ForeignKey, Schema, Table
-from reviewkit.schema.types import RANGES, PortableType, parse_type
+from reviewkit.schema.types import RANGES, PortableType, holds_collation, parse_type
 
 # Kinds PostgreSQL lacks, held in the next wider type with a CHECK on the range.
 _WIDER = {
@@ -126,7 +126,11 @@ class PostgresCompiler(Compiler):
             column = replace(column, type="text")
         if column.generated is not None and not column.stored:
             column = replace(column, stored=True)  # PostgreSQL before 18 has only stored generated columns
-        return replace(column, collation=None) if column.collation is not None else column
+        # Bytes compared (MySQL's BINARY, a _bin collation) is PostgreSQL's collation "C"; text kinds only.
+        return replace(column, collation=None) if column.collation is not None and not holds_collation(column.type) else column
+
+    def column_type_sql(self, table: Table, column: Column) -> str:
+        return super().column_type_sql(table, column) + _collate(column)
 
     def generated_sql(self, column: Column) -> str:
         return f"GENERATED ALWAYS AS ({self.expression_sql(column.generated)}) STORED"  # type: ignore[arg-type]
@@ -331,7 +335,7 @@ class PostgresCompiler(Compiler):
             default_changes = True
         if op.old.identity and not op.new.identity:
             clauses.append(f"ALTER COLUMN {col} DROP IDENTITY")
-        if type_changed:
+        if type_changed or _collate(op.old) != _collate(op.new):
             clauses.append(self._type_clause(op, col, where))
         if default_changes:
             if op.new.default is None:
@@ -357,7 +361,9 @@ class PostgresCompiler(Compiler):
     def _type_clause(self, op: AlterColumn, col: str, where: str) -> str:
         new_type = self.type_sql(op.new.type, where)
         old, new = parse_type(op.old.type), parse_type(op.new.type)
-        clause = f"ALTER COLUMN {col} TYPE {new_type}"
+        # A new type without COLLATE takes the type's default collation: a "C" column says it again.
+        collate = _collate(op.new) or (' COLLATE "default"' if _collate(op.old) else "")
+        clause = f"ALTER COLUMN {col} TYPE {new_type}{collate}"
         if {old.kind, new.kind} & {"enum", "set"}:  # through text: enums cast to and from nothing else
             return clause + f" USING {col}::text::{new_type}"
         if old.kind != new.kind or old.array != new.array:
@@ -411,3 +417,8 @@ def _new_values_used(op: AlterEnum, after: Schema) -> bool:
 def _deferred(fk: ForeignKey) -> bool:
     """Tell whether a key is checked at commit (DEFERRABLE INITIALLY DEFERRED): Django's keys are, here."""
     return fk.flavor == "django"
+
+
+def _collate(column: Column) -> str:
+    """Return the COLLATE clause of a column that compares bytes (`binary`), else nothing."""
+    return ' COLLATE "C"' if column.collation == "binary" and holds_collation(column.type) else ""

@@ -24,7 +24,7 @@ from reviewkit.dialects.introspection import (
 from reviewkit.dialects.postgres import catalog
 from reviewkit.schema import naming
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
-from reviewkit.schema.types import PortableType
+from reviewkit.schema.types import PortableType, holds_collation
 
 _TOUCHED_COLUMN = re.compile(r'NEW\.("(?:[^"]|"")+"|\w+) := CURRENT_TIMESTAMP')  # in catalog.TOUCH_TRIGGERS' bodies
 _FK_ACTION_CODES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -50,11 +50,13 @@ def read_tables(conn: Connection) -> list[Table]:
     drafts = drafts_by_name(sorted({row[0] for row in rows}))
     column_names = {}
     for (table, name, type_text, not_null, default, identity, is_generated, comment, table_comment, domain,
-         relid, attnum) in rows:
+         relid, attnum, binary) in rows:
         if table in drafts and name is not None:
             drafts[table].comment = table_comment
-            drafts[table].columns.append(
-                _column(table, name, type_text, not_null, default, identity, is_generated, comment, enums))
+            column = _column(table, name, type_text, not_null, default, identity, is_generated, comment, enums)
+            if binary and holds_collation(column.type):
+                column = replace(column, collation="binary")
+            drafts[table].columns.append(column)
             for check in domain_checks.get(domain, ()):
                 drafts[table].checks.append(_domain_check(table, name, check))
             column_names[relid, attnum] = name

@@ -31,6 +31,7 @@ _COLUMN = r'("(?:[^"]|"")+"|\w+)'
 _SET_NOT_NULL = re.compile(rf"ALTER\s+(?:COLUMN\s+)?{_COLUMN}\s+SET\s+NOT\s+NULL", re.IGNORECASE)
 # The new type runs to the next comma outside parentheses (NUMERIC(12, 2)), or the end.
 _TYPE_CHANGE = re.compile(rf"ALTER\s+(?:COLUMN\s+)?{_COLUMN}\s+(?:SET\s+DATA\s+)?TYPE\s+((?:[^,(]|\([^)]*\))+?)"
+                          r'(?:\s+COLLATE\s+(?:"[^"]*"|\S+))?'
                           r"(?:\s+USING\s+(?:[^,(]|\([^)]*\))+)?\s*(?:,|$)", re.IGNORECASE)
 _RENAME = re.compile(r"\bRENAME\s+(?:COLUMN\s+|CONSTRAINT\s+)?(?:\S+\s+)?TO\b")
 _LOCK_TIMEOUT = re.compile(r"^SET\s+(?:SESSION\s+|LOCAL\s+)?LOCK_TIMEOUT\b")

@@ -31,7 +31,9 @@ CREATE INDEX person_mood_idx ON person USING hash (current_mood);
 -- (PostgreSQL only: the other engines' auto-increment takes it).
 CREATE TABLE badge (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    label text NOT NULL
+    label text NOT NULL,
+    -- COLLATE "C" compares bytes, as MySQL's BINARY and _bin collations do
+    code varchar(8) COLLATE "C"
 );
 
 CREATE TABLE visit (
