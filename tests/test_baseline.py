@@ -231,7 +231,8 @@ def test_missing_database_file_and_unmapped_types(tmp_path, postgres_url):
     assert not (root / "models" / "baseline.sql").exists()
 
 
-UNSAYABLE = """
+UNSAYABLE = {
+    "postgres": """
 CREATE TABLE parents (id integer PRIMARY KEY);
 CREATE TABLE kids (id integer PRIMARY KEY, parent_id integer REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);
 CREATE UNLOGGED TABLE scratch (id integer PRIMARY KEY) WITH (fillfactor = 70);
@@ -239,45 +240,77 @@ CREATE TABLE words (id integer PRIMARY KEY, word text COLLATE "ucs_basic", bytes
 CREATE TABLE pairs (a integer, b integer, PRIMARY KEY (a, b));
 CREATE TABLE links (id integer PRIMARY KEY, a integer, b integer, FOREIGN KEY (a, b) REFERENCES pairs MATCH FULL);
 CREATE TABLE codes (id integer PRIMARY KEY, code integer, CONSTRAINT codes_code_key UNIQUE NULLS NOT DISTINCT (code));
-"""
-SAID = [
-    ("constraint", "codes.codes_code_key", "nulls", "not distinct"),
-    ("constraint", "kids.kids_parent_id_fkey", "deferrable", "initially deferred"),
-    ("constraint", "links.links_a_b_fkey", "match", "full"),
-    ("table", "scratch", "persistence", "unlogged"),
-    ("table", "scratch", "storage", "fillfactor=70"),
-    ("column", "words.word", "collation", "ucs_basic"),  # COLLATE "C" compares bytes: the models say that
-]
+""",
+    "mysql": """
+CREATE TABLE scratch (id int PRIMARY KEY) ENGINE=MyISAM;
+CREATE TABLE packed (id int PRIMARY KEY) ROW_FORMAT=COMPRESSED;
+CREATE TABLE words (id int PRIMARY KEY, word varchar(20) COLLATE utf8mb4_unicode_ci, bytes varchar(20) COLLATE utf8mb4_bin,
+  other varchar(20)) COLLATE utf8mb4_general_ci;
+""",
+    "sqlite": """
+CREATE TABLE typed (id integer PRIMARY KEY, name text) STRICT;
+CREATE TABLE clustered (code text PRIMARY KEY, name text) WITHOUT ROWID;
+CREATE TABLE plain (id integer PRIMARY KEY);
+""",
+}
+SAID = {
+    "postgres": [
+        ("constraint", "codes.codes_code_key", "nulls", "not distinct"),
+        ("constraint", "kids.kids_parent_id_fkey", "deferrable", "initially deferred"),
+        ("constraint", "links.links_a_b_fkey", "match", "full"),
+        ("table", "scratch", "persistence", "unlogged"),
+        ("table", "scratch", "storage", "fillfactor=70"),
+        ("column", "words.word", "collation", "ucs_basic"),  # COLLATE "C" compares bytes: the models say that
+    ],
+    "mysql": [
+        ("table", "packed", "options", "row_format=COMPRESSED"),
+        ("table", "scratch", "engine", "MyISAM"),
+        ("column", "words.word", "collation", "utf8mb4_unicode_ci"),  # utf8mb4_bin compares bytes: the models say that
+    ],
+    "sqlite": [
+        ("table", "clustered", "storage", "without rowid"),
+        ("table", "typed", "typing", "strict"),
+    ],
+}
 
 
-def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_path, postgres_url):
-    """A DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a collation other than "C":
-    the models cannot say them, so baseline refuses, naming each; with ignore_unsupported it warns and writes
-    the models without them, and drift reports each as a change of the live database."""
-    build_by_hand(postgres_url, UNSAYABLE)
-    root = project(tmp_path, "postgres")
-    (root / "reviewkit.toml").write_text(CONFIG.replace("{models_dialect}", "postgres")
-                                         .replace('["postgres", "mysql", "sqlite"]', '["postgres"]'))
-    refused = run(root, "baseline", "--database", cli_url(postgres_url))
+def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_path, engine_url):
+    """PostgreSQL: a DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a
+    collation other than "C". MariaDB: another engine than InnoDB, table options, a column collated otherwise
+    than its table. SQLite: STRICT and WITHOUT ROWID. The models cannot say them, so baseline refuses, naming
+    each; with ignore_unsupported it warns and writes the models without them, and drift reports each as a
+    change of the live database."""
+    engine, said = engine_url.dialect, SAID[engine_url.dialect]
+    build_by_hand(engine_url, UNSAYABLE[engine])
+    root = project(tmp_path, engine)
+    (root / "reviewkit.toml").write_text(CONFIG.replace("{models_dialect}", engine)
+                                         .replace('["postgres", "mysql", "sqlite"]', f'["{engine}"]'))
+    refused = run(root, "baseline", "--database", cli_url(engine_url))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "the models cannot say 6 properties of the live schema" in refused.stderr
-    for kind, name, key, value in SAID:
+    assert f"the models cannot say {len(said)} properties of the live schema" in refused.stderr, refused.stderr
+    for kind, name, key, value in said:
         assert f"  {kind} {name}: {key} {value}\n" in refused.stderr, refused.stderr
     assert not (root / "models" / "baseline.sql").exists() and not (root / "bundles").exists()
 
     config = root / "reviewkit.toml"
     config.write_text(config.read_text().replace("[reviewkit]\n", "[reviewkit]\nignore_unsupported = true\n"))
-    made = run(root, "baseline", "--database", cli_url(postgres_url))
+    made = run(root, "baseline", "--database", cli_url(engine_url))
     assert made.returncode == 0, made.stderr
-    assert "warning: ignore_unsupported: left out 6 properties the models cannot say" in made.stderr
-    assert run(root, "apply", "--fake", "--yes", "--database", cli_url(postgres_url)).returncode == 0
-    drift = run(root, "drift", "--database", cli_url(postgres_url), "--json")
+    assert f"warning: ignore_unsupported: left out {len(said)} properties the models cannot say" in made.stderr
+    assert run(root, "apply", "--fake", "--yes", "--database", cli_url(engine_url)).returncode == 0
+    drift = run(root, "drift", "--database", cli_url(engine_url), "--json")
     assert drift.returncode == 1, drift.stderr
     found = [(d["object"], d["name"], d["change"], d["expected"], d["actual"]) for d in json.loads(drift.stdout)["differences"]]
-    assert sorted(found, key=str) == sorted(((kind, name, "changed", {key: None}, {key: value}) for kind, name, key, value in SAID), key=str)
-    words = run(root, "drift", "--database", cli_url(postgres_url))
-    assert "constraint kids.kids_parent_id_fkey changed: deferrable none -> initially deferred" in words.stdout
-    assert '"bytes" TEXT COLLATE "C",' in (root / "models" / "baseline.sql").read_text()
+    expected = [(kind, name, "changed", {key: None}, {key: value}) for kind, name, key, value in said]
+    assert sorted(found, key=str) == sorted(expected, key=str)
+    kind, name, key, value = said[0]
+    words = run(root, "drift", "--database", cli_url(engine_url))
+    assert f"{kind} {name} changed: {key} none -> {value}" in words.stdout, words.stdout
+    models = (root / "models" / "baseline.sql").read_text()
+    if engine == "postgres":
+        assert '"bytes" TEXT COLLATE "C",' in models
+    elif engine == "mysql":
+        assert "`bytes` VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" in models
 
 
 def test_mysql_index_names_repeated_across_tables(tmp_path, mysql_url):

@@ -31,7 +31,7 @@ class UnmodelledProperty:
 
     object: str  # table, column, constraint, index: as `drift` names objects
     name: str  # "books", "books.isbn", "books.books_author_fkey"
-    key: str  # what it is: persistence, storage, deferrable, match, nulls, collation
+    key: str  # what it is: persistence, storage, deferrable, match, nulls, collation, engine, options, typing
     value: str  # unlogged, "fillfactor=70", initially deferred, full, not distinct, de_DE
 
     @property

@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
+    OWN_TABLE_PREFIX,
     TableDraft,
     UnmodelledProperty,
     canonical_expression,
@@ -132,9 +133,45 @@ SELECT 'event', count(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DAT
 """
 
 
+# A bundle's CREATE TABLE names no engine, options or collations: it takes the server's
+# default engine (InnoDB) and the table's collation. A live table of another engine (MyISAM
+# has no transactions and no foreign keys), with options (ROW_FORMAT=COMPRESSED, partitions)
+# or a column that compares otherwise than its table (other than a _bin one, which the models
+# say) is one the bundle would not build alike.
+_UNMODELLED_TABLES = """
+SELECT TABLE_NAME, ENGINE, CREATE_OPTIONS, TABLE_COLLATION
+FROM information_schema.TABLES
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
+"""
+_COLUMN_COLLATIONS = """
+SELECT TABLE_NAME, COLUMN_NAME, COLLATION_NAME
+FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = DATABASE() AND COLLATION_NAME IS NOT NULL AND COLLATION_NAME NOT LIKE '%\\_bin'
+"""
+
+
+def _comparison(collation: str | None) -> str | None:
+    """Return how a collation compares, without its character set: NVARCHAR's utf8mb3_general_ci compares as the
+    table's utf8mb4_general_ci (the models hold no character sets; a bundle's columns take the table's)."""
+    return collation.split("_", 1)[-1] if collation else collation
+
+
 def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
-    """Return what the models cannot say of the objects they hold: nothing reviewkit reads here yet."""
-    return []
+    """Return what the models cannot say of the tables and columns they hold: another engine, table options and
+    column collations (each table read apart from its columns: see _COLUMNS)."""
+    found, collations = [], {}
+    for table, engine, options, collation in conn.query(_UNMODELLED_TABLES):
+        if table.startswith(OWN_TABLE_PREFIX):
+            continue
+        collations[table] = collation
+        if engine and engine.lower() != "innodb":
+            found.append(UnmodelledProperty("table", table, "engine", engine))
+        if options and options.strip():
+            found.append(UnmodelledProperty("table", table, "options", options.strip()))
+    for table, column, collation in conn.query(_COLUMN_COLLATIONS):
+        if table in collations and _comparison(collation) != _comparison(collations[table]):
+            found.append(UnmodelledProperty("column", f"{table}.{column}", "collation", collation))
+    return sorted(found, key=lambda p: (p.name, p.key))
 
 
 def read_unmodelled(conn: Connection) -> dict[str, int]:

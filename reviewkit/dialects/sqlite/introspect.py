@@ -20,6 +20,7 @@ from sqlglot.errors import ParseError, TokenError
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
+    OWN_TABLE_PREFIX,
     TableDraft,
     UnmodelledProperty,
     canonical_expression,
@@ -33,6 +34,7 @@ from reviewkit.dialects.introspection import (
 from reviewkit.dialects.sqlite.affinity import read_declared_types
 from reviewkit.errors import OperationFailed, UnsupportedType
 from reviewkit.schema import naming, types
+from reviewkit.schema.expressions import quiet_sqlglot
 from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
 
 _MASTER = "SELECT type, name, sql, tbl_name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') ORDER BY name"
@@ -95,8 +97,21 @@ def read_views(conn: Connection) -> list[View]:
 
 
 def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
-    """Return what the models cannot say of the objects they hold: nothing reviewkit reads here yet."""
-    return []
+    """Return what the models cannot say of the tables they hold: a STRICT table (SQLite 3.37+ refuses a value of
+    another type there) or one WITHOUT ROWID. A key's DEFERRABLE is not read (SQLite's catalog keeps only the text)."""
+    try:
+        rows = conn.query("SELECT name, strict, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")
+    except OperationFailed:  # SQLite before 3.37 has neither
+        return []
+    found = []
+    for name, strict, without_rowid in rows:
+        if name.startswith(("sqlite_", OWN_TABLE_PREFIX)):
+            continue
+        if strict:
+            found.append(UnmodelledProperty("table", name, "typing", "strict"))
+        if without_rowid:
+            found.append(UnmodelledProperty("table", name, "storage", "without rowid"))
+    return sorted(found, key=lambda p: (p.name, p.key))
 
 
 def read_unmodelled(conn: Connection) -> dict[str, int]:
@@ -213,14 +228,21 @@ def _key(columns: Key) -> Key:
 # -- the stored CREATE TABLE text -------------------------------------------------------
 
 
+_TABLE_OPTIONS = re.compile(r"\)\s*(?:(?:WITHOUT\s+ROWID|STRICT)\s*,?\s*)+$", re.IGNORECASE)
+
+
 def _declared(table: str, sql: str) -> _Declared:
     """Read names, checks and AUTOINCREMENT from a stored CREATE TABLE statement."""
     try:
-        # Types sqlglot cannot read (sakila's `BLOB SUB_TYPE TEXT`) by their affinity, as the models read them.
+        # Types sqlglot cannot read (sakila's `BLOB SUB_TYPE TEXT`) by their affinity, as the models read them;
+        # STRICT and WITHOUT ROWID, which sqlglot does not read, are told by read_unmodelled_properties.
         readable, _ = read_declared_types(sql, SQLite.Tokenizer().tokenize(sql))
-        node = sqlglot.parse_one(readable, read="sqlite")
+        with quiet_sqlglot():
+            node = sqlglot.parse_one(_TABLE_OPTIONS.sub(")", readable), read="sqlite")
     except (ParseError, TokenError) as err:
         raise UnsupportedType(f"table {table}: cannot read its stored CREATE TABLE: {str(err).splitlines()[0]}") from None
+    if not isinstance(node, exp.Create) or not isinstance(node.this, exp.Schema):
+        raise UnsupportedType(f"table {table}: cannot read its stored CREATE TABLE: {sql[:80]}")
     collected = _Collected()
     for item in node.this.expressions:
         if isinstance(item, exp.ColumnDef):
