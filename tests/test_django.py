@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reviewkit.dialects import get_dialect
-from reviewkit.dialects.connection import DatabaseURL, parse_url
+from reviewkit.dialects.connection import DatabaseURL, connect, parse_url
 from reviewkit.errors import ConfigError
 from reviewkit.schema.naming import postgres_object_name
 from reviewkit.schema.state import Check, Schema
@@ -327,6 +327,25 @@ def test_baseline_refuses_a_database_without_the_models(tmp_path, sqlite_url):
     assert refused.returncode == 2 and "does not hold the models" in refused.stderr, refused.stderr
     assert "columns of library_publisher" in refused.stderr and "website" in refused.stderr
     assert not (run.root / "bundles").exists()
+
+
+def test_baseline_refuses_what_the_models_cannot_say_but_not_djangos_own_keys(tmp_path, postgres_url):
+    """Django's keys are DEFERRABLE INITIALLY DEFERRED on PostgreSQL, as the bundle declares them: not refused. A
+    table's storage parameter, which no model says, is refused by name; ignore_unsupported warns instead."""
+    run = DjangoRun.create(tmp_path, ("library",), ("postgres",))
+    run.django(None, "makemigrations", "library")
+    run.django(postgres_url, "migrate")
+    with connect(postgres_url) as conn:
+        conn.execute("ALTER TABLE library_author SET (fillfactor = 70)")
+    refused = run.reviewkit("baseline", "--database", cli_url(postgres_url))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "the models cannot say 1 property of the live schema" in refused.stderr, refused.stderr
+    assert "  table library_author: storage fillfactor=70\n" in refused.stderr and "deferrable" not in refused.stderr
+    assert not (run.root / "bundles").exists()
+    config = run.root / "reviewkit.toml"
+    config.write_text(config.read_text().replace("[reviewkit]\n", "[reviewkit]\nignore_unsupported = true\n"))
+    made = run.reviewkit("baseline", "--database", cli_url(postgres_url))
+    assert made.returncode == 0 and "ignore_unsupported: left out 1 property" in made.stderr, made.stdout + made.stderr
 
 
 # -- a project whose bundles an earlier reviewkit wrote: one bundle re-declares them -------

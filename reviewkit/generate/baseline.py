@@ -65,7 +65,7 @@ def baseline(
         with_queries, left_out = with_view_queries(conn, live, settings.models_dialect, settings.ignore_unsupported)
         unmodelled = get_dialect(url.dialect).introspection.read_unmodelled(conn)
         properties = get_dialect(url.dialect).introspection.read_unmodelled_properties(conn)
-    _refuse_unmodelled_properties(properties, settings.ignore_unsupported, warn)
+    refuse_unmodelled_properties(properties, settings.ignore_unsupported, warn)
     if warn is not None and unmodelled:
         counts = ", ".join(f"{count} {kind}{'s' if count != 1 else ''}" for kind, count in sorted(unmodelled.items()))
         warn(f"left out, as reviewkit does not model them (they stay in the database; the bundle's up.sql "
@@ -80,7 +80,7 @@ def baseline(
 _SHOWN_PROPERTIES = 20
 
 
-def _refuse_unmodelled_properties(properties: list[UnmodelledProperty], ignore_unsupported: bool,
+def refuse_unmodelled_properties(properties: list[UnmodelledProperty], ignore_unsupported: bool,
                                   warn: Callable[[str], None] | None) -> None:
     """Refuse a live schema with properties the models cannot say (the bundle would build its objects without
     them); with ignore_unsupported, warn instead: drift then reports each of them."""

@@ -25,6 +25,7 @@ from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
 from reviewkit.diff.differences import schema_differences
 from reviewkit.errors import ModelError, OperationFailed, UsageError
+from reviewkit.generate.baseline import refuse_unmodelled_properties
 from reviewkit.generate.generator import GenerateOptions, generate
 from reviewkit.models import load_models
 from reviewkit.plural import counted
@@ -43,8 +44,13 @@ def baseline_from_models(settings: Settings, database: str | None, name: str | N
         raise OperationFailed(f"database {url.redacted()}: the file does not exist")
     with conn:
         live = introspect(conn)
+        properties = get_dialect(url.dialect).introspection.read_unmodelled_properties(conn)
     models = load_models(settings, warn)
     declared = {table.name for table in models.tables}
+    # What the models cannot say, of their own tables, beyond what their framework declares there (Django's keys).
+    implied = get_dialect(url.dialect).compiler.implied_properties(models)
+    refuse_unmodelled_properties([p for p in properties if p.table in declared
+                                  and (p.object, p.name, p.key, p.value) not in implied], settings.ignore_unsupported, warn)
     others = sorted(t.name for t in live.tables if t.name not in declared) + sorted(v.name for v in live.views)
     if others:
         say(f"left out, as the models do not declare them (they stay in the database; drift will report them "
