@@ -251,6 +251,7 @@ CREATE TABLE words (id int PRIMARY KEY, word varchar(20) COLLATE utf8mb4_unicode
 CREATE TABLE typed (id integer PRIMARY KEY, name text) STRICT;
 CREATE TABLE clustered (code text PRIMARY KEY, name text) WITHOUT ROWID;
 CREATE TABLE plain (id integer PRIMARY KEY);
+CREATE TABLE names (id integer PRIMARY KEY, name text COLLATE NOCASE, code text COLLATE BINARY);
 """,
 }
 SAID = {
@@ -270,6 +271,7 @@ SAID = {
     "sqlite": [
         ("table", "clustered", "storage", "without rowid"),
         ("table", "typed", "typing", "strict"),
+        ("column", "names.name", "collation", "NOCASE"),  # BINARY is SQLite's default, and the models' binary
     ],
 }
 
@@ -277,7 +279,7 @@ SAID = {
 def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_path, engine_url):
     """PostgreSQL: a DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a
     collation other than "C". MariaDB: another engine than InnoDB, table options, a column collated otherwise
-    than its table. SQLite: STRICT and WITHOUT ROWID. The models cannot say them, so baseline refuses, naming
+    than its table. SQLite: STRICT and WITHOUT ROWID, COLLATE NOCASE. The models cannot say them, so baseline refuses, naming
     each; with ignore_unsupported it warns and writes the models without them, and drift reports each as a
     change of the live database."""
     engine, said = engine_url.dialect, SAID[engine_url.dialect]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from weakref import WeakKeyDictionary
 
 import sqlglot
 from sqlglot import exp
@@ -60,6 +61,7 @@ class _Declared:
     foreign_keys: dict[Key, str] = field(default_factory=dict)
     autoincrement: set[str] = field(default_factory=set)
     generated: dict[str, str] = field(default_factory=dict)  # column (lowercased) -> expression
+    collations: dict[str, str] = field(default_factory=dict)  # column -> a COLLATE other than BINARY (NOCASE, RTRIM)
 
 
 # The triggers reviewkit writes for ON UPDATE CURRENT_TIMESTAMP name the column they set.
@@ -72,8 +74,11 @@ def read_tables(conn: Connection) -> list[Table]:
     tables = {name: sql for kind, name, sql, _ in master if kind == "table" and not _is_internal(name, sql)}
     index_sql = {name: sql for kind, name, sql, _ in master if kind == "index" and sql}
     drafts = drafts_by_name(sorted(tables))
+    properties = []
     for name, draft in drafts.items():
         declared = _declared(name, tables[name])
+        properties += [UnmodelledProperty("column", f"{name}.{column}", "collation", collation)
+                       for column, collation in declared.collations.items()]
         _read_columns(conn, draft, declared)
         _read_keys(conn, draft, declared, index_sql)
         _read_foreign_keys(conn, draft, declared)
@@ -81,6 +86,7 @@ def read_tables(conn: Connection) -> list[Table]:
     for kind, name, sql, table in master:
         if kind == "trigger" and name.startswith("reviewkit_touch_") and table in drafts:
             _mark_touched(drafts[table], sql)
+    _READ_PROPERTIES[conn] = sorted(properties + _table_properties(conn), key=lambda p: (p.name, p.key))
     return [draft.build() for draft in drafts.values()]
 
 
@@ -96,9 +102,24 @@ def read_views(conn: Connection) -> list[View]:
     return views
 
 
+# What the models cannot say is found while read_tables reads each stored CREATE TABLE (a
+# column's COLLATE NOCASE or RTRIM compares otherwise than the models' text): `drift` and
+# `baseline` ask for both on one connection, and parsing the statements is read_tables' largest part.
+_READ_PROPERTIES: WeakKeyDictionary[Connection, list[UnmodelledProperty]] = WeakKeyDictionary()
+
+
 def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
-    """Return what the models cannot say of the tables they hold: a STRICT table (SQLite 3.37+ refuses a value of
-    another type there) or one WITHOUT ROWID. A key's DEFERRABLE is not read (SQLite's catalog keeps only the text)."""
+    """Return what the models cannot say of the tables they hold: a column collated otherwise than BINARY, a STRICT
+    table (SQLite 3.37+ refuses a value of another type there) or one WITHOUT ROWID; as read_tables found them on
+    this connection just before, else read now. A key's DEFERRABLE is not read."""
+    found = _READ_PROPERTIES.pop(conn, None)
+    if found is None:
+        read_tables(conn)
+        found = _READ_PROPERTIES.pop(conn)
+    return found
+
+
+def _table_properties(conn: Connection) -> list[UnmodelledProperty]:
     try:
         rows = conn.query("SELECT name, strict, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")
     except OperationFailed:  # SQLite before 3.37 has neither
@@ -111,7 +132,7 @@ def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
             found.append(UnmodelledProperty("table", name, "typing", "strict"))
         if without_rowid:
             found.append(UnmodelledProperty("table", name, "storage", "without rowid"))
-    return sorted(found, key=lambda p: (p.name, p.key))
+    return found
 
 
 def read_unmodelled(conn: Connection) -> dict[str, int]:
@@ -265,6 +286,7 @@ class _Collected:
     foreign_keys: list[tuple[str | None, Key]] = field(default_factory=list)
     autoincrement: set[str] = field(default_factory=set)
     generated: dict[str, str] = field(default_factory=dict)
+    collations: dict[str, str] = field(default_factory=dict)
 
     def named(self, table: str) -> _Declared:
         """Name the unnamed constraints the way the models' SchemaBuilder does, in its order."""
@@ -276,7 +298,7 @@ class _Collected:
                 return name
             return naming.unique_among(naming.constraint_name(table, columns, suffix), used)
 
-        declared = _Declared(autoincrement=self.autoincrement, generated=self.generated)
+        declared = _Declared(autoincrement=self.autoincrement, generated=self.generated, collations=self.collations)
         if self.has_primary_key:
             declared.primary_key = pick(self.primary_key, (), "pkey")
         for name, columns in self.uniques:
@@ -304,6 +326,8 @@ def _collect_column(collected: _Collected, column: exp.ColumnDef) -> None:
             collected.autoincrement.add(name.lower())
         elif isinstance(kind, exp.ComputedColumnConstraint):
             collected.generated[name.lower()] = canonical_expression(kind.this, "sqlite")
+        elif isinstance(kind, exp.CollateColumnConstraint) and kind.this.name.upper() != "BINARY":
+            collected.collations[name] = kind.this.name.upper()
 
 
 def _collect_table_constraint(collected: _Collected, name: str | None, node: exp.Expression) -> None:
