@@ -240,6 +240,9 @@ CREATE TABLE words (id integer PRIMARY KEY, word text COLLATE "ucs_basic", bytes
 CREATE TABLE pairs (a integer, b integer, PRIMARY KEY (a, b));
 CREATE TABLE links (id integer PRIMARY KEY, a integer, b integer, FOREIGN KEY (a, b) REFERENCES pairs MATCH FULL);
 CREATE TABLE codes (id integer PRIMARY KEY, code integer, CONSTRAINT codes_code_key UNIQUE NULLS NOT DISTINCT (code));
+CREATE TABLE tickets (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 5) PRIMARY KEY, n integer,
+  m bigserial);
+ALTER TABLE tickets ADD CONSTRAINT tickets_n_check CHECK (n > 0) NOT VALID;
 """,
     "mysql": """
 CREATE TABLE scratch (id int PRIMARY KEY) ENGINE=MyISAM;
@@ -262,6 +265,8 @@ SAID = {
         ("table", "scratch", "persistence", "unlogged"),
         ("table", "scratch", "storage", "fillfactor=70"),
         ("column", "words.word", "collation", "ucs_basic"),  # COLLATE "C" compares bytes: the models say that
+        ("column", "tickets.id", "sequence", "start with 100, increment by 5"),  # bigserial's plain counter is not
+        ("constraint", "tickets.tickets_n_check", "validated", "not valid"),
     ],
     "mysql": [
         ("table", "packed", "options", "row_format=COMPRESSED"),
@@ -278,7 +283,7 @@ SAID = {
 
 def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_path, engine_url):
     """PostgreSQL: a DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a
-    collation other than "C". MariaDB: another engine than InnoDB, table options, a column collated otherwise
+    collation other than "C", a sequence other than a plain counter, a check NOT VALID. MariaDB: another engine than InnoDB, table options, a column collated otherwise
     than its table. SQLite: STRICT and WITHOUT ROWID, COLLATE NOCASE. The models cannot say them, so baseline refuses, naming
     each; with ignore_unsupported it warns and writes the models without them, and drift reports each as a
     change of the live database."""

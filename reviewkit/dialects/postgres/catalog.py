@@ -183,6 +183,30 @@ JOIN pg_namespace n ON n.oid = t.relnamespace
 LEFT JOIN pg_constraint con ON con.conindid = ix.indexrelid AND con.contype = 'u'
 WHERE n.nspname = current_schema() AND {nulls_not_distinct} AND NOT t.relispartition
 UNION ALL
+SELECT 'constraint', c.relname || '.' || con.conname, 'validated', 'not valid'
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND NOT con.convalidated AND NOT c.relispartition
+UNION ALL
+SELECT 'column', c.relname || '.' || a.attname, 'sequence',
+       concat_ws(', ', CASE WHEN s.seqstart <> 1 THEN 'start with ' || s.seqstart END,
+                 CASE WHEN s.seqincrement <> 1 THEN 'increment by ' || s.seqincrement END,
+                 CASE WHEN s.seqmin <> 1 THEN 'minvalue ' || s.seqmin END,
+                 CASE WHEN s.seqmax NOT IN (32767, 2147483647, 9223372036854775807) THEN 'maxvalue ' || s.seqmax END,
+                 CASE WHEN s.seqcycle THEN 'cycle' END)
+FROM pg_sequence s  -- the few sequences that are not a plain counter first, then the column each feeds
+CROSS JOIN LATERAL (
+  SELECT d.refobjid AS rel, d.refobjsubid AS att FROM pg_depend d  -- an identity's, a serial's (OWNED BY)
+  WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass
+    AND d.deptype IN ('a', 'i')
+  UNION
+  SELECT ad.adrelid, ad.adnum FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid  -- a DEFAULT nextval('s')
+  WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = s.seqrelid AND d.classid = 'pg_attrdef'::regclass) u
+JOIN pg_class c ON c.oid = u.rel JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.att
+WHERE (s.seqstart <> 1 OR s.seqincrement <> 1 OR s.seqmin <> 1 OR s.seqcycle
+       OR s.seqmax NOT IN (32767, 2147483647, 9223372036854775807))
+  AND n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+UNION ALL
 SELECT 'column', c.relname || '.' || a.attname, 'collation', co.collname
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid JOIN pg_collation co ON co.oid = a.attcollation
