@@ -249,6 +249,8 @@ CREATE TABLE scratch (id int PRIMARY KEY) ENGINE=MyISAM;
 CREATE TABLE packed (id int PRIMARY KEY) ROW_FORMAT=COMPRESSED;
 CREATE TABLE words (id int PRIMARY KEY, word varchar(20) COLLATE utf8mb4_unicode_ci, bytes varchar(20) COLLATE utf8mb4_bin,
   other varchar(20)) COLLATE utf8mb4_general_ci;
+CREATE TABLE notes (id int PRIMARY KEY, body text, code varchar(20), hidden int INVISIBLE,
+  KEY notes_body (body(255)), UNIQUE KEY notes_code (code(4)));
 """,
     "sqlite": """
 CREATE TABLE typed (id integer PRIMARY KEY, name text) STRICT;
@@ -272,6 +274,8 @@ SAID = {
         ("table", "packed", "options", "row_format=COMPRESSED"),
         ("table", "scratch", "engine", "MyISAM"),
         ("column", "words.word", "collation", "utf8mb4_unicode_ci"),  # utf8mb4_bin compares bytes: the models say that
+        ("column", "notes.hidden", "visibility", "invisible"),
+        ("index", "notes.notes_code", "prefix", "code(4)"),  # body(255) is the prefix a bundle gives a text column
     ],
     "sqlite": [
         ("table", "clustered", "storage", "without rowid"),
@@ -284,7 +288,7 @@ SAID = {
 def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_path, engine_url):
     """PostgreSQL: a DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a
     collation other than "C", a sequence other than a plain counter, a check NOT VALID. MariaDB: another engine than InnoDB, table options, a column collated otherwise
-    than its table. SQLite: STRICT and WITHOUT ROWID, COLLATE NOCASE. The models cannot say them, so baseline refuses, naming
+    than its table, an INVISIBLE column, a key prefix. SQLite: STRICT and WITHOUT ROWID, COLLATE NOCASE. The models cannot say them, so baseline refuses, naming
     each; with ignore_unsupported it warns and writes the models without them, and drift reports each as a
     change of the live database."""
     engine, said = engine_url.dialect, SAID[engine_url.dialect]

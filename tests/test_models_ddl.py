@@ -246,6 +246,19 @@ def test_mysql_binary_and_collations_are_read_not_crashed_on(tmp_path):
                         "1 COLLATE utf8mb4_general_ci, 1 DEFAULT CHARSET="]
 
 
+def test_mysql_key_prefixes_a_bundle_writes_are_the_column_and_others_are_refused(tmp_path):
+    """InnoDB keys a text column only by a prefix: the 255 characters a bundle writes (inside CREATE TABLE and in
+    CREATE INDEX, where sqlglot reads `body(255)` as a call) are the column's own key; any other prefix is refused,
+    not read as an expression."""
+    schema, _ = load(tmp_path, "CREATE TABLE t (id INT PRIMARY KEY, body TEXT, doc JSON, KEY t_body (body(255)));\n"
+                               "CREATE INDEX t_doc ON t (`doc`(255), id DESC);", "mysql")
+    indexes = {ix.name: [(p.expression, p.is_column, p.descending) for p in ix.parts] for ix in schema.table("t").indexes}
+    assert indexes == {"t_body": [("body", True, False)], "t_doc": [("doc", True, False), ("id", True, True)]}
+    for text in ("CREATE TABLE t (id INT PRIMARY KEY, code VARCHAR(20), KEY t_code (code(5)));",
+                 "CREATE TABLE t (id INT PRIMARY KEY, body TEXT);\nCREATE INDEX t_body ON t (body(100));"):
+        assert "a prefix length" in refusal(tmp_path, text, "mysql")
+
+
 def test_the_cli_prints_nothing_from_the_libraries_underneath(tmp_path):
     (tmp_path / "reviewkit.toml").write_text('[reviewkit]\nmodels = ["models/*.sql"]\n')
     (tmp_path / "models").mkdir()

@@ -139,6 +139,13 @@ class Dialect:
     # means here, where that is not what it means everywhere (MySQL: UUID is MariaDB's own).
     declared_types: ClassVar[dict[str, str]] = {}
 
+    key_prefixes: ClassVar[bool] = False  # a key may hold a column's leading characters: `KEY (name(10))` (MySQL)
+
+    def key_prefix(self, type_name: str) -> int | None:
+        """Return how many leading characters a bundle's key on a column of this portable type holds, where the engine
+        keys such a column only by a prefix (MySQL: text, blob, json); None: the whole value."""
+        return None
+
     def read_model_statement(self, sql: str, tokens: list) -> tuple[str, list[str]]:
         """Return a model statement as sqlglot should read it, and notes on what the engine's own reading changed.
 

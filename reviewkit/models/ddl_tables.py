@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
+from reviewkit.dialects import get_dialect
 from reviewkit.errors import ModelError
 from reviewkit.models import ddl_index_text, ddl_objects, ddl_views
 from reviewkit.models.builder import SchemaBuilder, TableDraft
@@ -386,14 +387,14 @@ def _table_constraint(context: ModelContext, draft: TableDraft, node: exp.Expres
         _refuse_nulls_not_distinct(node, where)
         # MySQL's `UNIQUE KEY name (cols)` names it inside; `CONSTRAINT name UNIQUE (cols)` outside.
         inner = node.this.this if isinstance(node.this, exp.Schema) else None
-        draft.add_unique(name or (name_of(inner) if inner is not None else None), _key_columns(node.this, draft, where))
+        draft.add_unique(name or (name_of(inner) if inner is not None else None), _key_columns(context, node.this, draft, where))
     elif isinstance(node, exp.CheckColumnConstraint):
         draft.add_check(name, canonical(node.this), ())
     elif isinstance(node, exp.ForeignKey):
         columns = tuple(name_of(e) for e in node.expressions)
         draft.add_foreign_key(name, columns, *_reference(node.args["reference"], where))
     elif isinstance(node, exp.IndexColumnConstraint):
-        _inline_index(draft, node, where)
+        _inline_index(context, draft, node, where)
     else:
         raise ModelError(f"{where}: unsupported table constraint in {draft.name}: {node.sql(dialect='')[:60]}")
 
@@ -431,16 +432,36 @@ def _nulls_first_by_default(descending: bool, null_ordering: str) -> bool:
     return False
 
 
-def _key_columns(schema: exp.Expression, draft: TableDraft, where: str) -> tuple[str, ...]:
+def _key_columns(context: ModelContext, schema: exp.Expression, draft: TableDraft, where: str) -> tuple[str, ...]:
     columns = []
     for item in schema.expressions:
-        if isinstance(item, exp.ColumnPrefix):
-            raise ModelError(f"{where}: key on {draft.name}: a prefix length ({item.sql(dialect='mysql')}) is not supported")
-        columns.append(name_of(item))
+        prefixed = _prefixed_column(context, draft, item, where)
+        columns.append(prefixed if prefixed is not None else name_of(item))
     return tuple(columns)
 
 
-def _inline_index(draft: TableDraft, node: exp.IndexColumnConstraint, where: str) -> None:
+def _prefixed_column(context: ModelContext, draft: TableDraft, key: exp.Expression, where: str) -> str | None:
+    """Return the column a MySQL key prefix `col(N)` keys, when N is the prefix a bundle gives that column (its key is
+    then the column's own: a bundle says it again); refuse any other prefix. None: `key` is no prefix.
+
+    Inside CREATE TABLE sqlglot reads a prefix as such; in CREATE INDEX as a call of a function named as the column.
+    """
+    if isinstance(key, exp.ColumnPrefix):
+        column, length = name_of(key.this), key.expression
+    elif (get_dialect(context.dialect).key_prefixes and isinstance(key, exp.Anonymous) and len(key.expressions) == 1
+          and isinstance(key.expressions[0], exp.Literal) and not key.expressions[0].is_string
+          and any(c.name == key.name for c in draft.columns)):
+        column, length = key.name, key.expressions[0]
+    else:
+        return None
+    declared = next((c for c in draft.columns if c.name == column), None)
+    if declared is not None and get_dialect(context.dialect).key_prefix(declared.type) == int(length.this):
+        return column
+    raise ModelError(f"{where}: key on {draft.name}: a prefix length ({column}({length.this})) is not supported "
+                     "(a bundle keys a text, blob or json column by its first 255 characters, any other whole)")
+
+
+def _inline_index(context: ModelContext, draft: TableDraft, node: exp.IndexColumnConstraint, where: str) -> None:
     """MySQL's `KEY name (cols)`, `INDEX (cols)`, `FULLTEXT KEY name (cols)` inside CREATE TABLE."""
     kind = (node.args.get("kind") or "").lower() or None  # FULLTEXT, SPATIAL
     if node.args.get("index_type"):
@@ -450,11 +471,11 @@ def _inline_index(draft: TableDraft, node: exp.IndexColumnConstraint, where: str
     parts = []
     for item in node.expressions:
         key = item.this if isinstance(item, exp.Ordered) else item
-        if isinstance(key, exp.ColumnPrefix):
-            raise ModelError(f"{where}: index on {draft.name}: a prefix length ({key.sql(dialect='mysql')}) "
-                             "is not supported")
         descending = bool(isinstance(item, exp.Ordered) and item.args.get("desc"))
-        if isinstance(key, exp.Column) and not key.table:
+        prefixed = _prefixed_column(context, draft, key, where)
+        if prefixed is not None:
+            parts.append(IndexPart(prefixed, True, descending))
+        elif isinstance(key, exp.Column) and not key.table:
             parts.append(IndexPart(name_of(key.this), True, descending))
         else:
             parts.append(IndexPart(canonical(key), False, descending))
@@ -480,7 +501,10 @@ def _create_index(context: ModelContext, stmt: Statement) -> None:
             descending, context.null_ordering
         ):
             raise ModelError(f"{where}: NULLS FIRST/LAST in index keys is not supported (index on {table})")
-        if isinstance(key, exp.Column) and not key.table:
+        prefixed = _prefixed_column(context, draft, key, where)
+        if prefixed is not None:
+            parts.append(IndexPart(prefixed, True, descending, opclass))
+        elif isinstance(key, exp.Column) and not key.table:
             parts.append(IndexPart(name_of(key.this), True, descending, opclass))
         else:
             parts.append(IndexPart(canonical(key), False, descending, opclass))

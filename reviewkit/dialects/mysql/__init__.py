@@ -33,6 +33,14 @@ class MySQL(Dialect):
     declared_types = {"UUID": "uuid@native"}  # MySQL has no UUID type: MariaDB 10.7+ has its own
     partial_indexes = False
     expression_indexes = False
+    key_prefixes = True
+
+    def key_prefix(self, type_name: str) -> int | None:
+        from reviewkit.dialects.mysql import innodb
+        from reviewkit.schema.types import parse_type
+
+        portable = parse_type(type_name)
+        return innodb.TEXT_KEY_PREFIX if portable.array or portable.kind in innodb.UNINDEXABLE else None
 
     def _load_compiler(self) -> Compiler:
         from reviewkit.dialects.mysql.compiler import MySQLCompiler

@@ -30,8 +30,7 @@ from reviewkit.schema.types import PortableType, parse_type
 
 _STORED_TYPES: dict[str, str] = {}
 
-# Characters of a text column an InnoDB index keeps: 255 * 4 bytes fits utf8mb4 in 3072.
-TEXT_KEY_PREFIX = 255
+TEXT_KEY_PREFIX = innodb.TEXT_KEY_PREFIX
 
 
 def _prefixed_columns(table: Table, index: Index) -> frozenset[str]:

@@ -36,6 +36,8 @@ from reviewkit.schema.types import parse_type
 
 # Key parts on these need a prefix length in MySQL; reviewkit does not invent one.
 UNINDEXABLE = {"text", "blob", "json", "jsonb", "tsvector"}
+# Characters of a text column an InnoDB index keeps: 255 * 4 bytes fits utf8mb4 in 3072.
+TEXT_KEY_PREFIX = 255
 
 # Kinds InnoDB accepts on the two ends of one foreign key; any other pair must be the same type.
 _STRING_KINDS = {"varchar", "char", "uuid"}

@@ -100,7 +100,6 @@ def read_tables(conn: Connection) -> list[Table]:
     tables = conn.query(_TABLES)
     comments = {row[0]: row[1] for row in tables}
     rows = [row for row in conn.query(_COLUMNS) if row[0] in comments]  # the columns of views left out
-    _READ_PROPERTIES[conn] = _properties(tables, rows)
     drafts = drafts_by_name(sorted({row[0] for row in rows}))
     json_checks = _read_checks(conn, drafts)
     for table, name, type_text, nullable, default, extra, expression, comment, collation in rows:
@@ -111,7 +110,8 @@ def read_tables(conn: Connection) -> list[Table]:
             collation = _collation(collation) if column.type.split("(")[0] in _TEXT_KINDS else None
             drafts[table].columns.append(replace(column, comment=comment or None, collation=collation))
     fk_names = _read_foreign_keys(conn, drafts)
-    _read_indexes(conn, drafts, fk_names)
+    prefixes = _read_indexes(conn, drafts, fk_names)
+    _READ_PROPERTIES[conn] = sorted(_properties(tables, rows) + prefixes, key=lambda p: (p.name, p.key))
     return [draft.build() for draft in drafts.values()]
 
 
@@ -151,7 +151,8 @@ def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
     column collations; as read_tables found them on this connection just before, else read now."""
     found = _READ_PROPERTIES.pop(conn, None)
     if found is None:
-        found = _properties(conn.query(_TABLES), conn.query(_COLUMNS))
+        read_tables(conn)
+        found = _READ_PROPERTIES.pop(conn)
     return found
 
 
@@ -166,11 +167,14 @@ def _properties(tables: list[tuple], columns: list[tuple]) -> list[UnmodelledPro
             found.append(UnmodelledProperty("table", table, "engine", engine))
         if options and options.strip():
             found.append(UnmodelledProperty("table", table, "options", options.strip()))
-    for table, column, *_, collation in columns:
-        if (table in collations and collation and not collation.endswith("_bin")
-                and _comparison(collation) != _comparison(collations[table])):
+    for table, column, _type, _null, _default, extra, *_, collation in columns:
+        if table not in collations:
+            continue
+        if collation and not collation.endswith("_bin") and _comparison(collation) != _comparison(collations[table]):
             found.append(UnmodelledProperty("column", f"{table}.{column}", "collation", collation))
-    return sorted(found, key=lambda p: (p.name, p.key))
+        if "invisible" in (extra or "").lower():  # left out of SELECT *
+            found.append(UnmodelledProperty("column", f"{table}.{column}", "visibility", "invisible"))
+    return found
 
 
 def _comparison(collation: str | None) -> str | None:
@@ -284,8 +288,10 @@ def _read_foreign_keys(conn: Connection, drafts: dict[str, TableDraft]) -> set[t
     return set(grouped)
 
 
-def _read_indexes(conn: Connection, drafts: dict[str, TableDraft], fk_names: set[tuple[str, str]]) -> None:
-    """Add primary keys, unique constraints and indexes to the drafts."""
+def _read_indexes(conn: Connection, drafts: dict[str, TableDraft],
+                  fk_names: set[tuple[str, str]]) -> list[UnmodelledProperty]:
+    """Add primary keys, unique constraints and indexes to the drafts; return the key prefixes the models cannot say."""
+    prefixes = []
     grouped: dict[tuple[str, str], list[tuple]] = {}
     for row in conn.query(_INDEXES):
         if row[0] in drafts:
@@ -294,7 +300,9 @@ def _read_indexes(conn: Connection, drafts: dict[str, TableDraft], fk_names: set
         draft, unique = drafts[table], not int(rows[0][2])
         parts = tuple(IndexPart(r[3], True, r[4] == "D") for r in rows)
         method = rows[0][6].lower() if rows[0][6] in ("FULLTEXT", "SPATIAL") else None
-        plain = all(not p.descending for p in parts) and all(r[5] is None for r in rows) and method is None
+        # A prefix a bundle gives a text column makes a unique key an index; any other is not modelled (said below).
+        bundle_prefix = [r[5] is not None and _prefix_of_unindexable(draft, r[3], int(r[5])) for r in rows]
+        plain = all(not p.descending for p in parts) and not any(bundle_prefix) and method is None
         if name == "PRIMARY":
             draft.primary_key = PrimaryKey(name, tuple(p.expression for p in parts))
         elif unique and plain:
@@ -304,3 +312,15 @@ def _read_indexes(conn: Connection, drafts: dict[str, TableDraft], fk_names: set
             continue  # the index InnoDB adds for a foreign key that has none
         else:
             draft.indexes.append(Index(name, parts, unique, method=method))
+        said = [f"{r[3]}({r[5]})" for r, own in zip(rows, bundle_prefix, strict=True) if r[5] is not None and not own]
+        if said:  # `KEY (name(5))`: a bundle indexes the whole value, and a unique one compares it whole
+            prefixes.append(UnmodelledProperty("index", f"{table}.{name}", "prefix", ", ".join(said)))
+    return prefixes
+
+
+def _prefix_of_unindexable(draft: TableDraft, column: str, length: int) -> bool:
+    """Tell whether a key prefix is the one a bundle gives a text, blob or json column, which InnoDB indexes only so."""
+    from reviewkit.dialects.mysql import DIALECT
+
+    declared = next((c for c in draft.columns if c.name == column), None)
+    return declared is not None and DIALECT.key_prefix(declared.type) == length
