@@ -200,12 +200,29 @@ def generate_with(project: Path, ddl: str, dialects: list[str]) -> tuple[int, st
     ("x uuid DEFAULT gen_random_uuid()", "sqlite", "column t.x: SQLite refuses the default UUID(): SQLite"),
     ("x timestamptz DEFAULT clock_timestamp()", "sqlite", "unknown function: CLOCK_TIMESTAMP()"),
     ("x int DEFAULT (id + 1)", "sqlite", "is not constant"),
+    # An array is JSON there: '{}' would be an object, '{a,b}' no JSON at all.
+    ("x int[] DEFAULT '{}'", "mysql", "column t.x: MySQL/MariaDB refuses the default '{}': it holds an array as JSON"),
+    ("x text[] DEFAULT '{a,b}'", "sqlite", "column t.x: SQLite refuses the default '{a,b}': it holds an array as JSON"),
 ])
 def test_engine_refusals_name_column_and_engine_with_exit_2(project, column, dialect, message):
     ddl = f"CREATE TABLE t (id serial PRIMARY KEY, {column});"
     code, stderr = generate_with(project, ddl, [dialect])
     assert code == 2
     assert message in stderr
+
+
+def test_an_array_default_is_an_arrays_on_postgresql(postgres_db, tmp_path):
+    """'{}' and '{a,b}' are an array's text, not an element's: kept, built and read back on PostgreSQL."""
+    root = tmp_path / "proj"
+    (root / "models").mkdir(parents=True)
+    (root / "reviewkit.toml").write_text('[reviewkit]\nmodels = ["models/*.sql"]\ndialects = ["postgres"]\n')
+    (root / "models" / "schema.sql").write_text(
+        "CREATE TABLE t (id int PRIMARY KEY, ids int[] NOT NULL DEFAULT '{}', tags text[] DEFAULT '{a,b}');")
+    bundle = generate(load_settings(root), GenerateOptions(author="test"))
+    assert [c.default for c in bundle.schema().table("t").columns] == [None, "'{}'", "'{a,b}'"]
+    walk_bundles(postgres_db, [bundle], assert_schema)
+    postgres_db.execute("INSERT INTO t (id) VALUES (1)")
+    assert postgres_db.query("SELECT array_length(ids, 1), tags FROM t") == [(None, ["a", "b"])]
 
 
 def test_what_no_engine_takes_is_refused_before_any_engine(project):

@@ -312,6 +312,7 @@ class Compiler:
     index_include: ClassVar[bool] = False  # INCLUDE (columns)
     index_opclasses: ClassVar[bool] = False  # operator classes on keys
     keeps_comments: ClassVar[bool] = False  # COMMENT on tables and columns
+    arrays_as_json: ClassVar[bool] = False  # an array column is JSON text here (array_type_sql)
     keeps_identity_always: ClassVar[bool] = False  # an auto-increment column that refuses a value given (Column.identity_always)
 
     def index_form(self, index: Index) -> Index | None:
@@ -601,6 +602,9 @@ class Compiler:
 
     def default_refusal(self, table: Table, column: Column) -> str | None:
         """Return why this engine refuses the column's (normalised) default, or None; engines add their own reasons."""
+        if self.arrays_as_json and parse_type(column.type).array:
+            return ("it holds an array as JSON, where the default's text ('{}', '{a,b}') would mean another value or none; "
+                    "give the column no default, or leave this engine out of the project's dialects")
         return _refused_everywhere(column.default)  # type: ignore[arg-type]
 
     def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:

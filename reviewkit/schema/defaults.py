@@ -98,7 +98,7 @@ def _normalize(node: exp.Expression, portable: PortableType) -> exp.Expression:
         moment = _column_moment(portable.kind)  # PostgreSQL would fold 'now' into the moment of CREATE TABLE
     if moment is not None:
         return _moment_for(moment, portable.kind)
-    rule = _LITERAL_RULES.get(portable.kind)
+    rule = None if portable.array else _LITERAL_RULES.get(portable.kind)  # '{}' is an array's text, not an element's
     if rule is None or not _is_literal(node):
         return node  # other expressions are the engines' to accept or refuse (check_default)
     return rule(node, portable)

@@ -124,6 +124,8 @@ class MySQLCompiler(Compiler):
     def identity_sql(self, column: Column) -> str:
         return "AUTO_INCREMENT"
 
+    arrays_as_json = True
+
     def array_type_sql(self, portable: PortableType, where: str) -> str:
         return "JSON"  # a JSON array: MySQL has no array columns
 

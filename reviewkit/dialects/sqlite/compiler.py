@@ -96,6 +96,8 @@ class SQLiteCompiler(Compiler):
     identity_only_as_primary_key = True
     keeps_check_option = False  # SQLite's views are read-only: nothing is written through them to check
 
+    arrays_as_json = True
+
     def array_type_sql(self, portable: PortableType, where: str) -> str:
         return "JSON"  # a JSON array: SQLite has no array columns
 
