@@ -182,7 +182,7 @@ FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.o
 JOIN pg_namespace n ON n.oid = t.relnamespace
 LEFT JOIN pg_constraint con ON con.conindid = ix.indexrelid AND con.contype = 'u'
 WHERE n.nspname = current_schema() AND {nulls_not_distinct} AND NOT t.relispartition
-UNION ALL
+{delete_set_columns}UNION ALL
 SELECT 'constraint', c.relname || '.' || con.conname, 'validated', 'not valid'
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND NOT con.convalidated AND NOT c.relispartition
@@ -217,10 +217,24 @@ ORDER BY 2, 3
 
 
 
+# PostgreSQL 15's ON DELETE SET NULL (column, ...): only those columns are set.
+_DELETE_SET_COLUMNS = """UNION ALL
+SELECT 'constraint', c.relname || '.' || con.conname, 'on delete',
+       'set ' || CASE con.confdeltype WHEN 'n' THEN 'null' ELSE 'default' END || ' (' ||
+       (SELECT string_agg(a.attname, ', ' ORDER BY k.i) FROM unnest(con.confdelsetcols) WITH ORDINALITY k(n, i)
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n) || ')'
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND con.confdelsetcols IS NOT NULL AND NOT c.relispartition
+"""
+
+
 def unmodelled_properties(server_version: int) -> str:
     """Return the query of what the models cannot say, for a server of `server_version` (`160004`): before
-    PostgreSQL 15 no index has NULLS NOT DISTINCT, and pg_index has no column that says it."""
-    return _UNMODELLED_PROPERTIES.format(nulls_not_distinct="ix.indnullsnotdistinct" if server_version >= 150000 else "false")
+    PostgreSQL 15 no index has NULLS NOT DISTINCT and no key sets only some columns on delete, and the
+    catalog has no column that says so."""
+    since_15 = server_version >= 150000
+    return _UNMODELLED_PROPERTIES.format(nulls_not_distinct="ix.indnullsnotdistinct" if since_15 else "false",
+                                         delete_set_columns=_DELETE_SET_COLUMNS if since_15 else "")
 
 
 VIEW_QUERIES = """
