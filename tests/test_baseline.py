@@ -240,6 +240,9 @@ CREATE TABLE words (id integer PRIMARY KEY, word text COLLATE "ucs_basic", bytes
 CREATE TABLE pairs (a integer, b integer, PRIMARY KEY (a, b));
 CREATE TABLE links (id integer PRIMARY KEY, a integer, b integer, FOREIGN KEY (a, b) REFERENCES pairs MATCH FULL);
 CREATE TABLE orphans (id integer PRIMARY KEY, a integer, b integer, FOREIGN KEY (a, b) REFERENCES pairs ON DELETE SET NULL (b));
+CREATE TABLE secrets (id integer PRIMARY KEY);
+ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
+CREATE VIEW guarded WITH (security_barrier) AS SELECT a, b FROM pairs WHERE a > 0 WITH CHECK OPTION;
 CREATE TABLE codes (id integer PRIMARY KEY, code integer, CONSTRAINT codes_code_key UNIQUE NULLS NOT DISTINCT (code));
 CREATE TABLE tickets (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 5) PRIMARY KEY, n integer,
   m bigserial);
@@ -266,6 +269,8 @@ SAID = {
         ("constraint", "kids.kids_parent_id_fkey", "deferrable", "initially deferred"),
         ("constraint", "links.links_a_b_fkey", "match", "full"),
         ("constraint", "orphans.orphans_a_b_fkey", "on delete", "set null (b)"),  # PostgreSQL 15+
+        ("table", "secrets", "row security", "enabled"),
+        ("view", "guarded", "options", "security_barrier=true"),  # its check option is modelled
         ("table", "scratch", "persistence", "unlogged"),
         ("table", "scratch", "storage", "fillfactor=70"),
         ("column", "words.word", "collation", "ucs_basic"),  # COLLATE "C" compares bytes: the models say that

@@ -70,7 +70,9 @@ def _property_differences(properties: list[UnmodelledProperty], implied: set[tup
     as added or missing already, or on a table reported so.
     """
     reported = {(d.object, d.name) for d in differences if d.change != CHANGED}
-    live = {(p.object, p.name, p.key, p.value) for p in properties if actual.table(p.table) is not None}
+    views = {view.name for view in actual.views}
+    live = {(p.object, p.name, p.key, p.value) for p in properties
+            if actual.table(p.table) is not None or (p.object == "view" and p.name in views)}
     found = [Difference(o, n, CHANGED, {k: None}, {k: v}) for o, n, k, v in sorted(live - implied)]
     found += [Difference(o, n, CHANGED, {k: v}, {k: None}) for o, n, k, v in sorted(implied - live)]
     return [d for d in found if (d.object, d.name) not in reported and ("table", d.name.split(".", 1)[0]) not in reported]

@@ -164,9 +164,17 @@ SELECT 'table', c.relname::text, 'persistence', 'unlogged'  -- text: a column of
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relpersistence = 'u'
 UNION ALL
-SELECT 'table', c.relname::text, 'storage', array_to_string(c.reloptions, ', ')
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.reloptions IS NOT NULL AND NOT c.relispartition
+SELECT * FROM (
+  SELECT CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END, c.relname::text,
+         CASE WHEN c.relkind = 'v' THEN 'options' ELSE 'storage' END,
+         array_to_string(ARRAY(SELECT o FROM unnest(c.reloptions) o WHERE left(o, 13) <> 'check_option='), ', ') AS said
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace  -- a view's security_barrier (its check option is modelled)
+  WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v') AND c.reloptions IS NOT NULL AND NOT c.relispartition
+) options WHERE said <> ''
+UNION ALL
+SELECT 'table', c.relname::text, 'row security', CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace  -- with no policy, only the owner sees a row
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relrowsecurity AND NOT c.relispartition
 UNION ALL
 SELECT 'constraint', c.relname || '.' || con.conname, 'deferrable',
        CASE WHEN con.condeferred THEN 'initially deferred' ELSE 'initially immediate' END
