@@ -61,7 +61,7 @@ def check_drift(settings: Settings, database: str | None) -> DriftReport:
                        differences + _property_differences(properties, implied, actual, differences))
 
 
-def _property_differences(properties: list[UnmodelledProperty], implied: set[tuple[str, str, str, str]],
+def _property_differences(properties: list[UnmodelledProperty], implied: set[UnmodelledProperty],
                           actual: Schema, differences: list[Difference]) -> list[Difference]:
     """Compare what the models cannot say with what the expected schema implies on this engine (`implied`).
 
@@ -71,11 +71,14 @@ def _property_differences(properties: list[UnmodelledProperty], implied: set[tup
     """
     reported = {(d.object, d.name) for d in differences if d.change != CHANGED}
     views = {view.name for view in actual.views}
-    live = {(p.object, p.name, p.key, p.value) for p in properties
-            if actual.table(p.table) is not None or (p.object == "view" and p.name in views)}
-    found = [Difference(o, n, CHANGED, {k: None}, {k: v}) for o, n, k, v in sorted(live - implied)]
-    found += [Difference(o, n, CHANGED, {k: v}, {k: None}) for o, n, k, v in sorted(implied - live)]
-    return [d for d in found if (d.object, d.name) not in reported and ("table", d.name.split(".", 1)[0]) not in reported]
+    live = {p for p in properties if actual.table(p.table) is not None or (p.object == "view" and p.name in views)}
+    changes = [Difference(p.object, p.name, CHANGED, {p.key: None}, {p.key: p.value}) for p in _in_order(live - implied)]
+    changes += [Difference(p.object, p.name, CHANGED, {p.key: p.value}, {p.key: None}) for p in _in_order(implied - live)]
+    return [d for d in changes if (d.object, d.name) not in reported and ("table", d.name.split(".", 1)[0]) not in reported]
+
+
+def _in_order(properties: set[UnmodelledProperty]) -> list[UnmodelledProperty]:
+    return sorted(properties, key=lambda p: (p.name, p.key))
 
 
 # Django's own ledger of the migrations `migrate` ran: a project adopting reviewkit from Django

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from reviewkit.dialects.base import Dialect
+    from reviewkit.dialects.introspection import UnmodelledProperty
 
 
 @dataclass(frozen=True)
@@ -632,9 +633,9 @@ class Compiler:
         views = tuple(self.stored_view(view, columns[view.name]) for view in schema.views)
         return Schema(tuple(self.stored_table(t) for t in schema.tables), views).normalized()
 
-    def implied_properties(self, schema: Schema) -> set[tuple[str, str, str, str]]:
+    def implied_properties(self, schema: Schema) -> set[UnmodelledProperty]:
         """Return what this engine's objects of `schema` have that the schema does not say, as the catalog's reader of
-        such properties names them (`UnmodelledProperty`: object, name, key, value): a Django key's deferral."""
+        such properties names them (`read_unmodelled_properties`): a Django key's deferral."""
         return set()
 
     def stored_view(self, view: View, columns: tuple[str, ...]) -> View:

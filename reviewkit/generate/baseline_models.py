@@ -49,8 +49,8 @@ def baseline_from_models(settings: Settings, database: str | None, name: str | N
     declared = {table.name for table in models.tables}
     # What the models cannot say, of their own tables, beyond what their framework declares there (Django's keys).
     implied = get_dialect(url.dialect).compiler.implied_properties(models)
-    refuse_unmodelled_properties([p for p in properties if p.table in declared
-                                  and (p.object, p.name, p.key, p.value) not in implied], settings.ignore_unsupported, warn)
+    refuse_unmodelled_properties([p for p in properties if p.table in declared and p not in implied],
+                                 settings.ignore_unsupported, warn)
     others = sorted(t.name for t in live.tables if t.name not in declared) + sorted(v.name for v in live.views)
     if others:
         say(f"left out, as the models do not declare them (they stay in the database; drift will report them "

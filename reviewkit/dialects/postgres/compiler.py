@@ -17,6 +17,7 @@ from reviewkit.dialects.compiler import (
 )
 from reviewkit.dialects.django import django_check
 from reviewkit.dialects.foreign_keys import plan_statements
+from reviewkit.dialects.introspection import UnmodelledProperty
 from reviewkit.dialects.postgres.foreign_keys import PostgresForeignKeyRules, incomparable_columns
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
@@ -283,8 +284,8 @@ class PostgresCompiler(Compiler):
             statements.append(f"ALTER TABLE {self.quote(op.table)} ALTER CONSTRAINT {self.quote(op.new.name)} {when}")
         return statements
 
-    def implied_properties(self, schema: Schema) -> set[tuple[str, str, str, str]]:
-        return {("constraint", f"{table.name}.{fk.name}", "deferrable", "initially deferred")
+    def implied_properties(self, schema: Schema) -> set[UnmodelledProperty]:
+        return {UnmodelledProperty("constraint", f"{table.name}.{fk.name}", "deferrable", "initially deferred")
                 for table in schema.tables for fk in table.foreign_keys if _deferred(fk)}
 
     def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
