@@ -9,7 +9,7 @@ ledger cannot say which bundle the database should match.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reviewkit.bundle.store import Bundle, load_bundles
 from reviewkit.config import Settings
@@ -18,13 +18,11 @@ from reviewkit.db.ledger import first_of, ledger_problems, read_rows
 from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
+from reviewkit.dialects.introspection import UnmodelledProperty, in_order
 from reviewkit.diff.differences import CHANGED, Difference, schema_differences
 from reviewkit.errors import LedgerMismatch, OperationFailed
 from reviewkit.models import DJANGO_PREFIX
 from reviewkit.schema.state import Schema
-
-if TYPE_CHECKING:
-    from reviewkit.dialects.introspection import UnmodelledProperty
 
 
 @dataclass
@@ -72,13 +70,9 @@ def _property_differences(properties: list[UnmodelledProperty], implied: set[Unm
     reported = {(d.object, d.name) for d in differences if d.change != CHANGED}
     views = {view.name for view in actual.views}
     live = {p for p in properties if actual.table(p.table) is not None or (p.object == "view" and p.name in views)}
-    changes = [Difference(p.object, p.name, CHANGED, {p.key: None}, {p.key: p.value}) for p in _in_order(live - implied)]
-    changes += [Difference(p.object, p.name, CHANGED, {p.key: p.value}, {p.key: None}) for p in _in_order(implied - live)]
+    changes = [Difference(p.object, p.name, CHANGED, {p.key: None}, {p.key: p.value}) for p in in_order(live - implied)]
+    changes += [Difference(p.object, p.name, CHANGED, {p.key: p.value}, {p.key: None}) for p in in_order(implied - live)]
     return [d for d in changes if (d.object, d.name) not in reported and ("table", d.name.split(".", 1)[0]) not in reported]
-
-
-def _in_order(properties: set[UnmodelledProperty]) -> list[UnmodelledProperty]:
-    return sorted(properties, key=lambda p: (p.name, p.key))
 
 
 # Django's own ledger of the migrations `migrate` ran: a project adopting reviewkit from Django

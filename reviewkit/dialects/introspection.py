@@ -8,9 +8,11 @@ draft a reader fills in table by table.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import sqlglot
 from sqlglot import exp
@@ -18,6 +20,9 @@ from sqlglot import exp
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema.expressions import canonical, quiet_sqlglot
 from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique, View
+
+if TYPE_CHECKING:
+    from reviewkit.dialects.connection import Connection
 
 # reviewkit's own tables (the ledger) are not part of any schema it manages.
 OWN_TABLE_PREFIX = "reviewkit_"
@@ -40,6 +45,30 @@ class UnmodelledProperty:
 
     def describe(self) -> str:
         return f"{self.object} {self.name}: {self.key} {self.value}"
+
+
+def in_order(properties: Iterable[UnmodelledProperty]) -> list[UnmodelledProperty]:
+    """Return properties by the name of their object, then by what they are: as a reviewer reads them."""
+    return sorted(properties, key=lambda p: (p.name, p.key))
+
+
+class FoundWhileReading:
+    """The properties an engine's `read_tables` finds while it reads the catalog, kept per connection for the
+    `read_unmodelled_properties` that follows on it (`drift` and `baseline` ask for both): rows it would read twice."""
+
+    def __init__(self) -> None:
+        self._found: WeakKeyDictionary[Connection, list[UnmodelledProperty]] = WeakKeyDictionary()
+
+    def keep(self, conn: Connection, found: Iterable[UnmodelledProperty]) -> None:
+        self._found[conn] = in_order(found)
+
+    def take(self, conn: Connection, read_tables: Callable[[Connection], object]) -> list[UnmodelledProperty]:
+        """Return what `read_tables` found on `conn` just before, once; else read the tables now."""
+        found = self._found.pop(conn, None)
+        if found is None:
+            read_tables(conn)
+            found = self._found.pop(conn)
+        return found
 
 
 @dataclass

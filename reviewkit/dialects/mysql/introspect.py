@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from weakref import WeakKeyDictionary
 
 from sqlglot import exp
 
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
     OWN_TABLE_PREFIX,
+    FoundWhileReading,
     TableDraft,
     UnmodelledProperty,
     canonical_expression,
@@ -111,7 +111,7 @@ def read_tables(conn: Connection) -> list[Table]:
             drafts[table].columns.append(replace(column, comment=comment or None, collation=collation))
     fk_names = _read_foreign_keys(conn, drafts)
     prefixes = _read_indexes(conn, drafts, fk_names)
-    _READ_PROPERTIES[conn] = sorted(_properties(tables, rows) + prefixes, key=lambda p: (p.name, p.key))
+    _FOUND.keep(conn, _properties(tables, rows) + prefixes)
     return [draft.build() for draft in drafts.values()]
 
 
@@ -143,17 +143,13 @@ SELECT 'event', count(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DAT
 # say) is one the bundle would not build alike. They are found in the rows read_tables reads:
 # `drift` and `baseline` ask for both on one connection, and information_schema.COLUMNS is the
 # slowest of MariaDB's catalog reads (60 ms at 1,000 tables), so it is read once.
-_READ_PROPERTIES: WeakKeyDictionary[Connection, list[UnmodelledProperty]] = WeakKeyDictionary()
+_FOUND = FoundWhileReading()
 
 
 def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
     """Return what the models cannot say of the tables and columns they hold: another engine, table options and
     column collations; as read_tables found them on this connection just before, else read now."""
-    found = _READ_PROPERTIES.pop(conn, None)
-    if found is None:
-        read_tables(conn)
-        found = _READ_PROPERTIES.pop(conn)
-    return found
+    return _FOUND.take(conn, read_tables)
 
 
 def _properties(tables: list[tuple], columns: list[tuple]) -> list[UnmodelledProperty]:

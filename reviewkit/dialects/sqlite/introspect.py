@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from weakref import WeakKeyDictionary
 
 import sqlglot
 from sqlglot import exp
@@ -22,6 +21,7 @@ from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.introspection import (
     OWN_TABLE_PREFIX,
+    FoundWhileReading,
     TableDraft,
     UnmodelledProperty,
     canonical_expression,
@@ -86,7 +86,7 @@ def read_tables(conn: Connection) -> list[Table]:
     for kind, name, sql, table in master:
         if kind == "trigger" and name.startswith("reviewkit_touch_") and table in drafts:
             _mark_touched(drafts[table], sql)
-    _READ_PROPERTIES[conn] = sorted(properties + _table_properties(conn), key=lambda p: (p.name, p.key))
+    _FOUND.keep(conn, properties + _table_properties(conn))
     return [draft.build() for draft in drafts.values()]
 
 
@@ -105,18 +105,14 @@ def read_views(conn: Connection) -> list[View]:
 # What the models cannot say is found while read_tables reads each stored CREATE TABLE (a
 # column's COLLATE NOCASE or RTRIM compares otherwise than the models' text): `drift` and
 # `baseline` ask for both on one connection, and parsing the statements is read_tables' largest part.
-_READ_PROPERTIES: WeakKeyDictionary[Connection, list[UnmodelledProperty]] = WeakKeyDictionary()
+_FOUND = FoundWhileReading()
 
 
 def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
     """Return what the models cannot say of the tables they hold: a column collated otherwise than BINARY, a STRICT
     table (SQLite 3.37+ refuses a value of another type there) or one WITHOUT ROWID; as read_tables found them on
     this connection just before, else read now. A key's DEFERRABLE is not read."""
-    found = _READ_PROPERTIES.pop(conn, None)
-    if found is None:
-        read_tables(conn)
-        found = _READ_PROPERTIES.pop(conn)
-    return found
+    return _FOUND.take(conn, read_tables)
 
 
 def _table_properties(conn: Connection) -> list[UnmodelledProperty]:
