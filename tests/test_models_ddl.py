@@ -345,10 +345,11 @@ def test_identity_always_or_by_default(tmp_path, declared, always):
     ("CREATE TABLE t (id int PRIMARY KEY);\nCOMMENT ON COLUMN t.nope IS 'x';", "table t has no column nope"),
     ("CREATE TABLE t (id int PRIMARY KEY, at date ON UPDATE CURRENT_DATE);", "only ON UPDATE CURRENT_TIMESTAMP"),
     ("CREATE TABLE t (id int PRIMARY KEY, a int, UNIQUE NULLS NOT DISTINCT (a));", "UNIQUE NULLS NOT DISTINCT is not supported"),
+    ("CREATE TABLE t (id int PRIMARY KEY) ENGINE=MyISAM;", "table t: ENGINE=MyISAM is not supported"),
     ("CREATE TABLE t (id int PRIMARY KEY, a int UNIQUE NULLS NOT DISTINCT);", "t.a: UNIQUE NULLS NOT DISTINCT is not supported"),
 ])
 def test_objects_that_cannot_be_held_are_refused(tmp_path, text, expected):
-    dialect = "mysql" if "ON UPDATE" in text else "postgres"
+    dialect = "mysql" if "ON UPDATE" in text or "ENGINE" in text else "postgres"
     assert expected in refusal(tmp_path, text, dialect)
 
 

@@ -211,6 +211,10 @@ def _table_options(context: ModelContext, draft: TableDraft, properties: exp.Pro
     for prop in properties.expressions if properties else []:
         if isinstance(prop, exp.SchemaCommentProperty):
             draft.comment = prop.this.this
+        elif isinstance(prop, exp.EngineProperty) and prop.this.name.lower() != "innodb":
+            # Not a storage detail: MyISAM and MEMORY tables have no transactions and no foreign keys.
+            context.problems.add(stmt.where, f"table {draft.name}: ENGINE={prop.this.name} is not supported (a bundle "
+                                             "builds the server's default engine, InnoDB)", stmt.source)
         elif isinstance(prop, _STORAGE_OPTIONS):
             context.problems.noted[_option_word(prop)] += 1
         else:
