@@ -452,7 +452,7 @@ def _prefixed_column(context: ModelContext, draft: TableDraft, key: exp.Expressi
     """
     if isinstance(key, exp.ColumnPrefix):
         column, length = name_of(key.this), key.expression
-    elif (get_dialect(context.dialect).key_prefixes and isinstance(key, exp.Anonymous) and len(key.expressions) == 1
+    elif (isinstance(key, exp.Anonymous) and get_dialect(context.dialect).key_prefixes and len(key.expressions) == 1
           and isinstance(key.expressions[0], exp.Literal) and not key.expressions[0].is_string
           and any(c.name == key.name for c in draft.columns)):
         column, length = key.name, key.expressions[0]
