@@ -261,6 +261,10 @@ CREATE TABLE typed (id integer PRIMARY KEY, name text) STRICT;
 CREATE TABLE clustered (code text PRIMARY KEY, name text) WITHOUT ROWID;
 CREATE TABLE plain (id integer PRIMARY KEY);
 CREATE TABLE names (id integer PRIMARY KEY, name text COLLATE NOCASE, code text COLLATE BINARY);
+CREATE TABLE kids (id integer PRIMARY KEY, a integer REFERENCES plain (id) DEFERRABLE INITIALLY DEFERRED, b integer,
+  c integer REFERENCES plain (id) DEFERRABLE INITIALLY IMMEDIATE, d integer REFERENCES plain (id) DEFERRABLE,
+  e integer, FOREIGN KEY (b) REFERENCES plain (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  CONSTRAINT kids_e_plain FOREIGN KEY (e) REFERENCES plain (id) NOT DEFERRABLE INITIALLY DEFERRED);
 """,
 }
 SAID = {
@@ -288,6 +292,9 @@ SAID = {
         ("table", "clustered", "storage", "without rowid"),
         ("table", "typed", "typing", "strict"),
         ("column", "names.name", "collation", "NOCASE"),  # BINARY is SQLite's default, and the models' binary
+        # SQLite defers only DEFERRABLE INITIALLY DEFERRED; NOT DEFERRABLE, which sqlglot cannot read, is read too
+        ("constraint", "kids.kids_a_fkey", "deferrable", "initially deferred"),
+        ("constraint", "kids.kids_b_fkey", "deferrable", "initially deferred"),
     ],
 }
 
@@ -295,7 +302,8 @@ SAID = {
 def test_what_the_models_cannot_say_is_refused_or_left_out_and_then_drift(tmp_path, engine_url):
     """PostgreSQL: a DEFERRABLE key, MATCH FULL, NULLS NOT DISTINCT, an UNLOGGED table, storage parameters, a
     collation other than "C", a sequence other than a plain counter, a check NOT VALID. MariaDB: another engine than InnoDB, table options, a column collated otherwise
-    than its table, an INVISIBLE column, a key prefix. SQLite: STRICT and WITHOUT ROWID, COLLATE NOCASE. The models cannot say them, so baseline refuses, naming
+    than its table, an INVISIBLE column, a key prefix. SQLite: STRICT and WITHOUT ROWID, COLLATE NOCASE, a key
+    checked at commit. The models cannot say them, so baseline refuses, naming
     each; with ignore_unsupported it warns and writes the models without them, and drift reports each as a
     change of the live database."""
     engine, said = engine_url.dialect, SAID[engine_url.dialect]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from sqlglot import exp
 
+from reviewkit.dialects.introspection import UnmodelledProperty
 from reviewkit.errors import UnsupportedType
 from reviewkit.plural import counted
 from reviewkit.schema import naming
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from reviewkit.dialects.base import Dialect
-    from reviewkit.dialects.introspection import UnmodelledProperty
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,20 @@ class Compiler:
             sql += f" ON DELETE {fk.on_delete}"
         if fk.on_update != "NO ACTION":
             sql += f" ON UPDATE {fk.on_update}"
-        return sql
+        return f"{sql} DEFERRABLE INITIALLY DEFERRED" if self.deferred(fk) else sql
+
+    # Django's backend for this engine declares every foreign key it makes checked at commit,
+    # not per statement (PostgreSQL, SQLite; InnoDB has no such keys): Django's own code relies
+    # on it, saving rows in an order a per-statement check would refuse.
+    defers_django_keys: ClassVar[bool] = False
+
+    def deferred(self, fk: ForeignKey) -> bool:
+        """Tell whether this engine checks the key at commit (DEFERRABLE INITIALLY DEFERRED)."""
+        return self.defers_django_keys and fk.flavor == "django"
+
+    def stored_key_name(self, table: Table, fk: ForeignKey) -> str:
+        """Return the name this engine keeps the key under (SQLite names Django's unnamed keys itself)."""
+        return fk.name
 
     def table_elements(self, table: Table) -> list[str]:
         """Return the column and constraint lines inside CREATE TABLE (...)."""
@@ -382,6 +395,8 @@ class Compiler:
         """Tell whether `op` changes only how an object is declared (its flavor), and this engine holds it alike."""
         if not isinstance(op, RenameConstraint | RenameIndex) or op.old.name != op.new.name:
             return False
+        if isinstance(op.old, ForeignKey) and self.deferred(op.old) != self.deferred(op.new):  # type: ignore[arg-type]
+            return False  # declared as Django declares it, or no longer: checked at commit or per statement
         return self.stored_table(ctx.before.table(op.table)) == self.stored_table(ctx.after.table(op.table))
 
     def same_on_engine(self, table: str, old: Column, new: Column) -> bool:
@@ -636,7 +651,9 @@ class Compiler:
     def implied_properties(self, schema: Schema) -> set[UnmodelledProperty]:
         """Return what this engine's objects of `schema` have that the schema does not say, as the catalog's reader of
         such properties names them (`read_unmodelled_properties`): a Django key's deferral."""
-        return set()
+        return {UnmodelledProperty("constraint", f"{table.name}.{self.stored_key_name(table, fk)}", "deferrable",
+                                   "initially deferred")
+                for table in schema.tables for fk in table.foreign_keys if self.deferred(fk)}
 
     def stored_view(self, view: View, columns: tuple[str, ...]) -> View:
         return View(view.name, "", columns, view.check_option if self.keeps_check_option else None)

@@ -17,7 +17,6 @@ from reviewkit.dialects.compiler import (
 )
 from reviewkit.dialects.django import django_check
 from reviewkit.dialects.foreign_keys import plan_statements
-from reviewkit.dialects.introspection import UnmodelledProperty
 from reviewkit.dialects.postgres.foreign_keys import PostgresForeignKeyRules, incomparable_columns
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
@@ -53,6 +52,7 @@ class PostgresCompiler(Compiler):
     # PostgreSQL keeps the first 63 bytes of a longer name (NAMEDATALEN) with only a NOTICE:
     # the database would then hold a name the models do not have.
     name_limit = (63, "bytes", "keeps 63 and cuts the rest with only a NOTICE: the database would not match the models")
+    defers_django_keys = True
     type_names: ClassVar[dict[str, str]] = {
         "smallint": "SMALLINT",
         "integer": "INTEGER",
@@ -267,26 +267,12 @@ class PostgresCompiler(Compiler):
         # type change: around such steps it is taken out of the way.
         return plan_statements(self, PostgresForeignKeyRules(), operations, contexts)
 
-    def foreign_key_body(self, fk: ForeignKey) -> str:
-        body = super().foreign_key_body(fk)
-        # Django's PostgreSQL backend declares every key it makes checked at commit, not per statement.
-        return f"{body} DEFERRABLE INITIALLY DEFERRED" if _deferred(fk) else body
-
-    def redeclared_alike(self, op: Operation, ctx: CompileContext) -> bool:
-        if isinstance(op, RenameConstraint) and isinstance(op.old, ForeignKey) and _deferred(op.old) != _deferred(op.new):
-            return False  # declared as Django declares it, or no longer: checked at commit or per statement
-        return super().redeclared_alike(op, ctx)
-
     def compile_rename_constraint(self, op: RenameConstraint, ctx: CompileContext) -> list[str]:
         statements = super().compile_rename_constraint(op, ctx) if op.old.name != op.new.name else []
-        if isinstance(op.old, ForeignKey) and _deferred(op.old) != _deferred(op.new):
-            when = "DEFERRABLE INITIALLY DEFERRED" if _deferred(op.new) else "NOT DEFERRABLE"
+        if isinstance(op.old, ForeignKey) and self.deferred(op.old) != self.deferred(op.new):  # type: ignore[arg-type]
+            when = "DEFERRABLE INITIALLY DEFERRED" if self.deferred(op.new) else "NOT DEFERRABLE"  # type: ignore[arg-type]
             statements.append(f"ALTER TABLE {self.quote(op.table)} ALTER CONSTRAINT {self.quote(op.new.name)} {when}")
         return statements
-
-    def implied_properties(self, schema: Schema) -> set[UnmodelledProperty]:
-        return {UnmodelledProperty("constraint", f"{table.name}.{fk.name}", "deferrable", "initially deferred")
-                for table in schema.tables for fk in table.foreign_keys if _deferred(fk)}
 
     def check_foreign_key(self, schema: Schema, table: Table, fk: ForeignKey) -> None:
         super().check_foreign_key(schema, table, fk)
@@ -413,11 +399,6 @@ def _new_values_used(op: AlterEnum, after: Schema) -> bool:
                 if isinstance(node, exp.Literal) and node.this in added:
                     return True
     return False
-
-
-def _deferred(fk: ForeignKey) -> bool:
-    """Tell whether a key is checked at commit (DEFERRABLE INITIALLY DEFERRED): Django's keys are, here."""
-    return fk.flavor == "django"
 
 
 def _collate(column: Column) -> str:

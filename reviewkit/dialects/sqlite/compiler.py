@@ -216,6 +216,11 @@ class SQLiteCompiler(Compiler):
     def stored_table(self, table: Table) -> Table:
         return super().stored_table(django.as_declared(table))
 
+    defers_django_keys = True
+
+    def stored_key_name(self, table: Table, fk: ForeignKey) -> str:
+        return django.declared_key_name(table.name, fk)
+
     def default_sql(self, column: Column) -> str:
         declared = django.declared_default(column)
         if declared != column.default:

@@ -2,7 +2,8 @@
 
 - A field's `unique=True` and its foreign key are declared with the column, unnamed:
   SQLite keeps no name, and introspection names them as it names any unnamed constraint
-  (`<table>_<column>_key`, `<table>_<column>_fkey`).
+  (`<table>_<column>_key`, `<table>_<column>_fkey`). The key is checked at commit
+  (DEFERRABLE INITIALLY DEFERRED), as on PostgreSQL: `Compiler.defers_django_keys`.
 - `unique_together` is a unique index (Django's `sql_create_unique` here), not a constraint.
 - A decimal value is written as text (`DEFAULT '0'`, `price >= '0'`): SQLite's driver gets
   decimals as strings from Django, which its schema editor quotes. In a column of NUMERIC
@@ -18,7 +19,7 @@ from sqlglot import exp
 from reviewkit.schema import naming
 from reviewkit.schema.defaults import number_text
 from reviewkit.schema.expressions import canonical, parse_canonical
-from reviewkit.schema.state import Check, Column, Index, IndexPart, Table
+from reviewkit.schema.state import Check, Column, ForeignKey, Index, IndexPart, Table
 from reviewkit.schema.types import parse_type
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
@@ -50,11 +51,15 @@ def as_declared(table: Table) -> Table:
     """Return `table` as SQLite holds what Django declares: names of the unnamed, decimals as text."""
     uniques = tuple(replace(u, name=naming.constraint_name(table.name, u.columns, "key")) if u.flavor == "django" else u
                     for u in table.uniques if u.flavor != "django_together")
-    fks = tuple(replace(fk, name=naming.constraint_name(table.name, fk.columns, "fkey")) if fk.flavor == "django" else fk
-                for fk in table.foreign_keys)
+    fks = tuple(replace(fk, name=declared_key_name(table.name, fk)) for fk in table.foreign_keys)
     columns = tuple(replace(c, default=declared_default(c)) for c in table.columns)
     return replace(table, columns=columns, uniques=uniques, foreign_keys=fks, checks=declared_checks(table),
                    indexes=table.indexes + together_indexes(table))
+
+
+def declared_key_name(table: str, fk: ForeignKey) -> str:
+    """Return the name introspection gives the key: Django's key is declared unnamed."""
+    return naming.constraint_name(table, fk.columns, "fkey") if fk.flavor == "django" else fk.name
 
 
 def is_decimal(column: Column) -> bool:

@@ -16,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
 
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
@@ -62,6 +63,7 @@ class _Declared:
     autoincrement: set[str] = field(default_factory=set)
     generated: dict[str, str] = field(default_factory=dict)  # column (lowercased) -> expression
     collations: dict[str, str] = field(default_factory=dict)  # column -> a COLLATE other than BINARY (NOCASE, RTRIM)
+    deferred: set[Key] = field(default_factory=set)  # the foreign keys checked at commit
 
 
 # The triggers reviewkit writes for ON UPDATE CURRENT_TIMESTAMP name the column they set.
@@ -82,6 +84,8 @@ def read_tables(conn: Connection) -> list[Table]:
         _read_columns(conn, draft, declared)
         _read_keys(conn, draft, declared, index_sql)
         _read_foreign_keys(conn, draft, declared)
+        properties += [UnmodelledProperty("constraint", f"{name}.{fk.name}", "deferrable", "initially deferred")
+                       for fk in draft.foreign_keys if _key(fk.columns) in declared.deferred]
         draft.checks.extend(declared.checks)
     for kind, name, sql, table in master:
         if kind == "trigger" and name.startswith("reviewkit_touch_") and table in drafts:
@@ -110,8 +114,8 @@ _FOUND = FoundWhileReading()
 
 def read_unmodelled_properties(conn: Connection) -> list[UnmodelledProperty]:
     """Return what the models cannot say of the tables they hold: a column collated otherwise than BINARY, a STRICT
-    table (SQLite 3.37+ refuses a value of another type there) or one WITHOUT ROWID; as read_tables found them on
-    this connection just before, else read now. A key's DEFERRABLE is not read."""
+    table (SQLite 3.37+ refuses a value of another type there) or one WITHOUT ROWID, a foreign key checked at commit;
+    as read_tables found them on this connection just before, else read now."""
     return _FOUND.take(conn, read_tables)
 
 
@@ -253,7 +257,11 @@ def _declared(table: str, sql: str) -> _Declared:
     try:
         # Types sqlglot cannot read (sakila's `BLOB SUB_TYPE TEXT`) by their affinity, as the models read them;
         # STRICT and WITHOUT ROWID, which sqlglot does not read, are told by read_unmodelled_properties.
-        readable, _ = read_declared_types(sql, SQLite.Tokenizer().tokenize(sql))
+        tokens = SQLite.Tokenizer().tokenize(sql)
+        plain = _without_not_deferrable(sql, tokens)
+        if plain is not sql:
+            sql, tokens = plain, SQLite.Tokenizer().tokenize(plain)
+        readable, _ = read_declared_types(sql, tokens)
         with quiet_sqlglot():
             node = sqlglot.parse_one(_TABLE_OPTIONS.sub(")", readable), read="sqlite")
     except (ParseError, TokenError) as err:
@@ -271,6 +279,22 @@ def _declared(table: str, sql: str) -> _Declared:
     return collected.named(table)
 
 
+def _without_not_deferrable(sql: str, tokens: list[Token]) -> str:
+    """Return `sql` without its keys' NOT DEFERRABLE [INITIALLY ...], which sqlglot does not read: such a key is
+    checked per statement, as one without the words is; `sql` itself when it has none."""
+    spans = []
+    for i, token in enumerate(tokens[:-1]):
+        following = tokens[i + 1]
+        if token.token_type == TokenType.NOT and following.token_type == TokenType.VAR and following.text.upper() == "DEFERRABLE":
+            end = following.end
+            if i + 3 < len(tokens) and tokens[i + 2].token_type == TokenType.VAR and tokens[i + 2].text.upper() == "INITIALLY":
+                end = tokens[i + 3].end
+            spans.append((token.start, end + 1))
+    for start, end in reversed(spans):
+        sql = sql[:start] + sql[end:]
+    return sql
+
+
 @dataclass
 class _Collected:
     """Constraints in the order they are declared, names not yet given to the unnamed."""
@@ -283,6 +307,7 @@ class _Collected:
     autoincrement: set[str] = field(default_factory=set)
     generated: dict[str, str] = field(default_factory=dict)
     collations: dict[str, str] = field(default_factory=dict)
+    deferred: set[Key] = field(default_factory=set)
 
     def named(self, table: str) -> _Declared:
         """Name the unnamed constraints the way the models' SchemaBuilder does, in its order."""
@@ -294,7 +319,8 @@ class _Collected:
                 return name
             return naming.unique_among(naming.constraint_name(table, columns, suffix), used)
 
-        declared = _Declared(autoincrement=self.autoincrement, generated=self.generated, collations=self.collations)
+        declared = _Declared(autoincrement=self.autoincrement, generated=self.generated, collations=self.collations,
+                             deferred=self.deferred)
         if self.has_primary_key:
             declared.primary_key = pick(self.primary_key, (), "pkey")
         for name, columns in self.uniques:
@@ -318,6 +344,8 @@ def _collect_column(collected: _Collected, column: exp.ColumnDef) -> None:
             collected.checks.append((cname, kind.this, (name,)))
         elif isinstance(kind, exp.Reference):
             collected.foreign_keys.append((cname, (name,)))
+            if _checked_at_commit(kind):
+                collected.deferred.add(_key((name,)))
         elif isinstance(kind, exp.AutoIncrementColumnConstraint):
             collected.autoincrement.add(name.lower())
         elif isinstance(kind, exp.ComputedColumnConstraint):
@@ -334,7 +362,17 @@ def _collect_table_constraint(collected: _Collected, name: str | None, node: exp
     elif isinstance(node, exp.CheckColumnConstraint):
         collected.checks.append((name, node.this, ()))
     elif isinstance(node, exp.ForeignKey):
-        collected.foreign_keys.append((name, tuple(_ident(e) for e in node.expressions)))
+        columns = tuple(_ident(e) for e in node.expressions)
+        collected.foreign_keys.append((name, columns))
+        if _checked_at_commit(node.args.get("reference")):
+            collected.deferred.add(_key(columns))
+
+
+def _checked_at_commit(reference: exp.Reference | None) -> bool:
+    """Tell whether a key is deferred: SQLite defers only DEFERRABLE INITIALLY DEFERRED; DEFERRABLE alone,
+    INITIALLY IMMEDIATE and NOT DEFERRABLE are all checked per statement (https://sqlite.org/foreignkeys.html, 4.2)."""
+    options = {" ".join(str(o).upper().split()) for o in (reference.args.get("options") or [])} if reference else set()
+    return {"DEFERRABLE", "INITIALLY DEFERRED"} <= options
 
 
 def _ident(node: exp.Expression) -> str:
