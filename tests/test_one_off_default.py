@@ -26,10 +26,13 @@ from reviewkit.diff import (
     diff_schemas,
     fill_existing_rows,
     read_one_off_default,
+    rollback_operations,
 )
 from reviewkit.errors import OneOffDefaultMissing, UsageError
 from reviewkit.generate.generator import one_off_reader
+from reviewkit.generate.review import refilled_on_rollback
 from reviewkit.models.ddl import load_ddl_files
+from reviewkit.schema.defaults import implicit_value
 from reviewkit.schema.operations import AddColumn, AlterColumn, DropColumn, apply_all
 from reviewkit.schema.state import Schema
 from tests.scenario_support import build_scenario, run_script
@@ -316,7 +319,7 @@ def check_filled(conn) -> None:
 def test_rows_are_filled_and_the_schema_is_the_bundles_on_every_engine(engine_db, online, request):
     # SQLite has no online forms: its online scripts are the plain ones, and must work as well.
     bundles = request.getfixturevalue("online_bundles" if online else "plain_bundles")
-    first, second = bundles
+    first, second, _ = bundles
     dialect = engine_db.dialect
     assert not [f for f in second.manifest["risk"]["findings"] if f["code"].endswith("add-required-column")]
     run_script(engine_db, first.script(dialect, "up"), "1/up", first.online)
@@ -330,3 +333,52 @@ def test_rows_are_filled_and_the_schema_is_the_bundles_on_every_engine(engine_db
         else:
             assert_schema(engine_db, second.schema(), step, exact_order=step == "up")
             check_filled(engine_db)
+
+
+@pytest.mark.parametrize("online", [False, True], ids=["plain", "online"])
+def test_rolling_back_a_dropped_not_null_column_gives_the_rows_a_value_on_every_engine(engine_db, online, request):
+    """Bundle 3 drops isbn, stock, in_print and price, NOT NULL without defaults: its down.sql adds them again over
+    the three books, which get '', 0, FALSE and 0 (what MySQL gives without being asked); PostgreSQL and SQLite
+    refused such a down.sql while the table had a row."""
+    first, second, third = request.getfixturevalue("online_bundles" if online else "plain_bundles")
+    dialect = engine_db.dialect
+    run_script(engine_db, first.script(dialect, "up"), "1/up", first.online)
+    insert_rows(engine_db)
+    run_script(engine_db, second.script(dialect, "up"), "2/up", second.online)
+    for direction in ("up", "down", "up"):
+        run_script(engine_db, third.script(dialect, direction), f"3/{direction}", third.online)
+        assert_schema(engine_db, (third if direction == "up" else second).schema(), f"3/{direction}", exact_order=False)
+    run_script(engine_db, third.script(dialect, "down"), "3/down again", third.online)
+    rows = engine_db.query("SELECT id, isbn, stock, in_print, price FROM books ORDER BY id")
+    assert [(r[0], r[1], r[2], bool(r[3]), Decimal(str(r[4]))) for r in rows] == \
+        [(n, "", 0, False, Decimal(0)) for n in (1, 2, 3)]
+    live = introspect(engine_db)
+    assert all(live.table("books").column(c).default is None for c in ("isbn", "stock", "in_print", "price"))
+    review = (third.path / "REVIEW.md").read_text()
+    assert "- books.stock is NOT NULL again, with 0 in each row: its values are not brought back" in review
+    assert "- books.isbn is NOT NULL again, with '' in each row" in review
+
+
+@pytest.mark.parametrize(("type_name", "value"), [
+    ("integer", "0"), ("ubigint", "0"), ("numeric(10,2)", "0"), ("double", "0"), ("varchar(20)", "''"), ("text", "''"),
+    ("boolean", "FALSE"), ("enum mood('happy','sad')", "'happy'"),
+    ("year", None), ("date", None), ("timestamptz", None), ("uuid", None), ("json", None), ("integer[]", None),
+])
+def test_the_value_a_rolled_back_column_gives_its_rows_is_mysqls_implicit_one(type_name, value):
+    assert implicit_value(type_name) == value
+
+
+def test_a_rollback_fills_what_it_makes_not_null_again_and_says_which_it_cannot(tmp_path):
+    old = schema_of(tmp_path, "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL, d date NOT NULL, "
+                              "k integer NOT NULL, m integer NOT NULL DEFAULT 1);")
+    new = schema_of(tmp_path, "CREATE TABLE t (id integer PRIMARY KEY, k integer);")
+    down = rollback_operations(diff_schemas(old, new))
+    fills = {(type(op).__name__, op.column.name if isinstance(op, AddColumn) else op.new.name): op.fill
+             for op in down if isinstance(op, AddColumn | AlterColumn)}
+    # m has a default of its own, which fills its rows: no one-off value
+    assert fills == {("AlterColumn", "k"): "0", ("AddColumn", "n"): "0", ("AddColumn", "d"): None,
+                     ("AddColumn", "m"): None}
+    review = "\n".join(refilled_on_rollback(down))
+    assert "- t.k is NOT NULL again, with 0 in each row: its values are not brought back" in review
+    assert "- t.d is NOT NULL again, with no value for the rows t has then: down.sql fails there" in review
+    assert "t.m" not in review

@@ -30,11 +30,11 @@ from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.compiler import Compiler, contexts_for
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.splitter import ScriptStatement
-from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
+from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas, rollback_operations
 from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import OperationFailed
 from reviewkit.lint.risk import NumberedOperations
-from reviewkit.schema.operations import Operation, reverse_all
+from reviewkit.schema.operations import Operation
 from reviewkit.schema.state import Schema
 
 _SHOWN = 6
@@ -59,7 +59,7 @@ def resume_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row: L
         return ResumePoint(done)
     before = parent.schema() if parent else Schema()
     if row.direction == "down":
-        operations, before = reverse_all(operations), bundle.schema()
+        operations, before = rollback_operations(operations), bundle.schema()
     numbered = NumberedOperations(bundle.script(conn.dialect, row.direction))
     dialect = get_dialect(conn.dialect)
     contexts = contexts_for(operations, before)

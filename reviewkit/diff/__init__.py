@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from reviewkit.diff.compare import Phases, compare_enums, compare_table
-from reviewkit.diff.one_off_defaults import OneOffDefaults, ValueReader, fill_existing_rows, read_one_off_default
+from reviewkit.diff.one_off_defaults import (
+    OneOffDefaults,
+    ValueReader,
+    fill_existing_rows,
+    read_one_off_default,
+    rollback_operations,
+)
 from reviewkit.diff.plan import order_creations, order_drops
 from reviewkit.diff.questioner import NoInputQuestioner, OneOffQuestion, Questioner
 from reviewkit.diff.renames import DeclaredRenames, resolve_renames
@@ -13,7 +19,7 @@ from reviewkit.schema.state import Schema
 
 __all__ = [
     "DeclaredRenames", "NoInputQuestioner", "OneOffDefaults", "OneOffQuestion", "Questioner", "ValueReader", "diff_schemas",
-    "fill_existing_rows", "read_one_off_default",
+    "fill_existing_rows", "read_one_off_default", "rollback_operations",
 ]
 
 

@@ -24,9 +24,9 @@ from sqlglot.errors import SqlglotError
 
 from reviewkit.diff.questioner import OneOffQuestion, Questioner
 from reviewkit.errors import OneOffDefaultMissing, UsageError
-from reviewkit.schema.defaults import fit_default
+from reviewkit.schema.defaults import fit_default, implicit_value
 from reviewkit.schema.expressions import canonical, quiet_sqlglot
-from reviewkit.schema.operations import AddColumn, AlterColumn, CreateTable, Operation
+from reviewkit.schema.operations import AddColumn, AlterColumn, CreateTable, Operation, reverse_all
 from reviewkit.schema.state import Column, Schema
 
 # read(text, table, column): the value as the operation keeps it (canonical SQL), or a
@@ -91,12 +91,36 @@ def needs_one_off_default(op: Operation) -> bool:
     The differ adds columns only to tables that exist before the bundle; a new table comes
     whole with CreateTable.
     """
-    column = _filled_column(op)
+    column = filled_column(op)
     return (column is not None and not column.nullable and column.default is None and not column.identity
             and column.generated is None)
 
 
-def _filled_column(op: Operation) -> Column | None:
+def rollback_operations(operations: list[Operation]) -> list[Operation]:
+    """Return the operations of down.sql: `operations` undone, in the order they must run.
+
+    Undoing a drop adds a NOT NULL column again, and undoing a relaxed column makes it NOT
+    NULL again, over rows that exist by then and have no value for it: the up script threw
+    the values away, or allowed NULLs. PostgreSQL and SQLite would refuse such a down
+    script whenever the table has rows, and MySQL gives each row its type's implicit value
+    without a word. So every engine's down.sql gives them MySQL's implicit value, where it
+    is a value everywhere (`implicit_value`: 0, '', FALSE, an enum's first value), as a
+    one-off default REVIEW.md names. Decided from the operations alone, as a resumed
+    rollback compiles them again.
+    """
+    return [_filled_for_rollback(op) for op in reverse_all(operations)]
+
+
+def _filled_for_rollback(op: Operation) -> Operation:
+    if not needs_one_off_default(op):
+        return op
+    column = filled_column(op)
+    assert column is not None
+    value = implicit_value(column.type)
+    return op if value is None else replace(op, fill=value)  # type: ignore[call-arg]
+
+
+def filled_column(op: Operation) -> Column | None:
     """The column a one-off default would fill: one added, or one made NOT NULL."""
     if isinstance(op, AddColumn):
         return op.column
@@ -124,7 +148,7 @@ def fill_existing_rows(
     for position, i in enumerate(needing):
         op = operations[i]
         table, name = _target(op)
-        column = _filled_column(op)
+        column = filled_column(op)
         assert column is not None
         text = declared.values.get((table, name))
         if text is None:
@@ -141,7 +165,7 @@ def fill_existing_rows(
 
 
 def _target(op: Operation) -> tuple[str, str]:
-    column = _filled_column(op)
+    column = filled_column(op)
     assert column is not None
     return op.table, column.name
 
@@ -176,7 +200,7 @@ def _why_no_fill(table: str, column: str, operations: list[Operation], models: S
     declared = model.column(column)
     if declared is None:
         return f"the models have no column {table}.{column}"
-    changed = any(_filled_column(op) is not None and _target(op) == (table, column) for op in operations)
+    changed = any(filled_column(op) is not None and _target(op) == (table, column) for op in operations)
     if not changed:
         return f"{table}.{column} is neither added nor made NOT NULL by this bundle"
     if declared.identity:

@@ -35,6 +35,7 @@ from reviewkit.diff import (
     diff_schemas,
     fill_existing_rows,
     read_one_off_default,
+    rollback_operations,
 )
 from reviewkit.errors import ModelError, UnsupportedType, UsageError
 from reviewkit.forked import ForkedCall, fork_helps
@@ -45,7 +46,7 @@ from reviewkit.lint.engine import Statement, lint_statements, rules_of
 from reviewkit.lint.findings import Finding
 from reviewkit.lint.risk import BundleFinding, kept, risk_of
 from reviewkit.models import load_models
-from reviewkit.schema.operations import CreateView, DropView, Operation, reverse_all
+from reviewkit.schema.operations import CreateView, DropView, Operation
 from reviewkit.schema.state import Column, Schema, schema_to_json
 
 
@@ -227,7 +228,7 @@ def _bundle_files(
     up_contexts: list[CompileContext], parent: Bundle | None, author: str, form: ScriptForm, beside: bool = True,
 ) -> tuple[dict[str, bytes], list[BundleFinding], tuple[tuple[str, list[Finding]], ...]]:
     after = up_contexts[-1].after
-    down_ops = reverse_all(operations)
+    down_ops = rollback_operations(operations)
     down_contexts = contexts_for(down_ops, after)
     files: dict[str, bytes] = {SCHEMA: schema_to_json(after).encode()}
     writer = _ScriptWriter(settings, bundle_id, form, operations, up_contexts, down_ops, down_contexts,

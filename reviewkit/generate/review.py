@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reviewkit.dialects.base import Dialect
+from reviewkit.diff.one_off_defaults import filled_column, needs_one_off_default
 from reviewkit.lint.findings import Finding
 from reviewkit.lint.risk import BundleFinding, overall_level
 from reviewkit.schema.operations import Operation
@@ -46,6 +47,9 @@ def render_review(
     if lossy:
         out += ["", "## Rolling back (down.sql) loses data", ""]
         out += [f"- {op.describe()}" for op in lossy]
+    refilled = refilled_on_rollback(down_operations)
+    if refilled:
+        out += ["", "## Rolling back (down.sql) over rows that exist", ""] + refilled
     if rollback:
         out += ["", "## Rolling back (down.sql, `apply --to`) in one transaction", ""]
         out += [f"- {'/'.join(f.file.split('/')[-2:])}: {f.message}. Safer: {f.help}" for f in rollback]
@@ -81,6 +85,23 @@ def render_empty_review(bundle_id: str, parent: str | None, author: str,
         "its parent's. Review every statement in the `.sql` files; reviewkit did not assess them.\n"
     )
     return text + "".join(line + "\n" for line in online_section(online))
+
+
+def refilled_on_rollback(down_operations: list[Operation]) -> list[str]:
+    """Say what the rows get of each column down.sql makes NOT NULL again (`rollback_operations`)."""
+    lines = []
+    for op in down_operations:
+        if not needs_one_off_default(op):
+            continue
+        table, column = op.table, filled_column(op).name  # type: ignore[union-attr]
+        fill = getattr(op, "fill", None)
+        if fill is not None:
+            lines.append(f"- {table}.{column} is NOT NULL again, with {fill} in each row: "
+                         "its values are not brought back")
+        else:
+            lines.append(f"- {table}.{column} is NOT NULL again, with no value for the rows {table} has then: "
+                         "down.sql fails there on an engine that does not fill them itself (MySQL/MariaDB does)")
+    return lines
 
 
 def _finding_line(f: BundleFinding) -> str:

@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from reviewkit.errors import ModelError
 from reviewkit.schema.expressions import canonical, parse_canonical
-from reviewkit.schema.types import PortableType, parse_type
+from reviewkit.schema.types import INTEGER_KINDS, PortableType, parse_type
 
 
 class _Refused(Exception):
@@ -69,6 +69,29 @@ def normalize_default(default: str | None, column_type: str, where: str) -> str 
     if refusal is not None:
         raise ModelError(f"{where}: default {default} {refusal}")
     return normalized
+
+
+def implicit_value(column_type: str) -> str | None:
+    """Return the value MySQL gives the rows of a NOT NULL column added without a default (canonical SQL), for
+    the types every engine takes it in: 0, '', FALSE, an enum's first value. None for other types: MySQL's zero
+    date, for one, is no date elsewhere."""
+    portable = parse_type(column_type)
+    if portable.array:
+        return None
+    if portable.kind in _NUMBERS:
+        node: exp.Expression = exp.Literal.number(0)
+    elif portable.kind in ("varchar", "char", "text"):
+        node = exp.Literal.string("")
+    elif portable.kind == "boolean":
+        node = exp.false()
+    elif portable.kind == "enum" and portable.values:
+        node = exp.Literal.string(portable.values[0])
+    else:
+        return None
+    return fit_default(canonical(node), column_type)[0]
+
+
+_NUMBERS = {*INTEGER_KINDS, "numeric", "real", "double"} - {"year"}
 
 
 def fit_default(default: str, column_type: str) -> tuple[str | None, str | None]:
