@@ -353,6 +353,27 @@ def test_objects_that_cannot_be_held_are_refused(tmp_path, text, expected):
     assert expected in refusal(tmp_path, text, dialect)
 
 
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite"])
+def test_a_key_not_deferrable_is_read_as_every_key_and_one_checked_at_commit_is_refused(tmp_path, dialect):
+    """NOT DEFERRABLE, which sqlglot does not read, is what every key is; a 'NOT DEFERRABLE' in a string stays."""
+    schema, _ = load(tmp_path, "CREATE TABLE p (id int PRIMARY KEY);\n"
+                               "CREATE TABLE c (id int PRIMARY KEY, a int REFERENCES p (id) NOT DEFERRABLE, b int, "
+                               "note varchar(40) DEFAULT 'not  deferrable', CONSTRAINT c_b FOREIGN KEY (b) REFERENCES p (id) "
+                               "ON DELETE CASCADE not deferrable initially immediate);", dialect)
+    table = schema.table("c")
+    assert [(fk.columns, fk.on_delete) for fk in table.foreign_keys] == [(("a",), "NO ACTION"), (("b",), "CASCADE")]
+    assert table.column("note").default == "'not  deferrable'"
+    refused = refusal(tmp_path, "CREATE TABLE p (id int PRIMARY KEY);\n"
+                                "CREATE TABLE c (id int PRIMARY KEY, a int REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);",
+                      dialect)
+    assert "models/schema.sql:2: column c.a: foreign key to p: DEFERRABLE is not supported" in refused
+
+
+def test_sqlite_without_rowid_is_refused_naming_the_table(tmp_path):
+    refused = refusal(tmp_path, 'CREATE TABLE "a b" (code text PRIMARY KEY, name text) STRICT, WITHOUT ROWID;', "sqlite")
+    assert 'models/schema.sql:1: table "a b": WITHOUT ROWID is not supported' in refused
+
+
 def test_mysql_columns_keep_what_they_say(tmp_path):
     schema, _ = load(tmp_path, """
 CREATE TABLE film (

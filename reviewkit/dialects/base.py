@@ -153,6 +153,11 @@ class Dialect:
         """
         return sql, []
 
+    def unreadable_model_statement(self, sql: str) -> str | None:
+        """Return why a model statement sqlglot reads only as an opaque command is refused, where this engine knows
+        the clause (SQLite's WITHOUT ROWID); None for the general message."""
+        return None
+
     def quote(self, name: str) -> str:
         """Quote an identifier, doubling the closing quote inside it."""
         start, end = self.identifier_quotes

@@ -40,7 +40,7 @@ from reviewkit.models.kinds import (
     tables_named_by,
 )
 from reviewkit.models.problems import Problems
-from reviewkit.schema.expressions import quiet_sqlglot
+from reviewkit.schema.expressions import blank_not_deferrable, quiet_sqlglot
 from reviewkit.schema.state import Schema
 
 Warn = Callable[[str], None]
@@ -216,6 +216,9 @@ def _parse(
     engine, tokenizer = get_dialect(dialect), _tokenizer(dialect)
     try:
         tokens = tokenizer.tokenize(sql)
+        plain = blank_not_deferrable(sql, tokens)
+        if plain is not sql:
+            sql, tokens = plain, tokenizer.tokenize(plain)
         read, notes = engine.read_model_statement(sql, tokens)
         if read != sql:
             sql, tokens = read, tokenizer.tokenize(read)
@@ -232,7 +235,8 @@ def _parse(
         problems.add(where, f"does not parse (sqlglot: {type(err).__name__})", source)
         return None
     if len(parsed) != 1 or isinstance(parsed[0], exp.Command):
-        problems.add(where, f"does not parse as {engine.title} DDL reviewkit can read", source)
+        problems.add(where, engine.unreadable_model_statement(sql) or f"does not parse as {engine.title} DDL reviewkit "
+                     "can read", source)
         return None
     return parsed[0]
 

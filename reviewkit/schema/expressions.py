@@ -9,6 +9,7 @@ Each dialect renders them back with `render`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache, lru_cache
@@ -18,6 +19,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.generator import Generator
+from sqlglot.tokens import Token, TokenType
 
 
 def canonical(node: exp.Expression) -> str:
@@ -246,3 +248,33 @@ def quiet_sqlglot() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+def blank_not_deferrable(sql: str, tokens: list[Token]) -> str:
+    """Return `sql` with a key's `NOT DEFERRABLE [INITIALLY IMMEDIATE]` blanked out (offsets kept), which sqlglot does
+    not read: every engine checks such a key per statement, as one without the words. `sql` itself when it has none.
+
+    After NOT DEFERRABLE, SQLite reads INITIALLY DEFERRED as per statement too, and PostgreSQL refuses it: that
+    spelling is left for the reader to refuse.
+    """
+    if not _DEFERRABLE.search(sql):  # a cheap first look: most statements have no such key
+        return sql
+    spans = []
+    for i, token in enumerate(tokens[:-1]):
+        if token.token_type != TokenType.NOT or not _is_word(tokens[i + 1], "DEFERRABLE"):
+            continue
+        end = tokens[i + 1].end
+        if i + 3 < len(tokens) and _is_word(tokens[i + 2], "INITIALLY") and _is_word(tokens[i + 3], "IMMEDIATE"):
+            end = tokens[i + 3].end
+        spans.append((token.start, end + 1))
+    for start, end in spans:
+        sql = sql[:start] + " " * (end - start) + sql[end:]
+    return sql
+
+
+_DEFERRABLE = re.compile(r"\bNOT\s+DEFERRABLE\b", re.IGNORECASE)
+
+
+def _is_word(token: Token, word: str) -> bool:
+    return token.token_type == TokenType.VAR and token.text.upper() == word
+

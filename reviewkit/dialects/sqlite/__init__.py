@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from reviewkit.dialects.base import Dialect, Introspection, ScriptRules
@@ -9,6 +10,12 @@ from reviewkit.dialects.base import Dialect, Introspection, ScriptRules
 if TYPE_CHECKING:
     from reviewkit.dialects.compiler import Compiler
     from reviewkit.dialects.driver import Driver
+
+
+# The table a CREATE TABLE ... WITHOUT ROWID names, which sqlglot reads as no statement at all.
+_WITHOUT_ROWID = re.compile(r'^\s*CREATE\s+(?:TEMP(?:ORARY)?\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?'
+                            r'("(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[\w.]+).*\)\s*(?:STRICT\s*,\s*)?WITHOUT\s+ROWID\b',
+                            re.IGNORECASE | re.DOTALL)
 
 
 class SQLite(Dialect):
@@ -22,6 +29,13 @@ class SQLite(Dialect):
         from reviewkit.dialects.sqlite.affinity import read_declared_types
 
         return read_declared_types(sql, tokens)
+
+    def unreadable_model_statement(self, sql: str) -> str | None:
+        found = _WITHOUT_ROWID.search(sql)
+        if found is None:
+            return None
+        return (f"table {found.group(1)}: WITHOUT ROWID is not supported: the models cannot say it, and a bundle "
+                "would build a table with a rowid")
 
     def _load_compiler(self) -> Compiler:
         from reviewkit.dialects.sqlite.compiler import SQLiteCompiler

@@ -16,7 +16,6 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
 
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import Connection
@@ -36,7 +35,7 @@ from reviewkit.dialects.introspection import (
 from reviewkit.dialects.sqlite.affinity import read_declared_types
 from reviewkit.errors import OperationFailed, UnsupportedType
 from reviewkit.schema import naming, types
-from reviewkit.schema.expressions import quiet_sqlglot
+from reviewkit.schema.expressions import blank_not_deferrable, quiet_sqlglot
 from reviewkit.schema.state import Check, Column, ForeignKey, PrimaryKey, Table, Unique, View
 
 _MASTER = "SELECT type, name, sql, tbl_name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') ORDER BY name"
@@ -258,7 +257,7 @@ def _declared(table: str, sql: str) -> _Declared:
         # Types sqlglot cannot read (sakila's `BLOB SUB_TYPE TEXT`) by their affinity, as the models read them;
         # STRICT and WITHOUT ROWID, which sqlglot does not read, are told by read_unmodelled_properties.
         tokens = SQLite.Tokenizer().tokenize(sql)
-        plain = _without_not_deferrable(sql, tokens)
+        plain = blank_not_deferrable(sql, tokens)
         if plain is not sql:
             sql, tokens = plain, SQLite.Tokenizer().tokenize(plain)
         readable, _ = read_declared_types(sql, tokens)
@@ -277,22 +276,6 @@ def _declared(table: str, sql: str) -> _Declared:
             for constraint in item.expressions if isinstance(item, exp.Constraint) else [item]:
                 _collect_table_constraint(collected, name, constraint)
     return collected.named(table)
-
-
-def _without_not_deferrable(sql: str, tokens: list[Token]) -> str:
-    """Return `sql` without its keys' NOT DEFERRABLE [INITIALLY ...], which sqlglot does not read: such a key is
-    checked per statement, as one without the words is; `sql` itself when it has none."""
-    spans = []
-    for i, token in enumerate(tokens[:-1]):
-        following = tokens[i + 1]
-        if token.token_type == TokenType.NOT and following.token_type == TokenType.VAR and following.text.upper() == "DEFERRABLE":
-            end = following.end
-            if i + 3 < len(tokens) and tokens[i + 2].token_type == TokenType.VAR and tokens[i + 2].text.upper() == "INITIALLY":
-                end = tokens[i + 3].end
-            spans.append((token.start, end + 1))
-    for start, end in reversed(spans):
-        sql = sql[:start] + sql[end:]
-    return sql
 
 
 @dataclass
