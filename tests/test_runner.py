@@ -457,3 +457,90 @@ def test_missing_parent_is_refused(project, sqlite_url):
     shutil.rmtree(bundles_of(project)[1].path)
     result = run(project, "status")
     assert result.returncode == 3 and "0003_step3: its parent 0002_step2 is not in the bundles folder" in result.stderr
+
+
+# -- rolling back a bundle that ran in part ------------------------------------------------------
+
+PART_BASE = STEP1
+# Three operations: create table reviews, add column books.isbn, then a unique key on titles that
+# the rows the test inserts break: the third fails, and the first two stay where DDL commits as it goes.
+PART_NEXT = STEP1.replace("title varchar(200) NOT NULL", "title varchar(200) NOT NULL,\n  isbn varchar(20)") + """\
+CREATE TABLE reviews (id bigserial PRIMARY KEY, book_id bigint NOT NULL REFERENCES books (id));
+CREATE UNIQUE INDEX books_title_key ON books (title);
+"""
+
+
+@pytest.fixture
+def part_project(tmp_path: Path) -> Path:
+    root = tmp_path / "part"
+    (root / "models").mkdir(parents=True)
+    (root / "reviewkit.toml").write_text(CONFIG)
+    for name, models in (("base", PART_BASE), ("next", PART_NEXT)):
+        (root / "models" / "schema.sql").write_text(models)
+        assert run(root, "generate", "--no-input", name).returncode == 0
+    return root
+
+
+def half_apply(project: Path, url: DatabaseURL) -> None:
+    """Apply the base, add two books of one title, and apply the next bundle: it fails at its unique key."""
+    db = cli_url(url)
+    assert run(project, "apply", "--to", "1", "--database", db).returncode == 0
+    with connect(url) as conn:
+        conn.execute("INSERT INTO authors (id, name) VALUES (1, 'Le Guin')")
+        for n in (1, 2):
+            conn.execute(f"INSERT INTO books (id, author_id, title) VALUES ({n}, 1, 'Earthsea')")
+        conn.commit()
+    batch = ("--batch", "1") if url.dialect == "postgres" else ()  # one statement a group: committed as it goes
+    failed = run(project, "apply", "--database", db, *batch)
+    assert failed.returncode == 1 and "books_title_key" in failed.stderr, failed.stdout + failed.stderr
+    status = json.loads(run(project, "status", "--database", db, "--json").stdout)
+    assert [b["state"] for b in status["bundles"]] == ["applied", "failed"]
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgres"])
+def test_rolling_back_a_bundle_that_ran_in_part_undoes_only_what_ran(part_project, dialect, request):
+    """down.sql whole would begin by dropping the unique key that was never made, and fail: it starts after it."""
+    url = request.getfixturevalue(f"{dialect}_url")
+    half_apply(part_project, url)
+    back = run(part_project, "apply", "--to", "1", "--yes", "--database", cli_url(url))
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "took effect: column books.isbn added; table reviews added" in back.stdout, back.stdout
+    assert "up.sql ran 2 operations of 3 here: down.sql starts at statement 2" in back.stdout, back.stdout
+    assert live_matches(url, bundles_of(part_project)[0])
+    rows = ledger(url)
+    assert verify_chain(rows) == []
+    assert [(r.direction, r.status) for r in rows if r.bundle_id.endswith("_next")] == [("up", "failed"), ("down", "applied")]
+    status = json.loads(run(part_project, "status", "--database", cli_url(url), "--json").stdout)
+    assert [b["state"] for b in status["bundles"]] == ["applied", "rolled back"]
+    with connect(url) as conn:  # the cause put right, the bundle applies whole
+        conn.execute("UPDATE books SET title = 'Tehanu' WHERE id = 2")
+        conn.commit()
+    again = run(part_project, "apply", "--database", cli_url(url))
+    assert again.returncode == 0, again.stderr
+    assert live_matches(url, bundles_of(part_project)[-1])
+
+
+def test_a_rollback_that_failed_half_way_is_finished_by_resume_not_run_again(part_project, mysql_url):
+    """The rollback's first statement committed, its second failed: `--to` again would drop what is gone already
+    and then call the bundle applied. It is refused, naming `--resume`, which goes on from the live schema."""
+    db = cli_url(mysql_url)
+    assert run(part_project, "apply", "--database", db).returncode == 0  # no rows: the bundle applies whole
+    with connect(mysql_url) as conn:  # a DBA dropped the column by hand: down.sql's second operation fails on it
+        conn.execute("ALTER TABLE books DROP COLUMN isbn")
+    failed = run(part_project, "apply", "--to", "1", "--yes", "--database", db)
+    assert failed.returncode == 1 and "isbn" in failed.stderr, failed.stdout + failed.stderr
+    again = run(part_project, "apply", "--to", "1", "--yes", "--database", db)
+    assert again.returncode == 3, again.stdout + again.stderr
+    assert ("the rollback of 0002_next (down.sql) failed at statement 2 of 3 on this database, statement 1 committed; "
+            "fix the cause, then run `reviewkit apply --to 1 --resume`") in again.stderr
+    up = run(part_project, "apply", "--yes", "--database", db)
+    assert up.returncode == 3 and "run `reviewkit apply --resume` to finish the rollback" in up.stderr, up.stderr
+    status = json.loads(run(part_project, "status", "--database", db, "--json").stdout)
+    assert [b["state"] for b in status["bundles"]] == ["applied", "failed"]
+    resumed = run(part_project, "apply", "--to", "1", "--resume", "--yes", "--database", db)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "statement 2 took effect before the run stopped" in resumed.stdout, resumed.stdout
+    assert live_matches(mysql_url, bundles_of(part_project)[0])
+    assert verify_chain(ledger(mysql_url)) == []
+    status = json.loads(run(part_project, "status", "--database", db, "--json").stdout)
+    assert [b["state"] for b in status["bundles"]] == ["applied", "rolled back"]

@@ -34,6 +34,7 @@ from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas, rol
 from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import OperationFailed
 from reviewkit.lint.risk import NumberedOperations
+from reviewkit.plural import counted
 from reviewkit.schema.operations import Operation
 from reviewkit.schema.state import Schema
 
@@ -60,13 +61,11 @@ def resume_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row: L
     before = parent.schema() if parent else Schema()
     if row.direction == "down":
         operations, before = rollback_operations(operations), bundle.schema()
-    numbered = NumberedOperations(bundle.script(conn.dialect, row.direction))
+    script = bundle.script(conn.dialect, row.direction)
     dialect = get_dialect(conn.dialect)
     contexts = contexts_for(operations, before)
     compiled = _compiler(dialect, bundle.online).compile_all(operations, contexts)
-    # Statement number -> the number of the operation whose `-- N.` comment is the last above it.
-    spans = {n: found + 1 for n, statement in enumerate(statements, 1)
-             if (found := numbered.index_above(statement.line, len(compiled))) is not None}
+    spans = _operation_of_each(script, statements, len(compiled))
     number = done + 1
     index = spans.get(number)
     if index is None:
@@ -99,6 +98,55 @@ def resume_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row: L
     raise OperationFailed(
         f"--resume: {bundle.id} stopped at statement {number}, {operation}, and the database has its tables "
         f"otherwise than before or after it: {_listed(after)}; put them right by hand, then resume")
+
+
+def rollback_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row: LedgerRow,
+                   up: Sequence[ScriptStatement], down: Sequence[ScriptStatement]) -> ResumePoint:
+    """Return where down.sql starts when it rolls back a bundle whose up.sql ran in part (`row`).
+
+    down.sql undoes every operation, the last first; run whole over a bundle half there, it
+    fails at its first statement, on something up.sql never made. So the live schema decides
+    which operations took effect (`resume_point` judges the statement that was running), and
+    down.sql starts after its operations that undo the others. Refused, saying what to do by
+    hand, when the database has an operation in part, or tables other than its operations
+    leave them, or the bundle's operations cannot be rebuilt from its schemas.
+    """
+    by_hand = (f"undo by hand what {bundle.id} did, then record its rollback with `reviewkit apply --to "
+               f"{parent.id if parent else '0'} --fake`")
+    operations = _rebuilt_operations(bundle, parent)
+    if operations is None or is_large(bundle.script_path(conn.dialect, "up")) or \
+            is_large(bundle.script_path(conn.dialect, "down")):
+        raise OperationFailed(f"{bundle.id} is applied in part, and its statements are not operations reviewkit "
+                              f"rebuilds (a hand-written or hand-edited bundle): {by_hand}")
+    done = resume_point(conn, bundle, parent, row, up).done
+    up_spans = _operation_of_each(bundle.script(conn.dialect, "up"), up, len(operations))
+    taken = max((up_spans[n] for n in range(1, done + 1) if n in up_spans), default=0)
+    if taken and up_spans.get(done + 1) == taken:
+        raise OperationFailed(f"{bundle.id} stopped inside operation {taken} ({operations[taken - 1].describe()}): "
+                              f"down.sql undoes whole operations; {by_hand}")
+    before = parent.schema() if parent else Schema()
+    contexts = contexts_for(operations, before)
+    expected = contexts[taken - 1].after if taken else before
+    tables = _touched_tables(before, bundle.schema())
+    compiler = get_dialect(conn.dialect).compiler
+    left = schema_differences(_only(compiler.stored_form(expected), tables), _only(introspect(conn), tables))
+    if left:
+        raise OperationFailed(f"{bundle.id}: the database has its tables otherwise than after its first "
+                              f"{counted(taken, 'operation')}: {_listed(left)}; {by_hand}")
+    undone = len(operations) - taken  # down.sql's first operations undo these, which never ran
+    down_spans = _operation_of_each(bundle.script(conn.dialect, "down"), down, len(operations))
+    start = max((n for n, index in down_spans.items() if index <= undone), default=0)
+    if not undone:
+        return ResumePoint(0)
+    return ResumePoint(start, f"up.sql ran {counted(taken, 'operation')} of {len(operations)} here: down.sql starts "
+                              f"at statement {start + 1}, after the {counted(start, 'statement')} undoing the others")
+
+
+def _operation_of_each(script: str, statements: Sequence[ScriptStatement], operations: int) -> dict[int, int]:
+    """Statement number -> the number of the operation whose `-- N.` comment is the last above it."""
+    numbered = NumberedOperations(script)
+    return {n: found + 1 for n, statement in enumerate(statements, 1)
+            if (found := numbered.index_above(statement.line, operations)) is not None}
 
 
 def _rebuilt_operations(bundle: Bundle, parent: Bundle | None) -> list[Operation] | None:

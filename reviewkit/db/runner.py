@@ -73,6 +73,8 @@ class Step:
     direction: str  # up or down
     statements: Sequence[ScriptStatement]  # read from the file on each pass when the script is large
     start_at: int = 0  # statements already done (resume)
+    # down.sql of a bundle whose up.sql ran in part: where it starts is read from the live schema (`rollback_point`).
+    over_part: bool = False
 
     @property
     def label(self) -> str:
@@ -153,16 +155,17 @@ def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: Ap
         row = states[broken.id].row
         if options.resume:
             return _resume_step(broken, row, dialect, bundles, goal)
-        if goal >= head + 1:
-            raise LedgerMismatch(_refusal(broken, row))
+        if goal >= head + 1 or row.direction == "down":
+            raise LedgerMismatch(_refusal(broken, row, None if goal >= head + 1 else (options.to or options.target)))
     elif options.resume:
         raise UsageError("--resume: no bundle is waiting to be resumed on this database")
 
-    # A bundle that failed half-way is the newest of all: going back starts with it.
+    # A bundle that failed half-way is the newest of all: going back starts with it, where the live schema says.
     half_done = [b for b in failed if not transactional_failure(states[b.id], dialect)]
     if goal > head or (goal == head and not half_done):
         return [_step(b, "up", dialect) for b in bundles[head:goal]]
-    return [_step(b, "down", dialect) for b in half_done + list(reversed(bundles[goal:head]))]
+    return [replace(_step(b, "down", dialect), over_part=True) for b in half_done] + \
+        [_step(b, "down", dialect) for b in reversed(bundles[goal:head])]
 
 
 def _resumed_from_live_schema(conn: Connection, bundles: list[Bundle], steps: list[Step], progress: Progress) -> list[Step]:
@@ -186,6 +189,25 @@ def _resumed_from_live_schema(conn: Connection, bundles: list[Bundle], steps: li
     return [replace(step, start_at=point.done), *steps[1:]]
 
 
+def _rolled_back_from_live_schema(conn: Connection, bundles: list[Bundle], steps: list[Step],
+                                 progress: Progress) -> list[Step]:
+    """Say what the half-applied bundle left, and start its down.sql where it undoes only that."""
+    from reviewkit.db.partial import explain_partial
+    from reviewkit.db.resume import rollback_point
+
+    step = steps[0]
+    position = bundles.index(step.bundle)
+    parent = bundles[position - 1] if position else None
+    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
+    for line in explain_partial(conn, step.bundle, parent, row):
+        progress.note(line)
+    up = bundle_statements(step.bundle, conn.dialect, "up")
+    point = rollback_point(conn, step.bundle, parent, row, up, step.statements)
+    if point.note:
+        progress.note(f"{step.bundle.id}: {point.note}")
+    return [replace(step, start_at=point.done), *steps[1:]]
+
+
 def transactional_failure(state: BundleState, dialect: str) -> bool:
     """A failed row left nothing behind where the whole bundle ran in one transaction."""
     return state.row is not None and state.row.status == "failed" and state.row.statements_done == 0 and \
@@ -202,8 +224,16 @@ def stopped_after_last_statement(row: LedgerRow) -> bool:
     return row.status == "running" and row.statements_done >= row.statements_total
 
 
-def _refusal(bundle: Bundle, row: LedgerRow) -> str:
-    """Why `apply` does not go on past a half-applied bundle, and what does."""
+def _refusal(bundle: Bundle, row: LedgerRow, down_to: str | None = None) -> str:
+    """Why `apply` does not go on past a half-applied bundle, and what does; `down_to`: the bundle `--to` asked
+    for, below a half-done rollback."""
+    if row.direction == "down":
+        how = "was stopped" if row.status == "running" else "failed"
+        to = f" --to {down_to}" if down_to else ""
+        return (f"the rollback of {bundle.id} (down.sql) {how} at statement {failed_statement(row)} of "
+                f"{row.statements_total} on this database, {first_statements(row.statements_done)} committed; "
+                f"{'fix the cause, then ' if row.status == 'failed' else ''}run `reviewkit apply{to} --resume` to "
+                "finish the rollback from what the database has")
     if stopped_after_last_statement(row):
         return (f"{bundle.id} was stopped after its last statement ({row.statements_done} of {row.statements_total} "
                 "committed) before it was recorded as applied; run `reviewkit apply --resume` to record it")
@@ -222,9 +252,11 @@ def _resume_step(bundle: Bundle, row: LedgerRow, dialect: str, bundles: list[Bun
         raise UsageError(f"--resume: {bundle.id} now has {counted(len(step.statements), 'statement')}, "
                          f"but {row.statements_done} were already done")
     steps = [replace(step, start_at=row.statements_done)]
+    position = _position(bundles, bundle.id)
     if row.direction == "up":
-        position = _position(bundles, bundle.id)
         steps += [_step(b, "up", dialect) for b in bundles[position:goal]]
+    else:  # the rollback finished, on down to the bundle `--to` names
+        steps += [_step(b, "down", dialect) for b in reversed(bundles[goal:position - 1])]
     return steps
 
 
@@ -547,6 +579,8 @@ def apply(
             progress = progress or SilentProgress()
             if options.resume:
                 steps = _resumed_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
+            elif steps[0].over_part and not options.fake:  # --fake records what the DBA did by hand
+                steps = _rolled_back_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
             for note in notes:
                 progress.note(note)
             runner = Runner(conn, options, progress, gate.approvals, actor, chain=bundles, capacity=capacity)
