@@ -369,16 +369,21 @@ def test_the_value_a_rolled_back_column_gives_its_rows_is_mysqls_implicit_one(ty
 
 
 def test_a_rollback_fills_what_it_makes_not_null_again_and_says_which_it_cannot(tmp_path):
-    old = schema_of(tmp_path, "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL, d date NOT NULL, "
-                              "k integer NOT NULL, m integer NOT NULL DEFAULT 1);")
-    new = schema_of(tmp_path, "CREATE TABLE t (id integer PRIMARY KEY, k integer);")
-    down = rollback_operations(diff_schemas(old, new))
+    old = schema_of(tmp_path, "CREATE TABLE p (id integer PRIMARY KEY);\n"
+                              "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL CHECK (n >= 0), d date NOT NULL, "
+                              "k integer NOT NULL, m integer NOT NULL DEFAULT 1, u varchar(9) NOT NULL UNIQUE, "
+                              "p_id integer NOT NULL REFERENCES p (id), s integer NOT NULL CHECK (s > 0), "
+                              "a integer NOT NULL, b integer NOT NULL, CHECK (a <= b));")
+    new = schema_of(tmp_path, "CREATE TABLE p (id integer PRIMARY KEY);\nCREATE TABLE t (id integer PRIMARY KEY, k integer);")
+    down = rollback_operations(diff_schemas(old, new), old)
     fills = {(type(op).__name__, op.column.name if isinstance(op, AddColumn) else op.new.name): op.fill
              for op in down if isinstance(op, AddColumn | AlterColumn)}
-    # m has a default of its own, which fills its rows: no one-off value
+    # m has a default of its own, which fills its rows: no one-off value. 0 holds of n >= 0, but one value in
+    # every row breaks a unique key, a foreign key, s > 0, and maybe a <= b (which reads another column).
     assert fills == {("AlterColumn", "k"): "0", ("AddColumn", "n"): "0", ("AddColumn", "d"): None,
-                     ("AddColumn", "m"): None}
+                     ("AddColumn", "m"): None, ("AddColumn", "u"): None, ("AddColumn", "p_id"): None,
+                     ("AddColumn", "s"): None, ("AddColumn", "a"): None, ("AddColumn", "b"): None}
     review = "\n".join(refilled_on_rollback(down))
     assert "- t.k is NOT NULL again, with 0 in each row: its values are not brought back" in review
-    assert "- t.d is NOT NULL again, with no value for the rows t has then: down.sql fails there" in review
-    assert "t.m" not in review
+    assert "- t.p_id is NOT NULL again, with no value for the rows t has then: down.sql fails over them" in review
+    assert "t.m " not in review

@@ -60,7 +60,7 @@ def resume_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row: L
         return ResumePoint(done)
     before = parent.schema() if parent else Schema()
     if row.direction == "down":
-        operations, before = rollback_operations(operations), bundle.schema()
+        operations, before = rollback_operations(operations, before), bundle.schema()
     script = bundle.script(conn.dialect, row.direction)
     dialect = get_dialect(conn.dialect)
     contexts = contexts_for(operations, before)

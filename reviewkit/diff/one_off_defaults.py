@@ -21,13 +21,14 @@ from dataclasses import dataclass, field, replace
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.simplify import simplify
 
 from reviewkit.diff.questioner import OneOffQuestion, Questioner
 from reviewkit.errors import OneOffDefaultMissing, UsageError
 from reviewkit.schema.defaults import fit_default, implicit_value
-from reviewkit.schema.expressions import canonical, quiet_sqlglot
+from reviewkit.schema.expressions import canonical, column_names_in, parse_canonical, quiet_sqlglot
 from reviewkit.schema.operations import AddColumn, AlterColumn, CreateTable, Operation, reverse_all
-from reviewkit.schema.state import Column, Schema
+from reviewkit.schema.state import Column, Schema, Table
 
 # read(text, table, column): the value as the operation keeps it (canonical SQL), or a
 # UsageError saying why it cannot fill the column. `generate` adds each engine's refusals.
@@ -96,8 +97,9 @@ def needs_one_off_default(op: Operation) -> bool:
             and column.generated is None)
 
 
-def rollback_operations(operations: list[Operation]) -> list[Operation]:
-    """Return the operations of down.sql: `operations` undone, in the order they must run.
+def rollback_operations(operations: list[Operation], restored: Schema) -> list[Operation]:
+    """Return the operations of down.sql: `operations` undone, in the order they must run; `restored`: the schema
+    down.sql brings back (the parent bundle's).
 
     Undoing a drop adds a NOT NULL column again, and undoing a relaxed column makes it NOT
     NULL again, over rows that exist by then and have no value for it: the up script threw
@@ -105,19 +107,49 @@ def rollback_operations(operations: list[Operation]) -> list[Operation]:
     script whenever the table has rows, and MySQL gives each row its type's implicit value
     without a word. So every engine's down.sql gives them MySQL's implicit value, where it
     is a value everywhere (`implicit_value`: 0, '', FALSE, an enum's first value), as a
-    one-off default REVIEW.md names. Decided from the operations alone, as a resumed
-    rollback compiles them again.
+    one-off default REVIEW.md names; not to a column of a key or a check, which one value
+    in every row would break. Decided from the operations and the schemas alone, as a
+    resumed rollback compiles them again.
     """
-    return [_filled_for_rollback(op) for op in reverse_all(operations)]
+    return [_filled_for_rollback(op, restored) for op in reverse_all(operations)]
 
 
-def _filled_for_rollback(op: Operation) -> Operation:
+def _filled_for_rollback(op: Operation, restored: Schema) -> Operation:
     if not needs_one_off_default(op):
         return op
     column = filled_column(op)
     assert column is not None
     value = implicit_value(column.type)
-    return op if value is None else replace(op, fill=value)  # type: ignore[call-arg]
+    if value is None or breaks_a_rule(restored.table(op.table), column.name, value):
+        return op
+    return replace(op, fill=value)  # type: ignore[call-arg]
+
+
+def breaks_a_rule(table: Table | None, column: str, value: str) -> bool:
+    """Tell whether `value` in every row of `column` may break a rule of `table`: a primary, unique or foreign key
+    or a unique index the column is part of (one value twice, or a value no parent row has), or a check that
+    does not hold of the value alone (`stock >= 0` holds of 0; one that reads another column is not known to)."""
+    if table is None:
+        return False
+    keys = [*(u.columns for u in table.uniques), *(fk.columns for fk in table.foreign_keys),
+            *(ix.column_names for ix in table.indexes if ix.unique)]
+    if table.primary_key:
+        keys.append(table.primary_key.columns)
+    if any(column in key for key in keys):
+        return True
+    return any(not _holds_of(check.expression, column, value) for check in table.checks
+               if column in column_names_in(check.expression))
+
+
+def _holds_of(expression: str, column: str, value: str) -> bool:
+    """Tell whether a check is true with `value` in place of `column`, as sqlglot folds it."""
+    node = parse_canonical(expression).copy()
+    for found in list(node.find_all(exp.Column)):
+        if found.name == column and not found.table:
+            found.replace(parse_canonical(value).copy())
+    with quiet_sqlglot():
+        folded = simplify(node)
+    return isinstance(folded, exp.Boolean) and folded.this is True
 
 
 def filled_column(op: Operation) -> Column | None:

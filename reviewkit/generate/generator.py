@@ -228,7 +228,7 @@ def _bundle_files(
     up_contexts: list[CompileContext], parent: Bundle | None, author: str, form: ScriptForm, beside: bool = True,
 ) -> tuple[dict[str, bytes], list[BundleFinding], tuple[tuple[str, list[Finding]], ...]]:
     after = up_contexts[-1].after
-    down_ops = rollback_operations(operations)
+    down_ops = rollback_operations(operations, up_contexts[0].before)
     down_contexts = contexts_for(down_ops, after)
     files: dict[str, bytes] = {SCHEMA: schema_to_json(after).encode()}
     writer = _ScriptWriter(settings, bundle_id, form, operations, up_contexts, down_ops, down_contexts,

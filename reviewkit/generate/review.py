@@ -100,7 +100,8 @@ def refilled_on_rollback(down_operations: list[Operation]) -> list[str]:
                          "its values are not brought back")
         else:
             lines.append(f"- {table}.{column} is NOT NULL again, with no value for the rows {table} has then: "
-                         "down.sql fails there on an engine that does not fill them itself (MySQL/MariaDB does)")
+                         "down.sql fails over them (MySQL/MariaDB give each its type's zero, which a key or check "
+                         f"of {table} may refuse)")
     return lines
 
 
