@@ -139,13 +139,16 @@ _SLEEP = {"postgres": "SELECT pg_sleep({s})", "mysql": "SELECT SLEEP({s})"}
 
 
 def _running(url, text: str, timeout: float = 30) -> int:
-    """Wait until a session of another client runs a statement containing `text`; return its id."""
-    sql = {"postgres": "SELECT pid FROM pg_stat_activity WHERE query LIKE %s AND pid <> pg_backend_pid()",
-           "mysql": "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s AND ID <> CONNECTION_ID()"}
+    """Wait until a session of another client runs a statement containing `text` on the test's database; return its id.
+
+    On its database only: another test run on the same server may have such a statement running too.
+    """
+    sql = {"postgres": "SELECT pid FROM pg_stat_activity WHERE query LIKE %s AND datname = %s AND pid <> pg_backend_pid()",
+           "mysql": "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s AND DB = %s AND ID <> CONNECTION_ID()"}
     with connect(url) as conn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = conn.query(sql[url.dialect], [f"%{text}%"])
+            found = conn.query(sql[url.dialect], [f"%{text}%", url.database])
             if found:
                 return found[0][0]
             time.sleep(0.02)
