@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from reviewkit.db.fleet import FleetResult, Member, Outcome
     from reviewkit.db.fleet_status import FleetStatus
-    from reviewkit.db.runner import Step
+    from reviewkit.db.plan import Step
 
 
 class FleetLines:

@@ -34,7 +34,8 @@ from reviewkit.plural import counted, first_statements
 from reviewkit.schema.state import Schema
 
 if TYPE_CHECKING:
-    from reviewkit.db.runner import ApplyOptions, Progress, Step
+    from reviewkit.db.plan import ApplyOptions, Step
+    from reviewkit.db.runner import Progress
     from reviewkit.dialects.base import Dialect
     from reviewkit.dialects.driver import Driver
 

@@ -18,13 +18,15 @@ confuse the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from reviewkit.bundle.script_file import is_large
+from reviewkit.bundle.script_file import bundle_statements, is_large
 from reviewkit.bundle.store import Bundle
 from reviewkit.db.introspect import introspect
-from reviewkit.db.ledger import LedgerRow
+from reviewkit.db.ledger import LedgerRow, read_rows
+from reviewkit.db.partial import explain_partial
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.base import Dialect
 from reviewkit.dialects.compiler import Compiler, contexts_for
@@ -38,7 +40,45 @@ from reviewkit.plural import counted
 from reviewkit.schema.operations import Operation
 from reviewkit.schema.state import Schema
 
+if TYPE_CHECKING:
+    from reviewkit.db.plan import Step
+
 _SHOWN = 6
+
+
+def resumed_from_live_schema(conn: Connection, bundles: list[Bundle], steps: list[Step],
+                             note: Callable[[str], None]) -> list[Step]:
+    """Say, from the live schema, what the half-applied bundle left, and start it again where the schema says.
+
+    The statement running when the run stopped may have taken effect (MySQL finishes a
+    statement whose client died): then it is skipped, not run twice.
+    """
+    step = steps[0]
+    position = bundles.index(step.bundle)
+    parent = bundles[position - 1] if position else None
+    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
+    for line in explain_partial(conn, step.bundle, parent, row):
+        note(line)
+    point = resume_point(conn, step.bundle, parent, row, step.statements)
+    if point.note:
+        note(f"{step.bundle.id}: {point.note}")
+    return [replace(step, start_at=point.done), *steps[1:]]
+
+
+def rolled_back_from_live_schema(conn: Connection, bundles: list[Bundle], steps: list[Step],
+                                note: Callable[[str], None]) -> list[Step]:
+    """Say what the half-applied bundle left, and start its down.sql where it undoes only that."""
+    step = steps[0]
+    position = bundles.index(step.bundle)
+    parent = bundles[position - 1] if position else None
+    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
+    for line in explain_partial(conn, step.bundle, parent, row):
+        note(line)
+    up = bundle_statements(step.bundle, conn.dialect, "up")
+    point = rollback_point(conn, step.bundle, parent, row, up, step.statements)
+    if point.note:
+        note(f"{step.bundle.id}: {point.note}")
+    return [replace(step, start_at=point.done), *steps[1:]]
 
 
 @dataclass(frozen=True)

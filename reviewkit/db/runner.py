@@ -8,6 +8,8 @@ every statement, so after a failure or a crash it says exactly how far the bundl
 `apply --batch` commits a transactional bundle in groups of statements, each with its
 ledger row advanced, the same way (`reviewkit.db.batches`), and a PostgreSQL bundle whose
 one transaction would not fit the server's lock table is refused before anything runs.
+What runs is planned in `reviewkit.db.plan`; where a half-applied bundle starts again, or
+its rollback starts, in `reviewkit.db.resume`.
 """
 
 from __future__ import annotations
@@ -15,33 +17,31 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reviewkit.bundle.digest import verify_files
-from reviewkit.bundle.script_file import bundle_statements
-from reviewkit.bundle.store import Bundle, find_bundle, load_bundles, replaced_problems
+from reviewkit.bundle.store import Bundle, load_bundles, replaced_problems
 from reviewkit.bundle.verify_cache import VerifyCache, open_cache
 from reviewkit.config import Settings, os_user
-from reviewkit.db.batches import Batch, GroupedRuns, check_lock_table, grouped
+from reviewkit.db.batches import GroupedRuns, check_lock_table, grouped
 from reviewkit.db.execute import in_one_transaction, ledger_error, run_statement
 from reviewkit.db.ledger import (
     BundleState,
     LedgerRow,
     LedgerTail,
     create_ledger,
-    failed_statement,
     first_of,
     insert_row,
     ledger_exists,
-    ledger_problems,
     next_row,
     now_iso,
     read_rows,
     update_row,
 )
+from reviewkit.db.plan import ApplyOptions, Step, plan
 from reviewkit.db.squashed import ledger_view
 from reviewkit.db.target import open_database, target_url
 from reviewkit.dialects import get_dialect
@@ -49,36 +49,9 @@ from reviewkit.dialects.base import Dialect, LockCapacity
 from reviewkit.dialects.connection import Connection
 from reviewkit.dialects.driver import Driver
 from reviewkit.dialects.splitter import ScriptStatement
-from reviewkit.errors import BundleNotFound, IntegrityError, Interrupted, LedgerMismatch, OperationFailed, UsageError
-from reviewkit.plural import counted, first_statements
+from reviewkit.errors import IntegrityError, Interrupted, OperationFailed, UsageError
+from reviewkit.plural import first_statements
 from reviewkit.signoff.gate import ApprovalGate, approval_gate
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    target: str | None = None  # apply up to this bundle
-    to: str | None = None  # go up or down to exactly this bundle ("0" or "zero": before the first)
-    dry_run: bool = False
-    fake: bool = False
-    resume: bool = False
-    lock_timeout: float = 10.0
-    actor: str | None = None
-    reviewers: str | None = None
-    batch: Batch | None = None  # commit every N statements, or as many as the lock table holds (transactional engines)
-
-
-@dataclass(frozen=True)
-class Step:
-    bundle: Bundle
-    direction: str  # up or down
-    statements: Sequence[ScriptStatement]  # read from the file on each pass when the script is large
-    start_at: int = 0  # statements already done (resume)
-    # down.sql of a bundle whose up.sql ran in part: where it starts is read from the live schema (`rollback_point`).
-    over_part: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"{self.bundle.id} ({self.direction})"
 
 
 class Progress(Protocol):
@@ -124,168 +97,6 @@ def resolve_actor(explicit: str | None) -> str:
         # The ledger refuses such a row when it is read back: never write one.
         raise UsageError(f"{given_by} {actor[:70]!r} holds a control character; give a name on one line")
     return actor
-
-
-# -- planning -----------------------------------------------------------------------------
-
-
-def plan(bundles: list[Bundle], rows: list[LedgerRow], dialect: str, options: ApplyOptions) -> list[Step]:
-    """Return the steps that bring the database to the requested bundle."""
-    problems = ledger_problems(rows, bundles)
-    if problems:
-        raise LedgerMismatch(first_of(problems))
-    # A squash, or the bundles it replaces where this database is part-way through them.
-    view = ledger_view(rows, bundles)
-    logical, bundles, states = bundles, view.chain, view.states
-    applied = [b for b in bundles if states.get(b.id, BundleState("pending")).is_applied]
-    failed = [b for b in bundles if states.get(b.id, BundleState("pending")).state == "failed"]
-    head = len(applied)  # applied bundles form a prefix of the chain (checked above)
-
-    if options.to is not None:
-        goal = _position(bundles, options.to, logical)
-    elif options.target is not None:
-        goal = _position(bundles, options.target, logical)
-        if goal < head:
-            raise UsageError(f"{bundles[goal - 1].id} is already applied; use --to {options.target} to roll back to it")
-    else:
-        goal = len(bundles)
-
-    if failed and not transactional_failure(states[failed[0].id], dialect):
-        broken = failed[0]
-        row = states[broken.id].row
-        if options.resume:
-            return _resume_step(broken, row, dialect, bundles, goal)
-        if goal >= head + 1 or row.direction == "down":
-            raise LedgerMismatch(_refusal(broken, row, None if goal >= head + 1 else (options.to or options.target)))
-    elif options.resume:
-        raise UsageError("--resume: no bundle is waiting to be resumed on this database")
-
-    # A bundle that failed half-way is the newest of all: going back starts with it, where the live schema says.
-    half_done = [b for b in failed if not transactional_failure(states[b.id], dialect)]
-    if goal > head or (goal == head and not half_done):
-        return [_step(b, "up", dialect) for b in bundles[head:goal]]
-    return [replace(_step(b, "down", dialect), over_part=True) for b in half_done] + \
-        [_step(b, "down", dialect) for b in reversed(bundles[goal:head])]
-
-
-def _resumed_from_live_schema(conn: Connection, bundles: list[Bundle], steps: list[Step], progress: Progress) -> list[Step]:
-    """Say, from the live schema, what the half-applied bundle left, and start it again where the schema says.
-
-    The statement running when the run stopped may have taken effect (MySQL finishes a
-    statement whose client died): then it is skipped, not run twice.
-    """
-    from reviewkit.db.partial import explain_partial
-    from reviewkit.db.resume import resume_point
-
-    step = steps[0]
-    position = bundles.index(step.bundle)
-    parent = bundles[position - 1] if position else None
-    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
-    for line in explain_partial(conn, step.bundle, parent, row):
-        progress.note(line)
-    point = resume_point(conn, step.bundle, parent, row, step.statements)
-    if point.note:
-        progress.note(f"{step.bundle.id}: {point.note}")
-    return [replace(step, start_at=point.done), *steps[1:]]
-
-
-def _rolled_back_from_live_schema(conn: Connection, bundles: list[Bundle], steps: list[Step],
-                                 progress: Progress) -> list[Step]:
-    """Say what the half-applied bundle left, and start its down.sql where it undoes only that."""
-    from reviewkit.db.partial import explain_partial
-    from reviewkit.db.resume import rollback_point
-
-    step = steps[0]
-    position = bundles.index(step.bundle)
-    parent = bundles[position - 1] if position else None
-    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
-    for line in explain_partial(conn, step.bundle, parent, row):
-        progress.note(line)
-    up = bundle_statements(step.bundle, conn.dialect, "up")
-    point = rollback_point(conn, step.bundle, parent, row, up, step.statements)
-    if point.note:
-        progress.note(f"{step.bundle.id}: {point.note}")
-    return [replace(step, start_at=point.done), *steps[1:]]
-
-
-def transactional_failure(state: BundleState, dialect: str) -> bool:
-    """A failed row left nothing behind where the whole bundle ran in one transaction."""
-    return state.row is not None and state.row.status == "failed" and state.row.statements_done == 0 and \
-        get_dialect(dialect).transactional_ddl
-
-
-def stopped_after_last_statement(row: LedgerRow) -> bool:
-    """A run stopped between its last statement and the row that records the bundle applied.
-
-    The ledger row is advanced after each statement, then marked applied: a runner killed
-    (or a connection ended, or Ctrl-C) between the two leaves it `running` with every
-    statement done. Nothing is left to run; `--resume` records it.
-    """
-    return row.status == "running" and row.statements_done >= row.statements_total
-
-
-def _refusal(bundle: Bundle, row: LedgerRow, down_to: str | None = None) -> str:
-    """Why `apply` does not go on past a half-applied bundle, and what does; `down_to`: the bundle `--to` asked
-    for, below a half-done rollback."""
-    if row.direction == "down":
-        how = "was stopped" if row.status == "running" else "failed"
-        to = f" --to {down_to}" if down_to else ""
-        return (f"the rollback of {bundle.id} (down.sql) {how} at statement {failed_statement(row)} of "
-                f"{row.statements_total} on this database, {first_statements(row.statements_done)} committed; "
-                f"{'fix the cause, then ' if row.status == 'failed' else ''}run `reviewkit apply{to} --resume` to "
-                "finish the rollback from what the database has")
-    if stopped_after_last_statement(row):
-        return (f"{bundle.id} was stopped after its last statement ({row.statements_done} of {row.statements_total} "
-                "committed) before it was recorded as applied; run `reviewkit apply --resume` to record it")
-    if row.status == "running":  # the runner was stopped: nothing to fix, the live schema says where to go on
-        return (f"{bundle.id} was stopped at statement {row.statements_done + 1} of {row.statements_total} on this "
-                "database; run `reviewkit apply --resume` to go on from what the database has (or `--to` an earlier "
-                "bundle)")
-    return (f"{bundle.id} failed at statement {failed_statement(row)} of {row.statements_total} on this database; "
-            "fix the cause, reseal the bundle, then run `reviewkit apply --resume` (or `--to` an earlier bundle)")
-
-
-def _resume_step(bundle: Bundle, row: LedgerRow, dialect: str, bundles: list[Bundle], goal: int) -> list[Step]:
-    step = _step(bundle, row.direction, dialect)
-    finished = row.statements_done == len(step.statements) and row.digest == bundle.digest
-    if row.statements_done >= len(step.statements) and not finished:
-        raise UsageError(f"--resume: {bundle.id} now has {counted(len(step.statements), 'statement')}, "
-                         f"but {row.statements_done} were already done")
-    steps = [replace(step, start_at=row.statements_done)]
-    position = _position(bundles, bundle.id)
-    if row.direction == "up":
-        steps += [_step(b, "up", dialect) for b in bundles[position:goal]]
-    else:  # the rollback finished, on down to the bundle `--to` names
-        steps += [_step(b, "down", dialect) for b in reversed(bundles[goal:position - 1])]
-    return steps
-
-
-def _step(bundle: Bundle, direction: str, dialect: str) -> Step:
-    return Step(bundle, direction, bundle_statements(bundle, dialect, direction))
-
-
-def _position(bundles: list[Bundle], ref: str, logical: list[Bundle] | None = None) -> int:
-    """Return how many bundles are applied once `ref` is the newest ("0" means none).
-
-    `bundles` is the chain as this database goes through it; `logical`, the bundles' own
-    chain, where `ref` is read first: a squash this database goes through as the bundles
-    it replaces stands for the last of them, and those bundles are found by name too.
-    """
-    if ref in ("0", "zero"):
-        return 0
-    if logical is None:
-        return bundles.index(find_bundle(bundles, ref)) + 1
-    try:
-        target = find_bundle(logical, ref)
-    except BundleNotFound:
-        try:
-            return bundles.index(find_bundle(bundles, ref)) + 1  # a replaced bundle this database still goes through
-        except BundleNotFound:
-            pass
-        raise
-    if target not in bundles and target.originals and target.originals[-1] in bundles:
-        target = target.originals[-1]
-    return bundles.index(target) + 1
 
 
 # -- running ------------------------------------------------------------------------------
@@ -529,6 +340,22 @@ def prepare(settings: Settings, options: ApplyOptions) -> Prepared:
     return Prepared(bundles, gate, verify)
 
 
+def _started_where_the_schema_says(conn: Connection, bundles: list[Bundle], steps: list[Step], options: ApplyOptions,
+                                   note: Callable[[str], None]) -> list[Step]:
+    """Start a resumed run, or the rollback of a bundle that ran in part, where the live schema says.
+
+    Read with the differ and each engine's compiler, imported only then: `apply` does without them otherwise.
+    `--fake` records what a DBA did by hand, and runs nothing.
+    """
+    if not options.resume and not (steps[0].over_part and not options.fake):
+        return steps
+    from reviewkit.db.resume import resumed_from_live_schema, rolled_back_from_live_schema
+
+    chain = ledger_view(read_rows(conn), bundles).chain
+    start = resumed_from_live_schema if options.resume else rolled_back_from_live_schema
+    return start(conn, chain, steps, note)
+
+
 def apply(
     settings: Settings,
     database: str | None,
@@ -577,10 +404,7 @@ def apply(
             if not ledger_exists(conn):
                 create_ledger(conn)
             progress = progress or SilentProgress()
-            if options.resume:
-                steps = _resumed_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
-            elif steps[0].over_part and not options.fake:  # --fake records what the DBA did by hand
-                steps = _rolled_back_from_live_schema(conn, ledger_view(read_rows(conn), bundles).chain, steps, progress)
+            steps = _started_where_the_schema_says(conn, bundles, steps, options, progress.note)
             for note in notes:
                 progress.note(note)
             runner = Runner(conn, options, progress, gate.approvals, actor, chain=bundles, capacity=capacity)
