@@ -94,6 +94,9 @@ def test_literals_take_the_form_their_type_calls_for(written, column_type, expec
     ("LOCALTIME", "time", "CURRENT_TIME()"),
     ("'now'::time", "time(3)", "CURRENT_TIME()"),
     ("now()", "time", "CURRENT_TIME()"),
+    # The statement's moment, where PostgreSQL's CURRENT_TIMESTAMP is the transaction's: Django's Now() there.
+    ("statement_timestamp()", "timestamptz(3)", "STATEMENT_TIMESTAMP()"),
+    ("STATEMENT_TIMESTAMP()", "date", "STATEMENT_TIMESTAMP()"),
 ])
 def test_the_current_moment_stays_the_moment_of_the_insert(written, column_type, expected):
     """PostgreSQL folds 'now'::date into the day of CREATE TABLE; the normal form never does."""
@@ -132,6 +135,7 @@ def test_the_current_moment_stays_the_moment_of_the_insert(written, column_type,
     ("CURRENT_TIME", "date", "is a time and cannot fill this date column"),
     ("now()", "text", "is a date/time function on this text column"),
     ("CURRENT_DATE", "integer", "is a date/time function on this integer column"),
+    ("statement_timestamp()", "bigint", "is a date/time function on this bigint column"),
 ])
 def test_defaults_that_fit_no_engine_are_model_errors_naming_column_and_value(written, column_type, message):
     with pytest.raises(ModelError, match="^t.c: default ") as caught:
@@ -262,6 +266,17 @@ def test_mysql_writes_each_default_as_both_servers_take_it(column, expected):
     assert get_dialect("mysql").compiler.default_sql(column) == expected
 
 
+@pytest.mark.parametrize(("dialect", "column_type", "expected"), [
+    ("postgres", "timestamptz(3)", "STATEMENT_TIMESTAMP()"),
+    ("mysql", "timestamptz(3)", "CURRENT_TIMESTAMP(3)"),  # the statement's moment already, on MySQL and MariaDB
+    ("mysql", "date", "CURRENT_TIMESTAMP"),  # as Django writes it; MariaDB keeps the day
+    ("sqlite", "timestamp", "(STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW'))"),  # CURRENT_TIMESTAMP keeps whole seconds
+])
+def test_each_engine_writes_the_statements_moment_as_django_writes_now(dialect, column_type, expected):
+    column = Column("at", column_type, default="STATEMENT_TIMESTAMP()")
+    assert get_dialect(dialect).compiler.default_sql(column) == expected
+
+
 def test_postgres_writes_current_time_without_parentheses():
     """sqlglot writes CURRENT_TIME(), a syntax error on PostgreSQL."""
     assert get_dialect("postgres").compiler.default_sql(Column("h", "time", default="CURRENT_TIME()")) == "CURRENT_TIME"
@@ -285,6 +300,8 @@ def test_defaults_fill_a_row_with_what_they_mean(engine_db, defaults_bundles):
     assert got["priority"] == 5 and float(got["budget"]) == 0.0
     assert str(got["due_on"]) == today and str(got["created_on"]) == today  # not the day the table was made
     assert str(got["opens_at"]).zfill(8)[:8] == "09:30:00"  # PyMySQL reads TIME as a timedelta: 9:30:00
+    stamped = engine_db.query(f"SELECT {quote('stamped_at')}, {quote('stamped_on')} FROM {quote('tasks')}")[0]
+    assert str(stamped[0])[:10] == today and str(stamped[1])[:10] == today  # the statement's moment, and its day
 
 
 # -- SQLAlchemy: server_default="false" and friends ------------------------------------------

@@ -21,6 +21,7 @@ import pytest
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.connection import DatabaseURL, connect, parse_url
 from reviewkit.errors import ConfigError
+from reviewkit.schema.defaults import STATEMENT_MOMENT, normalize_default
 from reviewkit.schema.naming import postgres_object_name
 from reviewkit.schema.state import Check, Schema
 from reviewkit.schema.types import parse_type
@@ -363,7 +364,10 @@ def _before_flavors(schema: Schema) -> Schema:
             if portable.flavor and portable.kind in ("usmallint", "uinteger", "ubigint"):
                 checks.append(Check(postgres_object_name(table.name, column.name, "check"), f"{column.name} >= 0"))
             kind = {"usmallint": "smallint", "uinteger": "integer", "ubigint": "bigint"}.get(portable.kind, portable.kind)
-            columns.append(replace(column, type=str(replace(portable.plain, kind=kind))))
+            # Now() was the transaction's moment, and a date field's the day: normalized as a model's CURRENT_TIMESTAMP
+            default = normalize_default("CURRENT_TIMESTAMP", column.type, "test") if column.default == STATEMENT_MOMENT \
+                else column.default
+            columns.append(replace(column, type=str(replace(portable.plain, kind=kind)), default=default))
         plain = lambda objects: tuple(replace(o, flavor=None) for o in objects)  # noqa: E731
         tables.append(replace(table, columns=tuple(columns), checks=tuple(checks), uniques=plain(table.uniques),
                               foreign_keys=plain(table.foreign_keys), indexes=plain(table.indexes)).normalized())
@@ -386,10 +390,13 @@ def test_bundles_of_an_earlier_reviewkit_are_redeclared_in_one_bundle(dialect, m
     assert "Declare foreign key library_book_author_id_d9a3b67e_fk_library_author_id on library_book as Django " \
            "declares it on each engine" in review
     script = (run.root / "bundles" / "0002_flavors" / dialect / "up.sql").read_text()
-    if dialect == "postgres":  # the positive fields' checks come again, and the keys are made DEFERRABLE as Django's
-        assert "FOREIGN KEY" not in script and "INDEX" not in script and "ALTER COLUMN" not in script
+    if dialect == "postgres":  # the positive fields' checks come again, the keys DEFERRABLE and Now() as Django's
+        assert "FOREIGN KEY" not in script and "INDEX" not in script and "ALTER COLUMN" not in script.replace(
+            'ALTER COLUMN "recorded_at" SET DEFAULT STATEMENT_TIMESTAMP()', "").replace(
+            'ALTER COLUMN "due_on" SET DEFAULT STATEMENT_TIMESTAMP()', "")
         assert ('ALTER TABLE "library_book" ALTER CONSTRAINT "library_book_author_id_d9a3b67e_fk_library_author_id" '
                 "DEFERRABLE INITIALLY DEFERRED") in script
+        assert 'ALTER TABLE "library_loans" ALTER COLUMN "recorded_at" SET DEFAULT STATEMENT_TIMESTAMP()' in script
     applied = run.reviewkit("apply", "--yes", "--database", cli_url(url))
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert _drift(run, url) == []

@@ -96,12 +96,12 @@ PINNED: dict[str, list[str]] = {
         '0002_alter_column_t0000_title_and_more 2094ad18b3aa8431c02c92b6ac438f961d0990c62a7b68a8b92ba23e4cbcff6c',
     ],
     'defaults': [
-        '0001_initial 6f2ff9f5ed474c33e10d3fa386b44ab36bddcfa503aafaa7027f68112f2c9210',
-        '0002_alter_column_tasks_done_and_more 1e62f0192515754c17210dee531005e122bd1d7c80b2b0f8dd3454182a188558',
+        '0001_initial 53029504eb3602ea34ccfbd17be1f271296f34abf1c68b25429f2b3d6a0b9101',
+        '0002_alter_column_tasks_done_and_more 61619e9fdaebe2af859a279804d41f8d5d2724f7b4784a9bc2ac4144f5a545a3',
     ],
     'defaults-online': [
-        '0001_initial 75bd00c0899d9d4f67f525d4866755f1621b97833cd53fa4cbae176cee02ebba',
-        '0002_alter_column_tasks_done_and_more db468c206cc9d033761a046d89674648da52f24cd6781795db5d91c379549e62',
+        '0001_initial e060b13af1ef1863c01f7a0be2e288445e3aab6e1960e0d503a1bc731de378b6',
+        '0002_alter_column_tasks_done_and_more 5b0639acc90a79c432b79c4fc582b8f39cc3cd3fa069b2f50321f96898247f49',
     ],
     'fk_index_swap': [
         '0001_initial 763cbf2fa26cdd8075750f33809c92b7cdcfd4be06fa60b092c2859c241f69ef',

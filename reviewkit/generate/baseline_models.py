@@ -8,8 +8,7 @@ index keys and checks. Whatever else the database has (Django's own `django_migr
 the tables of apps left out of `django_apps`, views) is left as it is, and named.
 
 What an engine holds otherwise than the models declare, beyond that structure, is not a
-reason to refuse (a `db_default=Now()` Django wrote as PostgreSQL's `STATEMENT_TIMESTAMP()`,
-the index names a Django `RenameField` kept): each such difference is named in a warning,
+reason to refuse (the index names a Django `RenameField` kept): each such difference is named in a warning,
 as `drift` will report it. A database `migrate` built from the same models has none: the
 state declares on each engine what Django declares there (the `django` flavors).
 """

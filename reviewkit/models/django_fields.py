@@ -29,6 +29,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from reviewkit.errors import ModelError
+from reviewkit.schema.defaults import STATEMENT_MOMENT
 from reviewkit.schema.expressions import canonical, canonical_text
 
 # Django's internal type -> the portable type of what its backends declare (`@django`: not
@@ -175,9 +176,9 @@ def db_default(field: Any, compiler: ExpressionCompiler) -> str | None:
     if isinstance(expression, Value):
         return canonical(_literal(expression.value, field_where(field)))
     if isinstance(expression, Now):
-        # Django's PostgreSQL default is STATEMENT_TIMESTAMP(); the portable moment is the
-        # transaction's (CURRENT_TIMESTAMP), the same for a row written outside a long transaction.
-        return "CURRENT_TIMESTAMP"
+        # The statement's moment, on any date or time field: STATEMENT_TIMESTAMP() on PostgreSQL,
+        # where CURRENT_TIMESTAMP is the transaction's, and each engine's own as Django declares it.
+        return STATEMENT_MOMENT
     # Any other expression would be rendered by an engine's compiler in its own dialect,
     # and its meaning is not known to be the same elsewhere.
     raise ModelError(f"django: {field_where(field)}: db_default {expression!r} is not supported "

@@ -115,7 +115,24 @@ def _normalized(default: str, column_type: str) -> tuple[str | None, str | None]
     return (default if normalized is node else canonical(normalized)), None
 
 
+# PostgreSQL's statement_timestamp(): the moment of the statement, where its CURRENT_TIMESTAMP
+# is the transaction's. It is Django's Now() on PostgreSQL; MySQL's CURRENT_TIMESTAMP and
+# SQLite's are the statement's moment already, and each engine's compiler declares it as
+# Django declares Now() there (MySQL: CURRENT_TIMESTAMP; SQLite: STRFTIME to the millisecond). Kept as it is on a date or
+# time column too: PostgreSQL casts it as it stores each row, as `migrate` leaves it.
+STATEMENT_MOMENT = "STATEMENT_TIMESTAMP()"
+
+
+def is_statement_moment(default: str | None) -> bool:
+    return default == STATEMENT_MOMENT
+
+
 def _normalize(node: exp.Expression, portable: PortableType) -> exp.Expression:
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "STATEMENT_TIMESTAMP" and not node.expressions:
+        if portable.kind in _TEMPORAL and not portable.array:
+            return exp.Anonymous(this="STATEMENT_TIMESTAMP")
+        raise _Refused(f"is a date/time function on this {portable.kind} column; each engine would write the moment "
+                       "in its own format")
     moment = _moment_of(node)
     if moment is None and portable.kind in _TEMPORAL and (_string(node) or "").strip().lower() == "now":
         moment = _column_moment(portable.kind)  # PostgreSQL would fold 'now' into the moment of CREATE TABLE

@@ -13,7 +13,8 @@ from reviewkit.dialects.foreign_keys import plan_statements
 from reviewkit.dialects.mysql import defaults, django, innodb
 from reviewkit.dialects.mysql.index_order import hoist_replacements
 from reviewkit.errors import UnsupportedType
-from reviewkit.schema.expressions import parse_canonical
+from reviewkit.schema.defaults import is_statement_moment
+from reviewkit.schema.expressions import canonical, parse_canonical
 from reviewkit.schema.operations import (
     AlterColumn,
     AlterTableComment,
@@ -193,6 +194,7 @@ class MySQLCompiler(Compiler):
             column = replace(column, type=str(replace(portable, name=None)))
         if column.generated is not None:  # MariaDB allows no NOT NULL on a generated column
             column = replace(column, nullable=True)
+        column = _statement_moment_as_current(column)
         default = defaults.stored_default(column.default, column.type)
         return replace(column, default=default) if default != column.default else column
 
@@ -230,10 +232,12 @@ class MySQLCompiler(Compiler):
         return f"CURRENT_TIMESTAMP({precision[0]})" if precision and precision[0] else "CURRENT_TIMESTAMP"
 
     def default_sql(self, column: Column) -> str:
+        column = _statement_moment_as_current(column)
         node, stored_type = parse_canonical(column.default), self._stored_type(column.type)
         return defaults.default_sql(node, self.expression_sql(column.default), parse_type(column.type).kind, stored_type)
 
     def default_refusal(self, table: Table, column: Column) -> str | None:
+        column = _statement_moment_as_current(column)
         return defaults.refusal(table, column) or super().default_refusal(table, column)
 
     def compile_all(self, operations: list[Operation], contexts: list[CompileContext]) -> list[CompiledOperation]:
@@ -376,3 +380,11 @@ class MySQLCompiler(Compiler):
             notes.append(f"GROUP_CONCAT in view{'s' if len(concatenating) > 1 else ''} {', '.join(concatenating)} cuts "
                          "its result at group_concat_max_len (1,024 bytes unless the server sets more).")
         return notes
+
+
+_CURRENT_TIMESTAMP = canonical(exp.CurrentTimestamp())
+
+
+def _statement_moment_as_current(column: Column) -> Column:
+    """MySQL's CURRENT_TIMESTAMP is the statement's moment (STATEMENT_TIMESTAMP()), as Django declares Now() here."""
+    return replace(column, default=_CURRENT_TIMESTAMP) if is_statement_moment(column.default) else column

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import ClassVar
 
 from sqlglot import exp
@@ -15,11 +16,13 @@ from reviewkit.dialects.compiler import (
     touch_trigger_name,
 )
 from reviewkit.dialects.django import django_check
+from reviewkit.dialects.introspection import canonical_expression
 from reviewkit.dialects.sqlite import defaults, django
 from reviewkit.dialects.sqlite.rebuild import combine_rebuilds, one_off_fills, rebuild_table
 from reviewkit.dialects.sqlite.views import probe_views
 from reviewkit.errors import UnsupportedType
 from reviewkit.schema import naming
+from reviewkit.schema.defaults import is_statement_moment
 from reviewkit.schema.expressions import canonical, canonical_text, column_names_in, parse_canonical
 from reviewkit.schema.operations import (
     AddColumn,
@@ -164,6 +167,8 @@ class SQLiteCompiler(Compiler):
         portable = parse_type(column.type)
         if portable.kind in ("enum", "set") and not portable.array:
             column = replace(column, type="text")
+        if is_statement_moment(column.default):
+            column = replace(column, default=_stored_statement_moment())
         return replace(column, collation=None) if column.collation is not None else column
 
     # -- ON UPDATE CURRENT_TIMESTAMP: a trigger per column ---------------------------------
@@ -222,6 +227,8 @@ class SQLiteCompiler(Compiler):
         return django.declared_key_name(table.name, fk)
 
     def default_sql(self, column: Column) -> str:
+        if is_statement_moment(column.default):
+            return f"({_STATEMENT_MOMENT})"
         declared = django.declared_default(column)
         if declared != column.default:
             column = replace(column, default=declared)
@@ -313,6 +320,17 @@ class SQLiteCompiler(Compiler):
             notes.append(f"WITH CHECK OPTION is left out of view{'s' if len(checked) > 1 else ''} {', '.join(checked)}: "
                          "SQLite's views are read-only, nothing is written through them to check.")
         return notes
+
+
+# The statement's moment (STATEMENT_TIMESTAMP()) as Django declares Now() here: CURRENT_TIMESTAMP
+# would keep whole seconds only. Written as it is: sqlglot reads it as another expression.
+_STATEMENT_MOMENT = "STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')"
+
+
+@lru_cache(maxsize=1)
+def _stored_statement_moment() -> str:
+    """The statement's moment as introspection reads it back from the stored CREATE TABLE."""
+    return canonical_expression(_STATEMENT_MOMENT, "sqlite")  # type: ignore[return-value]
 
 
 def _can_add_natively(column: Column) -> bool:

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 
 class Author(models.Model):  # the default primary key: DEFAULT_AUTO_FIELD, a BigAutoField
@@ -70,6 +71,8 @@ class Loan(models.Model):
     borrowed_on = models.DateField()
     returned_on = models.DateField(null=True)
     times_renewed = models.PositiveSmallIntegerField(db_default=0)
+    recorded_at = models.DateTimeField(db_default=Now())  # each engine's own "now", as Django declares it there
+    due_on = models.DateField(db_default=Now(), null=True)
 
     class Meta:
         db_table = "library_loans"
