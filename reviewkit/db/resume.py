@@ -18,6 +18,7 @@ confuse the answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -37,7 +38,7 @@ from reviewkit.diff.differences import Difference, schema_differences
 from reviewkit.errors import OperationFailed
 from reviewkit.lint.risk import NumberedOperations
 from reviewkit.plural import counted
-from reviewkit.schema.operations import Operation
+from reviewkit.schema.operations import DropConstraint, DropIndex, Operation
 from reviewkit.schema.state import Schema
 
 if TYPE_CHECKING:
@@ -146,10 +147,12 @@ def rollback_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row:
 
     down.sql undoes every operation, the last first; run whole over a bundle half there, it
     fails at its first statement, on something up.sql never made. So the live schema decides
-    which operations took effect (`resume_point` judges the statement that was running), and
-    down.sql starts after its operations that undo the others. Refused, saying what to do by
-    hand, when the database has an operation in part, or tables other than its operations
-    leave them, or the bundle's operations cannot be rebuilt from its schemas.
+    how many of the operations took effect: the most, up to the one the running statement
+    belongs to, that leave the bundle's tables as the database has them. down.sql starts after
+    its statements that undo the others. Refused, saying what to do by hand, when no such
+    count fits the database (an operation done in part, a hand change), when a rebuild of a
+    table in down.sql (SQLite) also undoes operations that never ran, or when the bundle's
+    operations cannot be rebuilt from its schemas.
     """
     by_hand = (f"undo by hand what {bundle.id} did, then record its rollback with `reviewkit apply --to "
                f"{parent.id if parent else '0'} --fake`")
@@ -158,28 +161,55 @@ def rollback_point(conn: Connection, bundle: Bundle, parent: Bundle | None, row:
             is_large(bundle.script_path(conn.dialect, "down")):
         raise OperationFailed(f"{bundle.id} is applied in part, and its statements are not operations reviewkit "
                               f"rebuilds (a hand-written or hand-edited bundle): {by_hand}")
-    done = resume_point(conn, bundle, parent, row, up).done
     up_spans = _operation_of_each(bundle.script(conn.dialect, "up"), up, len(operations))
-    taken = max((up_spans[n] for n in range(1, done + 1) if n in up_spans), default=0)
-    if taken and up_spans.get(done + 1) == taken:
-        raise OperationFailed(f"{bundle.id} stopped inside operation {taken} ({operations[taken - 1].describe()}): "
-                              f"down.sql undoes whole operations; {by_hand}")
+    # The running statement may have taken effect (MySQL finishes a statement whose client died).
+    reach = max((up_spans[n] for n in range(1, row.statements_done + 2) if n in up_spans), default=0)
     before = parent.schema() if parent else Schema()
     contexts = contexts_for(operations, before)
-    expected = contexts[taken - 1].after if taken else before
     tables = _touched_tables(before, bundle.schema())
     compiler = get_dialect(conn.dialect).compiler
-    left = schema_differences(_only(compiler.stored_form(expected), tables), _only(introspect(conn), tables))
-    if left:
-        raise OperationFailed(f"{bundle.id}: the database has its tables otherwise than after its first "
-                              f"{counted(taken, 'operation')}: {_listed(left)}; {by_hand}")
+    live = _only(introspect(conn), tables)
+    taken, left = None, []
+    for count in range(reach, -1, -1):
+        expected = contexts[count - 1].after if count else before
+        differences = schema_differences(_only(compiler.stored_form(expected), tables), live)
+        if not differences:
+            taken = count
+            break
+        if count == reach:
+            left = differences
+    if taken is None:
+        raise OperationFailed(f"{bundle.id}: the database has its tables as after none of its first operations, an "
+                              f"operation done in part or a hand change (against the first {counted(reach, 'operation')}: "
+                              f"{_listed(left)}); {by_hand}")
     undone = len(operations) - taken  # down.sql's first operations undo these, which never ran
-    down_spans = _operation_of_each(bundle.script(conn.dialect, "down"), down, len(operations))
-    start = max((n for n, index in down_spans.items() if index <= undone), default=0)
     if not undone:
         return ResumePoint(0)
-    return ResumePoint(start, f"up.sql ran {counted(taken, 'operation')} of {len(operations)} here: down.sql starts "
-                              f"at statement {start + 1}, after the {counted(start, 'statement')} undoing the others")
+    down_script = bundle.script(conn.dialect, "down")
+    # A table rebuild (SQLite) makes the table as the parent has it from whatever it is, but it copies the
+    # columns by the names they had: it may also undo an index or a key that never came, not a column change.
+    carried = _carried_by_rebuilds(down_script)
+    down_operations = rollback_operations(operations, before)
+    crossing = [down_operations[index - 1] for index in range(1, undone + 1) if carried.get(index, 0) > undone]
+    if any(not isinstance(op, DropIndex | DropConstraint) for op in crossing):
+        raise OperationFailed(f"{bundle.id}: down.sql rebuilds a table at once for operations that ran and for a "
+                              f"column change that never did; {by_hand}")
+    down_spans = _operation_of_each(down_script, down, len(operations))
+    start = max((n for n, index in down_spans.items() if index <= undone), default=0)
+    ran = f"up.sql ran {counted(taken, 'operation')} of {len(operations)} here"
+    if not start:  # the rebuild of a table undoes the others as well
+        return ResumePoint(0, f"{ran}: down.sql runs whole, its table rebuilds making the tables as before either way")
+    return ResumePoint(start, f"{ran}: down.sql starts at statement {start + 1}, after the "
+                              f"{counted(start, 'statement')} undoing the others")
+
+
+# `-- 3. Drop column books.isbn ...` then `-- (done by the rebuild of books at operation 5)` (SQLite).
+_CARRIED = re.compile(r"^-- (\d+)\. .*\n-- \(done by the rebuild of .* at operation (\d+)\)$", re.MULTILINE)
+
+
+def _carried_by_rebuilds(script: str) -> dict[int, int]:
+    """Operation number -> the later operation whose table rebuild does it, as the script's comments say."""
+    return {int(match.group(1)): int(match.group(2)) for match in _CARRIED.finditer(script)}
 
 
 def _operation_of_each(script: str, statements: Sequence[ScriptStatement], operations: int) -> dict[int, int]:
