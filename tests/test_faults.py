@@ -335,3 +335,42 @@ def test_ten_runners_at_once_apply_each_bundle_once_and_say_what_they_did(tmp_pa
     for _, out, _ in results:  # a runner that ran nothing says why
         assert said and (re.search(r": (\d+) statements? in ", out) or "Nothing to do" in out), out
     assert live_matches(engine_url, bundles_of(project)[-1])
+
+
+def test_a_rollback_stopped_by_the_server_is_refused_then_finished_by_resume(tmp_path, mysql_url):
+    """down.sql's first statement committed, then the server ended the runner's session in its second: the row
+    stays `running`; `apply --to 1` would run down.sql again from its start, so it is refused, naming `--resume`,
+    which goes on from the live schema."""
+    from reviewkit.bundle.seal import seal_bundle
+    from tests.test_runner import CONFIG, PART_BASE, PART_NEXT
+
+    project = tmp_path / "down"
+    (project / "models").mkdir(parents=True)
+    (project / "reviewkit.toml").write_text(CONFIG)
+    for name, models in (("base", PART_BASE), ("next", PART_NEXT)):
+        (project / "models" / "schema.sql").write_text(models)
+        assert run(project, "generate", "--no-input", name).returncode == 0
+    bundle = bundles_of(project)[1]
+    down = bundle.script_path("mysql", "down")  # edited before it is applied: the ledger keeps its digest
+    down.write_text(down.read_text().replace("\n-- 2.", "\nSELECT SLEEP(30);\n\n-- 2.", 1))
+    seal_bundle(bundle)
+    db = cli_url(mysql_url)
+    assert run(project, "apply", "--database", db).returncode == 0
+    runner = _apply_in_background(project, mysql_url, "--to", "1", "--yes")
+    _end_session(mysql_url, _running(mysql_url, "SLEEP(30)"))
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 1 and "was closed" in err, out + err
+    rows = [r for r in ledger(mysql_url) if r.bundle_id == bundle.id]
+    assert [(r.direction, r.status, r.statements_done) for r in rows] == [("up", "applied", 3), ("down", "running", 1)]
+    again = run(project, "apply", "--to", "1", "--yes", "--database", db)
+    assert again.returncode == 3, again.stdout + again.stderr
+    assert (f"the rollback of {bundle.id} (down.sql) was stopped at statement 2 of 4 on this database, statement 1 "
+            "committed; run `reviewkit apply --to 1 --resume`") in again.stderr, again.stderr
+    down.write_text(down.read_text().replace("SELECT SLEEP(30);", "SELECT SLEEP(0);"))
+    seal_bundle(bundle)
+    resumed = run(project, "apply", "--to", "1", "--resume", "--yes", "--database", db)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert live_matches(mysql_url, bundles_of(project)[0])
+    assert verify_chain(ledger(mysql_url)) == []
+    status = json.loads(run(project, "status", "--database", db, "--json").stdout)
+    assert [b["state"] for b in status["bundles"]] == ["applied", "rolled back"]
