@@ -133,7 +133,7 @@ def test_without_an_answer_nothing_is_planned_and_every_missing_column_is_named(
     ("books.nope=1", "the models have no column books.nope"),
     ("nope.x=1", "the models have no table nope"),
     ("shelves.label='x'", "shelves is a new table, with no rows"),
-    ("books.title='x'", "books.title is neither added nor made NOT NULL by this bundle"),
+    ("books.title='x'", "books.title is neither added nor made NOT NULL by this bundle (nor dropped, or let be NULL)"),
     ("books.pages=1", "books.pages has a default (0), which fills the rows"),
     ("books.subtitle='x'", "books.subtitle allows NULL"),
     ("books.serial=1", "books.serial is auto-increment"),
@@ -338,8 +338,8 @@ def test_rows_are_filled_and_the_schema_is_the_bundles_on_every_engine(engine_db
 @pytest.mark.parametrize("online", [False, True], ids=["plain", "online"])
 def test_rolling_back_a_dropped_not_null_column_gives_the_rows_a_value_on_every_engine(engine_db, online, request):
     """Bundle 3 drops isbn, stock, in_print and price, NOT NULL without defaults: its down.sql adds them again over
-    the three books, which get '', 0, FALSE and 0 (what MySQL gives without being asked); PostgreSQL and SQLite
-    refused such a down.sql while the table had a row."""
+    the three books, which get 'gone' (`--default books.isbn="'gone'"`), 0, FALSE and 0 (what MySQL gives without
+    being asked); PostgreSQL and SQLite refused such a down.sql while the table had a row."""
     first, second, third = request.getfixturevalue("online_bundles" if online else "plain_bundles")
     dialect = engine_db.dialect
     run_script(engine_db, first.script(dialect, "up"), "1/up", first.online)
@@ -351,12 +351,14 @@ def test_rolling_back_a_dropped_not_null_column_gives_the_rows_a_value_on_every_
     run_script(engine_db, third.script(dialect, "down"), "3/down again", third.online)
     rows = engine_db.query("SELECT id, isbn, stock, in_print, price FROM books ORDER BY id")
     assert [(r[0], r[1], r[2], bool(r[3]), Decimal(str(r[4]))) for r in rows] == \
-        [(n, "", 0, False, Decimal(0)) for n in (1, 2, 3)]
+        [(n, "gone", 0, False, Decimal(0)) for n in (1, 2, 3)]
     live = introspect(engine_db)
     assert all(live.table("books").column(c).default is None for c in ("isbn", "stock", "in_print", "price"))
     review = (third.path / "REVIEW.md").read_text()
     assert "- books.stock is NOT NULL again, with 0 in each row: its values are not brought back" in review
-    assert "- books.isbn is NOT NULL again, with '' in each row" in review
+    assert "- books.isbn is NOT NULL again, with 'gone' in each row" in review
+    assert {"op": "drop_column", "table": "books", "column": "isbn", "rollback_fill": "'gone'"} in \
+        third.manifest["operations"]
 
 
 @pytest.mark.parametrize(("type_name", "value"), [
@@ -387,3 +389,19 @@ def test_a_rollback_fills_what_it_makes_not_null_again_and_says_which_it_cannot(
     assert "- t.k is NOT NULL again, with 0 in each row: its values are not brought back" in review
     assert "- t.p_id is NOT NULL again, with no value for the rows t has then: down.sql fails over them" in review
     assert "t.m " not in review
+
+
+def test_a_default_for_a_column_dropped_or_let_be_null_is_the_value_its_rollback_gives(tmp_path):
+    old = schema_of(tmp_path, "CREATE TABLE t (id integer PRIMARY KEY, d date NOT NULL, k integer NOT NULL, z integer);")
+    new = schema_of(tmp_path, "CREATE TABLE t (id integer PRIMARY KEY, k integer);")
+    reader = one_off_reader("postgres", [get_dialect(d) for d in ALL], new)
+    declared = OneOffDefaults.parse(["t.d='2000-01-01'", "t.k=7"])
+    operations = fill_existing_rows(diff_schemas(old, new), new, declared, NoInputQuestioner(), reader)
+    given = {(type(op).__name__, getattr(op, "rollback_fill", None)) for op in operations}
+    assert given == {("DropColumn", "'2000-01-01'"), ("AlterColumn", "7"), ("DropColumn", None)}
+    down = rollback_operations(operations, old)
+    assert {(op.column.name if isinstance(op, AddColumn) else op.new.name, op.fill) for op in down} == \
+        {("d", "'2000-01-01'"), ("k", "7"), ("z", None)}
+    for option, said in (("t.z=1", "t.z allows NULL"), ("t.d=5", "5 is not a date")):
+        with pytest.raises(UsageError, match=said):
+            fill_existing_rows(diff_schemas(old, new), new, OneOffDefaults.parse([option]), NoInputQuestioner(), reader)

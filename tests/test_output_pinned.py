@@ -174,12 +174,12 @@ PINNED: dict[str, list[str]] = {
     'one_off_defaults': [
         '0001_initial 17fcf86af89ef298b0a6013765ef779212ec8add1dec552d98f3e991c9ac0d16',
         '0002_rename_table_authors_and_more 088ba2a6bd335fd9ab6c4126978db6693921dc3e447f039a2ccb7e5c013dabbb',
-        '0003_drop_constraint_books_and_more 18a7810b6b89894a81b2682e5e1929bf144c12664fe4414a97640726da5fa17d',
+        '0003_drop_constraint_books_and_more e15f1bb78ded8f5ea152c6fde1c2bd986e8c353a0f7c84880aea7edbf5f29541',
     ],
     'one_off_defaults-online': [
         '0001_initial 80d3e9ca0ab95abc58c93ac12a080fa54ad0520c03fe5cf58a5e46a60940c85c',
         '0002_rename_table_authors_and_more 40707d90e0f0615ae95ff2339e3e03ffd453e08db4cd8819bd65466e18d28746',
-        '0003_drop_constraint_books_and_more e14e30a6f8ebf24f36123f335005722c2260a3c501c0662930eedfe76f2a42b0',
+        '0003_drop_constraint_books_and_more 1ec9b521a69a53fb7e1d04a91bd4072b3d27f13d196599dd4812355a3e638a66',
     ],
     'pg_features': [
         '0001_initial 98c7aa1a7e17f26c33a0eb60019cb38e86c764b08a3cc4f7f7d8d1d841762951',

@@ -63,7 +63,8 @@ def generate_cmd(
     one_off: Annotated[list[str] | None, typer.Option(
         "--default", metavar="TABLE.COLUMN=VALUE",
         help="A one-off default for the existing rows of a NOT NULL column without a default, added or made "
-             "NOT NULL: an SQL value (0, 'unknown'); filled once, not kept in the schema.")] = None,
+             "NOT NULL: an SQL value (0, 'unknown'); filled once, not kept in the schema. Of a column dropped or "
+             "let be NULL: the value down.sql gives the rows when it makes it NOT NULL again.")] = None,
     author: Annotated[str | None, typer.Option("--author", metavar="NAME", help="Bundle author (default: REVIEWKIT_AUTHOR, git, OS user).")] = None,
     online: Annotated[bool | None, typer.Option(
         "--online/--no-online",

@@ -233,7 +233,11 @@ def _rebuilt_operations(bundle: Bundle, parent: Bundle | None) -> list[Operation
     if [_without_fill(op.to_dict()) for op in operations] != [_without_fill(op) for op in recorded]:
         return None
     # The one-off values are the manifest's: they are part of the statements (an UPDATE before NOT NULL).
-    return [replace(op, fill=kept["fill"]) if "fill" in kept else op for op, kept in zip(operations, recorded, strict=True)]
+    return [replace(op, **{key: kept[key] for key in _FILLS if key in kept})
+            for op, kept in zip(operations, recorded, strict=True)]
+
+
+_FILLS = ("fill", "rollback_fill")  # the one-off values of up.sql and of down.sql
 
 
 def _renames(recorded: list[dict]) -> DeclaredRenames:
@@ -245,7 +249,7 @@ def _renames(recorded: list[dict]) -> DeclaredRenames:
 
 
 def _without_fill(operation: dict) -> dict:
-    return {key: value for key, value in operation.items() if key != "fill"}
+    return {key: value for key, value in operation.items() if key not in _FILLS}
 
 
 def _compiler(dialect: Dialect, online: bool) -> Compiler:

@@ -27,7 +27,7 @@ from reviewkit.diff.questioner import OneOffQuestion, Questioner
 from reviewkit.errors import OneOffDefaultMissing, UsageError
 from reviewkit.schema.defaults import fit_default, implicit_value
 from reviewkit.schema.expressions import canonical, column_names_in, parse_canonical, quiet_sqlglot
-from reviewkit.schema.operations import AddColumn, AlterColumn, CreateTable, Operation, reverse_all
+from reviewkit.schema.operations import AddColumn, AlterColumn, CreateTable, DropColumn, Operation, reverse_all
 from reviewkit.schema.state import Column, Schema, Table
 
 # read(text, table, column): the value as the operation keeps it (canonical SQL), or a
@@ -115,7 +115,7 @@ def rollback_operations(operations: list[Operation], restored: Schema) -> list[O
 
 
 def _filled_for_rollback(op: Operation, restored: Schema) -> Operation:
-    if not needs_one_off_default(op):
+    if not needs_one_off_default(op) or getattr(op, "fill", None) is not None:  # one given with `--default`
         return op
     column = filled_column(op)
     assert column is not None
@@ -172,11 +172,22 @@ def fill_existing_rows(
     """
     needing = [i for i, op in enumerate(operations) if needs_one_off_default(op)]
     targets = {_target(operations[i]): i for i in needing}
+    rolled_back = {_target(operations[i].reverse()): i for i in range(len(operations)) if _refilled_by_rollback(operations[i])}
+    filled = list(operations)
     for (table, column), text in declared.values.items():
-        if (table, column) not in targets:
+        if (table, column) in targets:
+            continue
+        if (table, column) not in rolled_back:
             raise UsageError(f"--default {table}.{column}={text}: {_why_no_fill(table, column, operations, models)}, "
                              "so it takes no one-off default")
-    filled = list(operations)
+        # A column this bundle drops, or lets be NULL: the value its rows get when down.sql makes it NOT NULL again.
+        i = rolled_back[(table, column)]
+        undone = filled_column(operations[i].reverse())
+        assert undone is not None
+        try:
+            filled[i] = replace(operations[i], rollback_fill=read(text, table, undone))  # type: ignore[call-arg]
+        except UsageError as problem:
+            raise UsageError(f"--default {table}.{column}={text}: {problem}") from None
     for position, i in enumerate(needing):
         op = operations[i]
         table, name = _target(op)
@@ -194,6 +205,12 @@ def fill_existing_rows(
             given = f"--default {table}.{name}={text}" if (table, name) in declared.values else f"{table}.{name}"
             raise UsageError(f"{given}: {problem}") from None
     return filled
+
+
+def _refilled_by_rollback(op: Operation) -> bool:
+    """Tell whether down.sql makes a column NOT NULL again over rows that have no value: one `op` drops, or lets
+    be NULL."""
+    return isinstance(op, DropColumn | AlterColumn) and needs_one_off_default(op.reverse())
 
 
 def _target(op: Operation) -> tuple[str, str]:
@@ -229,12 +246,14 @@ def _why_no_fill(table: str, column: str, operations: list[Operation], models: S
         return f"the models have no table {table}"
     if any(isinstance(op, CreateTable) and op.table == table for op in operations):
         return f"{table} is a new table, with no rows"
-    declared = model.column(column)
+    dropped = next((op.column for op in operations
+                    if isinstance(op, DropColumn) and (op.table, op.column.name) == (table, column)), None)
+    declared = model.column(column) or dropped
     if declared is None:
         return f"the models have no column {table}.{column}"
     changed = any(filled_column(op) is not None and _target(op) == (table, column) for op in operations)
-    if not changed:
-        return f"{table}.{column} is neither added nor made NOT NULL by this bundle"
+    if not changed and dropped is None:
+        return f"{table}.{column} is neither added nor made NOT NULL by this bundle (nor dropped, or let be NULL)"
     if declared.identity:
         return f"{table}.{column} is auto-increment"
     if declared.generated is not None:

@@ -155,13 +155,16 @@ class AddColumn(Operation):
 class DropColumn(Operation):
     table: str
     column: Column
+    # The one-off value down.sql gives the rows when it adds the column back NOT NULL
+    # (`--default` of a dropped column); None: `diff.rollback_operations` decides.
+    rollback_fill: str | None = None
     kind: ClassVar[str] = "drop_column"
 
     def describe(self) -> str:
         return f"Drop column {self.table}.{self.column.name} and its data"
 
     def reverse(self) -> Operation:
-        return AddColumn(self.table, self.column)
+        return AddColumn(self.table, self.column, self.rollback_fill)
 
     def apply(self, schema: Schema) -> Schema:
         table = _require(schema, self.table)
@@ -172,7 +175,8 @@ class DropColumn(Operation):
         return True
 
     def _details(self) -> dict[str, Any]:
-        return {"column": self.column.name}
+        details = {"column": self.column.name}
+        return details if self.rollback_fill is None else {**details, "rollback_fill": self.rollback_fill}
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,9 @@ class AlterColumn(Operation):
     # A one-off value for the rows that are NULL, when the column becomes NOT NULL without a
     # default (canonical SQL); written before the NOT NULL, kept nowhere.
     fill: str | None = None
+    # The one-off value down.sql gives the NULLs when it makes the column NOT NULL again (`--default` of a column
+    # this operation lets be NULL); None: `diff.rollback_operations` decides.
+    rollback_fill: str | None = None
     kind: ClassVar[str] = "alter_column"
 
     def changes(self) -> list[str]:
@@ -220,7 +227,7 @@ class AlterColumn(Operation):
         return f"Alter column {self.table}.{self.new.name}: {', '.join(self.changes())}{filled}"
 
     def reverse(self) -> Operation:
-        return AlterColumn(self.table, self.new, self.old)  # the filled values stay: they are data now
+        return AlterColumn(self.table, self.new, self.old, self.rollback_fill)  # the filled values stay: they are data
 
     def apply(self, schema: Schema) -> Schema:
         table = _require(schema, self.table)
@@ -229,7 +236,8 @@ class AlterColumn(Operation):
 
     def _details(self) -> dict[str, Any]:
         details = {"column": self.new.name, "changes": self.changes()}
-        return details if self.fill is None else {**details, "fill": self.fill}
+        filled = {key: value for key, value in (("fill", self.fill), ("rollback_fill", self.rollback_fill)) if value}
+        return {**details, **filled}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 -- Columns dropped that were NOT NULL without a default: down.sql adds them again over the
--- rows that exist, each given MySQL's implicit value of its type (0, '', FALSE), on every engine.
+-- rows that exist, each given MySQL's implicit value of its type (0, '', FALSE), on every engine,
+-- or the value `--default` gives (defaults.txt: isbn).
 CREATE TABLE writers (
   id bigserial PRIMARY KEY,
   name varchar(100) NOT NULL,
