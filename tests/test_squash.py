@@ -343,3 +343,27 @@ def test_the_squash_needs_approvals_of_its_own(project: Path, sqlite_url: Databa
     ok(project, "approve", "2", "--key", str(keys / "alice"), "--yes")
     ok(project, "apply", "--database", cli_url(sqlite_url))
     assert [b for b, _ in ledger_ids(sqlite_url)] == ["0001_one", SQUASH, "0005_five"]
+
+
+def test_a_squash_keeps_the_values_its_range_gave_rollbacks(tmp_path: Path) -> None:
+    """0002 renames authors.name to full_name, 0003 drops it and lets bio be NULL, each with the value its rollback
+    gives the rows (`--default`): the squash drops name, as it was before the range, and relaxes bio, with them."""
+    root = tmp_path / "project"
+    (root / "models").mkdir(parents=True)
+    (root / "reviewkit.toml").write_text(CONFIG)
+    first = "CREATE TABLE authors (id bigserial PRIMARY KEY, name varchar(100) NOT NULL, bio text NOT NULL);\n"
+    steps = [(first, ("one",)),
+             (first.replace(" name ", " full_name "), ("two", "--rename", "authors.name=authors.full_name")),
+             ("CREATE TABLE authors (id bigserial PRIMARY KEY, bio text);\n",
+              ("three", "--default", "authors.full_name='anonymous'", "--default", "authors.bio='none'"))]
+    for models, args in steps:
+        (root / "models" / "schema.sql").write_text(models)
+        ok(root, "generate", "--no-input", *args)
+    ok(root, "squash", "2", "3")
+    squash = load_bundles(root / "bundles")[-1]
+    operations = squash.manifest["operations"]
+    assert {"op": "drop_column", "table": "authors", "column": "name", "rollback_fill": "'anonymous'"} in operations
+    assert any(op["op"] == "alter_column" and op.get("rollback_fill") == "'none'" for op in operations), operations
+    review = (squash.path / "REVIEW.md").read_text()
+    assert "- authors.name is NOT NULL again, with 'anonymous' in each row" in review
+    assert "- authors.bio is NOT NULL again, with 'none' in each row" in review

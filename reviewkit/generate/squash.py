@@ -31,7 +31,7 @@ from reviewkit.generate.generator import (
     resolve_author,
     slugify,
 )
-from reviewkit.schema.operations import AddColumn, AlterColumn, Operation
+from reviewkit.schema.operations import AddColumn, AlterColumn, DropColumn, Operation
 from reviewkit.schema.state import Schema
 
 
@@ -59,7 +59,7 @@ def plan_squash(settings: Settings, options: SquashOptions) -> PlannedBundle:
     before = parent.schema() if parent is not None else Schema()
     after = last.schema()
     check_engines_hold(after, [get_dialect(d) for d in settings.dialects])
-    renames, fills = carried_over(originals, before)
+    renames, fills, rollback_fills = carried_over(originals, before)
     try:
         operations = diff_schemas(before, after, renames, NoInputQuestioner())
     except UsageError as why:  # a chain of renames the diff cannot say in one step
@@ -68,6 +68,7 @@ def plan_squash(settings: Settings, options: SquashOptions) -> PlannedBundle:
         raise UsageError(f"nothing to squash: {first.id}..{last.id} change nothing together (the schema after {last.id} "
                          f"is the one before {first.id}); remove the bundles instead, if no database applied them")
     operations = _filled(operations, fills, first)
+    operations = _rollback_filled(operations, rollback_fills)
     up_contexts = contexts_for(operations, before)
     if up_contexts[-1].after.ignoring_column_order() != after.ignoring_column_order():
         raise ModelError(f"internal: the squash's operations do not rebuild {last.id}'s schema; please report this")
@@ -117,39 +118,63 @@ def _refuse_unsquashable(bundle: Bundle) -> None:
                                  "ranges before and after it")
 
 
-def carried_over(originals: list[Bundle], before: Schema) -> tuple[DeclaredRenames, dict[tuple[str, str], str]]:
-    """Return the net renames of the range, and the one-off defaults its rows were filled with, by final names.
+Fills = dict[tuple[str, str], str]  # (table, column) -> a one-off value, canonical SQL
+
+
+def carried_over(originals: list[Bundle], before: Schema) -> tuple[DeclaredRenames, Fills, Fills]:
+    """Return the net renames of the range, the one-off defaults its rows were filled with, by final names, and the
+    values its rollbacks give (`--default` of a column dropped or let be NULL), as the squash's operations name the
+    columns: a dropped one by its name before the range, one let be NULL by its final name.
 
     Only tables and columns that exist before the range are followed: what the range
     creates, the squash creates under its final name.
     """
     tables = {t.name: t.name for t in before.tables}  # name now -> name before the range
     columns = {(t.name, c.name): c.name for t in before.tables for c in t.columns}  # (table, column) now -> column before
-    fills: dict[tuple[str, str], str] = {}  # (table, column) now -> the value its rows were filled with
+    fills: Fills = {}  # (table, column) now -> the value its rows were filled with
+    dropped: Fills = {}  # (table now, column before the range) -> the value its rollback gives
+    relaxed: Fills = {}  # (table, column) now -> the value its rollback gives
     for bundle in originals:
         for op in bundle.manifest["operations"]:
             kind, table = op["op"], op["table"]
             if kind == "rename_table":
                 if table in tables:
                     tables[op["new_name"]] = tables.pop(table)
-                columns = {(op["new_name"] if t == table else t, c): old for (t, c), old in columns.items()}
-                fills = {(op["new_name"] if t == table else t, c): value for (t, c), value in fills.items()}
+                columns, fills, dropped, relaxed = (
+                    {(op["new_name"] if t == table else t, c): value for (t, c), value in names.items()}
+                    for names in (columns, fills, dropped, relaxed))
             elif kind == "rename_column":
-                for names in (columns, fills):
+                for names in (columns, fills, relaxed):
                     if (table, op["column"]) in names:
                         names[(table, op["new_name"])] = names.pop((table, op["column"]))
             elif kind == "drop_table":
                 tables.pop(table, None)
-                columns = {k: v for k, v in columns.items() if k[0] != table}
-                fills = {k: v for k, v in fills.items() if k[0] != table}
+                columns, fills, dropped, relaxed = ({k: v for k, v in names.items() if k[0] != table}
+                                                    for names in (columns, fills, dropped, relaxed))
             elif kind == "drop_column":
-                columns.pop((table, op["column"]), None)
+                original = columns.pop((table, op["column"]), None)
                 fills.pop((table, op["column"]), None)
+                relaxed.pop((table, op["column"]), None)
+                if original is not None and isinstance(op.get("rollback_fill"), str):
+                    dropped[(table, original)] = op["rollback_fill"]
             if isinstance(op.get("fill"), str):
                 fills[(table, op["column"])] = op["fill"]
+            if kind == "alter_column" and isinstance(op.get("rollback_fill"), str):
+                relaxed[(table, op["column"])] = op["rollback_fill"]
     renamed_tables = {old: now for now, old in tables.items() if old != now}
     renamed_columns = {(t, old): c for (t, c), old in columns.items() if old != c}
-    return DeclaredRenames(renamed_tables, renamed_columns), fills
+    return DeclaredRenames(renamed_tables, renamed_columns), fills, {**dropped, **relaxed}
+
+
+def _rollback_filled(operations: list[Operation], values: Fills) -> list[Operation]:
+    """Give each column the squash drops, or lets be NULL, the value the range's rollback gave its rows, if any."""
+    filled = list(operations)
+    for index, op in enumerate(operations):
+        column = op.column if isinstance(op, DropColumn) else op.new if isinstance(op, AlterColumn) else None
+        value = values.get((op.table, column.name)) if column is not None else None
+        if value is not None and needs_one_off_default(op.reverse()):
+            filled[index] = replace(op, rollback_fill=value)  # type: ignore[call-arg]
+    return filled
 
 
 def _filled(operations: list[Operation], fills: dict[tuple[str, str], str], first: Bundle) -> list[Operation]:
