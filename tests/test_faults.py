@@ -342,14 +342,9 @@ def test_a_rollback_stopped_by_the_server_is_refused_then_finished_by_resume(tmp
     stays `running`; `apply --to 1` would run down.sql again from its start, so it is refused, naming `--resume`,
     which goes on from the live schema."""
     from reviewkit.bundle.seal import seal_bundle
-    from tests.test_runner import CONFIG, PART_BASE, PART_NEXT
+    from tests.test_runner import make_part_project
 
-    project = tmp_path / "down"
-    (project / "models").mkdir(parents=True)
-    (project / "reviewkit.toml").write_text(CONFIG)
-    for name, models in (("base", PART_BASE), ("next", PART_NEXT)):
-        (project / "models" / "schema.sql").write_text(models)
-        assert run(project, "generate", "--no-input", name).returncode == 0
+    project = make_part_project(tmp_path / "down")
     bundle = bundles_of(project)[1]
     down = bundle.script_path("mysql", "down")  # edited before it is applied: the ledger keeps its digest
     down.write_text(down.read_text().replace("\n-- 2.", "\nSELECT SLEEP(30);\n\n-- 2.", 1))

@@ -470,15 +470,19 @@ CREATE UNIQUE INDEX books_title_key ON books (title);
 """
 
 
-@pytest.fixture
-def part_project(tmp_path: Path) -> Path:
-    root = tmp_path / "part"
+def make_part_project(root: Path, next_models: str = PART_NEXT) -> Path:
+    """A project of two bundles: the base, and the next one's three operations."""
     (root / "models").mkdir(parents=True)
     (root / "reviewkit.toml").write_text(CONFIG)
-    for name, models in (("base", PART_BASE), ("next", PART_NEXT)):
+    for name, models in (("base", PART_BASE), ("next", next_models)):
         (root / "models" / "schema.sql").write_text(models)
         assert run(root, "generate", "--no-input", name).returncode == 0
     return root
+
+
+@pytest.fixture
+def part_project(tmp_path: Path) -> Path:
+    return make_part_project(tmp_path / "part")
 
 
 def half_apply(project: Path, url: DatabaseURL) -> None:
@@ -548,13 +552,8 @@ def test_a_rollback_whose_table_rebuild_also_undoes_what_never_ran_runs_whole(tm
     """SQLite adds a checked column by rebuilding the table, and its down.sql drops the unique key that never came
     in the same rebuild as the column that did: the rebuild makes the table as before either way, so down.sql runs
     whole. A rebuild that would also undo a column change that never ran is refused, naming what to do by hand."""
-    root = tmp_path / "rebuilt"
-    (root / "models").mkdir(parents=True)
-    (root / "reviewkit.toml").write_text(CONFIG)
     checked = PART_NEXT.replace("isbn varchar(20)", "isbn varchar(20),\n  pages integer CHECK (pages > 0)")
-    for name, models in (("base", PART_BASE), ("next", checked)):
-        (root / "models" / "schema.sql").write_text(models)
-        assert run(root, "generate", "--no-input", name).returncode == 0
+    root = make_part_project(tmp_path / "rebuilt", checked)
     half_apply(root, sqlite_url)
     back = run(root, "apply", "--to", "1", "--yes", "--database", cli_url(sqlite_url))
     assert back.returncode == 0, back.stdout + back.stderr

@@ -55,11 +55,7 @@ def resumed_from_live_schema(conn: Connection, bundles: list[Bundle], steps: lis
     statement whose client died): then it is skipped, not run twice.
     """
     step = steps[0]
-    position = bundles.index(step.bundle)
-    parent = bundles[position - 1] if position else None
-    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
-    for line in explain_partial(conn, step.bundle, parent, row):
-        note(line)
+    parent, row = _explained(conn, bundles, step, note)
     point = resume_point(conn, step.bundle, parent, row, step.statements)
     if point.note:
         note(f"{step.bundle.id}: {point.note}")
@@ -70,16 +66,23 @@ def rolled_back_from_live_schema(conn: Connection, bundles: list[Bundle], steps:
                                 note: Callable[[str], None]) -> list[Step]:
     """Say what the half-applied bundle left, and start its down.sql where it undoes only that."""
     step = steps[0]
-    position = bundles.index(step.bundle)
-    parent = bundles[position - 1] if position else None
-    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
-    for line in explain_partial(conn, step.bundle, parent, row):
-        note(line)
+    parent, row = _explained(conn, bundles, step, note)
     up = bundle_statements(step.bundle, conn.dialect, "up")
     point = rollback_point(conn, step.bundle, parent, row, up, step.statements)
     if point.note:
         note(f"{step.bundle.id}: {point.note}")
     return [replace(step, start_at=point.done), *steps[1:]]
+
+
+def _explained(conn: Connection, bundles: list[Bundle], step: Step,
+               note: Callable[[str], None]) -> tuple[Bundle | None, LedgerRow]:
+    """Say what the half-applied bundle of `step` left; return its parent and its latest ledger row."""
+    position = bundles.index(step.bundle)
+    parent = bundles[position - 1] if position else None
+    row = next(r for r in reversed(read_rows(conn)) if r.bundle_id == step.bundle.id)
+    for line in explain_partial(conn, step.bundle, parent, row):
+        note(line)
+    return parent, row
 
 
 @dataclass(frozen=True)
