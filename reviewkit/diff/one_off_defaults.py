@@ -108,8 +108,10 @@ def rollback_operations(operations: list[Operation], restored: Schema) -> list[O
     without a word. So every engine's down.sql gives them MySQL's implicit value, where it
     is a value everywhere (`implicit_value`: 0, '', FALSE, an enum's first value), as a
     one-off default REVIEW.md names; not to a column of a key or a check, which one value
-    in every row would break. Decided from the operations and the schemas alone, as a
-    resumed rollback compiles them again.
+    in every row would break. A value the author gave (`--default` of the dropped or
+    relaxed column, the operation's `rollback_fill`, which `reverse()` carries) is kept.
+    Decided from the operations and the schemas alone, as a resumed rollback compiles them
+    again.
     """
     return [_filled_for_rollback(op, restored) for op in reverse_all(operations)]
 
