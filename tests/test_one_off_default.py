@@ -10,6 +10,7 @@ included, up, down and up again.
 from __future__ import annotations
 
 import re
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -405,3 +406,26 @@ def test_a_default_for_a_column_dropped_or_let_be_null_is_the_value_its_rollback
     for option, said in (("t.z=1", "t.z allows NULL"), ("t.d=5", "5 is not a date")):
         with pytest.raises(UsageError, match=said):
             fill_existing_rows(diff_schemas(old, new), new, OneOffDefaults.parse([option]), NoInputQuestioner(), reader)
+
+
+def test_a_rebased_bundle_keeps_the_values_its_rollback_was_given(tmp_path):
+    """rebase generates the moved bundle again with the rollback values its manifest recorded (`rollback_fill`)."""
+    from reviewkit.config import load_settings
+    from reviewkit.generate.generator import GenerateOptions, generate
+    from reviewkit.generate.rebase import recorded_answers
+
+    (tmp_path / "reviewkit.toml").write_text('[reviewkit]\nmodels = "models/*.sql"\n')
+    (tmp_path / "models").mkdir()
+    settings = load_settings(tmp_path)
+    old = schema_of(tmp_path, "CREATE TABLE t (id integer PRIMARY KEY, d date NOT NULL, k integer NOT NULL);")
+    new = schema_of(tmp_path, "CREATE TABLE t (id integer PRIMARY KEY, k integer);")
+    generate(settings, GenerateOptions(name="base", author="test", models=old))
+    moved = generate(settings, GenerateOptions(name="drop", author="test", models=new, one_off_defaults=OneOffDefaults.parse(
+        ["t.d='2000-01-01'", "t.k=7"])))
+    _, answers = recorded_answers(moved, "postgres")
+    assert answers.rollback_fills == {("t", "d"): "'2000-01-01'", ("t", "k"): "7"}
+    shutil.rmtree(moved.path)
+    again = generate(settings, GenerateOptions(name="drop", author="test", models=new, rollback_fills=answers.rollback_fills))
+    assert [op.get("rollback_fill") for op in again.manifest["operations"]] == \
+        [op.get("rollback_fill") for op in moved.manifest["operations"]]
+    assert "ADD COLUMN \"d\" DATE NOT NULL DEFAULT '2000-01-01'" in again.script("postgres", "down")

@@ -9,6 +9,7 @@ from reviewkit.diff.one_off_defaults import (
     fill_existing_rows,
     read_one_off_default,
     rollback_operations,
+    with_rollback_fills,
 )
 from reviewkit.diff.plan import order_creations, order_drops
 from reviewkit.diff.questioner import NoInputQuestioner, OneOffQuestion, Questioner
@@ -19,7 +20,7 @@ from reviewkit.schema.state import Schema
 
 __all__ = [
     "DeclaredRenames", "NoInputQuestioner", "OneOffDefaults", "OneOffQuestion", "Questioner", "ValueReader", "diff_schemas",
-    "fill_existing_rows", "read_one_off_default", "rollback_operations",
+    "fill_existing_rows", "read_one_off_default", "rollback_operations", "with_rollback_fills",
 ]
 
 

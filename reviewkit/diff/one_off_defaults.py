@@ -209,6 +209,20 @@ def fill_existing_rows(
     return filled
 
 
+def with_rollback_fills(operations: list[Operation], values: dict[tuple[str, str], str]) -> list[Operation]:
+    """Give each column the operations drop, or let be NULL, the value `values` has for its rollback (table, column
+    as the operation names it), where it has none yet: what a squash's range, or a rebased bundle, was given."""
+    filled = list(operations)
+    for index, op in enumerate(operations):
+        if not _refilled_by_rollback(op) or op.rollback_fill is not None:  # type: ignore[attr-defined]
+            continue
+        undone = filled_column(op.reverse())
+        value = values.get((op.table, undone.name)) if undone is not None else None
+        if value is not None:
+            filled[index] = replace(op, rollback_fill=value)  # type: ignore[call-arg]
+    return filled
+
+
 def _refilled_by_rollback(op: Operation) -> bool:
     """Tell whether down.sql makes a column NOT NULL again over rows that have no value: one `op` drops, or lets
     be NULL."""

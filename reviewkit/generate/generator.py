@@ -36,6 +36,7 @@ from reviewkit.diff import (
     fill_existing_rows,
     read_one_off_default,
     rollback_operations,
+    with_rollback_fills,
 )
 from reviewkit.errors import ModelError, UnsupportedType, UsageError
 from reviewkit.forked import ForkedCall, fork_helps
@@ -67,6 +68,9 @@ class GenerateOptions:
     # The caller has checked that every dialect holds `models` (`check_engines_hold`), or has a
     # child checking it: baseline's read-back does, and fails the baseline when one does not.
     engines_checked: bool = False
+    # Values down.sql gives the rows of a column dropped or let be NULL, by (table, column), that an earlier
+    # bundle was given (`rebase`): kept where `--default` gives none.
+    rollback_fills: dict[tuple[str, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,8 @@ def _plan(settings: Settings, parent: Bundle | None, options: GenerateOptions,
     operations = diff_schemas(before, models, options.renames, questioner)
     operations = fill_existing_rows(operations, models, options.one_off_defaults, questioner,
                                     one_off_reader(settings.models_dialect, dialects, models))
+    if options.rollback_fills:
+        operations = with_rollback_fills(operations, options.rollback_fills)
     if not operations:
         return None
     up_contexts = contexts_for(operations, before)

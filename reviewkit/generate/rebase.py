@@ -75,7 +75,7 @@ def rebase(settings: Settings, request: RebaseRequest) -> RebaseResult:
     merged = merge_schemas(base, fork.onto.schema(), fork.moving.schema(), Branches(fork.onto.id, fork.moving.id))
     renames, answers = recorded_answers(fork.moving, settings.models_dialect)
     options = GenerateOptions(name=fork.moving.id.split("_", 1)[1], renames=renames, author=fork.moving.manifest["author"],
-                              models=merged, online=fork.moving.online)
+                              models=merged, online=fork.moving.online, rollback_fills=answers.rollback_fills)
     planned = plan_bundle_on(settings, fork.onto, options, answers)
     if planned is None:
         raise UsageError(f"{fork.moving.id} changes nothing on top of {fork.onto.id}: both branches made the same "
@@ -225,8 +225,9 @@ class RecordedAnswers:
     such stays one.
     """
 
-    def __init__(self, fills: dict[tuple[str, str], str]) -> None:
+    def __init__(self, fills: dict[tuple[str, str], str], rollback_fills: dict[tuple[str, str], str]) -> None:
         self.fills = fills
+        self.rollback_fills = rollback_fills  # canonical SQL, as the operations keep them
 
     def ask_rename_table(self, old: str, new: str) -> bool:
         return False
@@ -243,6 +244,7 @@ def recorded_answers(bundle: Bundle, models_dialect: str) -> tuple[DeclaredRenam
     tables: dict[str, str] = {}
     columns: dict[tuple[str, str], str] = {}
     fills: dict[tuple[str, str], str] = {}
+    rollback_fills: dict[tuple[str, str], str] = {}
     for op in bundle.manifest["operations"]:
         if op["op"] == "rename_table":
             tables[op["table"]] = op["new_name"]
@@ -250,7 +252,9 @@ def recorded_answers(bundle: Bundle, models_dialect: str) -> tuple[DeclaredRenam
             columns[(op["table"], op["column"])] = op["new_name"]
         elif "fill" in op:  # canonical SQL; the generator reads answers as the models' dialect writes them
             fills[(op["table"], op["column"])] = render(op["fill"], models_dialect)
-    return DeclaredRenames(tables, columns), RecordedAnswers(fills)
+        if "rollback_fill" in op:
+            rollback_fills[(op["table"], op["column"])] = op["rollback_fill"]
+    return DeclaredRenames(tables, columns), RecordedAnswers(fills, rollback_fills)
 
 
 # -- putting the new bundle in the old one's place ----------------------------------------------

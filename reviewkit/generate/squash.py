@@ -21,7 +21,7 @@ from reviewkit.config import Settings
 from reviewkit.dialects import get_dialect
 from reviewkit.dialects.compiler import check_engines_hold, contexts_for
 from reviewkit.dialects.splitter import split_statements
-from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas
+from reviewkit.diff import DeclaredRenames, NoInputQuestioner, diff_schemas, with_rollback_fills
 from reviewkit.diff.one_off_defaults import needs_one_off_default
 from reviewkit.errors import IntegrityError, ModelError, UsageError
 from reviewkit.generate.generator import (
@@ -31,7 +31,7 @@ from reviewkit.generate.generator import (
     resolve_author,
     slugify,
 )
-from reviewkit.schema.operations import AddColumn, AlterColumn, DropColumn, Operation
+from reviewkit.schema.operations import AddColumn, AlterColumn, Operation
 from reviewkit.schema.state import Schema
 
 
@@ -68,7 +68,7 @@ def plan_squash(settings: Settings, options: SquashOptions) -> PlannedBundle:
         raise UsageError(f"nothing to squash: {first.id}..{last.id} change nothing together (the schema after {last.id} "
                          f"is the one before {first.id}); remove the bundles instead, if no database applied them")
     operations = _filled(operations, fills, first)
-    operations = _rollback_filled(operations, rollback_fills)
+    operations = with_rollback_fills(operations, rollback_fills)
     up_contexts = contexts_for(operations, before)
     if up_contexts[-1].after.ignoring_column_order() != after.ignoring_column_order():
         raise ModelError(f"internal: the squash's operations do not rebuild {last.id}'s schema; please report this")
@@ -164,17 +164,6 @@ def carried_over(originals: list[Bundle], before: Schema) -> tuple[DeclaredRenam
     renamed_tables = {old: now for now, old in tables.items() if old != now}
     renamed_columns = {(t, old): c for (t, c), old in columns.items() if old != c}
     return DeclaredRenames(renamed_tables, renamed_columns), fills, {**dropped, **relaxed}
-
-
-def _rollback_filled(operations: list[Operation], values: Fills) -> list[Operation]:
-    """Give each column the squash drops, or lets be NULL, the value the range's rollback gave its rows, if any."""
-    filled = list(operations)
-    for index, op in enumerate(operations):
-        column = op.column if isinstance(op, DropColumn) else op.new if isinstance(op, AlterColumn) else None
-        value = values.get((op.table, column.name)) if column is not None else None
-        if value is not None and needs_one_off_default(op.reverse()):
-            filled[index] = replace(op, rollback_fill=value)  # type: ignore[call-arg]
-    return filled
 
 
 def _filled(operations: list[Operation], fills: dict[tuple[str, str], str], first: Bundle) -> list[Operation]:
